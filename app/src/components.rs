@@ -1,0 +1,98 @@
+//! Pieces shared by the pages.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::api::SignOut;
+use crate::CurrentUser;
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let me = expect_context::<CurrentUser>();
+    let sign_out = ServerAction::<SignOut>::new();
+    view! {
+        <header class="site-header">
+            <div class="container header-row">
+                <a class="brand" href="/">"certgate"</a>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match me.await {
+                            Ok(Some(me)) => {
+                                let admin = me.is_admin;
+                                view! {
+                                    <nav aria-label="Main">
+                                        <ul class="nav-links">
+                                            {admin.then(|| view! {
+                                                <li><A href="/admin">"Dashboard"</A></li>
+                                                <li><A href="/admin/organisations">"Organisations"</A></li>
+                                            })}
+                                            {(!admin).then(|| view! { <li><A href="/">"Home"</A></li> })}
+                                            <li><A href="/account">"Account"</A></li>
+                                        </ul>
+                                    </nav>
+                                    <div class="user-box">
+                                        <span class="user-email" data-testid="user-email">{me.email}</span>
+                                        <ActionForm action=sign_out attr:class="inline-form">
+                                            <button type="submit" class="button secondary">"Sign out"</button>
+                                        </ActionForm>
+                                    </div>
+                                }
+                                .into_any()
+                            }
+                            _ => view! { <a class="button secondary" href="/signin">"Sign in"</a> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </div>
+        </header>
+    }
+}
+
+/// A password input with a "Show" toggle. The toggle is plain client-side code: it works only
+/// once the page is hydrated (the end-to-end tests use it to prove hydration).
+#[component]
+pub fn PasswordField(
+    name: &'static str,
+    label: &'static str,
+    autocomplete: &'static str,
+    #[prop(optional)] minlength: Option<u32>,
+) -> impl IntoView {
+    let (visible, set_visible) = signal(false);
+    let id = format!("field-{name}");
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <div class="password-row">
+                <input
+                    id=id.clone()
+                    name=name
+                    type=move || if visible.get() { "text" } else { "password" }
+                    autocomplete=autocomplete
+                    minlength=minlength
+                    required
+                />
+                <button
+                    type="button"
+                    class="button secondary toggle-visibility"
+                    aria-controls=id
+                    aria-pressed=move || visible.get().to_string()
+                    on:click=move |_| set_visible.update(|v| *v = !*v)
+                >
+                    {move || if visible.get() { "Hide" } else { "Show" }}
+                </button>
+            </div>
+        </div>
+    }
+}
+
+/// The error of the last submission of an action, if any, as an alert.
+#[component]
+pub fn ActionError<T: Clone + Send + Sync + 'static>(
+    result: RwSignal<Option<Result<T, crate::error::AppError>>>,
+) -> impl IntoView {
+    move || {
+        result.get().and_then(|r| r.err()).map(|e| {
+            view! { <p class="alert error" role="alert" data-code=e.code.clone()>{e.message}</p> }
+        })
+    }
+}

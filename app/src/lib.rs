@@ -1,0 +1,76 @@
+//! certgate's portal: the admin portal (under `/admin`) and the developer portal (under `/`).
+//!
+//! Rendered on the server (feature `ssr`) and hydrated in the browser (feature `hydrate`).
+//! Server-only code lives in `ssr` and never reaches the wasm build.
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::api::{current_user, Me};
+use crate::components::Header;
+use crate::error::AppError;
+use crate::pages::{AccountPage, AdminHome, DevHome, NotFound, OrganisationsPage, SignInPage};
+
+/// The HTML document around the app (server side only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="stylesheet" href="/pkg/certgate.css"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The signed-in user (or none), loaded once per page and shared with every component.
+pub type CurrentUser = Resource<Result<Option<Me>, AppError>>;
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let me: CurrentUser = Resource::new(|| (), |_| current_user());
+    provide_context(me);
+    view! {
+        <Title text="certgate"/>
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <Header/>
+            <main id="main" class="container">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=DevHome/>
+                    <Route path=path!("/signin") view=SignInPage/>
+                    <Route path=path!("/account") view=AccountPage/>
+                    <Route path=path!("/admin") view=AdminHome/>
+                    <Route path=path!("/admin/organisations") view=OrganisationsPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// In the browser: make server-function redirects (sign-in, sign-out) full page loads, so the
+/// next page is rendered by the server with the new session cookie.
+#[cfg(feature = "hydrate")]
+pub fn install_redirect_hook() {
+    let _ = leptos::server_fn::redirect::set_redirect_hook(|location: &str| {
+        let _ = window().location().set_href(location);
+    });
+}

@@ -1,0 +1,28 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::ChangePassword;
+use crate::components::{ActionError, PasswordField};
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    let done = move || matches!(change.value().get(), Some(Ok(())));
+    view! {
+        <Title text="Account · certgate"/>
+        <section class="card narrow">
+            <h1>"Change password"</h1>
+            <p class="muted">"Changing your password signs you out everywhere else."</p>
+            <ActionForm action=change attr:class="stack" attr:aria-label="Change password">
+                <PasswordField name="current_password" label="Current password" autocomplete="current-password"/>
+                <PasswordField name="new_password" label="New password (at least 12 characters)" autocomplete="new-password" minlength=12/>
+                <PasswordField name="confirm_password" label="Repeat the new password" autocomplete="new-password" minlength=12/>
+                <ActionError result=change.value()/>
+                <Show when=done>
+                    <p class="alert success" role="status">"Your password was changed."</p>
+                </Show>
+                <button type="submit" class="button primary" disabled=move || change.pending().get()>"Change password"</button>
+            </ActionForm>
+        </section>
+    }
+}

@@ -1,0 +1,27 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::CurrentUser;
+
+/// The admin portal's dashboard.
+#[component]
+pub fn AdminHome() -> impl IntoView {
+    let me = expect_context::<CurrentUser>();
+    view! {
+        <Title text="Admin · certgate"/>
+        <h1>"Admin portal"</h1>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                me.await.ok().flatten().map(|me| view! {
+                    <p class="muted">"Signed in as " <strong>{me.email}</strong> "."</p>
+                })
+            })}
+        </Suspense>
+        <div class="grid">
+            <a class="card link-card" href="/admin/organisations">
+                <h2>"Organisations"</h2>
+                <p>"The API consumers' organisations: create and rename them."</p>
+            </a>
+        </div>
+    }
+}

@@ -1,0 +1,15 @@
+//! One module per screen.
+
+mod account;
+mod admin;
+mod home;
+mod not_found;
+mod organisations;
+mod sign_in;
+
+pub use account::AccountPage;
+pub use admin::AdminHome;
+pub use home::DevHome;
+pub use not_found::NotFound;
+pub use organisations::OrganisationsPage;
+pub use sign_in::SignInPage;

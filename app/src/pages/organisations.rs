@@ -1,0 +1,71 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::{list_organisations, CreateOrganisation, OrganisationView, RenameOrganisation};
+use crate::components::ActionError;
+
+/// Admin: API Consumers > Organisations.
+#[component]
+pub fn OrganisationsPage() -> impl IntoView {
+    let create = ServerAction::<CreateOrganisation>::new();
+    let rename = ServerAction::<RenameOrganisation>::new();
+    let orgs = Resource::new(
+        move || (create.version().get(), rename.version().get()),
+        |_| list_organisations(),
+    );
+    view! {
+        <Title text="Organisations · certgate"/>
+        <h1>"Organisations"</h1>
+        <section class="card">
+            <h2>"New organisation"</h2>
+            <ActionForm action=create attr:class="row-form" attr:aria-label="New organisation">
+                <div class="field grow">
+                    <label for="org-name">"Name"</label>
+                    <input id="org-name" name="name" required maxlength="100"/>
+                </div>
+                <button type="submit" class="button primary">"Create"</button>
+            </ActionForm>
+            <ActionError result=create.value()/>
+        </section>
+        <section class="card">
+            <h2>"All organisations"</h2>
+            <ActionError result=rename.value()/>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match orgs.await {
+                        Ok(list) if list.is_empty() => view! { <p class="muted">"No organisations yet."</p> }.into_any(),
+                        Ok(list) => view! { <OrganisationTable list rename/> }.into_any(),
+                        Err(e) => view! { <p class="alert error" role="alert">{e.message}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn OrganisationTable(list: Vec<OrganisationView>, rename: ServerAction<RenameOrganisation>) -> impl IntoView {
+    view! {
+        <table class="table">
+            <thead><tr><th scope="col">"Name"</th><th scope="col">"ID"</th><th scope="col">"Rename"</th></tr></thead>
+            <tbody>
+                {list.into_iter().map(|org| {
+                    let label = format!("New name for {}", org.name);
+                    view! {
+                        <tr>
+                            <td data-testid="org-name">{org.name.clone()}</td>
+                            <td><code>{org.id.clone()}</code></td>
+                            <td>
+                                <ActionForm action=rename attr:class="row-form">
+                                    <input type="hidden" name="id" value=org.id/>
+                                    <input name="name" aria-label=label value=org.name required maxlength="100"/>
+                                    <button type="submit" class="button secondary">"Rename"</button>
+                                </ActionForm>
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}

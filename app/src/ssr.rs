@@ -1,0 +1,197 @@
+//! Server-side glue for the UI: who is asking, which services to call, and how a service error
+//! becomes an HTTP status, code and message (the one mapping, used by the REST API too).
+
+use certgate_core::problem::Problem;
+use certgate_services::accounts::{Accounts, Role, UserRecord};
+use certgate_services::organisations::{OrganisationRecord, Organisations};
+use certgate_services::sessions::{ActiveSession, Sessions};
+use certgate_services::ServiceError;
+use http::header::{HeaderValue, RETRY_AFTER, SET_COOKIE};
+use http::StatusCode;
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+
+use crate::api::{Me, OrganisationView};
+use crate::error::AppError;
+
+/// The services the portal calls. The server puts one in every request's extensions.
+#[derive(Clone)]
+pub struct PortalServices {
+    pub accounts: Accounts,
+    pub sessions: Sessions,
+    pub organisations: Organisations,
+}
+
+/// Who sent a request, resolved once by the server's middleware and put in its extensions.
+#[derive(Clone, Debug)]
+pub struct RequestAuth {
+    pub session: Option<ActiveSession>,
+    /// The TCP peer's address: the key for per-address sign-in throttling.
+    pub client_address: String,
+    /// The portal is served over TLS: cookies get `Secure` and the `__Host-` prefix.
+    pub secure: bool,
+}
+
+/// The session cookie's name: `__Host-` binds it to this exact origin when served over TLS.
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-certgate_session"
+    } else {
+        "certgate_session"
+    }
+}
+
+fn request_parts() -> Option<http::request::Parts> {
+    use_context::<http::request::Parts>()
+}
+
+pub fn request_auth() -> RequestAuth {
+    request_parts().and_then(|p| p.extensions.get::<RequestAuth>().cloned()).unwrap_or(RequestAuth {
+        session: None,
+        client_address: "unknown".into(),
+        secure: false,
+    })
+}
+
+pub fn services() -> Result<PortalServices, AppError> {
+    request_parts()
+        .and_then(|p| p.extensions.get::<PortalServices>().cloned())
+        .ok_or_else(|| {
+            set_status(500);
+            AppError::new("internal", "The portal's services are not available.")
+        })
+}
+
+pub fn set_status(status: u16) {
+    if let Some(options) = use_context::<ResponseOptions>() {
+        options.set_status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    }
+}
+
+pub fn require_user(auth: &RequestAuth) -> Result<ActiveSession, AppError> {
+    auth.session.clone().ok_or_else(|| {
+        set_status(401);
+        AppError::new("unauthenticated", "Sign in to continue.")
+    })
+}
+
+pub fn require_admin(auth: &RequestAuth) -> Result<ActiveSession, AppError> {
+    let session = require_user(auth)?;
+    if session.user.role != Role::Admin {
+        set_status(403);
+        return Err(AppError::new("forbidden", "This needs an administrator."));
+    }
+    Ok(session)
+}
+
+/// THE mapping from a service error to HTTP: status, stable code, human message.
+pub fn problem_for(error: &ServiceError) -> Problem {
+    match error {
+        ServiceError::Invalid { code, message } => Problem::new(400, code, "Invalid request", Some(message.clone())),
+        ServiceError::NotFound { what } => {
+            Problem::new(404, "not_found", "Not found", Some(format!("No such {what}.")))
+        }
+        ServiceError::Conflict { code, message } => Problem::new(409, code, "Conflict", Some(message.clone())),
+        ServiceError::BadCredentials => {
+            Problem::new(401, "bad_credentials", "Sign-in failed", Some("Wrong email or password.".into()))
+        }
+        ServiceError::Throttled { retry_after_secs } => Problem::new(
+            429,
+            "too_many_attempts",
+            "Too many attempts",
+            Some(format!("Too many failed sign-in attempts. Try again in {} minute(s).", (retry_after_secs + 59) / 60)),
+        ),
+        ServiceError::Store(_) | ServiceError::Internal(_) => {
+            // The cause goes to the log, not to the client.
+            tracing::error!(error = %error, "internal error");
+            Problem::new(500, "internal", "Internal error", Some("Something went wrong on the server.".into()))
+        }
+    }
+}
+
+/// Converts a service error for a server function: sets the status (and Retry-After).
+pub fn service_error(error: ServiceError) -> AppError {
+    let problem = problem_for(&error);
+    set_status(problem.status);
+    if let (ServiceError::Throttled { retry_after_secs }, Some(options)) = (&error, use_context::<ResponseOptions>()) {
+        if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+            options.insert_header(RETRY_AFTER, v);
+        }
+    }
+    AppError::new(&problem.code, problem.detail.unwrap_or(problem.title))
+}
+
+pub fn set_session_cookie(secret: &str, auth: &RequestAuth) {
+    let secure = if auth.secure { "; Secure" } else { "" };
+    let cookie = format!(
+        "{}={secret}; Path=/; HttpOnly; SameSite=Lax{secure}",
+        session_cookie_name(auth.secure)
+    );
+    set_cookie_header(&cookie);
+}
+
+pub fn clear_session_cookie(auth: &RequestAuth) {
+    let secure = if auth.secure { "; Secure" } else { "" };
+    let cookie = format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}", session_cookie_name(auth.secure));
+    set_cookie_header(&cookie);
+}
+
+fn set_cookie_header(cookie: &str) {
+    if let (Some(options), Ok(value)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(cookie)) {
+        options.append_header(SET_COOKIE, value);
+    }
+}
+
+/// Where to go after sign-in: only a local path, never another origin (`//evil`, `/\evil`).
+pub fn safe_next(next: Option<&str>, fallback: &str) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => {
+            n.to_string()
+        }
+        _ => fallback.to_string(),
+    }
+}
+
+pub fn me(user: &UserRecord, organisation: Option<String>) -> Me {
+    Me {
+        email: user.email.clone(),
+        display_name: user.display_name.clone(),
+        is_admin: user.role == Role::Admin,
+        organisation,
+    }
+}
+
+pub fn organisation_view(org: OrganisationRecord) -> OrganisationView {
+    OrganisationView { id: org.id, name: org.name, created_at: org.created_at }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_must_be_a_local_path() {
+        assert_eq!(safe_next(Some("/admin/x?y=1"), "/"), "/admin/x?y=1");
+        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "javascript:alert(1)", "/a\r\nSet-Cookie: x"] {
+            assert_eq!(safe_next(Some(bad), "/home"), "/home", "{bad}");
+        }
+        assert_eq!(safe_next(None, "/home"), "/home");
+    }
+
+    #[test]
+    fn every_service_error_has_a_status_and_code() {
+        let cases = [
+            (ServiceError::invalid("weak_password", "x"), 400, "weak_password"),
+            (ServiceError::NotFound { what: "user" }, 404, "not_found"),
+            (ServiceError::Conflict { code: "name_taken", message: "x".into() }, 409, "name_taken"),
+            (ServiceError::BadCredentials, 401, "bad_credentials"),
+            (ServiceError::Throttled { retry_after_secs: 61 }, 429, "too_many_attempts"),
+            (ServiceError::Internal("secret detail".into()), 500, "internal"),
+        ];
+        for (error, status, code) in cases {
+            let p = problem_for(&error);
+            assert_eq!((p.status, p.code.as_str()), (status, code));
+            assert!(!p.detail.unwrap_or_default().contains("secret detail"));
+        }
+    }
+}

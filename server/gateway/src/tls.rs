@@ -1,0 +1,141 @@
+//! TLS server configuration: loading certificate and key files, or generating a self-signed
+//! certificate with rcgen on first start. One crypto provider: aws-lc-rs, named explicitly.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::crypto::aws_lc_rs;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::ServerConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read {path}: {why}")]
+    Read { path: PathBuf, why: String },
+    #[error("{path} holds no PEM certificate")]
+    NoCertificate { path: PathBuf },
+    #[error("{path} holds no PEM private key (PKCS#8, PKCS#1 or SEC1)")]
+    NoKey { path: PathBuf },
+    #[error("the certificate and key do not form a usable TLS identity: {0}")]
+    Config(String),
+    #[error("cannot write {path}: {why}")]
+    Write { path: PathBuf, why: String },
+    #[error("cannot generate a self-signed certificate: {0}")]
+    Generate(String),
+}
+
+/// A certificate chain and its private key.
+pub struct Identity {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+}
+
+impl Identity {
+    /// Reads a PEM certificate chain and a PEM private key.
+    pub fn from_pem_files(cert: &Path, key: &Path) -> Result<Identity, TlsError> {
+        let cert_pem = std::fs::read(cert).map_err(|e| TlsError::Read { path: cert.into(), why: e.to_string() })?;
+        let key_pem = std::fs::read(key).map_err(|e| TlsError::Read { path: key.into(), why: e.to_string() })?;
+        Identity::from_pem(&cert_pem, &key_pem, cert, key)
+    }
+
+    fn from_pem(cert_pem: &[u8], key_pem: &[u8], cert: &Path, key: &Path) -> Result<Identity, TlsError> {
+        let chain: Vec<_> = CertificateDer::pem_slice_iter(cert_pem)
+            .collect::<Result<_, _>>()
+            .map_err(|e| TlsError::Read { path: cert.into(), why: e.to_string() })?;
+        if chain.is_empty() {
+            return Err(TlsError::NoCertificate { path: cert.into() });
+        }
+        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|_| TlsError::NoKey { path: key.into() })?;
+        Ok(Identity { chain, key })
+    }
+
+    /// Loads `dir/server.crt` and `dir/server.key`, generating them (self-signed, for
+    /// localhost and 127.0.0.1) when absent. The key file is written with mode 0600.
+    pub fn self_signed_in(dir: &Path) -> Result<Identity, TlsError> {
+        let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
+        if !cert.exists() || !key.exists() {
+            let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+            let generated =
+                rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Generate(e.to_string()))?;
+            std::fs::create_dir_all(dir).map_err(|e| TlsError::Write { path: dir.into(), why: e.to_string() })?;
+            write_private(&key, generated.signing_key.serialize_pem().as_bytes())?;
+            std::fs::write(&cert, generated.cert.pem())
+                .map_err(|e| TlsError::Write { path: cert.clone(), why: e.to_string() })?;
+        }
+        Identity::from_pem_files(&cert, &key)
+    }
+}
+
+fn write_private(path: &Path, data: &[u8]) -> Result<(), TlsError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let write = |options: &std::fs::OpenOptions| -> std::io::Result<()> {
+        let mut file = options.open(path)?;
+        file.write_all(data)?;
+        file.sync_all()
+    };
+    write(&options).map_err(|e| TlsError::Write { path: path.into(), why: e.to_string() })
+}
+
+/// A server config with the aws-lc-rs provider, TLS 1.2 and 1.3, ALPN h2 and http/1.1, and no
+/// client authentication (the portal, and the gateway until allow lists exist).
+pub fn server_config(identity: Identity) -> Result<Arc<ServerConfig>, TlsError> {
+    let mut config = ServerConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(identity.chain, identity.key)
+        .map_err(|e| TlsError::Config(e.to_string()))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_signed_is_generated_once_and_reloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Identity::self_signed_in(dir.path()).unwrap();
+        let second = Identity::self_signed_in(dir.path()).unwrap();
+        assert_eq!(first.chain, second.chain);
+        assert!(server_config(second).is_ok());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("server.key")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn garbage_and_mismatched_files_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = dir.path().join("c.pem");
+        let key = dir.path().join("k.pem");
+        std::fs::write(&cert, "not a certificate").unwrap();
+        std::fs::write(&key, "not a key").unwrap();
+        assert!(matches!(Identity::from_pem_files(&cert, &key), Err(TlsError::NoCertificate { .. })));
+
+        let a = rcgen::generate_simple_self_signed(vec!["a".into()]).unwrap();
+        let b = rcgen::generate_simple_self_signed(vec!["b".into()]).unwrap();
+        std::fs::write(&cert, a.cert.pem()).unwrap();
+        std::fs::write(&key, "still not a key").unwrap();
+        assert!(matches!(Identity::from_pem_files(&cert, &key), Err(TlsError::NoKey { .. })));
+        std::fs::write(&key, b.signing_key.serialize_pem()).unwrap();
+        let identity = Identity::from_pem_files(&cert, &key).unwrap();
+        assert!(matches!(server_config(identity), Err(TlsError::Config(_))));
+        assert!(matches!(
+            Identity::from_pem_files(&dir.path().join("missing"), &key),
+            Err(TlsError::Read { .. })
+        ));
+    }
+}

@@ -1,0 +1,15 @@
+//! certgate's server-side services: the redb store and the portal's account logic.
+//!
+//! Every write goes through the store's single writer thread and is acknowledged only after
+//! its transaction committed durably. Reads run on tokio's blocking pool, never on the async
+//! workers.
+
+pub mod accounts;
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod organisations;
+pub mod sessions;
+pub mod store;
+
+pub use error::ServiceError;

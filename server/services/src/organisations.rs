@@ -1,0 +1,196 @@
+//! Organisations: the API consumers' companies. Names are unique, case-insensitively.
+
+use certgate_core::UnixSeconds;
+use redb::ReadableTable;
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::UserRecord;
+use crate::store::codec::{self, Versioned};
+use crate::store::{tables, Store};
+use crate::{clock, ids, ServiceError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganisationRecord {
+    pub id: String,
+    pub name: String,
+    pub created_at: UnixSeconds,
+    pub updated_at: UnixSeconds,
+}
+
+impl Versioned for OrganisationRecord {
+    const VERSION: u8 = 1;
+}
+
+const MAX_NAME_CHARS: usize = 100;
+
+fn clean_name(name: &str) -> Result<String, ServiceError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ServiceError::invalid("invalid_name", "The organisation needs a name."));
+    }
+    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(ServiceError::invalid(
+            "invalid_name",
+            format!("The name must have at most {MAX_NAME_CHARS} characters and no control characters."),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+fn name_taken(name: &str) -> ServiceError {
+    ServiceError::Conflict { code: "name_taken", message: format!("An organisation named {name:?} already exists.") }
+}
+
+#[derive(Clone)]
+pub struct Organisations {
+    store: Store,
+}
+
+impl Organisations {
+    pub fn new(store: Store) -> Organisations {
+        Organisations { store }
+    }
+
+    pub async fn create(&self, name: &str) -> Result<OrganisationRecord, ServiceError> {
+        let name = clean_name(name)?;
+        let now = clock::now();
+        let org = OrganisationRecord { id: ids::new_id("org"), name, created_at: now, updated_at: now };
+        let record = org.clone();
+        self.store
+            .write(move |txn| {
+                let mut by_name = txn.open_table(tables::ORGANISATIONS_BY_NAME)?;
+                let key = record.name.to_lowercase();
+                if by_name.get(key.as_str())?.is_some() {
+                    return Err(name_taken(&record.name));
+                }
+                by_name.insert(key.as_str(), record.id.as_str())?;
+                txn.open_table(tables::ORGANISATIONS)?.insert(record.id.as_str(), codec::encode(&record)?.as_slice())?;
+                Ok(())
+            })
+            .await?;
+        Ok(org)
+    }
+
+    pub async fn list(&self) -> Result<Vec<OrganisationRecord>, ServiceError> {
+        self.store
+            .read(|txn| {
+                let table = txn.open_table(tables::ORGANISATIONS)?;
+                let mut out = Vec::new();
+                for entry in table.iter()? {
+                    let (k, v) = entry?;
+                    out.push(codec::decode::<OrganisationRecord>("organisations", k.value(), v.value())?);
+                }
+                out.sort_by_key(|o| o.name.to_lowercase());
+                Ok(out)
+            })
+            .await
+    }
+
+    pub async fn get(&self, id: &str) -> Result<OrganisationRecord, ServiceError> {
+        let id = id.to_string();
+        self.store
+            .read(move |txn| {
+                let table = txn.open_table(tables::ORGANISATIONS)?;
+                let bytes = table.get(id.as_str())?.ok_or(ServiceError::NotFound { what: "organisation" })?;
+                Ok(codec::decode("organisations", &id, bytes.value())?)
+            })
+            .await
+    }
+
+    pub async fn rename(&self, id: &str, name: &str) -> Result<OrganisationRecord, ServiceError> {
+        let name = clean_name(name)?;
+        let id = id.to_string();
+        self.store
+            .write(move |txn| {
+                let mut orgs = txn.open_table(tables::ORGANISATIONS)?;
+                let mut org: OrganisationRecord = match orgs.get(id.as_str())? {
+                    Some(bytes) => codec::decode("organisations", &id, bytes.value())?,
+                    None => return Err(ServiceError::NotFound { what: "organisation" }),
+                };
+                let mut by_name = txn.open_table(tables::ORGANISATIONS_BY_NAME)?;
+                let (old_key, new_key) = (org.name.to_lowercase(), name.to_lowercase());
+                if old_key != new_key {
+                    if by_name.get(new_key.as_str())?.is_some() {
+                        return Err(name_taken(&name));
+                    }
+                    by_name.remove(old_key.as_str())?;
+                    by_name.insert(new_key.as_str(), id.as_str())?;
+                }
+                org.name = name;
+                org.updated_at = clock::now();
+                orgs.insert(id.as_str(), codec::encode(&org)?.as_slice())?;
+                Ok(org)
+            })
+            .await
+    }
+
+    /// Deletes an organisation; refused while users belong to it.
+    pub async fn delete(&self, id: &str) -> Result<(), ServiceError> {
+        let id = id.to_string();
+        self.store
+            .write(move |txn| {
+                let mut orgs = txn.open_table(tables::ORGANISATIONS)?;
+                let org: OrganisationRecord = match orgs.get(id.as_str())? {
+                    Some(bytes) => codec::decode("organisations", &id, bytes.value())?,
+                    None => return Err(ServiceError::NotFound { what: "organisation" }),
+                };
+                let users = txn.open_table(tables::USERS)?;
+                let mut members = 0usize;
+                for entry in users.iter()? {
+                    let (k, v) = entry?;
+                    let user: UserRecord = codec::decode("users", k.value(), v.value())?;
+                    if user.organisation_id.as_deref() == Some(id.as_str()) {
+                        members += 1;
+                    }
+                }
+                if members > 0 {
+                    return Err(ServiceError::Conflict {
+                        code: "organisation_in_use",
+                        message: format!("The organisation still has {members} user(s); remove them first."),
+                    });
+                }
+                orgs.remove(id.as_str())?;
+                txn.open_table(tables::ORGANISATIONS_BY_NAME)?.remove(org.name.to_lowercase().as_str())?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::{Accounts, NewUser, Role};
+
+    #[tokio::test]
+    async fn create_rename_delete_with_unique_names_and_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let orgs = Organisations::new(store.clone());
+        let acme = orgs.create("  Acme Corp ").await.unwrap();
+        assert_eq!(acme.name, "Acme Corp");
+        assert!(matches!(orgs.create("acme corp").await, Err(ServiceError::Conflict { code: "name_taken", .. })));
+        assert!(matches!(orgs.create("   ").await, Err(ServiceError::Invalid { code: "invalid_name", .. })));
+        let globex = orgs.create("Globex").await.unwrap();
+        assert!(matches!(orgs.rename(&globex.id, "ACME CORP").await, Err(ServiceError::Conflict { .. })));
+        let renamed = orgs.rename(&acme.id, "Acme Inc").await.unwrap();
+        assert_eq!(renamed.name, "Acme Inc");
+        // The old name is free again.
+        orgs.create("Acme Corp").await.unwrap();
+
+        Accounts::new(store)
+            .create_user(NewUser {
+                email: "dev@acme.example",
+                display_name: "Dev",
+                password: "a long enough password",
+                role: Role::Consumer,
+                organisation_id: Some(&acme.id),
+            })
+            .await
+            .unwrap();
+        assert!(matches!(orgs.delete(&acme.id).await, Err(ServiceError::Conflict { code: "organisation_in_use", .. })));
+        orgs.delete(&globex.id).await.unwrap();
+        assert!(matches!(orgs.get(&globex.id).await, Err(ServiceError::NotFound { .. })));
+        assert_eq!(orgs.list().await.unwrap().len(), 2);
+    }
+}

@@ -1,0 +1,258 @@
+//! The redb store: one file, one writer thread, reads on the blocking pool.
+//!
+//! Writes are closures sent to the writer thread. It runs each in its own write transaction,
+//! commits with immediate durability, and only then answers the caller, so an acknowledged
+//! write survives a crash. Because one thread commits in order, anything published after a
+//! commit (the gateway's view, later) is published in commit order too.
+
+pub mod codec;
+pub mod tables;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
+
+/// The schema version this build writes. Migrations from older versions go in `migrate`.
+pub const SCHEMA_VERSION: u32 = 1;
+/// The store's file name inside the data directory.
+pub const STORE_FILE: &str = "certgate.redb";
+/// redb's page cache bound: the store is small; memory is for the gateway.
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
+/// Writes waiting for the writer thread before callers are made to wait.
+const WRITE_QUEUE: usize = 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the data directory {0} is already used by another certgate process")]
+    AlreadyOpen(PathBuf),
+    #[error("cannot open the store at {path}: {why}")]
+    Open { path: PathBuf, why: String },
+    #[error("the store was written by a newer certgate (schema {found}, this build knows {known})")]
+    SchemaTooNew { found: u32, known: u32 },
+    #[error("store value in table {table} at key {key} is corrupt: {why}")]
+    Corrupt { table: &'static str, key: String, why: String },
+    #[error("cannot encode a store value: {0}")]
+    Encode(String),
+    #[error("store I/O failed: {0}")]
+    Io(String),
+    #[error("the store is closed")]
+    Closed,
+}
+
+macro_rules! io_error_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self { StoreError::Io(e.to_string()) }
+        }
+    )*};
+}
+io_error_from!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::DatabaseError
+);
+
+type WriteJob = Box<dyn FnOnce(&Database) + Send>;
+
+/// A handle on the open store. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    writer: mpsc::SyncSender<WriteJob>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `data_dir`, runs migrations and starts the writer thread.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Open {
+            path: data_dir.to_path_buf(),
+            why: e.to_string(),
+        })?;
+        let path = data_dir.join(STORE_FILE);
+        let db = Database::builder().set_cache_size(CACHE_BYTES).create(&path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen(data_dir.to_path_buf()),
+            other => StoreError::Open { path: path.clone(), why: other.to_string() },
+        })?;
+        migrate(&db)?;
+        let db = Arc::new(db);
+        let (writer, jobs) = mpsc::sync_channel::<WriteJob>(WRITE_QUEUE);
+        let writer_db = Arc::clone(&db);
+        std::thread::Builder::new()
+            .name("certgate-store-writer".into())
+            .spawn(move || {
+                // Ends when every Store handle is dropped.
+                for job in jobs {
+                    job(&writer_db);
+                }
+            })
+            .map_err(|e| StoreError::Io(e.to_string()))?;
+        Ok(Store { db, writer, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in a write transaction on the writer thread and commits durably.
+    /// Returns only after the commit (or the failure) — this is the acknowledgement.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, crate::ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<T, crate::ServiceError> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: WriteJob = Box::new(move |db: &Database| {
+            let _ = reply.send(run_write(db, f));
+        });
+        let writer = self.writer.clone();
+        // The queue is bounded: when full, wait on the blocking pool rather than a worker.
+        tokio::task::spawn_blocking(move || writer.send(job))
+            .await
+            .map_err(|_| StoreError::Closed)?
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` in a read transaction on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, crate::ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&ReadTransaction) -> Result<T, crate::ServiceError> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_read().map_err(StoreError::from)?;
+            f(&txn)
+        })
+        .await
+        .map_err(|e| crate::ServiceError::Internal(e.to_string()))?
+    }
+
+    /// A synchronous read, for start-up code that runs before the async runtime matters.
+    pub fn read_blocking<T>(
+        &self,
+        f: impl FnOnce(&ReadTransaction) -> Result<T, crate::ServiceError>,
+    ) -> Result<T, crate::ServiceError> {
+        let txn = self.db.begin_read().map_err(StoreError::from)?;
+        f(&txn)
+    }
+}
+
+fn run_write<T>(
+    db: &Database,
+    f: impl FnOnce(&WriteTransaction) -> Result<T, crate::ServiceError>,
+) -> Result<T, crate::ServiceError> {
+    let txn = db.begin_write().map_err(StoreError::from)?;
+    match f(&txn) {
+        Ok(value) => {
+            txn.commit().map_err(StoreError::from)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // Nothing of a refused write may land.
+            if let Err(abort) = txn.abort() {
+                tracing::error!(error = %abort, "aborting a refused write failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Creates every table, records the schema version, and runs migrations from older versions.
+fn migrate(db: &Database) -> Result<(), StoreError> {
+    use redb::ReadableTable;
+    let txn = db.begin_write()?;
+    {
+        let mut meta = txn.open_table(tables::META)?;
+        let found: Option<u32> = match meta.get("schema_version")? {
+            Some(v) => Some(v.value().parse().map_err(|_| StoreError::Corrupt {
+                table: "meta",
+                key: "schema_version".into(),
+                why: format!("not a number: {:?}", v.value()),
+            })?),
+            None => None,
+        };
+        match found {
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(StoreError::SchemaTooNew { found: v, known: SCHEMA_VERSION })
+            }
+            // Migrations from older schema versions go here, one step per version.
+            Some(_) | None => {}
+        }
+        meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
+    }
+    txn.open_table(tables::USERS)?;
+    txn.open_table(tables::USERS_BY_EMAIL)?;
+    txn.open_table(tables::SESSIONS)?;
+    txn.open_table(tables::ORGANISATIONS)?;
+    txn.open_table(tables::ORGANISATIONS_BY_NAME)?;
+    txn.commit()?;
+    Ok(())
+}
+
+/// Opens the store file directly and runs redb's integrity check (for `certgate check` and tests).
+/// Fails if another process holds the store.
+pub fn check_integrity(data_dir: &Path) -> Result<bool, StoreError> {
+    let path = data_dir.join(STORE_FILE);
+    let mut db = Database::builder().set_cache_size(CACHE_BYTES).open(&path).map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen(data_dir.to_path_buf()),
+        other => StoreError::Open { path: path.clone(), why: other.to_string() },
+    })?;
+    db.check_integrity().map_err(StoreError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+
+    #[tokio::test]
+    async fn a_refused_write_changes_nothing_and_a_second_open_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let result: Result<(), _> = store
+            .write(|txn| {
+                let mut t = txn.open_table(tables::META)?;
+                t.insert("probe", "written").map_err(StoreError::from)?;
+                Err(crate::ServiceError::invalid("refused", "no"))
+            })
+            .await;
+        assert!(result.is_err());
+        let probe = store
+            .read(|txn| {
+                let t = txn.open_table(tables::META).map_err(StoreError::from)?;
+                Ok(t.get("probe").map_err(StoreError::from)?.map(|v| v.value().to_string()))
+            })
+            .await
+            .unwrap();
+        assert_eq!(probe, None);
+        assert!(matches!(Store::open(dir.path()), Err(StoreError::AlreadyOpen(_))));
+    }
+
+    #[tokio::test]
+    async fn schema_version_is_recorded_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .write(|txn| {
+                    let mut t = txn.open_table(tables::META)?;
+                    t.insert("schema_version", "999").map_err(StoreError::from)?;
+                    Ok(())
+                })
+                .await
+                .unwrap();
+        }
+        // The writer thread holds a clone of the database until its channel closes.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        match Store::open(dir.path()) {
+            Err(StoreError::SchemaTooNew { found: 999, known: SCHEMA_VERSION }) => {}
+            other => panic!("expected SchemaTooNew, got {:?}", other.err()),
+        }
+    }
+}

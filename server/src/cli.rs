@@ -1,0 +1,115 @@
+//! Command-line interface. Every `serve` flag also reads a `CERTGATE_*` environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "certgate",
+    version,
+    about = "Self-service mutual-TLS API access: an mTLS gateway with admin and developer portals.",
+    long_about = "certgate runs an mTLS gateway in front of your APIs together with an admin portal \
+(for the API owner) and a developer portal (for API consumers), backed by one redb file."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the gateway and the portal.
+    Serve(Box<ServeArgs>),
+    /// Check the store's integrity (certgate must not be running on this data directory).
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Directory for the store (certgate.redb) and the generated gateway TLS identity.
+    #[arg(long, env = "CERTGATE_DATA_DIR", default_value = "./certgate-data")]
+    pub data_dir: PathBuf,
+
+    /// Address of the portal listener (HTTP, or HTTPS with --portal-tls-cert/--portal-tls-key). Port 0 picks a free port.
+    #[arg(long, env = "CERTGATE_PORTAL_ADDR", default_value = "127.0.0.1:3000")]
+    pub portal_addr: SocketAddr,
+
+    /// Address of the gateway listener (always TLS). Port 0 picks a free port.
+    #[arg(long, env = "CERTGATE_GATEWAY_ADDR", default_value = "127.0.0.1:8443")]
+    pub gateway_addr: SocketAddr,
+
+    /// Seed demo data on first start: an admin, an organisation and a consumer with documented passwords.
+    #[arg(long, env = "CERTGATE_DEMO")]
+    pub demo: bool,
+
+    /// Email of the admin account created on first start (empty store only).
+    #[arg(long, env = "CERTGATE_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+
+    /// Password of the admin account created on first start. Without it a strong password is
+    /// generated and printed once to stderr.
+    #[arg(long, env = "CERTGATE_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Bearer token for the admin REST API (automation, tests). Prefer --admin-token-file: argv is visible to other users.
+    #[arg(long, env = "CERTGATE_ADMIN_TOKEN", hide_env_values = true, conflicts_with = "admin_token_file")]
+    pub admin_token: Option<String>,
+
+    /// File holding the admin REST API bearer token (first line; surrounding whitespace ignored).
+    #[arg(long, env = "CERTGATE_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
+
+    /// PEM certificate chain of the gateway. Without it a self-signed certificate is generated once and kept in the data dir.
+    #[arg(long, env = "CERTGATE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of the gateway.
+    #[arg(long, env = "CERTGATE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// PEM certificate chain for serving the portal over HTTPS.
+    #[arg(long, env = "CERTGATE_PORTAL_TLS_CERT", requires = "portal_tls_key")]
+    pub portal_tls_cert: Option<PathBuf>,
+
+    /// PEM private key for serving the portal over HTTPS.
+    #[arg(long, env = "CERTGATE_PORTAL_TLS_KEY", requires = "portal_tls_cert")]
+    pub portal_tls_key: Option<PathBuf>,
+
+    /// Log format on stderr.
+    #[arg(long, env = "CERTGATE_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Directory holding certgate.redb.
+    #[arg(long, env = "CERTGATE_DATA_DIR", default_value = "./certgate-data")]
+    pub data_dir: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn unknown_flags_and_half_tls_pairs_are_refused() {
+        assert!(Cli::try_parse_from(["certgate", "serve", "--no-such-flag"]).is_err());
+        assert!(Cli::try_parse_from(["certgate", "serve", "--tls-cert", "a.pem"]).is_err());
+        assert!(Cli::try_parse_from(["certgate", "serve", "--admin-token", "x", "--admin-token-file", "f"]).is_err());
+        assert!(Cli::try_parse_from(["certgate", "serve", "--portal-addr", "127.0.0.1:0"]).is_ok());
+    }
+}

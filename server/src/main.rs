@@ -1,0 +1,45 @@
+//! `certgate`: one process serving the mTLS gateway and the admin and developer portals.
+
+mod assets;
+mod cli;
+mod rest;
+mod router;
+mod serve;
+mod web;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    match cli.command {
+        cli::Command::Serve(args) => run_async(serve::run(args)),
+        cli::Command::Check(args) => match certgate_services::store::check_integrity(&args.data_dir) {
+            Ok(true) => {
+                println!("store at {} passed its integrity check", args.data_dir.display());
+                std::process::ExitCode::SUCCESS
+            }
+            Ok(false) => {
+                println!("store at {} was damaged and has been repaired", args.data_dir.display());
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e.to_string()),
+        },
+    }
+}
+
+fn run_async(future: impl std::future::Future<Output = anyhow::Result<()>>) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    match runtime.block_on(future) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => fail(&format!("{e:#}")),
+    }
+}
+
+/// One clear line on stderr and a non-zero exit.
+fn fail(message: &str) -> std::process::ExitCode {
+    eprintln!("certgate: error: {message}");
+    std::process::ExitCode::FAILURE
+}

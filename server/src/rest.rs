@@ -1,0 +1,189 @@
+//! The admin REST API under `/api/v1`: JSON in, JSON or problem+json out.
+//! Every route authenticates first: the admin bearer token, or an admin's session.
+
+use app::ssr::{problem_for, RequestAuth};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::{header, request::Parts, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use certgate_services::accounts::Role;
+use certgate_services::organisations::OrganisationRecord;
+use certgate_services::ServiceError;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::router::AppState;
+use crate::web::{problem, problem_response, too_large};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/organisations", get(list_organisations).post(create_organisation))
+        .route(
+            "/organisations/{id}",
+            get(get_organisation).put(rename_organisation).delete(delete_organisation),
+        )
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn method_not_allowed() -> Response {
+    problem(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed", "This route does not take that method.")
+}
+
+pub async fn unknown_route() -> Response {
+    problem(StatusCode::NOT_FOUND, "not_found", "Not found", "No API route at this path.")
+}
+
+/// The REST layer's error: a service error, or a refusal before any service was called.
+pub enum RestError {
+    Service(ServiceError),
+    Refused(Response),
+}
+
+impl From<ServiceError> for RestError {
+    fn from(e: ServiceError) -> Self {
+        RestError::Service(e)
+    }
+}
+
+impl IntoResponse for RestError {
+    fn into_response(self) -> Response {
+        match self {
+            RestError::Service(e) => problem_response(&problem_for(&e)),
+            RestError::Refused(r) => r,
+        }
+    }
+}
+
+/// Proof that the caller is an admin (bearer token or admin session).
+pub struct AdminCaller {
+    /// Who, for the log: `token` or the user id.
+    pub actor: String,
+}
+
+impl FromRequestParts<AppState> for AdminCaller {
+    type Rejection = RestError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        if let Some(value) = authorization {
+            let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).unwrap_or("");
+            let presented = certgate_services::ids::sha256_hex(token.trim().as_bytes());
+            return match &state.admin_token_hash {
+                Some(expected) if certgate_services::ids::secrets_equal(presented.as_bytes(), expected.as_bytes()) => {
+                    Ok(AdminCaller { actor: "admin-token".into() })
+                }
+                _ => Err(RestError::Refused(unauthenticated("The bearer token is not valid."))),
+            };
+        }
+        match parts.extensions.get::<RequestAuth>().and_then(|a| a.session.as_ref()) {
+            Some(s) if s.user.role == Role::Admin => Ok(AdminCaller { actor: s.user.id.clone() }),
+            Some(_) => Err(RestError::Refused(problem(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                "This needs an administrator.",
+            ))),
+            None => Err(RestError::Refused(unauthenticated("Send the admin token as a bearer token, or sign in as an admin."))),
+        }
+    }
+}
+
+fn unauthenticated(detail: &str) -> Response {
+    let mut response = problem(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", detail);
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"certgate-admin\""));
+    response
+}
+
+/// A JSON body whose every rejection (syntax, shape, content type, size) is problem+json.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(JsonBody(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> Response {
+    let status = rejection.status();
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => problem(
+            status,
+            "unsupported_media_type",
+            "Unsupported media type",
+            "Send the body as JSON with Content-Type: application/json.",
+        ),
+        _ => problem(StatusCode::BAD_REQUEST, "invalid_json", "Invalid JSON body", &rejection.body_text()),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrganisationJson {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<OrganisationRecord> for OrganisationJson {
+    fn from(o: OrganisationRecord) -> Self {
+        OrganisationJson { id: o.id, name: o.name, created_at: o.created_at, updated_at: o.updated_at }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationBody {
+    pub name: String,
+}
+
+async fn list_organisations(_admin: AdminCaller, State(state): State<AppState>) -> Result<Response, RestError> {
+    let orgs = state.services.organisations.list().await?;
+    let items: Vec<OrganisationJson> = orgs.into_iter().map(Into::into).collect();
+    Ok(Json(serde_json::json!({ "items": items })).into_response())
+}
+
+async fn create_organisation(
+    admin: AdminCaller,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<OrganisationBody>,
+) -> Result<Response, RestError> {
+    let org = state.services.organisations.create(&body.name).await?;
+    tracing::info!(actor = %admin.actor, organisation = %org.id, "organisation created");
+    let location = HeaderValue::from_str(&format!("/api/v1/organisations/{}", org.id)).ok();
+    let mut response = (StatusCode::CREATED, Json(OrganisationJson::from(org))).into_response();
+    if let Some(l) = location {
+        response.headers_mut().insert(header::LOCATION, l);
+    }
+    Ok(response)
+}
+
+async fn get_organisation(_admin: AdminCaller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, RestError> {
+    Ok(Json(OrganisationJson::from(state.services.organisations.get(&id).await?)).into_response())
+}
+
+async fn rename_organisation(
+    admin: AdminCaller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<OrganisationBody>,
+) -> Result<Response, RestError> {
+    let org = state.services.organisations.rename(&id, &body.name).await?;
+    tracing::info!(actor = %admin.actor, organisation = %org.id, "organisation renamed");
+    Ok(Json(OrganisationJson::from(org)).into_response())
+}
+
+async fn delete_organisation(admin: AdminCaller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, RestError> {
+    state.services.organisations.delete(&id).await?;
+    tracing::info!(actor = %admin.actor, organisation = %id, "organisation deleted");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,76 @@
+//! The portal listener's routes: health, the admin REST API, the Leptos pages and server
+//! functions, and the embedded site assets.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use app::ssr::PortalServices;
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{any, get};
+use axum::{middleware, Json, Router};
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+use crate::{assets, rest, web};
+
+/// Shared state of the portal listener.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos: LeptosOptions,
+    pub services: PortalServices,
+    /// SHA-256 hex of the admin REST token, if one was configured.
+    pub admin_token_hash: Option<String>,
+    /// The portal is served over TLS (cookies get `Secure`).
+    pub secure: bool,
+    pub ready: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(services: PortalServices, admin_token: Option<String>, secure: bool, ready: Arc<AtomicBool>) -> AppState {
+        // Assets are embedded in the binary, so the options need no site root at run time.
+        let leptos = LeptosOptions::builder().output_name("certgate").site_pkg_dir("pkg").build();
+        AppState {
+            leptos,
+            services,
+            admin_token_hash: admin_token.map(|t| certgate_services::ids::sha256_hex(t.as_bytes())),
+            secure,
+            ready,
+        }
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+pub fn build(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let leptos_options = state.leptos.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .nest("/api/v1", rest::routes())
+        .route("/api/{*rest}", any(rest::unknown_route))
+        .leptos_routes(&state, routes, move || app::shell(leptos_options.clone()))
+        .fallback(assets::serve_asset_or_not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), web::resolve_request))
+        .layer(middleware::from_fn(web::limit_body))
+        .layer(middleware::from_fn(web::access_log))
+        .with_state(state)
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "alive" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if state.ready.load(Ordering::SeqCst) {
+        (StatusCode::OK, Json(serde_json::json!({ "status": "ready" })))
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "starting or stopping" })))
+    }
+}

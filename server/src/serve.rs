@@ -1,0 +1,204 @@
+//! `certgate serve`: open the store, make sure an admin exists, bind both listeners, serve until
+//! SIGTERM/SIGINT, then drain and close the store.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use app::ssr::PortalServices;
+use certgate_core::session::SessionPolicy;
+use certgate_gateway::listener::{self, Limits, ListenerStats};
+use certgate_gateway::tls::{self, Identity};
+use certgate_services::accounts::{Accounts, NewUser, Role};
+use certgate_services::organisations::Organisations;
+use certgate_services::sessions::Sessions;
+use certgate_services::store::{Store, StoreError};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::cli::{LogFormat, ServeArgs};
+use crate::router::{self, AppState};
+
+/// The documented demo accounts (README.md). Only ever created with `--demo` on an empty store.
+pub const DEMO_ADMIN_EMAIL: &str = "admin@certgate.local";
+pub const DEMO_ADMIN_PASSWORD: &str = "demo-admin-password";
+pub const DEMO_CONSUMER_EMAIL: &str = "dev@acme.example";
+pub const DEMO_CONSUMER_PASSWORD: &str = "demo-consumer-password";
+const DEFAULT_ADMIN_EMAIL: &str = "admin@certgate.local";
+
+pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
+    let started = Instant::now();
+    init_tracing(args.log_format);
+    let admin_token = read_admin_token(&args)?;
+
+    let store = Store::open(&args.data_dir).map_err(|e| match e {
+        StoreError::AlreadyOpen(_) | StoreError::Open { .. } | StoreError::SchemaTooNew { .. } => anyhow::anyhow!(e),
+        other => anyhow::anyhow!("cannot open the store in {}: {other}", args.data_dir.display()),
+    })?;
+    let services = PortalServices {
+        accounts: Accounts::new(store.clone()),
+        sessions: Sessions::new(store.clone(), SessionPolicy::default()),
+        organisations: Organisations::new(store.clone()),
+    };
+    services.accounts.warm_up();
+    ensure_admin(&services, &args).await?;
+
+    let gateway_identity = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Identity::from_pem_files(cert, key),
+        _ => Identity::self_signed_in(&args.data_dir.join("gateway-tls")),
+    }
+    .context("gateway TLS")?;
+    let gateway_tls = TlsAcceptor::from(tls::server_config(gateway_identity).context("gateway TLS")?);
+    let portal_tls = match (&args.portal_tls_cert, &args.portal_tls_key) {
+        (Some(cert), Some(key)) => {
+            let identity = Identity::from_pem_files(cert, key).context("portal TLS")?;
+            Some(TlsAcceptor::from(tls::server_config(identity).context("portal TLS")?))
+        }
+        _ => None,
+    };
+
+    let portal_listener = bind(args.portal_addr, "portal").await?;
+    let gateway_listener = bind(args.gateway_addr, "gateway").await?;
+    let portal_addr = portal_listener.local_addr()?;
+    let gateway_addr = gateway_listener.local_addr()?;
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let state = AppState::new(services, admin_token, portal_tls.is_some(), Arc::clone(&ready));
+    let portal_service = hyper_util::service::TowerToHyperService::new(router::build(state));
+    let gateway_service = hyper::service::service_fn(certgate_gateway::handle);
+
+    let (trigger, shutdown) = listener::shutdown_pair();
+    let limits = Limits::default();
+    let portal = tokio::spawn(listener::serve(
+        portal_listener,
+        portal_tls.clone(),
+        portal_service,
+        limits,
+        Arc::new(ListenerStats::default()),
+        shutdown.clone().wait(),
+    ));
+    let gateway = tokio::spawn(listener::serve(
+        gateway_listener,
+        Some(gateway_tls),
+        gateway_service,
+        limits,
+        Arc::new(ListenerStats::default()),
+        shutdown.wait(),
+    ));
+    ready.store(true, Ordering::SeqCst);
+    let scheme = if portal_tls.is_some() { "https" } else { "http" };
+    println!("certgate portal:  {scheme}://{portal_addr}/");
+    println!("certgate gateway: https://{gateway_addr}/");
+    if args.demo {
+        println!("demo admin:       {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}");
+        println!("demo consumer:    {DEMO_CONSUMER_EMAIL} / {DEMO_CONSUMER_PASSWORD}");
+    }
+    tracing::info!(%portal_addr, %gateway_addr, startup_ms = started.elapsed().as_millis() as u64, "ready");
+
+    wait_for_signal().await;
+    tracing::info!("shutting down: no new connections, draining open ones");
+    ready.store(false, Ordering::SeqCst);
+    trigger.trigger();
+    let _ = tokio::join!(portal, gateway);
+    drop(store);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| format!("cannot listen on the {what} address {addr}"))
+}
+
+fn read_admin_token(args: &ServeArgs) -> anyhow::Result<Option<String>> {
+    let token = match (&args.admin_token, &args.admin_token_file) {
+        (Some(token), _) => Some(token.trim().to_string()),
+        (None, Some(path)) => Some(read_token_file(path)?),
+        (None, None) => None,
+    };
+    if let Some(t) = &token {
+        if t.len() < 16 {
+            bail!("the admin token must have at least 16 characters");
+        }
+    }
+    Ok(token)
+}
+
+fn read_token_file(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the admin token file {}", path.display()))?;
+    Ok(text.lines().next().unwrap_or_default().trim().to_string())
+}
+
+/// On an empty store, creates the admin (and with `--demo`, the demo organisation and consumer).
+async fn ensure_admin(services: &PortalServices, args: &ServeArgs) -> anyhow::Result<()> {
+    if services.accounts.count_users().await? > 0 {
+        if args.admin_password.is_some() {
+            tracing::info!("the store already has accounts: --admin-email/--admin-password are ignored");
+        }
+        return Ok(());
+    }
+    let demo_default = |demo: &'static str, fallback: &'static str| if args.demo { demo } else { fallback };
+    let email = args.admin_email.clone().unwrap_or_else(|| demo_default(DEMO_ADMIN_EMAIL, DEFAULT_ADMIN_EMAIL).to_string());
+    let (password, generated) = match (&args.admin_password, args.demo) {
+        (Some(p), _) => (p.clone(), false),
+        (None, true) => (DEMO_ADMIN_PASSWORD.to_string(), false),
+        (None, false) => (certgate_services::ids::new_secret(), true),
+    };
+    services
+        .accounts
+        .create_user(NewUser { email: &email, display_name: "Administrator", password: &password, role: Role::Admin, organisation_id: None })
+        .await
+        .context("cannot create the admin account")?;
+    if generated {
+        eprintln!("certgate: created the admin account {email} with the generated password: {password}");
+        eprintln!("certgate: this password is shown once; change it after signing in.");
+    }
+    if args.demo {
+        let org = services.organisations.create("Acme Corp").await.context("demo data")?;
+        services
+            .accounts
+            .create_user(NewUser {
+                email: DEMO_CONSUMER_EMAIL,
+                display_name: "Dana Developer",
+                password: DEMO_CONSUMER_PASSWORD,
+                role: Role::Consumer,
+                organisation_id: Some(&org.id),
+            })
+            .await
+            .context("demo data")?;
+        services.organisations.create("Globex").await.context("demo data")?;
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("CERTGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

@@ -1,0 +1,236 @@
+//! Middleware of the portal listener: access log, body limit, CSRF defence, session resolution
+//! and the sign-in redirects of protected pages. Also the problem+json response helper.
+
+use std::time::Instant;
+
+use app::ssr::{session_cookie_name, RequestAuth};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use certgate_core::problem::{Problem, PROBLEM_JSON};
+use certgate_gateway::listener::ConnectionInfo;
+
+use crate::router::AppState;
+
+/// Largest request body the portal accepts (uploads of certificates are far smaller).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// An RFC 9457 response.
+pub fn problem(status: StatusCode, code: &str, title: &str, detail: &str) -> Response {
+    problem_response(&Problem::new(status.as_u16(), code, title, Some(detail.to_string())))
+}
+
+pub fn problem_response(p: &Problem) -> Response {
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(p).unwrap_or_default();
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))], body).into_response()
+}
+
+/// One log line per request: method, path (never the query: it may carry secrets), status, time.
+pub async fn access_log(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    let status = response.status().as_u16();
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if path.starts_with("/pkg/") || path == "/healthz" || path == "/readyz" {
+        tracing::debug!(%method, %path, status, ms, "request");
+    } else {
+        tracing::info!(%method, %path, status, ms, "request");
+    }
+    response
+}
+
+/// Refuses bodies over [`MAX_BODY_BYTES`]: at once when Content-Length says so, and while
+/// reading otherwise (the body is wrapped in a counting limit).
+pub async fn limit_body(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return too_large();
+    }
+    let request = request.map(|body| Body::new(http_body_util::Limited::new(body, MAX_BODY_BYTES)));
+    next.run(request).await
+}
+
+pub fn too_large() -> Response {
+    problem(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        "Request body too large",
+        &format!("The request body must be at most {} KiB.", MAX_BODY_BYTES / 1024),
+    )
+}
+
+/// Resolves who is asking and enforces the portal's request rules:
+/// 1. a state change (any method but GET/HEAD/OPTIONS) made without a bearer token must come
+///    from this origin (`Sec-Fetch-Site`, else `Origin`): Leptos has no CSRF defence, and
+///    SameSite cookies do not separate ports of one host;
+/// 2. the session cookie is resolved to a user, put in the request for server functions;
+/// 3. protected pages redirect to sign-in before any rendering starts.
+pub async fn resolve_request(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let has_bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer "));
+    let is_state_change = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if is_state_change && !has_bearer && !same_origin(request.headers(), state.secure) {
+        tracing::warn!(path = %request.uri().path(), "cross-origin state change refused");
+        return problem(
+            StatusCode::FORBIDDEN,
+            "cross_origin_refused",
+            "Cross-origin request refused",
+            "State-changing requests must come from the portal's own pages.",
+        );
+    }
+
+    let session = match cookie(request.headers(), session_cookie_name(state.secure)) {
+        Some(secret) => match state.services.sessions.resolve(&secret).await {
+            Ok(session) => session,
+            Err(e) => {
+                tracing::error!(error = %e, "session lookup failed");
+                return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "The session could not be checked.");
+            }
+        },
+        None => None,
+    };
+    let client_address = request
+        .extensions()
+        .get::<ConnectionInfo>()
+        .map(|c| c.peer.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_string());
+
+    if request.method() == Method::GET {
+        if let Some(location) = page_redirect(request.uri(), session.as_ref().map(|s| s.user.role)) {
+            return see_other(&location);
+        }
+    }
+    let signed_in = session.is_some();
+    request.extensions_mut().insert(RequestAuth { session, client_address, secure: state.secure });
+    request.extensions_mut().insert(state.services.clone());
+    let mut response = next.run(request).await;
+    if signed_in {
+        // Pages with personal data must not be kept by shared caches or the back-forward cache.
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// Where a GET of a page must go instead, given the visitor's role (None: signed out).
+fn page_redirect(uri: &http::Uri, role: Option<certgate_services::accounts::Role>) -> Option<String> {
+    use certgate_services::accounts::Role;
+    let path = uri.path();
+    let is_admin_area = path == "/admin" || path.starts_with("/admin/");
+    let is_consumer_area = path == "/" || path == "/account";
+    match (role, path) {
+        (Some(Role::Admin), "/signin" | "/") => Some("/admin".into()),
+        (Some(Role::Consumer), "/signin") => Some("/".into()),
+        (Some(Role::Consumer), _) if is_admin_area => Some("/".into()),
+        (None, _) if is_admin_area || is_consumer_area => {
+            let target = uri.path_and_query().map(|p| p.as_str()).unwrap_or(path);
+            Some(format!("/signin?next={}", percent_encode(target)))
+        }
+        _ => None,
+    }
+}
+
+fn see_other(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => (StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
+        Err(_) => problem(StatusCode::BAD_REQUEST, "invalid_request", "Invalid request", "Bad redirect target."),
+    }
+}
+
+/// Percent-encodes all but RFC 3986 unreserved characters and `/`.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Whether a state-changing browser request comes from this origin. Non-browser clients send
+/// neither header and carry no ambient credentials a third-party site could ride on.
+fn same_origin(headers: &HeaderMap, secure: bool) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin";
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else { return true };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let scheme = if secure { "https" } else { "http" };
+    !host.is_empty() && origin.as_bytes() == format!("{scheme}://{host}").as_bytes()
+}
+
+/// The value of cookie `name` in the request, if any.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use certgate_services::accounts::Role;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn same_origin_rules() {
+        assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")]), false));
+        assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")]), false));
+        assert!(!same_origin(&headers(&[("sec-fetch-site", "same-site")]), false));
+        assert!(same_origin(&headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")]), false));
+        assert!(!same_origin(&headers(&[("origin", "http://127.0.0.1:4000"), ("host", "127.0.0.1:3000")]), false));
+        assert!(!same_origin(&headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")]), true));
+        assert!(!same_origin(&headers(&[("origin", "null"), ("host", "127.0.0.1:3000")]), false));
+        assert!(same_origin(&headers(&[]), false));
+    }
+
+    #[test]
+    fn cookies_are_found_by_exact_name() {
+        let h = headers(&[("cookie", "a=1; certgate_session=abc; certgate_session_x=no")]);
+        assert_eq!(cookie(&h, "certgate_session").as_deref(), Some("abc"));
+        assert_eq!(cookie(&h, "missing"), None);
+    }
+
+    #[test]
+    fn protected_pages_redirect_by_role() {
+        let uri = |s: &'static str| http::Uri::from_static(s);
+        assert_eq!(page_redirect(&uri("/admin/organisations?x=1"), None).as_deref(), Some("/signin?next=/admin/organisations%3Fx%3D1"));
+        assert_eq!(page_redirect(&uri("/account"), None).as_deref(), Some("/signin?next=/account"));
+        assert_eq!(page_redirect(&uri("/admin"), Some(Role::Consumer)).as_deref(), Some("/"));
+        assert_eq!(page_redirect(&uri("/signin"), Some(Role::Admin)).as_deref(), Some("/admin"));
+        assert_eq!(page_redirect(&uri("/"), Some(Role::Admin)).as_deref(), Some("/admin"));
+        assert_eq!(page_redirect(&uri("/admin"), Some(Role::Admin)), None);
+        assert_eq!(page_redirect(&uri("/signin"), None), None);
+        assert_eq!(page_redirect(&uri("/no-such-page"), None), None);
+    }
+}
