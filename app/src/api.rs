@@ -26,14 +26,14 @@ pub struct OrganisationView {
 }
 
 #[server(prefix = "/fn", endpoint = "current_user")]
-pub async fn current_user() -> Result<Option<Me>, AppError> {
+pub async fn current_user() -> Result<Me, AppError> {
     use crate::ssr;
-    let Some(session) = ssr::request_auth().session else { return Ok(None) };
+    let session = ssr::require_user(&ssr::request_auth())?;
     let organisation = match &session.user.organisation_id {
         Some(id) => ssr::services()?.organisations.get(id).await.ok().map(|o| o.name),
         None => None,
     };
-    Ok(Some(ssr::me(&session.user, organisation)))
+    Ok(ssr::me(&session.user, organisation))
 }
 
 #[server(prefix = "/fn", endpoint = "sign_in")]

@@ -17,7 +17,7 @@ pub fn Header() -> impl IntoView {
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         match me.await {
-                            Ok(Some(me)) => {
+                            Ok(me) => {
                                 let admin = me.is_admin;
                                 view! {
                                     <nav aria-label="Main">
@@ -87,11 +87,9 @@ pub fn PasswordField(
 
 /// The error of the last submission of an action, if any, as an alert.
 #[component]
-pub fn ActionError<T: Clone + Send + Sync + 'static>(
-    result: RwSignal<Option<Result<T, crate::error::AppError>>>,
-) -> impl IntoView {
+pub fn ActionError(error: Signal<Option<crate::error::AppError>>) -> impl IntoView {
     move || {
-        result.get().and_then(|r| r.err()).map(|e| {
+        error.get().map(|e| {
             view! { <p class="alert error" role="alert" data-code=e.code.clone()>{e.message}</p> }
         })
     }

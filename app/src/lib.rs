@@ -40,8 +40,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The signed-in user (or none), loaded once per page and shared with every component.
-pub type CurrentUser = Resource<Result<Option<Me>, AppError>>;
+/// The signed-in user (an error when signed out), loaded once per page and shared with every component.
+pub type CurrentUser = Resource<Result<Me, AppError>>;
 
 #[component]
 pub fn App() -> impl IntoView {

@@ -10,7 +10,7 @@ use crate::router::AppState;
 /// `target/site` as cargo-leptos leaves it. Build the front end before the server
 /// (`make build` does): a missing folder embeds nothing rather than failing the build.
 #[derive(rust_embed::RustEmbed)]
-#[folder = "$CARGO_MANIFEST_DIR/../target/site"]
+#[folder = "../target/site"]
 #[allow_missing = true]
 struct Site;
 

@@ -17,7 +17,7 @@ pub fn AccountPage() -> impl IntoView {
                 <PasswordField name="current_password" label="Current password" autocomplete="current-password"/>
                 <PasswordField name="new_password" label="New password (at least 12 characters)" autocomplete="new-password" minlength=12/>
                 <PasswordField name="confirm_password" label="Repeat the new password" autocomplete="new-password" minlength=12/>
-                <ActionError result=change.value()/>
+                <ActionError error=Signal::derive(move || change.value().get().and_then(Result::err))/>
                 <Show when=done>
                     <p class="alert success" role="status">"Your password was changed."</p>
                 </Show>

@@ -12,7 +12,7 @@ pub fn AdminHome() -> impl IntoView {
         <h1>"Admin portal"</h1>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                me.await.ok().flatten().map(|me| view! {
+                me.await.ok().map(|me| view! {
                     <p class="muted">"Signed in as " <strong>{me.email}</strong> "."</p>
                 })
             })}

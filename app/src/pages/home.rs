@@ -11,7 +11,7 @@ pub fn DevHome() -> impl IntoView {
         <Title text="Developer portal · certgate"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                me.await.ok().flatten().map(|me| view! {
+                me.await.ok().map(|me| view! {
                     <section class="card">
                         <h1>"Welcome, " {me.display_name}</h1>
                         <dl class="facts">

@@ -25,11 +25,11 @@ pub fn OrganisationsPage() -> impl IntoView {
                 </div>
                 <button type="submit" class="button primary">"Create"</button>
             </ActionForm>
-            <ActionError result=create.value()/>
+            <ActionError error=Signal::derive(move || create.value().get().and_then(Result::err))/>
         </section>
         <section class="card">
             <h2>"All organisations"</h2>
-            <ActionError result=rename.value()/>
+            <ActionError error=Signal::derive(move || rename.value().get().and_then(Result::err))/>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match orgs.await {

@@ -22,7 +22,7 @@ pub fn SignInPage() -> impl IntoView {
                     <input id="field-email" name="email" type="email" autocomplete="username" required/>
                 </div>
                 <PasswordField name="password" label="Password" autocomplete="current-password"/>
-                <ActionError result=sign_in.value()/>
+                <ActionError error=Signal::derive(move || sign_in.value().get().and_then(Result::err))/>
                 <button type="submit" class="button primary" disabled=move || sign_in.pending().get()>
                     {move || if sign_in.pending().get() { "Signing in…" } else { "Sign in" }}
                 </button>
