@@ -74,3 +74,12 @@ pub fn install_redirect_hook() {
         let _ = window().location().set_href(location);
     });
 }
+
+/// In the browser, after hydration: mark `<body data-hydrated="true">` so tests and scripts can
+/// tell a live page from server-rendered HTML.
+#[cfg(feature = "hydrate")]
+pub fn mark_hydrated() {
+    if let Some(body) = document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}

@@ -62,7 +62,17 @@ pub fn services() -> Result<PortalServices, AppError> {
         })
 }
 
+/// Sets the status of a server function's own response. While a page renders, server functions
+/// are called in-process and must not change the page's status, so this does nothing then.
 pub fn set_status(status: u16) {
+    let is_server_fn_call = request_parts().is_some_and(|p| p.uri.path().starts_with("/fn/"));
+    if is_server_fn_call {
+        set_response_status(status);
+    }
+}
+
+/// Sets the status of the current response (a page's, or a server function's).
+pub fn set_response_status(status: u16) {
     if let Some(options) = use_context::<ResponseOptions>() {
         options.set_status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
     }

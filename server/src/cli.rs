@@ -24,6 +24,9 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Check the store's integrity (certgate must not be running on this data directory).
     Check(CheckArgs),
+    /// List the registered server-function endpoints (for audits and the tests).
+    #[command(hide = true)]
+    ServerFunctions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

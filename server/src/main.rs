@@ -13,6 +13,14 @@ fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Serve(args) => run_async(serve::run(args)),
+        cli::Command::ServerFunctions => {
+            let mut paths: Vec<_> = leptos::server_fn::axum::server_fn_paths().collect();
+            paths.sort_by_key(|(path, _)| *path);
+            for (path, method) in paths {
+                println!("{method} {path}");
+            }
+            std::process::ExitCode::SUCCESS
+        }
         cli::Command::Check(args) => match certgate_services::store::check_integrity(&args.data_dir) {
             Ok(true) => {
                 println!("store at {} passed its integrity check", args.data_dir.display());

@@ -39,7 +39,7 @@ pub async fn access_log(request: Request, next: Next) -> Response {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     let status = response.status().as_u16();
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
     if path.starts_with("/pkg/") || path == "/healthz" || path == "/readyz" {
         tracing::debug!(%method, %path, status, ms, "request");
     } else {
@@ -116,15 +116,44 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
             return see_other(&location);
         }
     }
+    let path = request.uri().path();
+    let is_server_fn = path.starts_with("/fn/");
+    // Fail closed: every server function but the public ones needs a session, checked here
+    // before its arguments are even read. Each function still checks its role itself.
+    if is_server_fn && session.is_none() && !PUBLIC_SERVER_FNS.contains(&path) {
+        return problem(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", "Sign in to continue.");
+    }
     let signed_in = session.is_some();
     request.extensions_mut().insert(RequestAuth { session, client_address, secure: state.secure });
     request.extensions_mut().insert(state.services.clone());
     let mut response = next.run(request).await;
+    if is_server_fn && response.status() == StatusCode::INTERNAL_SERVER_ERROR {
+        response = client_errors_are_not_500(response).await;
+    }
     if signed_in {
         // Pages with personal data must not be kept by shared caches or the back-forward cache.
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// Server functions that anonymous visitors may call.
+const PUBLIC_SERVER_FNS: &[&str] = &["/fn/sign_in"];
+
+/// The server-function framework answers 500 when it cannot read a function's arguments,
+/// before our code runs. That is the client's error: answer 400 (the body is kept).
+async fn client_errors_are_not_500(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "Something went wrong on the server.");
+    };
+    let code = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string));
+    if code.as_deref() == Some("invalid_request") {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Where a GET of a page must go instead, given the visitor's role (None: signed out).

@@ -4,7 +4,7 @@ use leptos_meta::Title;
 #[component]
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
-    crate::ssr::set_status(404);
+    crate::ssr::set_response_status(404);
     view! {
         <Title text="Not found · certgate"/>
         <section class="card narrow">

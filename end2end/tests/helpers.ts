@@ -1,0 +1,21 @@
+import { expect, Page } from '@playwright/test';
+
+export const ADMIN = { email: 'admin@certgate.local', password: 'demo-admin-password' };
+export const CONSUMER = { email: 'dev@acme.example', password: 'demo-consumer-password' };
+
+/** Waits until the wasm has hydrated the page: the password toggle only works then. */
+export async function waitForHydration(page: Page) {
+  await page.locator('body[data-hydrated="true"]').waitFor({ state: 'attached' });
+}
+
+export async function signIn(page: Page, who: { email: string; password: string }, path = '/signin') {
+  await page.goto(path);
+  await waitForHydration(page);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password', { exact: true }).fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+export async function expectSignedInAs(page: Page, email: string) {
+  await expect(page.getByTestId('user-email')).toHaveText(email);
+}

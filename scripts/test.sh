@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# README's second command (and what .ci/run calls): install what is missing, build the shipped
+# binary, then run every test: unit and integration tests (cargo), browser tests (Playwright).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+bash scripts/install-tools.sh
+bash scripts/build.sh
+
+# The same value cargo-leptos compiles with, or every Leptos crate would rebuild (TOOLCHAIN.md).
+export LEPTOS_OUTPUT_NAME=certgate
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+
+# One cargo invocation for every crate but the wasm front end. `app` is tested with `ssr` only:
+# `ssr` and `hydrate` are never on together.
+set +e
+cargo test -p certgate-core -p certgate-services -p certgate-gateway -p app -p server --features app/ssr 2>&1 | tee -a "$log"
+cargo_status=${PIPESTATUS[0]}
+(cd end2end && npx playwright test) 2>&1 | tee -a "$log"
+e2e_status=${PIPESTATUS[0]}
+set -e
+
+passed=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -oE '[0-9]+ passed; [0-9]+ failed' "$log" | grep -oE '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+e2e_passed=$(grep -oE '^ +[0-9]+ passed \(' "$log" | grep -oE '[0-9]+' | tail -n1)
+e2e_failed=$(grep -oE '^ +[0-9]+ failed$' "$log" | grep -oE '[0-9]+' | tail -n1)
+passed=$((passed + ${e2e_passed:-0}))
+failed=$((failed + ${e2e_failed:-0}))
+if [ "$cargo_status" -ne 0 ] || [ "$e2e_status" -ne 0 ]; then
+  [ "$failed" -gt 0 ] || failed=1
+fi
+echo "summary: $passed passed, $failed failed"
+[ "$cargo_status" -eq 0 ] && [ "$e2e_status" -eq 0 ]

@@ -1,0 +1,468 @@
+//! Integration tests: the real `certgate` binary on free ports, spoken to over real HTTP/TLS.
+
+mod support;
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use support::*;
+
+const SESSION: &str = "certgate_session";
+
+async fn problem(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"), "status {status}");
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn health_ready_and_the_gateway_answers_problem_404_over_tls() {
+    let server = Server::start();
+    let c = client();
+    let r = c.get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = c.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "ready");
+
+    install_crypto_provider();
+    let tls = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+    let r = tls.get(format!("{}/orders/1", server.gateway)).send().await.unwrap();
+    let (status, body) = problem(r).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["code"], "api_not_found");
+    // Plain HTTP on the gateway port is not served.
+    let plain = c.get(server.gateway.replacen("https://", "http://", 1)).send().await;
+    assert!(plain.map(|r| r.status() != 200).unwrap_or(true));
+}
+
+#[tokio::test]
+async fn every_server_function_refuses_an_anonymous_caller() {
+    let server = Server::start();
+    let c = client();
+    // The binary lists what it registered: the test cannot miss a function added later.
+    let listed = std::process::Command::new(binary()).arg("server-functions").output().unwrap();
+    assert!(listed.status.success());
+    let paths: Vec<String> = String::from_utf8(listed.stdout).unwrap().lines().map(|l| l.split_whitespace().last().unwrap().to_string()).collect();
+    for expected in ["/fn/sign_in", "/fn/sign_out", "/fn/current_user", "/fn/change_password", "/fn/create_organisation"] {
+        assert!(paths.iter().any(|p| p == expected), "{expected} not registered: {paths:?}");
+    }
+    let well_formed = [
+        ("name", "x"),
+        ("id", "x"),
+        ("email", ADMIN_EMAIL),
+        ("password", "wrong password"),
+        ("current_password", ADMIN_PASSWORD),
+        ("new_password", "a new long password"),
+        ("confirm_password", "a new long password"),
+    ];
+    for path in &paths {
+        let r = c.post(server.url(path)).form(&well_formed).send().await.unwrap();
+        let status = r.status();
+        assert!(status.is_client_error(), "{path} answered {status} to an anonymous caller");
+        assert!(r.headers().get("set-cookie").is_none(), "{path} set a cookie for an anonymous caller");
+        // Malformed arguments are the client's error too, never a 500.
+        let r = c.post(server.url(path)).form(&[("unexpected", "1")]).send().await.unwrap();
+        assert!(r.status().is_client_error(), "{path} answered {} to malformed arguments", r.status());
+    }
+    // Signed in, malformed arguments are a 400.
+    assert!(set_cookie(&sign_in(&c, &server, ADMIN_EMAIL, ADMIN_PASSWORD).await, "certgate_session").is_some());
+    let r = c.post(server.url("/fn/change_password")).form(&[("unexpected", "1")]).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_hardened_cookie_and_the_session_works_until_sign_out() {
+    let server = Server::start();
+    let c = client();
+    let r = sign_in(&c, &server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    let cookie = set_cookie(&r, SESSION).expect("session cookie");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain HTTP portal must not set Secure");
+    let r = c.get(server.url("/admin")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers().get("cache-control").unwrap(), "no-store");
+    assert!(r.text().await.unwrap().contains(ADMIN_EMAIL));
+
+    // A new id at each sign-in; the previous one ends.
+    let first = cookie.split(';').next().unwrap().to_string();
+    let r = sign_in(&c, &server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let second = set_cookie(&r, SESSION).unwrap().split(';').next().unwrap().to_string();
+    assert_ne!(first, second);
+    let stale = client();
+    let r = stale.get(server.url("/admin")).header("cookie", &first).send().await.unwrap();
+    assert_eq!(r.status(), 303, "the replaced session still works");
+
+    let r = c.post(server.url("/fn/sign_out")).send().await.unwrap();
+    assert!(r.status().is_success() || r.status().is_redirection());
+    let r = stale.get(server.url("/admin")).header("cookie", &second).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers().get("location").unwrap(), "/signin?next=/admin");
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_look_the_same_and_failures_are_throttled() {
+    let server = Server::start();
+    let c = client();
+    let wrong = sign_in(&c, &server, ADMIN_EMAIL, "wrong password here").await;
+    let (wrong_status, wrong_headers) = (wrong.status(), wrong.headers().get("set-cookie").is_some());
+    let wrong_body = wrong.text().await.unwrap();
+    let unknown = sign_in(&c, &server, "nobody@test.example", "wrong password here").await;
+    assert_eq!(wrong_status, 401);
+    assert_eq!(unknown.status(), 401);
+    assert!(!wrong_headers);
+    assert_eq!(wrong_body, unknown.text().await.unwrap());
+
+    // Five failures for one account lock it, even for the right password.
+    for _ in 0..4 {
+        assert_eq!(sign_in(&c, &server, ADMIN_EMAIL, "wrong password here").await.status(), 401);
+    }
+    let locked = sign_in(&c, &server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(locked.status(), 429);
+    let retry_after: i64 = locked.headers().get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert!(retry_after > 0 && retry_after <= 15 * 60);
+    assert!(set_cookie(&locked, SESSION).is_none());
+}
+
+#[tokio::test]
+async fn cross_origin_state_changes_are_refused() {
+    let server = Server::start();
+    let c = client();
+    for (header, value) in [("origin", "http://evil.example"), ("sec-fetch-site", "cross-site"), ("origin", "null")] {
+        let r = c
+            .post(server.url("/fn/sign_in"))
+            .header(header, value)
+            .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert!(set_cookie(&r, SESSION).is_none());
+        let (status, body) = problem(r).await;
+        assert_eq!(status, 403);
+        assert_eq!(body["code"], "cross_origin_refused");
+    }
+    // Same origin passes.
+    let origin = server.portal.clone();
+    let r = c
+        .post(server.url("/fn/sign_in"))
+        .header("origin", origin)
+        .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(set_cookie(&r, SESSION).is_some());
+    // A signed-in admin's cookie does not make a cross-site REST write possible either.
+    let r = c
+        .post(server.url("/api/v1/organisations"))
+        .header("sec-fetch-site", "cross-site")
+        .json(&json!({"name": "Evil Corp"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let list: Value = c.get(server.url("/api/v1/organisations")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_the_other_sessions() {
+    let server = Server::start();
+    let (a, b) = (client(), client());
+    assert!(set_cookie(&sign_in(&a, &server, ADMIN_EMAIL, ADMIN_PASSWORD).await, SESSION).is_some());
+    assert!(set_cookie(&sign_in(&b, &server, ADMIN_EMAIL, ADMIN_PASSWORD).await, SESSION).is_some());
+    let mismatch = a
+        .post(server.url("/fn/change_password"))
+        .form(&[("current_password", ADMIN_PASSWORD), ("new_password", "a brand new password"), ("confirm_password", "something else")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mismatch.status(), 400);
+    let r = a
+        .post(server.url("/fn/change_password"))
+        .form(&[("current_password", ADMIN_PASSWORD), ("new_password", "a brand new password"), ("confirm_password", "a brand new password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert_eq!(a.get(server.url("/admin")).send().await.unwrap().status(), 200);
+    assert_eq!(b.get(server.url("/admin")).send().await.unwrap().status(), 303);
+    let fresh = client();
+    assert_eq!(sign_in(&fresh, &server, ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), 401);
+    assert!(set_cookie(&sign_in(&fresh, &server, ADMIN_EMAIL, "a brand new password").await, SESSION).is_some());
+}
+
+#[tokio::test]
+async fn organisations_rest_api_with_problem_json_errors() {
+    let server = Server::start();
+    let c = client();
+    let api = |p: &str| server.url(&format!("/api/v1{p}"));
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+
+    // Authentication first.
+    let (status, body) = problem(c.get(api("/organisations")).send().await.unwrap()).await;
+    assert_eq!((status.as_u16(), body["code"].as_str()), (401, Some("unauthenticated")));
+    let r = c.get(api("/organisations")).header("authorization", "Bearer wrong-token-wrong-token").send().await.unwrap();
+    assert!(r.headers().get("www-authenticate").is_some());
+    assert_eq!(problem(r).await.0, 401);
+
+    let r = c.post(api("/organisations")).header("authorization", &auth).json(&json!({"name": "Acme"})).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("org_"));
+
+    let (status, body) = problem(
+        c.post(api("/organisations")).header("authorization", &auth).json(&json!({"name": "ACME"})).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!((status.as_u16(), body["code"].as_str()), (409, Some("name_taken")));
+
+    // Malformed JSON, wrong shape, wrong media type, oversized: problem+json, nothing stored.
+    let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
+        (c.post(api("/organisations")).header("authorization", &auth).header("content-type", "application/json").body("{not json"), 400, "invalid_json"),
+        (c.post(api("/organisations")).header("authorization", &auth).json(&json!({"nom": "x"})), 400, "invalid_json"),
+        (c.post(api("/organisations")).header("authorization", &auth).header("content-type", "text/plain").body("{\"name\":\"x\"}"), 415, "unsupported_media_type"),
+        (c.post(api("/organisations")).header("authorization", &auth).json(&json!({"name": "x".repeat(70_000)})), 413, "body_too_large"),
+        (c.post(api("/organisations")).header("authorization", &auth).json(&json!({"name": "  "})), 400, "invalid_name"),
+        (c.get(api("/organisations/org_nope")).header("authorization", &auth), 404, "not_found"),
+        (c.patch(api("/organisations")).header("authorization", &auth), 405, "method_not_allowed"),
+        (c.get(api("/no-such-route")).header("authorization", &auth), 404, "not_found"),
+    ];
+    for (request, want_status, want_code) in cases {
+        let (status, body) = problem(request.send().await.unwrap()).await;
+        assert_eq!((status.as_u16(), body["code"].as_str()), (want_status, Some(want_code)), "{body}");
+    }
+
+    let r = c.put(api(&format!("/organisations/{id}"))).header("authorization", &auth).json(&json!({"name": "Acme Inc"})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let got: Value = c.get(api(&format!("/organisations/{id}"))).header("authorization", &auth).send().await.unwrap().json().await.unwrap();
+    assert_eq!(got["name"], "Acme Inc");
+    let list: Value = c.get(api("/organisations")).header("authorization", &auth).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(c.delete(api(&format!("/organisations/{id}"))).header("authorization", &auth).send().await.unwrap().status(), 204);
+    assert_eq!(c.get(api(&format!("/organisations/{id}"))).header("authorization", &auth).send().await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn a_consumer_is_refused_by_admin_functions_and_routes() {
+    let server = Server::start();
+    let c = client();
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let org: Value = c
+        .post(server.url("/api/v1/organisations"))
+        .header("authorization", &auth)
+        .json(&json!({"name": "Acme"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // Consumers are created by the portal issue; until then, with --demo on a fresh store.
+    drop(server);
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_in(&dir.path().join("data"), &["--demo"]);
+    let consumer = client();
+    let r = sign_in(&consumer, &server, "dev@acme.example", "demo-consumer-password").await;
+    assert!(set_cookie(&r, SESSION).is_some(), "{}", r.status());
+    assert_eq!(consumer.post(server.url("/fn/list_organisations")).send().await.unwrap().status(), 403);
+    assert_eq!(consumer.post(server.url("/fn/create_organisation")).form(&[("name", "Mine")]).send().await.unwrap().status(), 403);
+    let (status, _) = problem(consumer.get(server.url("/api/v1/organisations")).send().await.unwrap()).await;
+    assert_eq!(status, 403);
+    let r = consumer.get(server.url("/admin")).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers().get("location").unwrap().to_str().unwrap()), (303, "/"));
+    assert!(org["id"].is_string());
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_kill_9_and_the_store_passes_its_integrity_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = Server::start_in(&data, &[]);
+    let url = server.url("/api/v1/organisations");
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let url = url.clone();
+        writers.push(tokio::spawn(async move {
+            let c = client();
+            let mut acknowledged = Vec::new();
+            for i in 0.. {
+                let name = format!("org-{w}-{i}");
+                let r = c.post(&url).header("authorization", format!("Bearer {ADMIN_TOKEN}")).json(&json!({"name": name})).send().await;
+                match r {
+                    Ok(r) if r.status() == 201 => acknowledged.push(name),
+                    _ => break,
+                }
+            }
+            acknowledged
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    server.child.kill().unwrap(); // SIGKILL in the middle of the write loop
+    server.child.wait().unwrap();
+    let mut acknowledged = Vec::new();
+    for w in writers {
+        acknowledged.extend(w.await.unwrap());
+    }
+    assert!(acknowledged.len() > 10, "only {} writes were acknowledged", acknowledged.len());
+
+    let mut server = Server::start_in(&data, &[]);
+    let list: Value = client()
+        .get(server.url("/api/v1/organisations"))
+        .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let stored: std::collections::HashSet<String> =
+        list["items"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap().to_string()).collect();
+    let lost: Vec<_> = acknowledged.iter().filter(|n| !stored.contains(*n)).collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+    assert!(server.terminate(Duration::from_secs(15)).success());
+
+    let check = std::process::Command::new(binary()).args(["check", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    assert!(String::from_utf8_lossy(&check.stdout).contains("passed its integrity check"));
+}
+
+#[tokio::test]
+async fn sigterm_stops_cleanly_and_the_store_can_be_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = Server::start_in(&data, &[]);
+    assert!(server.terminate(Duration::from_secs(15)).success());
+    let check = std::process::Command::new(binary()).args(["check", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(check.status.success());
+}
+
+fn run_and_fail(args: &[&str]) -> String {
+    let out = std::process::Command::new(binary()).args(args).output().unwrap();
+    assert!(!out.status.success(), "{args:?} succeeded");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(stderr.lines().count() >= 1);
+    stderr
+}
+
+#[tokio::test]
+async fn start_up_errors_are_one_clear_line_and_a_non_zero_exit() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let taken = server.portal.trim_start_matches("http://").to_string();
+    let fresh = dir.path().join("fresh");
+    let fresh = fresh.to_str().unwrap();
+
+    let e = run_and_fail(&["serve", "--data-dir", fresh, "--portal-addr", &taken, "--gateway-addr", "127.0.0.1:0"]);
+    assert!(e.contains("cannot listen on the portal address"), "{e}");
+
+    let held = server.data_dir.to_str().unwrap();
+    let e = run_and_fail(&["serve", "--data-dir", held, "--portal-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0"]);
+    assert!(e.contains("already used by another certgate process"), "{e}");
+
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let under_file = file.join("data");
+    let e = run_and_fail(&["serve", "--data-dir", under_file.to_str().unwrap(), "--portal-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0"]);
+    assert!(e.contains("cannot open the store"), "{e}");
+
+    let bad_cert = dir.path().join("bad.pem");
+    std::fs::write(&bad_cert, "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n").unwrap();
+    let e = run_and_fail(&[
+        "serve", "--data-dir", fresh, "--portal-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0",
+        "--tls-cert", bad_cert.to_str().unwrap(), "--tls-key", bad_cert.to_str().unwrap(),
+    ]);
+    assert!(e.contains("gateway TLS"), "{e}");
+
+    let e = run_and_fail(&["serve", "--no-such-flag"]);
+    assert!(e.contains("--no-such-flag"), "{e}");
+}
+
+#[tokio::test]
+async fn without_a_password_the_admin_gets_a_generated_one_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = std::process::Command::new(binary())
+        .args(["serve", "--data-dir"])
+        .arg(&data)
+        .args(["--portal-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::BufRead;
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut password = None;
+    let mut stderr_lines = stderr.lines();
+    for line in stderr_lines.by_ref() {
+        let line = line.unwrap();
+        if let Some((_, p)) = line.split_once("with the generated password: ") {
+            password = Some(p.trim().to_string());
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in stderr_lines {});
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let portal = stdout
+        .lines()
+        .map(Result::unwrap)
+        .find_map(|l| l.strip_prefix("certgate portal:").map(|u| u.trim().trim_end_matches('/').to_string()))
+        .unwrap();
+    let password = password.expect("generated password on stderr");
+    assert!(password.len() >= 32);
+    let r = client()
+        .post(format!("{portal}/fn/sign_in"))
+        .form(&[("email", "admin@certgate.local"), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(set_cookie(&r, SESSION).is_some(), "{}", r.status());
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn over_tls_the_portal_sets_a_secure_host_prefixed_cookie() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("portal.crt"), dir.path().join("portal.key"));
+    std::fs::write(&cert_path, key.cert.pem()).unwrap();
+    std::fs::write(&key_path, key.signing_key.serialize_pem()).unwrap();
+    let server = Server::start_in(
+        &dir.path().join("data"),
+        &["--portal-tls-cert", cert_path.to_str().unwrap(), "--portal-tls-key", key_path.to_str().unwrap()],
+    );
+    assert!(server.portal.starts_with("https://"));
+    install_crypto_provider();
+    let c = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(key.cert.pem().as_bytes()).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = sign_in(&c, &server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let cookie = set_cookie(&r, "__Host-certgate_session").expect("secure cookie");
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+}
+
+#[tokio::test]
+async fn pages_render_meaningful_html_before_wasm_and_assets_are_served() {
+    let server = Server::start();
+    let c = client();
+    let r = c.get(server.url("/signin")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<h1>Sign in</h1>"));
+    assert!(html.contains("action=\"/fn/sign_in\""));
+    assert!(html.contains("/pkg/certgate.wasm"));
+    let r = c.get(server.url("/no-such-page")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("Page not found"));
+    let r = c.get(server.url("/pkg/certgate.css")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers().get("content-type").unwrap(), "text/css");
+}
