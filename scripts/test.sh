@@ -21,10 +21,11 @@ cargo_status=${PIPESTATUS[0]}
 e2e_status=${PIPESTATUS[0]}
 set -e
 
-passed=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
-failed=$(grep -oE '[0-9]+ passed; [0-9]+ failed' "$log" | grep -oE '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
-e2e_passed=$(grep -oE '^ +[0-9]+ passed \(' "$log" | grep -oE '[0-9]+' | tail -n1)
-e2e_failed=$(grep -oE '^ +[0-9]+ failed$' "$log" | grep -oE '[0-9]+' | tail -n1)
+count() { grep -oE "$1" "$log" | grep -oE "$2" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}' || true; }
+passed=$(count 'test result: [a-zA-Z]+\. [0-9]+ passed' '[0-9]+ passed')
+failed=$(count '[0-9]+ passed; [0-9]+ failed' '[0-9]+ failed')
+e2e_passed=$(count '^ +[0-9]+ passed \(' '[0-9]+ passed')
+e2e_failed=$(count '^ +[0-9]+ failed$' '[0-9]+ failed')
 passed=$((passed + ${e2e_passed:-0}))
 failed=$((failed + ${e2e_failed:-0}))
 if [ "$cargo_status" -ne 0 ] || [ "$e2e_status" -ne 0 ]; then
