@@ -24,6 +24,7 @@ pub fn Header() -> impl IntoView {
                                         <ul class="nav-links">
                                             {admin.then(|| view! {
                                                 <li><A href="/admin">"Dashboard"</A></li>
+                                                <li><A href="/admin/certificates">"Certificates"</A></li>
                                                 <li><A href="/admin/organisations">"Organisations"</A></li>
                                             })}
                                             {(!admin).then(|| view! { <li><A href="/">"Home"</A></li> })}

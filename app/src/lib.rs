@@ -4,6 +4,7 @@
 //! Server-only code lives in `ssr` and never reaches the wasm build.
 
 pub mod api;
+pub mod browser;
 pub mod components;
 pub mod error;
 pub mod pages;
@@ -18,7 +19,9 @@ use leptos_router::path;
 use crate::api::{current_user, Me};
 use crate::components::Header;
 use crate::error::AppError;
-use crate::pages::{AccountPage, AdminHome, DevHome, NotFound, OrganisationsPage, SignInPage};
+use crate::pages::{
+    AccountPage, AdminHome, CertificateDetailPage, CertificatesPage, DevHome, NotFound, OrganisationsPage, SignInPage,
+};
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -60,6 +63,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=AccountPage/>
                     <Route path=path!("/admin") view=AdminHome/>
                     <Route path=path!("/admin/organisations") view=OrganisationsPage/>
+                    <Route path=path!("/admin/certificates") view=CertificatesPage/>
+                    <Route path=path!("/admin/certificates/:id") view=CertificateDetailPage/>
                 </Routes>
             </main>
         </Router>

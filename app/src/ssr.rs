@@ -2,7 +2,9 @@
 //! becomes an HTTP status, code and message (the one mapping, used by the REST API too).
 
 use certgate_core::problem::Problem;
+use certgate_core::pki;
 use certgate_services::accounts::{Accounts, Role, UserRecord};
+use certgate_services::certificates::{CertificateEntry, CertificateFilter, CertificateKind, Certificates};
 use certgate_services::organisations::{OrganisationRecord, Organisations};
 use certgate_services::sessions::{ActiveSession, Sessions};
 use certgate_services::ServiceError;
@@ -11,6 +13,7 @@ use http::StatusCode;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
+use crate::api::certificates::{AltNameView, CertificateQuery, CertificateView, OrganisationRef};
 use crate::api::{Me, OrganisationView};
 use crate::error::AppError;
 
@@ -20,6 +23,7 @@ pub struct PortalServices {
     pub accounts: Accounts,
     pub sessions: Sessions,
     pub organisations: Organisations,
+    pub certificates: Certificates,
 }
 
 /// Who sent a request, resolved once by the server's middleware and put in its extensions.
@@ -173,6 +177,79 @@ pub fn me(user: &UserRecord, organisation: Option<String>) -> Me {
 
 pub fn organisation_view(org: OrganisationRecord) -> OrganisationView {
     OrganisationView { id: org.id, name: org.name, created_at: org.created_at }
+}
+
+/// The filter the services understand, from the query the UI and REST API send.
+pub fn certificate_filter(query: CertificateQuery) -> Result<CertificateFilter, AppError> {
+    let kind = match query.kind.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("ca") => Some(CertificateKind::Ca),
+        Some("leaf") => Some(CertificateKind::Leaf),
+        Some(_) => {
+            set_status(400);
+            return Err(AppError::new("invalid_filter", "kind must be `ca` or `leaf`."));
+        }
+    };
+    if query.expiring_within_days.is_some_and(|d| !(0..=36_500).contains(&d)) {
+        set_status(400);
+        return Err(AppError::new("invalid_filter", "expiring_within_days must be between 0 and 36500."));
+    }
+    Ok(CertificateFilter {
+        organisation: query.organisation.filter(|o| !o.trim().is_empty()),
+        expiring_within_days: query.expiring_within_days,
+        kind,
+        q: query.q,
+    })
+}
+
+/// A stored certificate as the UI and the REST API show it, at the current time.
+pub fn certificate_view(entry: &CertificateEntry) -> CertificateView {
+    use certgate_services::clock;
+    let facts = &entry.record.facts;
+    let now = clock::now();
+    let problem = pki::client_auth_problem(facts, now).map(|p| match p {
+        pki::ClientCertificateProblem::IsCa => "ca_certificate",
+        pki::ClientCertificateProblem::NoClientAuthUsage => "no_client_auth_usage",
+        pki::ClientCertificateProblem::Expired => "expired",
+        pki::ClientCertificateProblem::NotYetValid => "not_yet_valid",
+    });
+    CertificateView {
+        id: facts.id.clone(),
+        fingerprint_sha256: pki::colon_fingerprint(&facts.id),
+        x5t_s256: facts.x5t_s256.clone(),
+        spki_sha256: facts.spki_sha256.clone(),
+        label: entry.label(),
+        display_name: entry.meta.display_name.clone(),
+        subject: facts.subject.clone(),
+        subject_common_name: facts.subject_common_name.clone(),
+        issuer: facts.issuer.clone(),
+        serial: facts.serial.clone(),
+        subject_alt_names: facts
+            .subject_alt_names
+            .iter()
+            .map(|a| AltNameView { kind: a.kind.clone(), value: a.value.clone() })
+            .collect(),
+        not_before: clock::rfc3339(facts.not_before),
+        not_after: clock::rfc3339(facts.not_after),
+        not_after_unix: facts.not_after,
+        validity: match pki::validity_at(facts, now) {
+            pki::Validity::Valid => "valid",
+            pki::Validity::Expired => "expired",
+            pki::Validity::NotYetValid => "not_yet_valid",
+        }
+        .to_string(),
+        days_left: (facts.not_after - now).div_euclid(86_400),
+        kind: if facts.is_ca { "ca" } else { "leaf" }.to_string(),
+        self_issued: facts.self_issued,
+        key_algorithm: facts.key_algorithm.clone(),
+        extended_key_usage: facts.extended_key_usage.clone(),
+        client_auth_usable: problem.is_none(),
+        client_auth_problem: problem.map(str::to_string),
+        organisations: entry.organisations.iter().map(|o| OrganisationRef { id: o.id.clone(), name: o.name.clone() }).collect(),
+        used_by: Vec::new(),
+        added_at: clock::rfc3339(entry.record.added_at),
+        pem: entry.pem(),
+    }
 }
 
 #[cfg(test)]

@@ -2,9 +2,13 @@
 //! Every route authenticates first: the admin bearer token, or an admin's session.
 
 use app::ssr::{problem_for, RequestAuth};
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
-use axum::http::{header, request::Parts, HeaderValue, StatusCode};
+use app::api::certificates::CertificateQuery;
+use app::ssr::{certificate_filter, certificate_view};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
+use certgate_core::pki::{self, Encoding};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -24,6 +28,8 @@ pub fn routes() -> Router<AppState> {
             "/organisations/{id}",
             get(get_organisation).put(rename_organisation).delete(delete_organisation),
         )
+        .route("/certificates", get(list_certificates).post(add_certificate))
+        .route("/certificates/{id}", get(get_certificate).delete(delete_certificate))
         .method_not_allowed_fallback(method_not_allowed)
 }
 
@@ -185,5 +191,97 @@ async fn rename_organisation(
 async fn delete_organisation(admin: AdminCaller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, RestError> {
     state.services.organisations.delete(&id).await?;
     tracing::info!(actor = %admin.actor, organisation = %id, "organisation deleted");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The encoding a certificate upload's Content-Type announces (`None`: not a certificate type).
+fn upload_encoding(headers: &HeaderMap, body: &[u8]) -> Option<UploadFormat> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    match content_type.as_deref() {
+        None | Some("") => Some(UploadFormat::Raw(pki::sniff_encoding(body))),
+        Some("application/json") => Some(UploadFormat::Json),
+        Some("application/x-pem-file" | "application/pem-certificate-chain" | "text/plain") => Some(UploadFormat::Raw(Encoding::Pem)),
+        Some("application/pkix-cert" | "application/x-x509-ca-cert" | "application/x-x509-user-cert" | "application/octet-stream") => {
+            Some(UploadFormat::Raw(Encoding::Der))
+        }
+        Some(_) => None,
+    }
+}
+
+enum UploadFormat {
+    Raw(Encoding),
+    Json,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PemBody {
+    pem: String,
+}
+
+async fn add_certificate(
+    admin: AdminCaller,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, RestError> {
+    let body = body.map_err(|rejection| {
+        RestError::Refused(if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            problem(StatusCode::BAD_REQUEST, "invalid_body", "Invalid body", "The request body could not be read.")
+        })
+    })?;
+    let (bytes, encoding) = match upload_encoding(&headers, &body) {
+        Some(UploadFormat::Raw(encoding)) => (body.to_vec(), encoding),
+        Some(UploadFormat::Json) => {
+            let parsed: PemBody = serde_json::from_slice(&body).map_err(|e| {
+                RestError::Refused(problem(StatusCode::BAD_REQUEST, "invalid_json", "Invalid JSON body", &format!("Expected {{\"pem\": \"...\"}}: {e}")))
+            })?;
+            (parsed.pem.into_bytes(), Encoding::Pem)
+        }
+        None => {
+            return Err(RestError::Refused(problem(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Unsupported media type",
+                "Send PEM (application/x-pem-file or text/plain), DER (application/pkix-cert) or JSON {\"pem\": ...}.",
+            )))
+        }
+    };
+    let entry = state.services.certificates.add(&bytes, encoding, &admin.actor).await?;
+    tracing::info!(actor = %admin.actor, certificate = %entry.record.facts.id, "certificate added");
+    let view = certificate_view(&entry);
+    let location = HeaderValue::from_str(&format!("/api/v1/certificates/{}", view.id)).ok();
+    let mut response = (StatusCode::CREATED, Json(view)).into_response();
+    if let Some(l) = location {
+        response.headers_mut().insert(header::LOCATION, l);
+    }
+    Ok(response)
+}
+
+async fn list_certificates(
+    _admin: AdminCaller,
+    State(state): State<AppState>,
+    query: Result<Query<CertificateQuery>, QueryRejection>,
+) -> Result<Response, RestError> {
+    let Query(query) = query.map_err(|e| RestError::Refused(problem(StatusCode::BAD_REQUEST, "invalid_filter", "Invalid filter", &e.body_text())))?;
+    let filter = certificate_filter(query)
+        .map_err(|e| RestError::Refused(problem(StatusCode::BAD_REQUEST, &e.code, "Invalid filter", &e.message)))?;
+    let entries = state.services.certificates.list(filter).await?;
+    let items: Vec<_> = entries.iter().map(certificate_view).collect();
+    Ok(Json(serde_json::json!({ "items": items })).into_response())
+}
+
+async fn get_certificate(_admin: AdminCaller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, RestError> {
+    Ok(Json(certificate_view(&state.services.certificates.get(&id).await?)).into_response())
+}
+
+async fn delete_certificate(admin: AdminCaller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, RestError> {
+    state.services.certificates.delete(&id, &admin.actor).await?;
+    tracing::info!(actor = %admin.actor, certificate = %id, "certificate deleted");
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -12,6 +12,7 @@ use certgate_core::session::SessionPolicy;
 use certgate_gateway::listener::{self, Limits, ListenerStats};
 use certgate_gateway::tls::{self, Identity};
 use certgate_services::accounts::{Accounts, NewUser, Role};
+use certgate_services::certificates::Certificates;
 use certgate_services::organisations::Organisations;
 use certgate_services::sessions::Sessions;
 use certgate_services::store::{Store, StoreError};
@@ -41,6 +42,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         accounts: Accounts::new(store.clone()),
         sessions: Sessions::new(store.clone(), SessionPolicy::default()),
         organisations: Organisations::new(store.clone()),
+        certificates: Certificates::new(store.clone()),
     };
     services.accounts.warm_up();
     ensure_admin(&services, &args).await?;
@@ -65,10 +67,12 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let gateway_addr = gateway_listener.local_addr()?;
 
     let ready = Arc::new(AtomicBool::new(false));
+    let state_sessions = services.sessions.clone();
     let state = AppState::new(services, admin_token, portal_tls.is_some(), Arc::clone(&ready));
     let portal_service = hyper_util::service::TowerToHyperService::new(router::build(state));
     let gateway_service = hyper::service::service_fn(certgate_gateway::handle);
 
+    let purge = tokio::spawn(purge_expired_sessions(state_sessions));
     let (trigger, shutdown) = listener::shutdown_pair();
     let limits = Limits::default();
     let portal = tokio::spawn(listener::serve(
@@ -102,9 +106,27 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     ready.store(false, Ordering::SeqCst);
     trigger.trigger();
     let _ = tokio::join!(portal, gateway);
-    drop(store);
-    tracing::info!("stopped");
+    purge.abort();
+    let _ = purge.await;
+    if store.close(std::time::Duration::from_secs(5)).await {
+        tracing::info!("store closed; stopped");
+    } else {
+        tracing::warn!("store still in use after 5 s; stopping anyway (every acknowledged write is durable)");
+    }
     Ok(())
+}
+
+/// Deletes expired sessions every ten minutes.
+async fn purge_expired_sessions(sessions: Sessions) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match sessions.purge_expired().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "expired sessions deleted"),
+            Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
+        }
+    }
 }
 
 async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {

@@ -18,6 +18,10 @@ pub fn AdminHome() -> impl IntoView {
             })}
         </Suspense>
         <div class="grid">
+            <a class="card link-card" href="/admin/certificates">
+                <h2>"Certificates"</h2>
+                <p>"The provider's certificate store: upload, name, link to organisations, watch expiry."</p>
+            </a>
             <a class="card link-card" href="/admin/organisations">
                 <h2>"Organisations"</h2>
                 <p>"The API consumers' organisations: create and rename them."</p>

@@ -1,6 +1,8 @@
 //! One module per screen.
 
 mod account;
+mod certificate_detail;
+mod certificates;
 mod admin;
 mod home;
 mod not_found;
@@ -9,6 +11,8 @@ mod sign_in;
 
 pub use account::AccountPage;
 pub use admin::AdminHome;
+pub use certificate_detail::CertificateDetailPage;
+pub use certificates::CertificatesPage;
 pub use home::DevHome;
 pub use not_found::NotFound;
 pub use organisations::OrganisationsPage;

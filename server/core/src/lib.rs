@@ -5,6 +5,7 @@
 //! exactly and in milliseconds.
 
 pub mod password;
+pub mod pki;
 pub mod problem;
 pub mod session;
 pub mod throttle;

@@ -260,6 +260,11 @@ impl Accounts {
     /// other sessions (see `Sessions::end_all_for_user_except`).
     pub async fn change_password(&self, user_id: &str, current: &str, new_password: &str) -> Result<(), ServiceError> {
         let user = self.get_user(user_id).await?.ok_or(ServiceError::NotFound { what: "user" })?;
+        // A stolen session must not become a way to guess the password: same account throttle.
+        let now = clock::now();
+        ACCOUNT_THROTTLE
+            .check(lock(&self.by_account).get(&user.email), now)
+            .map_err(|t| ServiceError::Throttled { retry_after_secs: t.retry_after_secs })?;
         check_new_password(new_password, &user.email).map_err(|r| ServiceError::invalid("weak_password", r.message()))?;
         if current.len() > certgate_core::password::MAX_PASSWORD_BYTES {
             return Err(ServiceError::invalid("wrong_current_password", "The current password is not correct."));
@@ -273,8 +278,13 @@ impl Accounts {
             }
         })
         .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))??
-        .ok_or_else(|| ServiceError::invalid("wrong_current_password", "The current password is not correct."))?;
+        .map_err(|e| ServiceError::Internal(e.to_string()))??;
+        let Some(new_hash) = new_hash else {
+            let mut map = lock(&self.by_account);
+            let next = ACCOUNT_THROTTLE.record_failure(map.get(&user.email).copied(), now);
+            map.insert(user.email.clone(), next);
+            return Err(ServiceError::invalid("wrong_current_password", "The current password is not correct."));
+        };
         let id = user_id.to_string();
         self.store
             .write(move |txn| {
@@ -372,5 +382,21 @@ mod tests {
         a.change_password(&u.id, "a long enough password", "another long password").await.unwrap();
         assert!(a.sign_in("a@example.com", "another long password", "x").await.is_ok());
         assert!(a.sign_in("a@example.com", "a long enough password", "x").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn guessing_the_current_password_is_throttled() {
+        let (_d, a) = accounts().await;
+        let u = a.create_user(admin("a@example.com", "a long enough password")).await.unwrap();
+        for _ in 0..ACCOUNT_THROTTLE.max_failures {
+            assert!(matches!(
+                a.change_password(&u.id, "a wrong guess!!", "another long password").await,
+                Err(ServiceError::Invalid { code: "wrong_current_password", .. })
+            ));
+        }
+        assert!(matches!(
+            a.change_password(&u.id, "a long enough password", "another long password").await,
+            Err(ServiceError::Throttled { .. })
+        ));
     }
 }

@@ -5,6 +5,8 @@
 //! workers.
 
 pub mod accounts;
+pub mod audit;
+pub mod certificates;
 pub mod clock;
 pub mod error;
 pub mod ids;

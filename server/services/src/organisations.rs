@@ -149,6 +149,13 @@ impl Organisations {
                         message: format!("The organisation still has {members} user(s); remove them first."),
                     });
                 }
+                let linked = crate::certificates::linked_to_organisation(&txn.open_table(tables::CERTIFICATE_PORTAL)?, &id)?;
+                if !linked.is_empty() {
+                    return Err(ServiceError::Conflict {
+                        code: "organisation_in_use",
+                        message: format!("{} certificate(s) are linked to the organisation; unlink them first.", linked.len()),
+                    });
+                }
                 orgs.remove(id.as_str())?;
                 txn.open_table(tables::ORGANISATIONS_BY_NAME)?.remove(org.name.to_lowercase().as_str())?;
                 Ok(())

@@ -10,7 +10,9 @@ pub mod tables;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
@@ -63,6 +65,7 @@ type WriteJob = Box<dyn FnOnce(&Database) + Send>;
 pub struct Store {
     db: Arc<Database>,
     writer: mpsc::SyncSender<WriteJob>,
+    writer_thread: Arc<Mutex<Option<JoinHandle<()>>>>,
     path: PathBuf,
 }
 
@@ -82,16 +85,27 @@ impl Store {
         let db = Arc::new(db);
         let (writer, jobs) = mpsc::sync_channel::<WriteJob>(WRITE_QUEUE);
         let writer_db = Arc::clone(&db);
-        std::thread::Builder::new()
+        let writer_thread = std::thread::Builder::new()
             .name("certgate-store-writer".into())
             .spawn(move || {
-                // Ends when every Store handle is dropped.
+                // Ends when every Store handle is dropped; then the database closes.
                 for job in jobs {
                     job(&writer_db);
                 }
             })
             .map_err(|e| StoreError::Io(e.to_string()))?;
-        Ok(Store { db, writer, path })
+        Ok(Store { db, writer, writer_thread: Arc::new(Mutex::new(Some(writer_thread))), path })
+    }
+
+    /// Closes the store: waits (at most `limit`) for queued writes to commit and the database
+    /// to close. Every other handle must have been dropped; returns false if that did not
+    /// happen in time (the data is safe either way: every commit was durable).
+    pub async fn close(self, limit: Duration) -> bool {
+        let handle = self.writer_thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(self);
+        let Some(handle) = handle else { return true };
+        let joined = tokio::task::spawn_blocking(move || handle.join().is_ok());
+        matches!(tokio::time::timeout(limit, joined).await, Ok(Ok(true)))
     }
 
     pub fn path(&self) -> &Path {
@@ -191,6 +205,9 @@ fn migrate(db: &Database) -> Result<(), StoreError> {
     txn.open_table(tables::SESSIONS)?;
     txn.open_table(tables::ORGANISATIONS)?;
     txn.open_table(tables::ORGANISATIONS_BY_NAME)?;
+    txn.open_table(tables::CERTIFICATES)?;
+    txn.open_table(tables::CERTIFICATE_PORTAL)?;
+    txn.open_table(tables::AUDIT)?;
     txn.commit()?;
     Ok(())
 }

@@ -19,3 +19,12 @@ pub const ORGANISATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("or
 /// lowercased organisation name -> organisation id (names are unique, case-insensitively).
 pub const ORGANISATIONS_BY_NAME: TableDefinition<&str, &str> =
     TableDefinition::new("organisations_by_name");
+
+/// certificate id (SHA-256 hex of the DER) -> `CertificateRecord`: the provider's store.
+pub const CERTIFICATES: TableDefinition<&str, &[u8]> = TableDefinition::new("certificates");
+/// certificate id -> `CertificatePortalMeta`: the portal's display name and organisation links,
+/// kept apart from the provider's record ("not transferred to the Provider").
+pub const CERTIFICATE_PORTAL: TableDefinition<&str, &[u8]> = TableDefinition::new("certificate_portal");
+
+/// sequence number -> `AuditEntry`: who changed what, in commit order.
+pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");

@@ -120,3 +120,5 @@ pub async fn rename_organisation(id: String, name: String) -> Result<Organisatio
     tracing::info!(admin = %admin.user.id, organisation = %org.id, "organisation renamed");
     Ok(ssr::organisation_view(org))
 }
+
+pub mod certificates;

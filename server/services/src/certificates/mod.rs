@@ -1,0 +1,336 @@
+//! The provider's certificate store, and the portal's facade over it (display names and
+//! organisation links, kept in their own table).
+
+use std::collections::BTreeSet;
+
+use base64::Engine;
+use certgate_core::pki::{self, CertificateFacts, Encoding};
+use certgate_core::UnixSeconds;
+use redb::ReadableTable;
+use serde::{Deserialize, Serialize};
+
+use crate::organisations::OrganisationRecord;
+use crate::store::codec::{self, Versioned};
+use crate::store::{tables, Store};
+use crate::{audit, clock, ServiceError};
+
+/// The provider's record of a certificate: its DER and the facts parsed from it at upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateRecord {
+    pub facts: CertificateFacts,
+    #[serde(with = "base64_bytes")]
+    pub der: Vec<u8>,
+    pub added_at: UnixSeconds,
+}
+
+impl Versioned for CertificateRecord {
+    const VERSION: u8 = 1;
+}
+
+/// The portal's own data about a certificate.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificatePortalMeta {
+    pub display_name: Option<String>,
+    pub organisation_ids: BTreeSet<String>,
+}
+
+impl Versioned for CertificatePortalMeta {
+    const VERSION: u8 = 1;
+}
+
+mod base64_bytes {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A certificate with its portal data and organisations, as listings show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateEntry {
+    pub record: CertificateRecord,
+    pub meta: CertificatePortalMeta,
+    pub organisations: Vec<OrganisationRecord>,
+}
+
+impl CertificateEntry {
+    /// The portal name, or the subject's CN, or the subject.
+    pub fn label(&self) -> String {
+        self.meta
+            .display_name
+            .clone()
+            .or_else(|| self.record.facts.subject_common_name.clone())
+            .unwrap_or_else(|| self.record.facts.subject.clone())
+    }
+
+    pub fn pem(&self) -> String {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&self.record.der);
+        let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
+        format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"))
+    }
+}
+
+/// CA or leaf, for filtering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateKind {
+    Ca,
+    Leaf,
+}
+
+/// Listing filters; all optional, combined with AND.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CertificateFilter {
+    pub organisation: Option<String>,
+    /// Expiring within this many days from now (already expired ones included).
+    pub expiring_within_days: Option<i64>,
+    pub kind: Option<CertificateKind>,
+    /// Case-insensitive text over subject, issuer, portal name and fingerprint (hex or colon form).
+    pub q: Option<String>,
+}
+
+impl CertificateFilter {
+    /// Whether an entry passes the filter at `now`. Pure.
+    pub fn matches(&self, entry: &CertificateEntry, now: UnixSeconds) -> bool {
+        let facts = &entry.record.facts;
+        if let Some(org) = &self.organisation {
+            if !entry.meta.organisation_ids.contains(org) {
+                return false;
+            }
+        }
+        if let Some(days) = self.expiring_within_days {
+            if facts.not_after > now.saturating_add(days.saturating_mul(86_400)) {
+                return false;
+            }
+        }
+        match self.kind {
+            Some(CertificateKind::Ca) if !facts.is_ca => return false,
+            Some(CertificateKind::Leaf) if facts.is_ca => return false,
+            _ => {}
+        }
+        if let Some(q) = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            let q = q.to_lowercase();
+            let hex_q: String = q.chars().filter(|c| *c != ':').collect();
+            let text_hit = [facts.subject.as_str(), facts.issuer.as_str(), entry.meta.display_name.as_deref().unwrap_or("")]
+                .iter()
+                .any(|field| field.to_lowercase().contains(&q));
+            let fingerprint_hit = !hex_q.is_empty() && facts.id.contains(&hex_q);
+            if !text_hit && !fingerprint_hit {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+const MAX_DISPLAY_NAME_CHARS: usize = 100;
+
+#[derive(Clone)]
+pub struct Certificates {
+    store: Store,
+}
+
+fn load_record(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str) -> Result<Option<CertificateRecord>, ServiceError> {
+    match table.get(id)? {
+        Some(v) => Ok(Some(codec::decode("certificates", id, v.value())?)),
+        None => Ok(None),
+    }
+}
+
+fn load_meta(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str) -> Result<CertificatePortalMeta, ServiceError> {
+    match table.get(id)? {
+        Some(v) => Ok(codec::decode("certificate_portal", id, v.value())?),
+        None => Ok(CertificatePortalMeta::default()),
+    }
+}
+
+fn load_entry(txn: &redb::ReadTransaction, record: CertificateRecord) -> Result<CertificateEntry, ServiceError> {
+    let meta = load_meta(&txn.open_table(tables::CERTIFICATE_PORTAL)?, &record.facts.id)?;
+    let orgs = txn.open_table(tables::ORGANISATIONS)?;
+    let mut organisations = Vec::new();
+    for org_id in &meta.organisation_ids {
+        if let Some(v) = orgs.get(org_id.as_str())? {
+            organisations.push(codec::decode::<OrganisationRecord>("organisations", org_id, v.value())?);
+        }
+    }
+    organisations.sort_by_key(|o| o.name.to_lowercase());
+    Ok(CertificateEntry { record, meta, organisations })
+}
+
+fn not_found() -> ServiceError {
+    ServiceError::NotFound { what: "certificate" }
+}
+
+/// Accepts either form of an id: lowercase hex, or colon-grouped (any case).
+pub fn normalise_id(id: &str) -> String {
+    id.trim().chars().filter(|c| *c != ':').collect::<String>().to_lowercase()
+}
+
+impl Certificates {
+    pub fn new(store: Store) -> Certificates {
+        Certificates { store }
+    }
+
+    /// Adds exactly one certificate to the provider store. Expired and not-yet-valid
+    /// certificates are accepted (the entry says so); a duplicate is a conflict naming the id.
+    pub async fn add(&self, body: &[u8], encoding: Encoding, actor: &str) -> Result<CertificateEntry, ServiceError> {
+        let (der, facts) = pki::read_one_certificate(body, encoding).map_err(|e| ServiceError::invalid(e.code(), e.message()))?;
+        let record = CertificateRecord { facts, der, added_at: clock::now() };
+        let actor = actor.to_string();
+        let stored = record.clone();
+        self.store
+            .write(move |txn| {
+                let mut table = txn.open_table(tables::CERTIFICATES)?;
+                let id = stored.facts.id.clone();
+                if table.get(id.as_str())?.is_some() {
+                    return Err(ServiceError::Conflict {
+                        code: "duplicate_certificate",
+                        message: format!("This certificate is already in the store with id {id}."),
+                    });
+                }
+                table.insert(id.as_str(), codec::encode(&stored)?.as_slice())?;
+                audit::record(txn, &actor, "certificate.added", &id, stored.facts.subject.clone())?;
+                Ok(())
+            })
+            .await?;
+        Ok(CertificateEntry { record, meta: CertificatePortalMeta::default(), organisations: Vec::new() })
+    }
+
+    pub async fn get(&self, id: &str) -> Result<CertificateEntry, ServiceError> {
+        let id = normalise_id(id);
+        self.store
+            .read(move |txn| {
+                let record = load_record(&txn.open_table(tables::CERTIFICATES)?, &id)?.ok_or_else(not_found)?;
+                load_entry(txn, record)
+            })
+            .await
+    }
+
+    /// Every certificate passing `filter`, soonest expiry first.
+    pub async fn list(&self, filter: CertificateFilter) -> Result<Vec<CertificateEntry>, ServiceError> {
+        let now = clock::now();
+        self.store
+            .read(move |txn| {
+                let table = txn.open_table(tables::CERTIFICATES)?;
+                let mut out = Vec::new();
+                for item in table.iter()? {
+                    let (k, v) = item?;
+                    let record: CertificateRecord = codec::decode("certificates", k.value(), v.value())?;
+                    let entry = load_entry(txn, record)?;
+                    if filter.matches(&entry, now) {
+                        out.push(entry);
+                    }
+                }
+                out.sort_by_key(|e| (e.record.facts.not_after, e.record.facts.id.clone()));
+                Ok(out)
+            })
+            .await
+    }
+
+    /// Removes a certificate and its portal data. (Allow lists and credentials that use
+    /// certificates arrive with the gateway; their references will be checked here.)
+    pub async fn delete(&self, id: &str, actor: &str) -> Result<(), ServiceError> {
+        let (id, actor) = (normalise_id(id), actor.to_string());
+        self.store
+            .write(move |txn| {
+                let mut table = txn.open_table(tables::CERTIFICATES)?;
+                let record = load_record(&table, &id)?.ok_or_else(not_found)?;
+                table.remove(id.as_str())?;
+                txn.open_table(tables::CERTIFICATE_PORTAL)?.remove(id.as_str())?;
+                audit::record(txn, &actor, "certificate.deleted", &id, record.facts.subject)?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Sets (or with an empty name, clears) the portal-only display name.
+    pub async fn set_display_name(&self, id: &str, name: &str, actor: &str) -> Result<CertificateEntry, ServiceError> {
+        let name = name.trim().to_string();
+        if name.chars().count() > MAX_DISPLAY_NAME_CHARS || name.chars().any(char::is_control) {
+            return Err(ServiceError::invalid(
+                "invalid_name",
+                format!("The name must have at most {MAX_DISPLAY_NAME_CHARS} characters and no control characters."),
+            ));
+        }
+        let display_name = (!name.is_empty()).then_some(name);
+        self.update_meta(id, actor, "certificate.renamed", move |_, meta| {
+            meta.display_name = display_name.clone();
+            Ok(format!("display name {:?}", display_name))
+        })
+        .await
+    }
+
+    /// Links the certificate to an organisation (idempotent).
+    pub async fn link_organisation(&self, id: &str, organisation_id: &str, actor: &str) -> Result<CertificateEntry, ServiceError> {
+        let org = organisation_id.to_string();
+        self.update_meta(id, actor, "certificate.linked", move |txn, meta| {
+            if txn.open_table(tables::ORGANISATIONS)?.get(org.as_str())?.is_none() {
+                return Err(ServiceError::NotFound { what: "organisation" });
+            }
+            meta.organisation_ids.insert(org.clone());
+            Ok(format!("organisation {org}"))
+        })
+        .await
+    }
+
+    /// Unlinks the certificate from an organisation (idempotent).
+    pub async fn unlink_organisation(&self, id: &str, organisation_id: &str, actor: &str) -> Result<CertificateEntry, ServiceError> {
+        let org = organisation_id.to_string();
+        self.update_meta(id, actor, "certificate.unlinked", move |_, meta| {
+            meta.organisation_ids.remove(&org);
+            Ok(format!("organisation {org}"))
+        })
+        .await
+    }
+
+    async fn update_meta(
+        &self,
+        id: &str,
+        actor: &str,
+        action: &'static str,
+        change: impl FnOnce(&redb::WriteTransaction, &mut CertificatePortalMeta) -> Result<String, ServiceError> + Send + 'static,
+    ) -> Result<CertificateEntry, ServiceError> {
+        let (id, actor) = (normalise_id(id), actor.to_string());
+        let lookup = id.clone();
+        self.store
+            .write(move |txn| {
+                if load_record(&txn.open_table(tables::CERTIFICATES)?, &id)?.is_none() {
+                    return Err(not_found());
+                }
+                let mut table = txn.open_table(tables::CERTIFICATE_PORTAL)?;
+                let mut meta = load_meta(&table, &id)?;
+                let detail = change(txn, &mut meta)?;
+                table.insert(id.as_str(), codec::encode(&meta)?.as_slice())?;
+                audit::record(txn, &actor, action, &id, detail)?;
+                Ok(())
+            })
+            .await?;
+        self.get(&lookup).await
+    }
+}
+
+/// Ids of certificates linked to an organisation (organisation deletion refuses while any are).
+pub(crate) fn linked_to_organisation(
+    portal: &impl ReadableTable<&'static str, &'static [u8]>,
+    organisation_id: &str,
+) -> Result<Vec<String>, ServiceError> {
+    let mut ids = Vec::new();
+    for item in portal.iter()? {
+        let (k, v) = item?;
+        let meta: CertificatePortalMeta = codec::decode("certificate_portal", k.value(), v.value())?;
+        if meta.organisation_ids.contains(organisation_id) {
+            ids.push(k.value().to_string());
+        }
+    }
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,113 @@
+use super::*;
+use crate::organisations::Organisations;
+use certgate_testpki::{LeafSpec, TestPki};
+
+async fn setup() -> (tempfile::TempDir, Store, Certificates) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    (dir, store.clone(), Certificates::new(store))
+}
+
+#[tokio::test]
+async fn add_get_list_and_duplicates() {
+    let (_d, _s, certs) = setup().await;
+    let pki = TestPki::new();
+    let leaf = pki.leaf(&LeafSpec::client("alice"));
+    let added = certs.add(leaf.cert_pem.as_bytes(), Encoding::Pem, "admin-token").await.unwrap();
+    let id = added.record.facts.id.clone();
+    assert_eq!(id.len(), 64);
+    assert_eq!(added.label(), "alice");
+    // The same certificate as DER is a duplicate naming the id.
+    match certs.add(&leaf.der, Encoding::Der, "admin-token").await {
+        Err(ServiceError::Conflict { code: "duplicate_certificate", message }) => assert!(message.contains(&id)),
+        other => panic!("expected a duplicate conflict, got {other:?}"),
+    }
+    let got = certs.get(&pki::colon_fingerprint(&id)).await.unwrap();
+    assert_eq!(got.record.der, leaf.der);
+    assert_eq!(got.pem(), leaf.cert_pem.replace("\r\n", "\n"));
+    assert_eq!(certs.list(CertificateFilter::default()).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn refusals_store_nothing() {
+    let (_d, _s, certs) = setup().await;
+    let key = TestPki::self_signed(&LeafSpec::client("k")).key_pem;
+    match certs.add(key.as_bytes(), Encoding::Pem, "a").await {
+        Err(ServiceError::Invalid { code: "private_key_not_certificate", message }) => assert!(!message.contains("MII")),
+        other => panic!("{other:?}"),
+    }
+    assert!(certs.add(b"garbage", Encoding::Pem, "a").await.is_err());
+    assert!(certs.list(CertificateFilter::default()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn expired_and_future_certificates_are_accepted() {
+    let (_d, _s, certs) = setup().await;
+    let pki = TestPki::new();
+    for spec in [LeafSpec::client("old").expired(), LeafSpec::client("new").not_yet_valid()] {
+        let e = certs.add(pki.leaf(&spec).cert_pem.as_bytes(), Encoding::Pem, "a").await.unwrap();
+        assert_ne!(pki::validity_at(&e.record.facts, clock::now()), pki::Validity::Valid);
+    }
+}
+
+#[tokio::test]
+async fn portal_name_and_organisation_links_are_kept_apart_from_the_provider_record() {
+    let (_d, store, certs) = setup().await;
+    let orgs = Organisations::new(store.clone());
+    let acme = orgs.create("Acme").await.unwrap();
+    let pki = TestPki::new();
+    let added = certs.add(pki.leaf(&LeafSpec::client("bob")).cert_pem.as_bytes(), Encoding::Pem, "a").await.unwrap();
+    let id = added.record.facts.id.clone();
+    let before = added.record.clone();
+
+    let renamed = certs.set_display_name(&id, "  Bob's laptop ", "a").await.unwrap();
+    assert_eq!(renamed.label(), "Bob's laptop");
+    let linked = certs.link_organisation(&id, &acme.id, "a").await.unwrap();
+    assert_eq!(linked.organisations.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), vec!["Acme"]);
+    assert_eq!(linked.record, before, "portal data leaked into the provider record");
+    assert!(matches!(certs.link_organisation(&id, "org_missing", "a").await, Err(ServiceError::NotFound { what: "organisation" })));
+
+    // An organisation with linked certificates cannot be deleted.
+    assert!(matches!(orgs.delete(&acme.id).await, Err(ServiceError::Conflict { code: "organisation_in_use", .. })));
+    let filter = CertificateFilter { organisation: Some(acme.id.clone()), ..Default::default() };
+    assert_eq!(certs.list(filter.clone()).await.unwrap().len(), 1);
+    certs.unlink_organisation(&id, &acme.id, "a").await.unwrap();
+    assert!(certs.list(filter).await.unwrap().is_empty());
+    orgs.delete(&acme.id).await.unwrap();
+
+    let cleared = certs.set_display_name(&id, "", "a").await.unwrap();
+    assert_eq!(cleared.label(), "bob");
+    assert!(certs.set_display_name(&id, &"x".repeat(101), "a").await.is_err());
+
+    certs.delete(&id, "a").await.unwrap();
+    assert!(matches!(certs.get(&id).await, Err(ServiceError::NotFound { .. })));
+    let log = store.read(|txn| audit::recent(txn, 10)).await.unwrap();
+    let actions: Vec<_> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions[0], "certificate.deleted");
+    assert!(actions.contains(&"certificate.added"));
+}
+
+#[tokio::test]
+async fn filters() {
+    let (_d, _s, certs) = setup().await;
+    let pki = TestPki::new();
+    let soon = certs.add(pki.leaf(&LeafSpec::client("soon").expiring_in_days(5)).cert_pem.as_bytes(), Encoding::Pem, "a").await.unwrap();
+    certs.add(pki.leaf(&LeafSpec::client("later").expiring_in_days(200)).cert_pem.as_bytes(), Encoding::Pem, "a").await.unwrap();
+    certs.add(pki.intermediate.cert_pem.as_bytes(), Encoding::Pem, "a").await.unwrap();
+
+    let within = |d| CertificateFilter { expiring_within_days: Some(d), ..Default::default() };
+    assert_eq!(certs.list(within(7)).await.unwrap().len(), 1);
+    assert_eq!(certs.list(within(365)).await.unwrap().len(), 2);
+    let cas = certs.list(CertificateFilter { kind: Some(CertificateKind::Ca), ..Default::default() }).await.unwrap();
+    assert_eq!(cas.len(), 1);
+    assert!(cas[0].record.facts.is_ca);
+    assert_eq!(certs.list(CertificateFilter { kind: Some(CertificateKind::Leaf), ..Default::default() }).await.unwrap().len(), 2);
+    let q = |s: &str| CertificateFilter { q: Some(s.into()), ..Default::default() };
+    assert_eq!(certs.list(q("SOON")).await.unwrap().len(), 1);
+    let colon = pki::colon_fingerprint(&soon.record.facts.id);
+    assert_eq!(certs.list(q(&colon[..20])).await.unwrap()[0].record.facts.id, soon.record.facts.id);
+    assert!(certs.list(q("no such thing")).await.unwrap().is_empty());
+    // Soonest expiry first.
+    let all = certs.list(CertificateFilter::default()).await.unwrap();
+    assert_eq!(all[0].label(), "soon");
+}
