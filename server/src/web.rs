@@ -16,6 +16,8 @@ use crate::router::AppState;
 
 /// Largest request body the portal accepts (uploads of certificates are far smaller).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// An oversized body up to this size is read and dropped before the 413 is sent.
+const DRAIN_BEFORE_413_BYTES: usize = 1024 * 1024;
 
 /// An RFC 9457 response.
 pub fn problem(status: StatusCode, code: &str, title: &str, detail: &str) -> Response {
@@ -57,6 +59,11 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        // Read (and drop) a bounded amount first, like a lingering close: a client still
+        // sending its body would otherwise lose the 413 to a connection reset.
+        if declared.is_some_and(|n| n <= DRAIN_BEFORE_413_BYTES as u64) {
+            let _ = axum::body::to_bytes(request.into_body(), DRAIN_BEFORE_413_BYTES).await;
+        }
         return too_large();
     }
     let request = request.map(|body| Body::new(http_body_util::Limited::new(body, MAX_BODY_BYTES)));

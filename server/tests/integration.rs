@@ -466,3 +466,100 @@ async fn pages_render_meaningful_html_before_wasm_and_assets_are_served() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers().get("content-type").unwrap(), "text/css");
 }
+
+#[tokio::test]
+async fn certificate_store_rest_api() {
+    use certgate_testpki::{LeafSpec, TestPki};
+    let server = Server::start();
+    let c = client();
+    let api = |p: &str| server.url(&format!("/api/v1{p}"));
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let pki = TestPki::new();
+    let alice = pki.leaf(&LeafSpec::client("alice"));
+    let count = || async {
+        let list: Value = client().get(api("/certificates")).header("authorization", &auth).send().await.unwrap().json().await.unwrap();
+        list["items"].as_array().unwrap().len()
+    };
+
+    assert_eq!(problem(c.get(api("/certificates")).send().await.unwrap()).await.0, 401);
+
+    // PEM as text/plain, with text around the block.
+    let body = format!("alice's certificate\n{}\n", alice.cert_pem);
+    let r = c.post(api("/certificates")).header("authorization", &auth).header("content-type", "text/plain").body(body).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let location = r.headers().get("location").unwrap().to_str().unwrap().to_string();
+    let created: Value = r.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    use sha2::Digest;
+    assert_eq!(id, hex::encode(sha2::Sha256::digest(&alice.der)));
+    assert_eq!(location, format!("/api/v1/certificates/{id}"));
+    assert_eq!(created["kind"], "leaf");
+    assert_eq!(created["validity"], "valid");
+    assert_eq!(created["client_auth_usable"], true);
+    assert_eq!(created["x5t#S256"].as_str().unwrap().len(), 43);
+
+    // The same certificate as DER: a conflict naming the existing id.
+    let r = c.post(api("/certificates")).header("authorization", &auth).header("content-type", "application/pkix-cert").body(alice.der.clone()).send().await.unwrap();
+    let (status, body) = problem(r).await;
+    assert_eq!((status.as_u16(), body["code"].as_str()), (409, Some("duplicate_certificate")));
+    assert!(body["detail"].as_str().unwrap().contains(&id));
+
+    // JSON {"pem": ...}; an expired certificate is accepted and flagged.
+    let old = pki.leaf(&LeafSpec::client("old").expired());
+    let r = c.post(api("/certificates")).header("authorization", &auth).json(&json!({"pem": old.cert_pem})).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let old_view: Value = r.json().await.unwrap();
+    assert_eq!(old_view["validity"], "expired");
+    assert_eq!(old_view["client_auth_usable"], false);
+
+    // Refusals: problem+json, clear code, nothing stored, the key never echoed.
+    let key_body: String = alice.key_pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let mut trailing = alice.der.clone();
+    trailing.extend_from_slice(b"junk");
+    let chain = format!("{}{}", pki.leaf(&LeafSpec::client("x")).cert_pem, pki.intermediate.cert_pem);
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        ("application/x-pem-file", alice.key_pem.clone().into_bytes(), 400, "private_key_not_certificate"),
+        ("text/plain", certgate_testpki::TestPki::csr_pem("someone").into_bytes(), 400, "csr_not_certificate"),
+        ("text/plain", chain.into_bytes(), 400, "multiple_certificates"),
+        ("text/plain", b"hello, I am not a certificate".to_vec(), 400, "no_certificate"),
+        ("application/pkix-cert", trailing, 400, "trailing_data"),
+        ("application/pkix-cert", b"\x30\x82\x01".to_vec(), 400, "invalid_certificate"),
+        ("text/plain", vec![b'a'; 70 * 1024], 413, "body_too_large"),
+        ("image/png", alice.der.clone(), 415, "unsupported_media_type"),
+        ("application/json", b"{\"pem\": 5}".to_vec(), 400, "invalid_json"),
+    ];
+    for (content_type, body, want_status, want_code) in cases {
+        let r = c.post(api("/certificates")).header("authorization", &auth).header("content-type", content_type).body(body).send().await.unwrap();
+        let text_status = r.status();
+        let (status, body) = problem(r).await;
+        assert_eq!((status.as_u16(), body["code"].as_str()), (want_status, Some(want_code)), "{text_status} {body}");
+        assert!(!body.to_string().contains(&key_body[..40]), "a response echoed the private key");
+    }
+    assert_eq!(count().await, 2);
+    assert!(!std::fs::read_to_string(&server.stderr_path).unwrap_or_default().contains(&key_body[..40]), "the key reached the log");
+
+    // Filters.
+    let ca = c.post(api("/certificates")).header("authorization", &auth).body(pki.intermediate.cert_pem.clone()).send().await.unwrap();
+    assert_eq!(ca.status(), 201);
+    let get_list = |query: &'static str| {
+        let c = c.clone();
+        let url = api(&format!("/certificates?{query}"));
+        let auth = auth.clone();
+        async move { c.get(url).header("authorization", auth).send().await.unwrap() }
+    };
+    let items = |v: Value| v["items"].as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(items(get_list("kind=ca").await.json().await.unwrap()), vec!["certgate test intermediate CA"]);
+    assert_eq!(items(get_list("kind=leaf&q=ALICE").await.json().await.unwrap()), vec!["alice"]);
+    assert_eq!(items(get_list("expiring_within_days=30").await.json().await.unwrap()), vec!["old"]);
+    let (status, body) = problem(get_list("kind=bogus").await).await;
+    assert_eq!((status.as_u16(), body["code"].as_str()), (400, Some("invalid_filter")));
+    assert_eq!(problem(get_list("expiring_within_days=soon").await).await.0, 400);
+
+    // By colon fingerprint, then delete.
+    let colon = created["fingerprint_sha256"].as_str().unwrap();
+    let r = c.get(api(&format!("/certificates/{colon}"))).header("authorization", &auth).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(c.delete(api(&format!("/certificates/{id}"))).header("authorization", &auth).send().await.unwrap().status(), 204);
+    let (status, body) = problem(c.get(api(&format!("/certificates/{id}"))).header("authorization", &auth).send().await.unwrap()).await;
+    assert_eq!((status.as_u16(), body["code"].as_str()), (404, Some("not_found")));
+}

@@ -62,6 +62,25 @@ fn Detail(
         Some(other) => format!("Not usable now: {}", other.replace('_', " ")),
     };
     let id = c.id.clone();
+    let linked_items = c
+        .organisations
+        .clone()
+        .into_iter()
+        .map(|o| {
+            let id = id.clone();
+            view! {
+                <li>
+                    <ActionForm action=unlink attr:class="row-form">
+                        <span>{o.name}</span>
+                        <input type="hidden" name="id" value=id/>
+                        <input type="hidden" name="organisation_id" value=o.id/>
+                        <button type="submit" class="button secondary small">"Unlink"</button>
+                    </ActionForm>
+                </li>
+            }
+        })
+        .collect_view();
+    let link_id = id.clone();
     view! {
         <h1 data-testid="certificate-title">{c.label.clone()}</h1>
         <section class="card">
@@ -101,20 +120,11 @@ fn Detail(
             <h2>"Organisations"</h2>
             <p class="muted">"API products in managed mode give a linked organisation's apps every certificate linked here."</p>
             <ul class="plain-list" data-testid="linked-organisations">
-                {c.organisations.iter().map(|o| view! {
-                    <li>
-                        <ActionForm action=unlink attr:class="row-form">
-                            <span>{o.name.clone()}</span>
-                            <input type="hidden" name="id" value=id.clone()/>
-                            <input type="hidden" name="organisation_id" value=o.id.clone()/>
-                            <button type="submit" class="button secondary small">"Unlink"</button>
-                        </ActionForm>
-                    </li>
-                }).collect_view()}
+                {linked_items}
             </ul>
-            {(!unlinked.is_empty()).then(|| view! {
+            {(!unlinked.is_empty()).then(move || view! {
                 <ActionForm action=link attr:class="row-form" attr:aria-label="Link an organisation">
-                    <input type="hidden" name="id" value=id.clone()/>
+                    <input type="hidden" name="id" value=link_id/>
                     <div class="field grow">
                         <label for="link-org">"Link to organisation"</label>
                         <select id="link-org" name="organisation_id">

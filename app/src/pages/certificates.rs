@@ -48,7 +48,7 @@ fn UploadForm(upload: ServerAction<UploadCertificate>) -> impl IntoView {
     let on_file = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
         {
-            use wasm_bindgen::JsCast;
+            use web_sys::wasm_bindgen::JsCast;
             if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
                 leptos::task::spawn_local(async move {
                     if let Some(text) = crate::browser::read_certificate_file(input).await {
