@@ -563,3 +563,18 @@ async fn certificate_store_rest_api() {
     let (status, body) = problem(c.get(api(&format!("/certificates/{id}"))).header("authorization", &auth).send().await.unwrap()).await;
     assert_eq!((status.as_u16(), body["code"].as_str()), (404, Some("not_found")));
 }
+
+#[tokio::test]
+async fn listing_functions_accept_the_empty_form_the_ui_sends() {
+    let server = Server::start();
+    let c = client();
+    assert!(set_cookie(&sign_in(&c, &server, ADMIN_EMAIL, ADMIN_PASSWORD).await, "certgate_session").is_some());
+    for path in ["/fn/list_certificates", "/fn/list_organisations", "/fn/current_user"] {
+        let r = c.post(server.url(path)).header("content-type", "application/x-www-form-urlencoded").body("").send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}: {}", r.text().await.unwrap());
+    }
+    let r = c.post(server.url("/fn/list_certificates")).form(&[("kind", "ca")]).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = c.post(server.url("/fn/list_certificates")).form(&[("kind", "nonsense")]).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+}

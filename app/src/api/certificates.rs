@@ -72,10 +72,15 @@ pub struct CertificateQuery {
 }
 
 #[server(prefix = "/fn", endpoint = "list_certificates")]
-pub async fn list_certificates(query: CertificateQuery) -> Result<Vec<CertificateView>, AppError> {
+pub async fn list_certificates(
+    organisation: Option<String>,
+    expiring_within_days: Option<i64>,
+    kind: Option<String>,
+    q: Option<String>,
+) -> Result<Vec<CertificateView>, AppError> {
     use crate::ssr;
     ssr::require_admin(&ssr::request_auth())?;
-    let filter = ssr::certificate_filter(query)?;
+    let filter = ssr::certificate_filter(CertificateQuery { organisation, expiring_within_days, kind, q })?;
     let entries = ssr::services()?.certificates.list(filter).await.map_err(ssr::service_error)?;
     Ok(entries.iter().map(ssr::certificate_view).collect())
 }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::certificates::{list_certificates, CertificateQuery, CertificateView, UploadCertificate};
+use crate::api::certificates::{list_certificates, CertificateView, UploadCertificate};
 use crate::components::ActionError;
 
 /// Days before expiry at which a certificate is called out.
@@ -12,7 +12,7 @@ const SOON_DAYS: i64 = 30;
 #[component]
 pub fn CertificatesPage() -> impl IntoView {
     let upload = ServerAction::<UploadCertificate>::new();
-    let certificates = Resource::new(move || upload.version().get(), |_| list_certificates(CertificateQuery::default()));
+    let certificates = Resource::new(move || upload.version().get(), |_| list_certificates(None, None, None, None));
     view! {
         <Title text="Certificates · certgate"/>
         <h1>"Certificates"</h1>
