@@ -61,6 +61,21 @@ fn Detail(
         Some("expired") => "Not usable: expired".to_string(),
         Some(other) => format!("Not usable now: {}", other.replace('_', " ")),
     };
+    // One row shape for every plain fact keeps the view (and the wasm) small.
+    let facts: Vec<(&'static str, String)> = vec![
+        ("ID", c.id.clone()),
+        ("x5t#S256", c.x5t_s256.clone()),
+        ("SPKI SHA-256", c.spki_sha256.clone()),
+        ("Subject", c.subject.clone()),
+        ("Issuer", if c.self_issued { format!("{} (self-issued)", c.issuer) } else { c.issuer.clone() }),
+        ("Serial", c.serial.clone()),
+        ("Alternative names", sans),
+        ("Valid from", c.not_before.clone()),
+        ("Type", if c.kind == "ca" { "CA".into() } else { "Leaf".into() }),
+        ("Key", c.key_algorithm.clone()),
+        ("Extended key usage", eku),
+        ("Added", c.added_at.clone()),
+    ];
     let id = c.id.clone();
     let linked_items = c
         .organisations
@@ -87,20 +102,10 @@ fn Detail(
             <dl class="facts">
                 <dt>"Fingerprint (SHA-256)"</dt>
                 <dd><code data-testid="detail-fingerprint">{c.fingerprint_sha256.clone()}</code> " " <CopyButton text=c.fingerprint_sha256.clone()/></dd>
-                <dt>"ID"</dt><dd><code>{c.id.clone()}</code></dd>
-                <dt>"x5t#S256"</dt><dd><code>{c.x5t_s256.clone()}</code></dd>
-                <dt>"SPKI SHA-256"</dt><dd><code>{c.spki_sha256.clone()}</code></dd>
-                <dt>"Subject"</dt><dd>{c.subject.clone()}</dd>
-                <dt>"Issuer"</dt><dd>{c.issuer.clone()} {c.self_issued.then_some(" (self-issued)")}</dd>
-                <dt>"Serial"</dt><dd><code>{c.serial.clone()}</code></dd>
-                <dt>"Alternative names"</dt><dd>{sans}</dd>
-                <dt>"Valid from"</dt><dd>{c.not_before.clone()}</dd>
-                <dt>"Valid until"</dt><dd>{c.not_after.clone()} " " <span class=validity_class(&c)>{validity_text(&c)}</span></dd>
-                <dt>"Type"</dt><dd>{if c.kind == "ca" { "CA" } else { "Leaf" }}</dd>
-                <dt>"Key"</dt><dd>{c.key_algorithm.clone()}</dd>
-                <dt>"Extended key usage"</dt><dd>{eku}</dd>
+                <dt>"Valid until"</dt>
+                <dd>{c.not_after.clone()} " " <span class=validity_class(&c)>{validity_text(&c)}</span></dd>
                 <dt>"Client authentication"</dt><dd data-testid="client-auth">{client_auth}</dd>
-                <dt>"Added"</dt><dd>{c.added_at.clone()}</dd>
+                {facts.into_iter().map(|(term, value)| view! { <dt>{term}</dt><dd>{value}</dd> }).collect_view()}
             </dl>
         </section>
         <section class="card">
