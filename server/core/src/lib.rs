@@ -4,6 +4,7 @@
 //! depends on time takes `now` (Unix seconds) as a parameter, so each rule is unit-tested
 //! exactly and in milliseconds.
 
+pub mod gateway;
 pub mod password;
 pub mod pki;
 pub mod problem;

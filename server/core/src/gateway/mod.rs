@@ -1,0 +1,341 @@
+//! The gateway's decision, as a pure function (DESIGN.md, "Gateway decision"): given the API's
+//! snapshot, the peer's certificate, the presented credential and `now`, grant or deny.
+//! Rate limits and quotas are counted by the gateway (they are state); the grant says which.
+
+pub mod chain;
+pub mod jwt;
+pub mod spec;
+pub mod view;
+
+use sha2::{Digest, Sha256};
+
+use crate::pki::{self, CertificateFacts, ClientCertificateProblem};
+use crate::problem::Problem;
+use crate::UnixSeconds;
+use chain::ChainCheck;
+use spec::{Quota, Rate};
+use view::{ApiView, AuthView, CertificateSet, GatewayView};
+
+/// Prefix of every Auth Token certgate issues: recognisable in logs and secret scanners.
+pub const TOKEN_PREFIX: &str = "cgk_";
+
+/// The certificate the client presented: its leaf (parsed) and the intermediates it sent.
+#[derive(Debug, Clone)]
+pub struct PeerCertificate {
+    pub der: Vec<u8>,
+    /// `None` when the leaf cannot be parsed (it is then unusable).
+    pub facts: Option<CertificateFacts>,
+    pub intermediates: Vec<Vec<u8>>,
+}
+
+impl PeerCertificate {
+    pub fn new(chain: &[impl AsRef<[u8]>]) -> Option<PeerCertificate> {
+        let (leaf, rest) = chain.split_first()?;
+        let der = leaf.as_ref().to_vec();
+        Some(PeerCertificate {
+            facts: pki::parse_der(&der).ok(),
+            der,
+            intermediates: rest.iter().map(|c| c.as_ref().to_vec()).collect(),
+        })
+    }
+
+    pub fn id(&self) -> String {
+        self.facts.as_ref().map(|f| f.id.clone()).unwrap_or_else(|| hex::encode(Sha256::digest(&self.der)))
+    }
+}
+
+/// Why a request is refused. Each has a stable code and status (DESIGN.md lists them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenialKind {
+    ApiNotFound,
+    ClientCertificateRequired,
+    ClientCertificateNotAllowed,
+    ClientCertificateExpired,
+    ClientCertificateNotYetValid,
+    ClientCertificateUnusable,
+    CredentialMissing,
+    CredentialInvalid,
+    ApiNotGranted,
+    CertificateBindingMismatch,
+    ApiMisconfigured,
+    RateLimited,
+    QuotaExceeded,
+    MisdirectedRequest,
+    BodyTooLarge,
+    UpstreamUnavailable,
+    UpstreamTimeout,
+}
+
+impl DenialKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            DenialKind::ApiNotFound => "api_not_found",
+            DenialKind::ClientCertificateRequired => "client_certificate_required",
+            DenialKind::ClientCertificateNotAllowed => "client_certificate_not_allowed",
+            DenialKind::ClientCertificateExpired => "client_certificate_expired",
+            DenialKind::ClientCertificateNotYetValid => "client_certificate_not_yet_valid",
+            DenialKind::ClientCertificateUnusable => "client_certificate_unusable",
+            DenialKind::CredentialMissing => "credential_missing",
+            DenialKind::CredentialInvalid => "credential_invalid",
+            DenialKind::ApiNotGranted => "api_not_granted",
+            DenialKind::CertificateBindingMismatch => "certificate_binding_mismatch",
+            DenialKind::ApiMisconfigured => "api_misconfigured",
+            DenialKind::RateLimited => "rate_limited",
+            DenialKind::QuotaExceeded => "quota_exceeded",
+            DenialKind::MisdirectedRequest => "misdirected_request",
+            DenialKind::BodyTooLarge => "body_too_large",
+            DenialKind::UpstreamUnavailable => "upstream_unavailable",
+            DenialKind::UpstreamTimeout => "upstream_timeout",
+        }
+    }
+
+    pub fn status(self) -> u16 {
+        match self {
+            DenialKind::ApiNotFound => 404,
+            DenialKind::ClientCertificateRequired
+            | DenialKind::CredentialMissing
+            | DenialKind::CredentialInvalid
+            | DenialKind::CertificateBindingMismatch => 401,
+            DenialKind::ClientCertificateNotAllowed
+            | DenialKind::ClientCertificateExpired
+            | DenialKind::ClientCertificateNotYetValid
+            | DenialKind::ClientCertificateUnusable
+            | DenialKind::ApiNotGranted => 403,
+            DenialKind::RateLimited | DenialKind::QuotaExceeded => 429,
+            DenialKind::MisdirectedRequest => 421,
+            DenialKind::BodyTooLarge => 413,
+            DenialKind::UpstreamUnavailable => 502,
+            DenialKind::ApiMisconfigured => 503,
+            DenialKind::UpstreamTimeout => 504,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            DenialKind::ApiNotFound => "No API at this path",
+            DenialKind::ClientCertificateRequired => "Client certificate required",
+            DenialKind::ClientCertificateNotAllowed => "Client certificate not allowed",
+            DenialKind::ClientCertificateExpired => "Client certificate expired",
+            DenialKind::ClientCertificateNotYetValid => "Client certificate not yet valid",
+            DenialKind::ClientCertificateUnusable => "Client certificate unusable",
+            DenialKind::CredentialMissing => "Credential missing",
+            DenialKind::CredentialInvalid => "Credential invalid",
+            DenialKind::ApiNotGranted => "API not granted",
+            DenialKind::CertificateBindingMismatch => "Certificate binding mismatch",
+            DenialKind::ApiMisconfigured => "API misconfigured",
+            DenialKind::RateLimited => "Rate limit exceeded",
+            DenialKind::QuotaExceeded => "Quota exceeded",
+            DenialKind::MisdirectedRequest => "Misdirected request",
+            DenialKind::BodyTooLarge => "Request body too large",
+            DenialKind::UpstreamUnavailable => "Upstream unavailable",
+            DenialKind::UpstreamTimeout => "Upstream timeout",
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge RFC 6750 / RFC 8705 call for, if any.
+    pub fn challenge(self) -> Option<&'static str> {
+        match self {
+            DenialKind::CredentialMissing | DenialKind::ClientCertificateRequired => Some("Bearer realm=\"certgate\""),
+            DenialKind::CredentialInvalid | DenialKind::CertificateBindingMismatch => {
+                Some("Bearer realm=\"certgate\", error=\"invalid_token\"")
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A refusal: its kind and a human detail that never names allow-list entries or echoes a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    pub kind: DenialKind,
+    pub detail: String,
+}
+
+impl Denial {
+    pub fn new(kind: DenialKind, detail: impl Into<String>) -> Denial {
+        Denial { kind, detail: detail.into() }
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem::new(self.kind.status(), self.kind.code(), self.kind.title(), Some(self.detail.clone()))
+    }
+}
+
+/// Who the caller is, once granted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub api_id: String,
+    /// The Auth Token's key id, when the API uses Auth Tokens.
+    pub key_id: Option<String>,
+    /// The JWT's identity claim, when the API uses JWTs.
+    pub jwt_identity: Option<String>,
+    pub jwt_plan: Option<String>,
+    /// The verified client certificate (id, subject), when one was presented and checked.
+    pub certificate_id: Option<String>,
+    pub certificate_subject: Option<String>,
+    pub rate: Option<Rate>,
+    pub quota: Option<Quota>,
+}
+
+/// What the request presents, besides its certificate.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Presented<'a> {
+    /// The bearer credential from `Authorization`, if any.
+    pub bearer: Option<&'a str>,
+}
+
+/// The value of a `Bearer` authorization header (scheme case-insensitive), if well-formed.
+pub fn bearer_token(authorization: Option<&str>) -> Option<&str> {
+    let value = authorization?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// SHA-256 hex of a token: the only form in which tokens are stored or looked up.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Does the peer's leaf match one entry of `set` (pinned id, or a chain to a CA entry)?
+fn matches_set(set: &CertificateSet, peer: &PeerCertificate, id: &str, now: UnixSeconds, chains: &dyn ChainCheck) -> bool {
+    set.pins.contains(id) || set.cas.iter().any(|ca| chains.chains_to(peer, ca, now))
+}
+
+/// The mTLS step alone: whether this peer may call this API at `now`. The gateway caches the
+/// result per connection and snapshot generation.
+pub fn check_client_certificate(
+    api: &ApiView,
+    peer: Option<&PeerCertificate>,
+    now: UnixSeconds,
+    chains: &dyn ChainCheck,
+) -> Result<(), Denial> {
+    if !api.mtls_required {
+        return Ok(());
+    }
+    let Some(peer) = peer else {
+        return Err(Denial::new(
+            DenialKind::ClientCertificateRequired,
+            "This API requires a client certificate: present one in the TLS handshake.",
+        ));
+    };
+    let Some(facts) = &peer.facts else {
+        return Err(Denial::new(DenialKind::ClientCertificateUnusable, "The client certificate cannot be parsed."));
+    };
+    if let Some(problem) = pki::client_auth_problem(facts, now) {
+        let (kind, detail) = match problem {
+            ClientCertificateProblem::IsCa => {
+                (DenialKind::ClientCertificateUnusable, "A CA certificate cannot be used as a client certificate.")
+            }
+            ClientCertificateProblem::NoClientAuthUsage => (
+                DenialKind::ClientCertificateUnusable,
+                "The client certificate's extended key usage does not include client authentication.",
+            ),
+            ClientCertificateProblem::Expired => (DenialKind::ClientCertificateExpired, "The client certificate has expired."),
+            ClientCertificateProblem::NotYetValid => {
+                (DenialKind::ClientCertificateNotYetValid, "The client certificate is not valid yet.")
+            }
+        };
+        return Err(Denial::new(kind, detail));
+    }
+    if matches_set(&api.allowed, peer, &facts.id, now, chains) {
+        Ok(())
+    } else {
+        Err(Denial::new(DenialKind::ClientCertificateNotAllowed, "The client certificate is not allowed for this API."))
+    }
+}
+
+/// The whole decision after routing: mTLS (unless `mtls_verdict` already holds the cached
+/// result), credential, binding. `now` is Unix seconds.
+pub fn decide(
+    view: &GatewayView,
+    api: &ApiView,
+    peer: Option<&PeerCertificate>,
+    presented: Presented<'_>,
+    now: UnixSeconds,
+    chains: &dyn ChainCheck,
+    mtls_verdict: Option<Result<(), Denial>>,
+) -> Result<Grant, Denial> {
+    mtls_verdict.unwrap_or_else(|| check_client_certificate(api, peer, now, chains))?;
+    let verified_peer = peer.and_then(|p| p.facts.as_ref().map(|f| (p, f)));
+    let mut grant = Grant {
+        api_id: api.id.clone(),
+        key_id: None,
+        jwt_identity: None,
+        jwt_plan: None,
+        certificate_id: verified_peer.filter(|_| api.mtls_required).map(|(_, f)| f.id.clone()),
+        certificate_subject: verified_peer.filter(|_| api.mtls_required).map(|(_, f)| f.subject.clone()),
+        rate: None,
+        quota: None,
+    };
+    match &api.auth {
+        AuthView::None => Ok(grant),
+        AuthView::Misconfigured => Err(Denial::new(
+            DenialKind::ApiMisconfigured,
+            "This API's authentication settings are not usable; its owner has to fix them.",
+        )),
+        AuthView::AuthToken => {
+            let token = presented.bearer.ok_or_else(|| {
+                Denial::new(DenialKind::CredentialMissing, "Send the Auth Token as `Authorization: Bearer <token>`.")
+            })?;
+            let key = view
+                .keys
+                .get(&token_hash(token))
+                .ok_or_else(|| Denial::new(DenialKind::CredentialInvalid, "The Auth Token is not valid."))?;
+            if key.expires_at.is_some_and(|at| now >= at) {
+                return Err(Denial::new(DenialKind::CredentialInvalid, "The Auth Token has expired."));
+            }
+            if !key.apis.contains(&api.id) {
+                return Err(Denial::new(DenialKind::ApiNotGranted, "The Auth Token does not grant access to this API."));
+            }
+            if let Some(binding) = &key.binding {
+                let bound_leaf = verified_peer
+                    .filter(|(p, f)| pki::client_auth_problem(f, now).is_none() && matches_set(binding, p, &f.id, now, chains))
+                    .map(|(_, f)| f);
+                let Some(facts) = bound_leaf else {
+                    return Err(Denial::new(
+                        DenialKind::CertificateBindingMismatch,
+                        "The Auth Token is bound to other client certificates than the one presented.",
+                    ));
+                };
+                grant.certificate_id = Some(facts.id.clone());
+                grant.certificate_subject = Some(facts.subject.clone());
+            }
+            grant.key_id = Some(key.id.clone());
+            grant.rate = key.rate;
+            grant.quota = key.quota;
+            Ok(grant)
+        }
+        AuthView::Jwt(verifier) => {
+            let token = presented.bearer.ok_or_else(|| {
+                Denial::new(DenialKind::CredentialMissing, "Send the JWT as `Authorization: Bearer <token>`.")
+            })?;
+            let claims = verifier
+                .verify(token, now)
+                .map_err(|why| Denial::new(DenialKind::CredentialInvalid, format!("The JWT is not accepted: {why}.")))?;
+            if let Some(thumbprint) = &claims.bound_x5t_s256 {
+                // RFC 8705: only the exact certificate whose thumbprint the token carries.
+                let presented_thumbprint = verified_peer.map(|(_, f)| f.x5t_s256.as_str());
+                if presented_thumbprint != Some(thumbprint.as_str()) {
+                    return Err(Denial::new(
+                        DenialKind::CertificateBindingMismatch,
+                        "The JWT is bound (cnf x5t#S256) to another client certificate than the one presented.",
+                    ));
+                }
+                if let Some((_, facts)) = verified_peer {
+                    if pki::client_auth_problem(facts, now).is_some() {
+                        return Err(Denial::new(DenialKind::ClientCertificateUnusable, "The bound client certificate is not usable now."));
+                    }
+                    grant.certificate_id = Some(facts.id.clone());
+                    grant.certificate_subject = Some(facts.subject.clone());
+                }
+            }
+            grant.jwt_identity = Some(claims.identity);
+            grant.jwt_plan = claims.plan;
+            Ok(grant)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

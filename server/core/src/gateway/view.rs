@@ -1,0 +1,211 @@
+//! The gateway's view: an immutable snapshot compiled from the store's API definitions,
+//! credentials and certificates. The store's writer builds a new one after each commit that
+//! changes them; the gateway swaps it in before the write is acknowledged.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use super::jwt::JwtVerifier;
+use super::spec::{ApiSpec, AuthKind, KeySpec, Quota, Rate, TimeoutsSpec, Upstream};
+
+/// A CA entry: its id and DER (a trust anchor for chain checks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaCertificate {
+    pub id: String,
+    pub der: Vec<u8>,
+}
+
+/// A set of certificate entries: leaf pins (by id) and CA entries.
+#[derive(Debug, Clone, Default)]
+pub struct CertificateSet {
+    pub pins: HashSet<String>,
+    pub cas: Vec<Arc<CaCertificate>>,
+}
+
+impl CertificateSet {
+    pub fn is_empty(&self) -> bool {
+        self.pins.is_empty() && self.cas.is_empty()
+    }
+
+    fn add(&mut self, certificate: &CertificateInput) {
+        if certificate.is_ca {
+            if !self.cas.iter().any(|c| c.id == certificate.id) {
+                self.cas.push(Arc::new(CaCertificate { id: certificate.id.clone(), der: certificate.der.clone() }));
+            }
+        } else {
+            self.pins.insert(certificate.id.clone());
+        }
+    }
+}
+
+/// How an API authenticates callers, compiled.
+#[derive(Debug)]
+pub enum AuthView {
+    AuthToken,
+    Jwt(JwtVerifier),
+    None,
+    /// The stored settings cannot be compiled (should not happen: they are checked on write).
+    /// Every request is refused rather than let through.
+    Misconfigured,
+}
+
+/// One API, ready for requests.
+#[derive(Debug)]
+pub struct ApiView {
+    pub id: String,
+    pub name: String,
+    pub listen_path: String,
+    pub upstream: Upstream,
+    pub strip_listen_path: bool,
+    pub auth: AuthView,
+    pub mtls_required: bool,
+    /// The effective allow list: the admin's entries and what credentials contribute.
+    pub allowed: CertificateSet,
+    pub identity_header: Option<String>,
+    pub timeouts: TimeoutsSpec,
+    pub max_body_bytes: u64,
+}
+
+/// One credential (Auth Token), ready for requests.
+#[derive(Debug)]
+pub struct KeyView {
+    pub id: String,
+    pub apis: HashSet<String>,
+    /// `None`: not bound. `Some(set)`: works only with these certificates (empty: never).
+    pub binding: Option<CertificateSet>,
+    pub rate: Option<Rate>,
+    pub quota: Option<Quota>,
+    pub expires_at: Option<i64>,
+}
+
+/// Inputs to [`GatewayView::build`], as the store holds them.
+pub struct ApiInput {
+    pub id: String,
+    pub spec: ApiSpec,
+}
+
+pub struct KeyInput {
+    pub id: String,
+    pub token_sha256: String,
+    pub spec: KeySpec,
+}
+
+pub struct CertificateInput {
+    pub id: String,
+    pub is_ca: bool,
+    pub der: Vec<u8>,
+}
+
+/// The whole snapshot.
+#[derive(Debug, Default)]
+pub struct GatewayView {
+    /// Increases with every published snapshot; per-connection caches are keyed by it.
+    pub generation: u64,
+    /// Longest listen path first, so the first match is the longest.
+    pub apis: Vec<Arc<ApiView>>,
+    /// By SHA-256 hex of the token.
+    pub keys: HashMap<String, Arc<KeyView>>,
+}
+
+impl GatewayView {
+    pub fn build(
+        generation: u64,
+        apis: Vec<ApiInput>,
+        keys: Vec<KeyInput>,
+        certificates: &HashMap<String, CertificateInput>,
+    ) -> GatewayView {
+        let set_of = |ids: &[String]| {
+            let mut set = CertificateSet::default();
+            for id in ids {
+                if let Some(c) = certificates.get(id) {
+                    set.add(c);
+                }
+            }
+            set
+        };
+        let mut contributed: HashMap<&str, Vec<String>> = HashMap::new();
+        for key in &keys {
+            for api in &key.spec.apis {
+                if let Some(bound) = &key.spec.bound_certificates {
+                    contributed.entry(api.as_str()).or_default().extend(bound.iter().cloned());
+                }
+            }
+        }
+        let mut api_views: Vec<Arc<ApiView>> = apis
+            .iter()
+            .filter_map(|input| {
+                let spec = &input.spec;
+                let upstream = Upstream::parse(&spec.upstream_url).ok()?;
+                let mut allowed = set_of(&spec.mtls.allowed_certificates);
+                for id in contributed.get(input.id.as_str()).into_iter().flatten() {
+                    if let Some(c) = certificates.get(id) {
+                        allowed.add(c);
+                    }
+                }
+                let auth = match (spec.auth, &spec.jwt) {
+                    (AuthKind::AuthToken, _) => AuthView::AuthToken,
+                    (AuthKind::None, _) => AuthView::None,
+                    (AuthKind::Jwt, Some(jwt)) => JwtVerifier::new(jwt).map(AuthView::Jwt).unwrap_or(AuthView::Misconfigured),
+                    (AuthKind::Jwt, None) => AuthView::Misconfigured,
+                };
+                Some(Arc::new(ApiView {
+                    id: input.id.clone(),
+                    name: spec.name.clone(),
+                    listen_path: spec.listen_path.clone(),
+                    upstream,
+                    strip_listen_path: spec.strip_listen_path,
+                    auth,
+                    mtls_required: spec.mtls.required,
+                    allowed,
+                    identity_header: spec.identity_header.clone(),
+                    timeouts: spec.timeouts,
+                    max_body_bytes: spec.max_body_bytes,
+                }))
+            })
+            .collect();
+        api_views.sort_by(|a, b| b.listen_path.len().cmp(&a.listen_path.len()).then_with(|| a.listen_path.cmp(&b.listen_path)));
+        let keys = keys
+            .into_iter()
+            .map(|k| {
+                let view = KeyView {
+                    binding: k.spec.bound_certificates.as_deref().map(set_of),
+                    id: k.id,
+                    apis: k.spec.apis.into_iter().collect(),
+                    rate: k.spec.rate,
+                    quota: k.spec.quota,
+                    expires_at: k.spec.expires_at,
+                };
+                (k.token_sha256, Arc::new(view))
+            })
+            .collect();
+        GatewayView { generation, apis: api_views, keys }
+    }
+
+    /// The API whose listen path is the longest prefix of `path` on a segment boundary.
+    pub fn route(&self, path: &str) -> Option<&Arc<ApiView>> {
+        self.apis.iter().find(|api| listen_path_matches(&api.listen_path, path))
+    }
+}
+
+/// `/a` matches `/a` and `/a/x`, never `/ab`; `/` matches everything.
+pub fn listen_path_matches(listen_path: &str, path: &str) -> bool {
+    if listen_path == "/" {
+        return true;
+    }
+    match path.strip_prefix(listen_path) {
+        Some(rest) => rest.is_empty() || rest.starts_with('/'),
+        None => false,
+    }
+}
+
+/// The path to request upstream: the listen path stripped (if configured) and appended to
+/// the upstream's base path. `path_and_query` is the client's, e.g. `/orders/1?x=y`.
+pub fn upstream_path(api: &ApiView, path_and_query: &str) -> String {
+    let rest = if api.strip_listen_path && api.listen_path != "/" {
+        path_and_query.strip_prefix(api.listen_path.as_str()).unwrap_or(path_and_query)
+    } else {
+        path_and_query
+    };
+    let rest = if rest.is_empty() || rest.starts_with('?') { format!("/{rest}") } else { rest.to_string() };
+    format!("{}{}", api.upstream.base_path, rest)
+}
