@@ -4,6 +4,8 @@
 use certgate_core::problem::Problem;
 use certgate_core::pki;
 use certgate_services::accounts::{Accounts, Role, UserRecord};
+use certgate_services::apis::Apis;
+use certgate_services::keys::Keys;
 use certgate_services::certificates::{CertificateEntry, CertificateFilter, CertificateKind, Certificates};
 use certgate_services::organisations::{OrganisationRecord, Organisations};
 use certgate_services::sessions::{ActiveSession, Sessions};
@@ -24,6 +26,8 @@ pub struct PortalServices {
     pub sessions: Sessions,
     pub organisations: Organisations,
     pub certificates: Certificates,
+    pub apis: Apis,
+    pub keys: Keys,
 }
 
 /// Who sent a request, resolved once by the server's middleware and put in its extensions.
@@ -246,7 +250,10 @@ pub fn certificate_view(entry: &CertificateEntry) -> CertificateView {
         client_auth_usable: problem.is_none(),
         client_auth_problem: problem.map(str::to_string),
         organisations: entry.organisations.iter().map(|o| OrganisationRef { id: o.id.clone(), name: o.name.clone() }).collect(),
-        used_by: Vec::new(),
+        used_by: entry.used_by.iter().map(|u| match u.kind.as_str() {
+            "api" => format!("API {}", u.name),
+            _ => format!("key {}", u.id),
+        }).collect(),
         added_at: clock::rfc3339(entry.record.added_at),
         pem: entry.pem(),
     }

@@ -13,6 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use certgate_services::accounts::Role;
+use certgate_core::gateway::spec::{ApiSpec, KeySpec};
+use certgate_services::apis::ApiRecord;
+use certgate_services::keys::KeyRecord;
 use certgate_services::organisations::OrganisationRecord;
 use certgate_services::ServiceError;
 use serde::de::DeserializeOwned;
@@ -30,6 +33,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/certificates", get(list_certificates).post(add_certificate))
         .route("/certificates/{id}", get(get_certificate).delete(delete_certificate))
+        .route("/apis", get(list_apis).post(create_api))
+        .route("/apis/{id}", get(get_api).put(update_api).delete(delete_api))
+        .route("/keys", get(list_keys).post(create_key))
+        .route("/keys/{id}", get(get_key).delete(revoke_key))
         .method_not_allowed_fallback(method_not_allowed)
 }
 
@@ -280,8 +287,109 @@ async fn get_certificate(_admin: AdminCaller, State(state): State<AppState>, Pat
     Ok(Json(certificate_view(&state.services.certificates.get(&id).await?)).into_response())
 }
 
-async fn delete_certificate(admin: AdminCaller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, RestError> {
-    state.services.certificates.delete(&id, &admin.actor).await?;
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteQuery {
+    #[serde(default)]
+    force: bool,
+}
+
+async fn delete_certificate(
+    admin: AdminCaller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    force: Result<Query<DeleteQuery>, QueryRejection>,
+) -> Result<Response, RestError> {
+    let Query(force) = force.map_err(|e| {
+        RestError::Refused(problem(StatusCode::BAD_REQUEST, "invalid_query", "Invalid query", &e.body_text()))
+    })?;
+    state.services.certificates.delete(&id, force.force, &admin.actor).await?;
     tracing::info!(actor = %admin.actor, certificate = %id, "certificate deleted");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// 201 Created with a Location header.
+fn created(location: String, body: impl Serialize) -> Response {
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(l) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, l);
+    }
+    response
+}
+
+/// An API as the REST API shows it: the record, with a JWT HMAC secret replaced by
+/// `hmac_secret_configured: true` (secrets are written, never read back).
+fn api_json(record: &ApiRecord) -> serde_json::Value {
+    let mut value = serde_json::to_value(record).unwrap_or_default();
+    if let Some(key) = value.pointer_mut("/jwt/key").and_then(serde_json::Value::as_object_mut) {
+        if key.remove("hmac_secret").is_some() {
+            key.insert("hmac_secret_configured".into(), serde_json::Value::Bool(true));
+        }
+    }
+    value
+}
+
+async fn list_apis(_admin: AdminCaller, State(state): State<AppState>) -> Result<Response, RestError> {
+    let items: Vec<_> = state.services.apis.list().await?.iter().map(api_json).collect();
+    Ok(Json(serde_json::json!({ "items": items })).into_response())
+}
+
+async fn create_api(admin: AdminCaller, State(state): State<AppState>, JsonBody(spec): JsonBody<ApiSpec>) -> Result<Response, RestError> {
+    let api = state.services.apis.create(spec, &admin.actor).await?;
+    tracing::info!(actor = %admin.actor, api = %api.id, listen_path = %api.spec.listen_path, "API created");
+    Ok(created(format!("/api/v1/apis/{}", api.id), api_json(&api)))
+}
+
+async fn get_api(_admin: AdminCaller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, RestError> {
+    Ok(Json(api_json(&state.services.apis.get(&id).await?)).into_response())
+}
+
+async fn update_api(
+    admin: AdminCaller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(spec): JsonBody<ApiSpec>,
+) -> Result<Response, RestError> {
+    let api = state.services.apis.update(&id, spec, &admin.actor).await?;
+    tracing::info!(actor = %admin.actor, api = %api.id, "API updated");
+    Ok(Json(api_json(&api)).into_response())
+}
+
+async fn delete_api(admin: AdminCaller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, RestError> {
+    state.services.apis.delete(&id, &admin.actor).await?;
+    tracing::info!(actor = %admin.actor, api = %id, "API deleted");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A key as the REST API shows it: never the token's hash, and the token only at creation.
+fn key_json(record: &KeyRecord, token: Option<&str>) -> serde_json::Value {
+    let mut value = serde_json::to_value(record).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.remove("token_sha256");
+        if let Some(token) = token {
+            object.insert("token".into(), serde_json::Value::String(token.to_string()));
+        }
+    }
+    value
+}
+
+async fn list_keys(_admin: AdminCaller, State(state): State<AppState>) -> Result<Response, RestError> {
+    let items: Vec<_> = state.services.keys.list().await?.iter().map(|k| key_json(k, None)).collect();
+    Ok(Json(serde_json::json!({ "items": items })).into_response())
+}
+
+async fn create_key(admin: AdminCaller, State(state): State<AppState>, JsonBody(spec): JsonBody<KeySpec>) -> Result<Response, RestError> {
+    let new = state.services.keys.create(spec, &admin.actor).await?;
+    tracing::info!(actor = %admin.actor, key = %new.record.id, "key created");
+    Ok(created(format!("/api/v1/keys/{}", new.record.id), key_json(&new.record, Some(&new.token))))
+}
+
+async fn get_key(_admin: AdminCaller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, RestError> {
+    Ok(Json(key_json(&state.services.keys.get(&id).await?, None)).into_response())
+}
+
+async fn revoke_key(admin: AdminCaller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, RestError> {
+    state.services.keys.revoke(&id, &admin.actor).await?;
+    tracing::info!(actor = %admin.actor, key = %id, "key revoked");
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -10,9 +10,12 @@ use anyhow::{bail, Context};
 use app::ssr::PortalServices;
 use certgate_core::session::SessionPolicy;
 use certgate_gateway::listener::{self, Limits, ListenerStats};
+use certgate_gateway::Gateway;
 use certgate_gateway::tls::{self, Identity};
 use certgate_services::accounts::{Accounts, NewUser, Role};
+use certgate_services::apis::Apis;
 use certgate_services::certificates::Certificates;
+use certgate_services::keys::Keys;
 use certgate_services::organisations::Organisations;
 use certgate_services::sessions::Sessions;
 use certgate_services::store::{Store, StoreError};
@@ -43,7 +46,10 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         sessions: Sessions::new(store.clone(), SessionPolicy::default()),
         organisations: Organisations::new(store.clone()),
         certificates: Certificates::new(store.clone()),
+        apis: Apis::new(store.clone()),
+        keys: Keys::new(store.clone()),
     };
+    let gateway_view = certgate_services::gateway_view::attach(&store).context("cannot build the gateway's view")?;
     services.accounts.warm_up();
     ensure_admin(&services, &args).await?;
 
@@ -52,7 +58,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         _ => Identity::self_signed_in(&args.data_dir.join("gateway-tls")),
     }
     .context("gateway TLS")?;
-    let gateway_tls = TlsAcceptor::from(tls::server_config(gateway_identity).context("gateway TLS")?);
+    let gateway_tls = TlsAcceptor::from(tls::gateway_server_config(gateway_identity).context("gateway TLS")?);
     let portal_tls = match (&args.portal_tls_cert, &args.portal_tls_key) {
         (Some(cert), Some(key)) => {
             let identity = Identity::from_pem_files(cert, key).context("portal TLS")?;
@@ -70,7 +76,8 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let state_sessions = services.sessions.clone();
     let state = AppState::new(services, admin_token, portal_tls.is_some(), Arc::clone(&ready));
     let portal_service = hyper_util::service::TowerToHyperService::new(router::build(state));
-    let gateway_service = hyper::service::service_fn(certgate_gateway::handle);
+    let gateway = Gateway::new(gateway_view).context("gateway upstream TLS")?;
+    let gateway_service = hyper::service::service_fn(move |request| Arc::clone(&gateway).handle(request));
 
     let purge = tokio::spawn(purge_expired_sessions(state_sessions));
     let (trigger, shutdown) = listener::shutdown_pair();

@@ -4,8 +4,10 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use certgate_core::gateway::PeerCertificate;
 
 use hyper::body::Incoming;
 use hyper::Request;
@@ -24,6 +26,8 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// Time in-flight requests get to finish once shutdown starts.
     pub drain_timeout: Duration,
+    /// Largest request head (request line and headers); more gets 431.
+    pub max_header_bytes: usize,
 }
 
 impl Default for Limits {
@@ -32,15 +36,29 @@ impl Default for Limits {
             handshake_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(15),
             drain_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
         }
     }
 }
 
 /// Facts about the connection a request came on, put in the request's extensions.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConnectionInfo {
     pub peer: SocketAddr,
     pub tls: bool,
+    /// The TLS session's facts (gateway: the client certificate), shared by its requests.
+    pub session: Option<Arc<TlsSession>>,
+}
+
+/// What a TLS connection established, read once after the handshake.
+#[derive(Debug)]
+pub struct TlsSession {
+    /// The server name the client sent (SNI), lowercased.
+    pub sni: Option<String>,
+    /// The client's certificate chain, parsed once.
+    pub peer_certificate: Option<PeerCertificate>,
+    /// The gateway's per-connection cache of mTLS verdicts.
+    pub verdicts: Mutex<crate::VerdictCache>,
 }
 
 /// Counts of a listener, for readiness and metrics.
@@ -70,8 +88,12 @@ pub async fn serve<S, B>(
 {
     let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
-    builder.http2().timer(TokioTimer::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes.max(8192));
+    builder.http2().timer(TokioTimer::new()).max_header_list_size(limits.max_header_bytes as u32);
     let builder = Arc::new(builder);
     tokio::pin!(shutdown);
     loop {
@@ -89,12 +111,7 @@ pub async fn serve<S, B>(
         };
         let _ = stream.set_nodelay(true);
         stats.accepted.fetch_add(1, Ordering::Relaxed);
-        let info = ConnectionInfo { peer, tls: tls.is_some() };
         let service = service.clone();
-        let with_info = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(info);
-            service.call(request)
-        });
         let builder = Arc::clone(&builder);
         let watcher = graceful.watcher();
         let stats = Arc::clone(&stats);
@@ -104,7 +121,14 @@ pub async fn serve<S, B>(
             match tls {
                 Some(acceptor) => match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)).await {
                     Ok(Ok(tls_stream)) => {
-                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), with_info);
+                        let (_, connection) = tls_stream.get_ref();
+                        let session = TlsSession {
+                            sni: connection.server_name().map(str::to_ascii_lowercase),
+                            peer_certificate: connection.peer_certificates().and_then(PeerCertificate::new),
+                            verdicts: Mutex::new(crate::VerdictCache::default()),
+                        };
+                        let info = ConnectionInfo { peer, tls: true, session: Some(Arc::new(session)) };
+                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), with_info(service, info));
                         let _ = watcher.watch(conn.into_owned()).await;
                     }
                     Ok(Err(e)) => {
@@ -117,7 +141,8 @@ pub async fn serve<S, B>(
                     }
                 },
                 None => {
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), with_info);
+                    let info = ConnectionInfo { peer, tls: false, session: None };
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), with_info(service, info));
                     let _ = watcher.watch(conn.into_owned()).await;
                 }
             }
@@ -127,6 +152,28 @@ pub async fn serve<S, B>(
     drop(listener);
     if tokio::time::timeout(limits.drain_timeout, graceful.shutdown()).await.is_err() {
         tracing::warn!("connections still open after the drain timeout; closing them");
+    }
+}
+
+/// The service for one connection: it puts the connection's facts in every request.
+#[derive(Clone)]
+struct WithInfo<S> {
+    service: S,
+    info: ConnectionInfo,
+}
+
+fn with_info<S>(service: S, info: ConnectionInfo) -> WithInfo<S> {
+    WithInfo { service, info }
+}
+
+impl<S: hyper::service::Service<Request<Incoming>>> hyper::service::Service<Request<Incoming>> for WithInfo<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn call(&self, mut request: Request<Incoming>) -> Self::Future {
+        request.extensions_mut().insert(self.info.clone());
+        self.service.call(request)
     }
 }
 

@@ -84,6 +84,92 @@ fn write_private(path: &Path, data: &[u8]) -> Result<(), TlsError> {
     write(&options).map_err(|e| TlsError::Write { path: path.into(), why: e.to_string() })
 }
 
+/// The gateway's client-certificate verifier: it asks for a certificate without demanding one,
+/// names no acceptable CAs, and accepts whatever chain the client sends after checking only
+/// the proof of possession (CertificateVerify, with rustls's own signature checks). Every trust
+/// decision is made per request against the current snapshot (DESIGN.md, TLS layer).
+#[derive(Debug)]
+struct AnyChainClientVerifier {
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+impl rustls::server::danger::ClientCertVerifier for AnyChainClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        // Never list leaf certificates (or anything) as acceptable CAs.
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        Ok(rustls::server::danger::ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// The gateway's server config: like [`server_config`], and it requests (never requires) a
+/// client certificate, accepting any chain (see `AnyChainClientVerifier`).
+pub fn gateway_server_config(identity: Identity) -> Result<Arc<ServerConfig>, TlsError> {
+    let provider = Arc::new(aws_lc_rs::default_provider());
+    let verifier = Arc::new(AnyChainClientVerifier { algorithms: provider.signature_verification_algorithms });
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(identity.chain, identity.key)
+        .map_err(|e| TlsError::Config(e.to_string()))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// A client config for https upstreams: the system's roots, aws-lc-rs, TLS 1.2 and 1.3.
+pub fn upstream_client_config() -> Result<rustls::ClientConfig, TlsError> {
+    let mut roots = rustls::RootCertStore::empty();
+    let loaded = rustls_native_certs::load_native_certs();
+    for cert in loaded.certs {
+        // A malformed system root is skipped, not fatal.
+        let _ = roots.add(cert);
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
+}
+
 /// A server config with the aws-lc-rs provider, TLS 1.2 and 1.3, ALPN h2 and http/1.1, and no
 /// client authentication (the portal, and the gateway until allow lists exist).
 pub fn server_config(identity: Identity) -> Result<Arc<ServerConfig>, TlsError> {

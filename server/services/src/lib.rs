@@ -5,11 +5,14 @@
 //! workers.
 
 pub mod accounts;
+pub mod apis;
 pub mod audit;
 pub mod certificates;
 pub mod clock;
 pub mod error;
+pub mod gateway_view;
 pub mod ids;
+pub mod keys;
 pub mod organisations;
 pub mod sessions;
 pub mod store;

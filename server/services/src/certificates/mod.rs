@@ -52,12 +52,32 @@ mod base64_bytes {
     }
 }
 
+/// Something that uses a certificate: an API's allow list or a credential's binding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateUse {
+    /// `api` or `key`.
+    pub kind: String,
+    pub id: String,
+    /// The API's name, or the key id.
+    pub name: String,
+}
+
+impl std::fmt::Display for CertificateUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind.as_str() {
+            "api" => write!(f, "the allow list of API {} ({})", self.name, self.id),
+            _ => write!(f, "the binding of key {}", self.id),
+        }
+    }
+}
+
 /// A certificate with its portal data and organisations, as listings show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateEntry {
     pub record: CertificateRecord,
     pub meta: CertificatePortalMeta,
     pub organisations: Vec<OrganisationRecord>,
+    pub used_by: Vec<CertificateUse>,
 }
 
 impl CertificateEntry {
@@ -151,7 +171,32 @@ fn load_meta(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str) 
     }
 }
 
-fn load_entry(txn: &redb::ReadTransaction, record: CertificateRecord) -> Result<CertificateEntry, ServiceError> {
+/// certificate id -> what uses it, for every certificate at once.
+type UsageIndex = std::collections::HashMap<String, Vec<CertificateUse>>;
+
+fn usage_index(
+    apis: &impl ReadableTable<&'static str, &'static [u8]>,
+    keys: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<UsageIndex, ServiceError> {
+    let mut index = UsageIndex::new();
+    for api in crate::apis::all(apis)? {
+        for id in &api.spec.mtls.allowed_certificates {
+            index.entry(id.clone()).or_default().push(CertificateUse { kind: "api".into(), id: api.id.clone(), name: api.spec.name.clone() });
+        }
+    }
+    for key in crate::keys::all(keys)? {
+        for id in key.spec.bound_certificates.iter().flatten() {
+            index.entry(id.clone()).or_default().push(CertificateUse { kind: "key".into(), id: key.id.clone(), name: key.id.clone() });
+        }
+    }
+    Ok(index)
+}
+
+fn read_usage_index(txn: &redb::ReadTransaction) -> Result<UsageIndex, ServiceError> {
+    usage_index(&txn.open_table(tables::APIS)?, &txn.open_table(tables::KEYS)?)
+}
+
+fn load_entry(txn: &redb::ReadTransaction, record: CertificateRecord, usage: &UsageIndex) -> Result<CertificateEntry, ServiceError> {
     let meta = load_meta(&txn.open_table(tables::CERTIFICATE_PORTAL)?, &record.facts.id)?;
     let orgs = txn.open_table(tables::ORGANISATIONS)?;
     let mut organisations = Vec::new();
@@ -161,7 +206,8 @@ fn load_entry(txn: &redb::ReadTransaction, record: CertificateRecord) -> Result<
         }
     }
     organisations.sort_by_key(|o| o.name.to_lowercase());
-    Ok(CertificateEntry { record, meta, organisations })
+    let used_by = usage.get(&record.facts.id).cloned().unwrap_or_default();
+    Ok(CertificateEntry { record, meta, organisations, used_by })
 }
 
 fn not_found() -> ServiceError {
@@ -200,7 +246,7 @@ impl Certificates {
                 Ok(())
             })
             .await?;
-        Ok(CertificateEntry { record, meta: CertificatePortalMeta::default(), organisations: Vec::new() })
+        Ok(CertificateEntry { record, meta: CertificatePortalMeta::default(), organisations: Vec::new(), used_by: Vec::new() })
     }
 
     pub async fn get(&self, id: &str) -> Result<CertificateEntry, ServiceError> {
@@ -208,7 +254,7 @@ impl Certificates {
         self.store
             .read(move |txn| {
                 let record = load_record(&txn.open_table(tables::CERTIFICATES)?, &id)?.ok_or_else(not_found)?;
-                load_entry(txn, record)
+                load_entry(txn, record, &read_usage_index(txn)?)
             })
             .await
     }
@@ -219,11 +265,12 @@ impl Certificates {
         self.store
             .read(move |txn| {
                 let table = txn.open_table(tables::CERTIFICATES)?;
+                let usage = read_usage_index(txn)?;
                 let mut out = Vec::new();
                 for item in table.iter()? {
                     let (k, v) = item?;
                     let record: CertificateRecord = codec::decode("certificates", k.value(), v.value())?;
-                    let entry = load_entry(txn, record)?;
+                    let entry = load_entry(txn, record, &usage)?;
                     if filter.matches(&entry, now) {
                         out.push(entry);
                     }
@@ -234,17 +281,40 @@ impl Certificates {
             .await
     }
 
-    /// Removes a certificate and its portal data. (Allow lists and credentials that use
-    /// certificates arrive with the gateway; their references will be checked here.)
-    pub async fn delete(&self, id: &str, actor: &str) -> Result<(), ServiceError> {
+    /// Removes a certificate and its portal data. Refused while an API's allow list or a key's
+    /// binding uses it, naming them; with `force`, it is also taken out of those (a bound key
+    /// left with no certificate then denies every request), and the audit log says so.
+    pub async fn delete(&self, id: &str, force: bool, actor: &str) -> Result<(), ServiceError> {
         let (id, actor) = (normalise_id(id), actor.to_string());
         self.store
-            .write(move |txn| {
+            .write_published(move |txn| {
                 let mut table = txn.open_table(tables::CERTIFICATES)?;
                 let record = load_record(&table, &id)?.ok_or_else(not_found)?;
+                let uses = {
+                    let usage = usage_index(&txn.open_table(tables::APIS)?, &txn.open_table(tables::KEYS)?)?;
+                    usage.get(&id).cloned().unwrap_or_default()
+                };
+                if !uses.is_empty() && !force {
+                    let list: Vec<String> = uses.iter().map(ToString::to_string).collect();
+                    return Err(ServiceError::Conflict {
+                        code: "certificate_in_use",
+                        message: format!(
+                            "The certificate is used by {}. Remove it there first, or delete with ?force=true to take it out of them too.",
+                            list.join("; ")
+                        ),
+                    });
+                }
+                for used in &uses {
+                    remove_reference(txn, used, &id)?;
+                }
                 table.remove(id.as_str())?;
                 txn.open_table(tables::CERTIFICATE_PORTAL)?.remove(id.as_str())?;
-                audit::record(txn, &actor, "certificate.deleted", &id, record.facts.subject)?;
+                let mut detail = record.facts.subject;
+                if !uses.is_empty() {
+                    let list: Vec<String> = uses.iter().map(ToString::to_string).collect();
+                    detail = format!("{detail}; forced: removed from {}", list.join("; "));
+                }
+                audit::record(txn, &actor, "certificate.deleted", &id, detail)?;
                 Ok(())
             })
             .await
@@ -314,6 +384,34 @@ impl Certificates {
             .await?;
         self.get(&lookup).await
     }
+}
+
+/// Takes a certificate id out of an API's allow list or a key's binding (forced deletion).
+fn remove_reference(txn: &redb::WriteTransaction, used: &CertificateUse, certificate_id: &str) -> Result<(), ServiceError> {
+    match used.kind.as_str() {
+        "api" => {
+            let mut apis = txn.open_table(tables::APIS)?;
+            if let Some(mut api) = crate::apis::load(&apis, &used.id)? {
+                api.spec.mtls.allowed_certificates.retain(|c| c != certificate_id);
+                apis.insert(api.id.as_str(), codec::encode(&api)?.as_slice())?;
+            }
+        }
+        _ => {
+            let mut keys = txn.open_table(tables::KEYS)?;
+            let found = match keys.get(used.id.as_str())? {
+                Some(v) => Some(codec::decode::<crate::keys::KeyRecord>("keys", &used.id, v.value())?),
+                None => None,
+            };
+            if let Some(mut key) = found {
+                if let Some(bound) = key.spec.bound_certificates.as_mut() {
+                    // The binding stays (now possibly empty, which denies): never "no check".
+                    bound.retain(|c| c != certificate_id);
+                }
+                keys.insert(key.id.as_str(), codec::encode(&key)?.as_slice())?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Ids of certificates linked to an organisation (organisation deletion refuses while any are).

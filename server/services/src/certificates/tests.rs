@@ -79,7 +79,7 @@ async fn portal_name_and_organisation_links_are_kept_apart_from_the_provider_rec
     assert_eq!(cleared.label(), "bob");
     assert!(certs.set_display_name(&id, &"x".repeat(101), "a").await.is_err());
 
-    certs.delete(&id, "a").await.unwrap();
+    certs.delete(&id, false, "a").await.unwrap();
     assert!(matches!(certs.get(&id).await, Err(ServiceError::NotFound { .. })));
     let log = store.read(|txn| audit::recent(txn, 10)).await.unwrap();
     let actions: Vec<_> = log.iter().map(|e| e.action.as_str()).collect();

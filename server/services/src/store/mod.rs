@@ -10,7 +10,7 @@ pub mod tables;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -60,12 +60,18 @@ io_error_from!(
 
 type WriteJob = Box<dyn FnOnce(&Database) + Send>;
 
+/// Called on the writer thread after a commit that changed what the gateway enforces, before
+/// the write is acknowledged: so the gateway's view includes every acknowledged write, and views
+/// are published in commit order.
+pub type Publisher = Arc<dyn Fn(&Database) + Send + Sync>;
+
 /// A handle on the open store. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
     writer: mpsc::SyncSender<WriteJob>,
     writer_thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    publisher: Arc<OnceLock<Publisher>>,
     path: PathBuf,
 }
 
@@ -94,7 +100,13 @@ impl Store {
                 }
             })
             .map_err(|e| StoreError::Io(e.to_string()))?;
-        Ok(Store { db, writer, writer_thread: Arc::new(Mutex::new(Some(writer_thread))), path })
+        Ok(Store {
+            db,
+            writer,
+            writer_thread: Arc::new(Mutex::new(Some(writer_thread))),
+            publisher: Arc::new(OnceLock::new()),
+            path,
+        })
     }
 
     /// Closes the store: waits (at most `limit`) for queued writes to commit and the database
@@ -112,6 +124,11 @@ impl Store {
         &self.path
     }
 
+    /// Sets the publisher run after commits made with [`Store::write_published`] (once).
+    pub fn set_publisher(&self, publisher: Publisher) -> bool {
+        self.publisher.set(publisher).is_ok()
+    }
+
     /// Runs `f` in a write transaction on the writer thread and commits durably.
     /// Returns only after the commit (or the failure) — this is the acknowledgement.
     pub async fn write<T, F>(&self, f: F) -> Result<T, crate::ServiceError>
@@ -119,9 +136,35 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> Result<T, crate::ServiceError> + Send + 'static,
     {
+        self.write_inner(f, false).await
+    }
+
+    /// Like [`Store::write`], for changes the gateway enforces (APIs, credentials, certificates
+    /// they use): after the commit the publisher rebuilds the gateway's view, then the caller
+    /// is answered.
+    pub async fn write_published<T, F>(&self, f: F) -> Result<T, crate::ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<T, crate::ServiceError> + Send + 'static,
+    {
+        self.write_inner(f, true).await
+    }
+
+    async fn write_inner<T, F>(&self, f: F, publish: bool) -> Result<T, crate::ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<T, crate::ServiceError> + Send + 'static,
+    {
         let (reply, answer) = tokio::sync::oneshot::channel();
+        let publisher = Arc::clone(&self.publisher);
         let job: WriteJob = Box::new(move |db: &Database| {
-            let _ = reply.send(run_write(db, f));
+            let result = run_write(db, f);
+            if publish && result.is_ok() {
+                if let Some(publish) = publisher.get() {
+                    publish(db);
+                }
+            }
+            let _ = reply.send(result);
         });
         let writer = self.writer.clone();
         // The queue is bounded: when full, wait on the blocking pool rather than a worker.
@@ -208,6 +251,9 @@ fn migrate(db: &Database) -> Result<(), StoreError> {
     txn.open_table(tables::CERTIFICATES)?;
     txn.open_table(tables::CERTIFICATE_PORTAL)?;
     txn.open_table(tables::AUDIT)?;
+    txn.open_table(tables::APIS)?;
+    txn.open_table(tables::APIS_BY_PATH)?;
+    txn.open_table(tables::KEYS)?;
     txn.commit()?;
     Ok(())
 }

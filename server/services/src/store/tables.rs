@@ -28,3 +28,11 @@ pub const CERTIFICATE_PORTAL: TableDefinition<&str, &[u8]> = TableDefinition::ne
 
 /// sequence number -> `AuditEntry`: who changed what, in commit order.
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+
+/// api id -> `ApiRecord`: the provider's API definitions.
+pub const APIS: TableDefinition<&str, &[u8]> = TableDefinition::new("apis");
+/// listen path (normalised) -> api id (listen paths are unique).
+pub const APIS_BY_PATH: TableDefinition<&str, &str> = TableDefinition::new("apis_by_path");
+
+/// key id -> `KeyRecord`: credentials (Auth Tokens). Only the token's SHA-256 is stored.
+pub const KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("keys");

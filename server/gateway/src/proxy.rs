@@ -1,0 +1,385 @@
+//! The gateway's request handler and reverse proxy.
+
+use std::convert::Infallible;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use certgate_core::gateway::chain::WebpkiChainCheck;
+use certgate_core::gateway::spec::CLIENT_CERT_HEADERS;
+use certgate_core::gateway::view::{upstream_path, ApiView, AuthView, GatewayView};
+use certgate_core::gateway::{bearer_token, check_client_certificate, decide, Denial, DenialKind, Grant, Presented};
+use certgate_core::UnixSeconds;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response, Uri, Version};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use crate::limits::{RateLimits, RateVerdict};
+use crate::listener::{ConnectionInfo, TlsSession};
+use crate::{denial_response, Body, BoxError};
+
+type UpstreamClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Body>;
+
+/// Headers that describe one hop, never forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: &[&str] =
+    &["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+
+/// The gateway: the current view, limiter state and pooled upstream clients.
+pub struct Gateway {
+    view: Arc<ArcSwap<GatewayView>>,
+    rates: RateLimits,
+    /// One pooled client per connect timeout in use.
+    clients: Mutex<Vec<(u64, UpstreamClient)>>,
+    upstream_tls: rustls::ClientConfig,
+    /// The generation the limiter state was last pruned at.
+    pruned_at: AtomicU64,
+}
+
+fn unix_now() -> UnixSeconds {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+impl Gateway {
+    pub fn new(view: Arc<ArcSwap<GatewayView>>) -> Result<Arc<Gateway>, crate::tls::TlsError> {
+        Ok(Arc::new(Gateway {
+            view,
+            rates: RateLimits::default(),
+            clients: Mutex::new(Vec::new()),
+            upstream_tls: crate::tls::upstream_client_config()?,
+            pruned_at: AtomicU64::new(0),
+        }))
+    }
+
+    /// Handles one request; every refusal is problem+json.
+    pub async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+        let info = request.extensions().get::<ConnectionInfo>().cloned();
+        let method = request.method().clone();
+        let path = request.uri().path().to_string();
+        let response = match self.admit(&request, info.as_ref()) {
+            Ok((api, grant, rate)) => self.forward(request, info.as_ref(), &api, &grant, rate).await,
+            Err(Refusal { denial, rate }) => {
+                tracing::debug!(peer = ?info.as_ref().map(|i| i.peer), %method, %path, code = denial.kind.code(), "denied");
+                let mut response = denial_response(&denial);
+                if let Some(rate) = rate {
+                    add_rate_headers(response.headers_mut(), rate);
+                    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(rate.reset_seconds));
+                }
+                return Ok(response);
+            }
+        };
+        Ok(response.unwrap_or_else(|denial| denial_response(&denial)))
+    }
+
+    /// Everything before the proxy: SNI/Host, route, mTLS (cached per connection), credential,
+    /// binding, rate limit.
+    fn admit(
+        &self,
+        request: &Request<Incoming>,
+        info: Option<&ConnectionInfo>,
+    ) -> Result<(Arc<ApiView>, Grant, Option<RateVerdict>), Refusal> {
+        let now = unix_now();
+        let session = info.and_then(|i| i.session.as_deref());
+        if let (Some(sni), Some(host)) = (session.and_then(|s| s.sni.as_deref()), request_host(request)) {
+            if !host.eq_ignore_ascii_case(sni) {
+                return Err(Denial::new(
+                    DenialKind::MisdirectedRequest,
+                    "The Host header does not match the server name (SNI) of this TLS connection.",
+                )
+                .into());
+            }
+        }
+        let view = self.view.load_full();
+        self.prune_limiters(&view);
+        let api = view
+            .route(request.uri().path())
+            .cloned()
+            .ok_or_else(|| Denial::new(DenialKind::ApiNotFound, "No API is defined for this listen path."))?;
+
+        let peer = session.and_then(|s| s.peer_certificate.as_ref());
+        let verdict = match session {
+            Some(session) => cached_verdict(session, &view, &api, now),
+            None => check_client_certificate(&api, None, now, &WebpkiChainCheck),
+        };
+        let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let presented = Presented { bearer: bearer_token(authorization) };
+        let grant = decide(&view, &api, peer, presented, now, &WebpkiChainCheck, Some(verdict))?;
+        let rate = match (&grant.key_id, grant.rate) {
+            (Some(key_id), Some(rate)) => {
+                let verdict = self.rates.check(key_id, rate);
+                if !verdict.allowed {
+                    return Err(Refusal {
+                        denial: Denial::new(
+                            DenialKind::RateLimited,
+                            format!("The credential's rate limit is exhausted; retry after {} s.", verdict.reset_seconds),
+                        ),
+                        rate: Some(verdict),
+                    });
+                }
+                Some(verdict)
+            }
+            _ => None,
+        };
+        Ok((api, grant, rate))
+    }
+
+    fn prune_limiters(&self, view: &GatewayView) {
+        let seen = self.pruned_at.load(Ordering::Relaxed);
+        if seen != view.generation && self.pruned_at.compare_exchange(seen, view.generation, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+            let live: std::collections::HashSet<&str> = view.keys.values().map(|k| k.id.as_str()).collect();
+            self.rates.retain(|id| live.contains(id));
+        }
+    }
+
+    fn client(&self, connect_ms: u64) -> UpstreamClient {
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, client)) = clients.iter().find(|(ms, _)| *ms == connect_ms) {
+            return client.clone();
+        }
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(Duration::from_millis(connect_ms)));
+        http.set_nodelay(true);
+        http.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(self.upstream_tls.clone())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client: UpstreamClient = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(1024)
+            .build(connector);
+        clients.push((connect_ms, client.clone()));
+        client
+    }
+
+    async fn forward(
+        &self,
+        request: Request<Incoming>,
+        info: Option<&ConnectionInfo>,
+        api: &ApiView,
+        grant: &Grant,
+        rate: Option<RateVerdict>,
+    ) -> Result<Response<Body>, Denial> {
+        let too_large = || Denial::new(DenialKind::BodyTooLarge, format!("The request body exceeds {} bytes.", api.max_body_bytes));
+        let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > api.max_body_bytes) {
+            return Err(too_large());
+        }
+        let (mut parts, body) = request.into_parts();
+        let original_host = request_host_of(&parts.uri, &parts.headers).map(str::to_string);
+        let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+        let scheme = if api.upstream.https { "https" } else { "http" };
+        let uri: Uri = format!("{scheme}://{}{}", api.upstream.authority, upstream_path(api, &path_and_query))
+            .parse()
+            .map_err(|_| Denial::new(DenialKind::UpstreamUnavailable, "The upstream address cannot be formed for this path."))?;
+        prepare_upstream_headers(&mut parts.headers, api, grant, info, original_host.as_deref());
+        parts.uri = uri;
+        parts.version = Version::HTTP_11;
+        let limit = usize::try_from(api.max_body_bytes).unwrap_or(usize::MAX);
+        let body: Body = Limited::new(body, limit).map_err(BoxError::from).boxed_unsync();
+        let upstream_request = Request::from_parts(parts, body);
+
+        let budget = Duration::from_millis(api.timeouts.connect_ms + api.timeouts.response_ms);
+        let client = self.client(api.timeouts.connect_ms);
+        let response = match tokio::time::timeout(budget, client.request(upstream_request)).await {
+            Err(_) => return Err(Denial::new(DenialKind::UpstreamTimeout, "The upstream did not answer in time.")),
+            Ok(Err(e)) => {
+                if source_is::<http_body_util::LengthLimitError>(&e) {
+                    return Err(too_large());
+                }
+                if source_is_timeout(&e) {
+                    return Err(Denial::new(DenialKind::UpstreamTimeout, "The upstream did not accept the connection in time."));
+                }
+                tracing::warn!(api = %api.id, error = %e, "upstream request failed");
+                return Err(Denial::new(DenialKind::UpstreamUnavailable, "The upstream is not reachable."));
+            }
+            Ok(Ok(response)) => response,
+        };
+        let (mut parts, body) = response.into_parts();
+        remove_hop_by_hop(&mut parts.headers);
+        if let Some(rate) = rate {
+            add_rate_headers(&mut parts.headers, rate);
+        }
+        Ok(Response::from_parts(parts, body.map_err(BoxError::from).boxed_unsync()))
+    }
+}
+
+/// A refusal before the proxy, with the rate-limit state when that was the reason.
+struct Refusal {
+    denial: Denial,
+    rate: Option<RateVerdict>,
+}
+
+impl From<Denial> for Refusal {
+    fn from(denial: Denial) -> Self {
+        Refusal { denial, rate: None }
+    }
+}
+
+/// The mTLS verdict for this connection and API, computed once per snapshot generation and
+/// bounded in time by the leaf's validity.
+fn cached_verdict(session: &TlsSession, view: &GatewayView, api: &ApiView, now: UnixSeconds) -> Result<(), Denial> {
+    let peer = session.peer_certificate.as_ref();
+    let compute = || check_client_certificate(api, peer, now, &WebpkiChainCheck);
+    let Ok(mut cache) = session.verdicts.lock() else { return compute() };
+    if cache.generation != view.generation {
+        cache.by_api.clear();
+        cache.generation = view.generation;
+    }
+    if let Some((verdict, until)) = cache.by_api.get(&api.id) {
+        if now < *until {
+            return verdict.clone();
+        }
+    }
+    let verdict = compute();
+    let mut until = now + 300;
+    if let Some(facts) = peer.and_then(|p| p.facts.as_ref()) {
+        until = until.min(facts.not_after + 1);
+        if facts.not_before > now {
+            until = until.min(facts.not_before);
+        }
+    }
+    cache.by_api.insert(api.id.clone(), (verdict.clone(), until));
+    verdict
+}
+
+/// The host the request is for (HTTP/2: the URI's authority; HTTP/1.1: the Host header),
+/// without the port.
+fn request_host<B>(request: &Request<B>) -> Option<&str> {
+    request_host_of(request.uri(), request.headers())
+}
+
+fn request_host_of<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Option<&'a str> {
+    let raw = match uri.authority() {
+        Some(a) => a.as_str(),
+        None => headers.get(header::HOST)?.to_str().ok()?,
+    };
+    let host = if let Some(rest) = raw.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else {
+        raw.rsplit_once(':').map(|(h, _)| h).unwrap_or(raw)
+    };
+    Some(host)
+}
+
+fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    let listed: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in listed {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(*name);
+    }
+}
+
+/// What the upstream sees: hop-by-hop and client-sent certificate headers removed, the Auth
+/// Token removed (it is the gateway's credential), `X-Forwarded-*` set, and the verified
+/// identity in the configured header.
+fn prepare_upstream_headers(headers: &mut HeaderMap, api: &ApiView, grant: &Grant, info: Option<&ConnectionInfo>, original_host: Option<&str>) {
+    remove_hop_by_hop(headers);
+    for name in CLIENT_CERT_HEADERS {
+        headers.remove(*name);
+    }
+    let spoofable: Vec<HeaderName> =
+        headers.keys().filter(|name| name.as_str().starts_with("x-ssl-client-")).cloned().collect();
+    for name in spoofable {
+        headers.remove(name);
+    }
+    if let Some(name) = &api.identity_header {
+        headers.remove(name.as_str());
+    }
+    if matches!(api.auth, AuthView::AuthToken) {
+        headers.remove(header::AUTHORIZATION);
+    }
+    if let Ok(host) = HeaderValue::from_str(&api.upstream.authority) {
+        headers.insert(header::HOST, host);
+    }
+    if let Some(info) = info {
+        let client_ip = match info.peer.ip() {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+            v4 => v4,
+        };
+        let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+            Some(previous) => format!("{previous}, {client_ip}"),
+            None => client_ip.to_string(),
+        };
+        if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
+            headers.insert("x-forwarded-for", value);
+        }
+    }
+    headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+    match original_host.and_then(|h| HeaderValue::from_str(h).ok()) {
+        Some(value) => {
+            headers.insert("x-forwarded-host", value);
+        }
+        None => {
+            headers.remove("x-forwarded-host");
+        }
+    }
+    if let Some(name) = &api.identity_header {
+        if let Some(value) = identity_value(grant) {
+            if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+                headers.insert(name, value);
+            }
+        }
+    }
+}
+
+/// `Hash=<certificate id>;Subject="<subject>";Key=<key id>;Sub=<jwt identity>`, the parts known.
+fn identity_value(grant: &Grant) -> Option<String> {
+    let quote = |s: &str| s.chars().filter(|c| c.is_ascii() && !c.is_ascii_control() && *c != '"' && *c != '\\').collect::<String>();
+    let mut parts = Vec::new();
+    if let Some(id) = &grant.certificate_id {
+        parts.push(format!("Hash={id}"));
+    }
+    if let Some(subject) = &grant.certificate_subject {
+        parts.push(format!("Subject=\"{}\"", quote(subject)));
+    }
+    if let Some(key) = &grant.key_id {
+        parts.push(format!("Key={key}"));
+    }
+    if let Some(sub) = &grant.jwt_identity {
+        parts.push(format!("Sub=\"{}\"", quote(sub)));
+    }
+    (!parts.is_empty()).then(|| parts.join(";"))
+}
+
+pub(crate) fn add_rate_headers(headers: &mut HeaderMap, rate: RateVerdict) {
+    headers.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(rate.reset_seconds));
+}
+
+fn source_is<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if e.is::<E>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+fn source_is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}

@@ -1,0 +1,182 @@
+//! The provider's API definitions. Every change is published to the gateway before it is
+//! acknowledged (`Store::write_published`).
+
+use certgate_core::gateway::spec::{ApiSpec, AuthKind, SpecError};
+use certgate_core::UnixSeconds;
+use redb::ReadableTable;
+use serde::{Deserialize, Serialize};
+
+use crate::keys::KeyRecord;
+use crate::store::codec::{self, Versioned};
+use crate::store::{tables, Store};
+use crate::{audit, clock, ids, ServiceError};
+
+/// A stored API definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiRecord {
+    pub id: String,
+    #[serde(flatten)]
+    pub spec: ApiSpec,
+    pub created_at: UnixSeconds,
+    pub updated_at: UnixSeconds,
+}
+
+impl Versioned for ApiRecord {
+    const VERSION: u8 = 1;
+}
+
+impl From<SpecError> for ServiceError {
+    fn from(e: SpecError) -> Self {
+        ServiceError::Invalid { code: e.code, message: e.message }
+    }
+}
+
+#[derive(Clone)]
+pub struct Apis {
+    store: Store,
+}
+
+fn not_found() -> ServiceError {
+    ServiceError::NotFound { what: "API" }
+}
+
+pub(crate) fn load(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str) -> Result<Option<ApiRecord>, ServiceError> {
+    match table.get(id)? {
+        Some(v) => Ok(Some(codec::decode("apis", id, v.value())?)),
+        None => Ok(None),
+    }
+}
+
+/// Every stored API definition.
+pub(crate) fn all(table: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Vec<ApiRecord>, ServiceError> {
+    let mut out = Vec::new();
+    for item in table.iter()? {
+        let (k, v) = item?;
+        out.push(codec::decode::<ApiRecord>("apis", k.value(), v.value())?);
+    }
+    Ok(out)
+}
+
+/// Refuses certificate ids that are not in the provider store.
+pub(crate) fn require_certificates(txn: &redb::WriteTransaction, ids: &[String]) -> Result<(), ServiceError> {
+    let certificates = txn.open_table(tables::CERTIFICATES)?;
+    for id in ids {
+        if certificates.get(id.as_str())?.is_none() {
+            return Err(ServiceError::invalid(
+                "unknown_certificate",
+                format!("Certificate {id} is not in the certificate store: upload it first."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Apis {
+    pub fn new(store: Store) -> Apis {
+        Apis { store }
+    }
+
+    pub async fn create(&self, spec: ApiSpec, actor: &str) -> Result<ApiRecord, ServiceError> {
+        let spec = spec.normalise()?;
+        let now = clock::now();
+        let record = ApiRecord { id: ids::new_id("api"), spec, created_at: now, updated_at: now };
+        let (stored, actor) = (record.clone(), actor.to_string());
+        self.store
+            .write_published(move |txn| {
+                claim_listen_path(txn, &stored.spec.listen_path, &stored.id)?;
+                require_certificates(txn, &stored.spec.mtls.allowed_certificates)?;
+                txn.open_table(tables::APIS)?.insert(stored.id.as_str(), codec::encode(&stored)?.as_slice())?;
+                audit::record(txn, &actor, "api.created", &stored.id, format!("{} at {}", stored.spec.name, stored.spec.listen_path))?;
+                Ok(())
+            })
+            .await?;
+        Ok(record)
+    }
+
+    pub async fn get(&self, id: &str) -> Result<ApiRecord, ServiceError> {
+        let id = id.to_string();
+        self.store.read(move |txn| load(&txn.open_table(tables::APIS)?, &id)?.ok_or_else(not_found)).await
+    }
+
+    /// Every API, by listen path.
+    pub async fn list(&self) -> Result<Vec<ApiRecord>, ServiceError> {
+        let mut apis = self.store.read(|txn| all(&txn.open_table(tables::APIS)?)).await?;
+        apis.sort_by(|a, b| a.spec.listen_path.cmp(&b.spec.listen_path));
+        Ok(apis)
+    }
+
+    /// Replaces an API's definition. A JWT HMAC secret left out is kept (it is never shown, so
+    /// an edit form cannot send it back).
+    pub async fn update(&self, id: &str, spec: ApiSpec, actor: &str) -> Result<ApiRecord, ServiceError> {
+        let (id, actor) = (id.to_string(), actor.to_string());
+        self.store
+            .write_published(move |txn| {
+                let mut table = txn.open_table(tables::APIS)?;
+                let old = load(&table, &id)?.ok_or_else(not_found)?;
+                let spec = keep_hmac_secret(spec, &old.spec).normalise()?;
+                if spec.listen_path != old.spec.listen_path {
+                    claim_listen_path(txn, &spec.listen_path, &id)?;
+                    txn.open_table(tables::APIS_BY_PATH)?.remove(old.spec.listen_path.as_str())?;
+                }
+                require_certificates(txn, &spec.mtls.allowed_certificates)?;
+                let record = ApiRecord { id: id.clone(), spec, created_at: old.created_at, updated_at: clock::now() };
+                table.insert(id.as_str(), codec::encode(&record)?.as_slice())?;
+                audit::record(txn, &actor, "api.updated", &id, record.spec.name.clone())?;
+                Ok(record)
+            })
+            .await
+    }
+
+    /// Deletes an API; credentials that granted it no longer do.
+    pub async fn delete(&self, id: &str, actor: &str) -> Result<(), ServiceError> {
+        let (id, actor) = (id.to_string(), actor.to_string());
+        self.store
+            .write_published(move |txn| {
+                let mut table = txn.open_table(tables::APIS)?;
+                let old = load(&table, &id)?.ok_or_else(not_found)?;
+                table.remove(id.as_str())?;
+                txn.open_table(tables::APIS_BY_PATH)?.remove(old.spec.listen_path.as_str())?;
+                let mut keys = txn.open_table(tables::KEYS)?;
+                let mut changed: Vec<KeyRecord> = Vec::new();
+                for item in keys.iter()? {
+                    let (k, v) = item?;
+                    let key: KeyRecord = codec::decode("keys", k.value(), v.value())?;
+                    if key.spec.apis.contains(&id) {
+                        changed.push(key);
+                    }
+                }
+                for mut key in changed {
+                    key.spec.apis.retain(|a| a != &id);
+                    keys.insert(key.id.as_str(), codec::encode(&key)?.as_slice())?;
+                }
+                audit::record(txn, &actor, "api.deleted", &id, old.spec.name)?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+fn keep_hmac_secret(mut spec: ApiSpec, old: &ApiSpec) -> ApiSpec {
+    if let (AuthKind::Jwt, Some(new_jwt), Some(old_jwt)) = (spec.auth, spec.jwt.as_mut(), old.jwt.as_ref()) {
+        let key = &mut new_jwt.key;
+        if key.hmac_secret.is_none() && key.public_key_pem.is_none() && key.jwks.is_none() {
+            key.hmac_secret = old_jwt.key.hmac_secret.clone();
+        }
+    }
+    spec
+}
+
+fn claim_listen_path(txn: &redb::WriteTransaction, listen_path: &str, id: &str) -> Result<(), ServiceError> {
+    let mut paths = txn.open_table(tables::APIS_BY_PATH)?;
+    if let Some(holder) = paths.get(listen_path)? {
+        let holder = holder.value().to_string();
+        if holder != id {
+            return Err(ServiceError::Conflict {
+                code: "listen_path_taken",
+                message: format!("The listen path {listen_path} is already used by API {holder}."),
+            });
+        }
+    }
+    paths.insert(listen_path, id)?;
+    Ok(())
+}
