@@ -1,0 +1,284 @@
+//! The gateway end to end: the real binary, real TLS handshakes presenting rcgen certificates,
+//! and a real upstream started by the test.
+
+mod support;
+
+use bytes::Bytes;
+use certgate_testpki::{LeafSpec, TestPki, Usage};
+use reqwest::Method;
+use serde_json::json;
+use support::gateway::{connect, echo_upstream, Admin};
+use support::Server;
+
+#[tokio::test]
+async fn allow_lists_are_enforced_on_real_handshakes() {
+    let server = Server::start();
+    let admin = Admin::new(&server);
+    let upstream = echo_upstream().await;
+    let pki = TestPki::new();
+    let pinned = pki.leaf(&LeafSpec::client("pinned"));
+    let twin = TestPki::self_signed(&LeafSpec::client("pinned"));
+    let under_ca = TestPki::new();
+    let chained = under_ca.leaf(&LeafSpec::client("chained"));
+    let server_only = under_ca.leaf(&LeafSpec::client("server only").usage(Usage::ServerAuthOnly));
+    let expired = pki.leaf(&LeafSpec::client("expired").expired());
+    let not_yet = pki.leaf(&LeafSpec::client("later").not_yet_valid());
+    let stranger = pki.leaf(&LeafSpec::client("stranger"));
+    let mut allowed = Vec::new();
+    for cert in [&pinned, &under_ca.root, &expired, &not_yet] {
+        allowed.push(admin.upload(cert).await);
+    }
+    admin
+        .create_api(json!({"name": "orders", "listen_path": "/orders/", "upstream_url": format!("http://{upstream}/v1/"),
+            "auth": "none", "mtls": {"required": true, "allowed_certificates": allowed}}))
+        .await;
+
+    let mut none = connect(&server, &[], "localhost").await;
+    let answer = none.get("/orders/1", &[]).await;
+    assert_eq!((answer.status, answer.code()), (401, "client_certificate_required"));
+    assert!(answer.headers.get("www-authenticate").is_some());
+    assert_eq!(answer.headers["content-type"], "application/problem+json");
+
+    let mut ok = connect(&server, &[&pinned], "localhost").await;
+    let answer = ok.get("/orders/1?x=y", &[]).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body["path"], "/v1/1?x=y", "listen path stripped, upstream base path kept");
+    // Segment boundaries: /ordersecret is not /orders.
+    assert_eq!(ok.get("/ordersecret", &[]).await.code(), "api_not_found");
+
+    let cases: Vec<(&str, Vec<&certgate_testpki::Issued>, u16, &str)> = vec![
+        ("not on the list", vec![&stranger], 403, "client_certificate_not_allowed"),
+        ("self-signed twin of a pinned leaf", vec![&twin], 403, "client_certificate_not_allowed"),
+        ("leaf under an allowed CA, with its intermediate", vec![&chained, &under_ca.intermediate], 200, ""),
+        ("leaf under an allowed CA, without its intermediate", vec![&chained], 403, "client_certificate_not_allowed"),
+        ("a CA certificate as the leaf", vec![&under_ca.intermediate], 403, "client_certificate_unusable"),
+        ("serverAuth-only EKU", vec![&server_only, &under_ca.intermediate], 403, "client_certificate_unusable"),
+        ("expired, although pinned", vec![&expired], 403, "client_certificate_expired"),
+        ("not yet valid, although pinned", vec![&not_yet], 403, "client_certificate_not_yet_valid"),
+    ];
+    for (what, chain, status, code) in cases {
+        let mut conn = connect(&server, &chain, "localhost").await;
+        let answer = conn.get("/orders/1", &[]).await;
+        assert_eq!(answer.status, status, "{what}: {}", answer.body);
+        if !code.is_empty() {
+            assert_eq!(answer.code(), code, "{what}");
+            let text = answer.body.to_string();
+            for id in &allowed {
+                assert!(!text.contains(id.as_str()), "{what}: a denial must not reveal the allow list");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn tokens_binding_and_what_the_upstream_sees() {
+    let server = Server::start();
+    let admin = Admin::new(&server);
+    let upstream = echo_upstream().await;
+    let pki = TestPki::new();
+    let a = pki.leaf(&LeafSpec::client("client a"));
+    let b = pki.leaf(&LeafSpec::client("client b"));
+    let (id_a, id_b) = (admin.upload(&a).await, admin.upload(&b).await);
+    let api = admin
+        .create_api(json!({"name": "orders", "listen_path": "/orders", "upstream_url": format!("http://{upstream}/"),
+            "auth": "auth_token", "identity_header": "X-Client-Identity",
+            "mtls": {"required": true, "allowed_certificates": [id_a, id_b]}}))
+        .await;
+    let (_, bound_to_a) = admin.create_key(json!({"apis": [api], "bound_certificates": [id_a]})).await;
+    let (_, unbound) = admin.create_key(json!({"apis": [api]})).await;
+    assert!(bound_to_a.starts_with("cgk_") && bound_to_a.len() >= 4 + 43);
+
+    let mut conn_a = connect(&server, &[&a], "localhost").await;
+    let mut conn_b = connect(&server, &[&b], "localhost").await;
+    let bearer = |t: &str| format!("Bearer {t}");
+
+    let answer = conn_a.get("/orders/x", &[]).await;
+    assert_eq!((answer.status, answer.code()), (401, "credential_missing"));
+    let answer = conn_a.get("/orders/x", &[("authorization", "Bearer cgk_forged")]).await;
+    assert_eq!((answer.status, answer.code()), (401, "credential_invalid"));
+    assert!(!answer.body.to_string().contains("cgk_forged"), "never echo a token");
+
+    let spoofed = [
+        ("authorization", bearer(&bound_to_a)),
+        ("x-forwarded-client-cert", "Hash=spoofed".to_string()),
+        ("x-ssl-client-s-dn", "CN=admin".to_string()),
+        ("client-cert", ":c3Bvb2Y=:".to_string()),
+        ("x-client-identity", "Hash=spoofed".to_string()),
+    ];
+    let headers: Vec<(&str, &str)> = spoofed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let answer = conn_a.get("/orders/x", &headers).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let seen = &answer.body["headers"];
+    assert!(seen.get("x-forwarded-client-cert").is_none() && seen.get("x-ssl-client-s-dn").is_none() && seen.get("client-cert").is_none());
+    assert!(seen.get("authorization").is_none(), "the Auth Token is the gateway's, not the upstream's");
+    let identity = seen["x-client-identity"].as_str().unwrap();
+    assert!(identity.starts_with(&format!("Hash={id_a};")), "{identity}");
+    assert_eq!(seen["x-forwarded-proto"], "https");
+    assert_eq!(seen["x-forwarded-for"], "127.0.0.1");
+
+    // Bound to A, used with B (which is on the allow list): refused.
+    let answer = conn_b.get("/orders/x", &[("authorization", &bearer(&bound_to_a))]).await;
+    assert_eq!((answer.status, answer.code()), (401, "certificate_binding_mismatch"));
+    assert!(answer.headers["www-authenticate"].to_str().unwrap().contains("invalid_token"));
+    // Not bound: works with any allowed certificate.
+    assert_eq!(conn_b.get("/orders/x", &[("authorization", &bearer(&unbound))]).await.status, 200);
+
+    // Host must match SNI.
+    let answer = conn_a.get("/orders/x", &[("authorization", &bearer(&unbound)), ("host", "other.example")]).await;
+    assert_eq!((answer.status, answer.code()), (421, "misdirected_request"));
+}
+
+#[tokio::test]
+async fn changes_apply_to_open_keep_alive_connections_and_in_use_certificates_are_protected() {
+    let server = Server::start();
+    let admin = Admin::new(&server);
+    let upstream = echo_upstream().await;
+    let pki = TestPki::new();
+    let a = pki.leaf(&LeafSpec::client("a"));
+    let id_a = admin.upload(&a).await;
+    let spec = |allowed: Vec<String>| {
+        json!({"name": "orders", "listen_path": "/orders", "upstream_url": format!("http://{upstream}/"),
+            "auth": "auth_token", "mtls": {"required": true, "allowed_certificates": allowed}})
+    };
+    let api = admin.create_api(spec(vec![id_a.clone()])).await;
+    let (key, token) = admin.create_key(json!({"apis": [api], "rate": {"requests": 1000, "per_seconds": 1}})).await;
+    let auth = format!("Bearer {token}");
+    let mut conn = connect(&server, &[&a], "localhost").await;
+    let answer = conn.get("/orders", &[("authorization", &auth)]).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.headers["x-ratelimit-limit"], "1000");
+
+    // The certificate is in use: deleting it is refused, naming the API.
+    let (status, body) = admin.call(Method::DELETE, &format!("/certificates/{id_a}"), None).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("certificate_in_use")));
+    assert!(body["detail"].as_str().unwrap().contains(&api));
+    let (_, listed) = admin.call(Method::GET, &format!("/certificates/{id_a}"), None).await;
+    assert_eq!(listed["used_by"][0], "API orders");
+
+    // Take it off the allow list: the same open connection is refused on its next request.
+    let (status, _) = admin.call(Method::PUT, &format!("/apis/{api}"), Some(spec(vec![]))).await;
+    assert_eq!(status, 200);
+    let answer = conn.get("/orders", &[("authorization", &auth)]).await;
+    assert_eq!((answer.status, answer.code()), (403, "client_certificate_not_allowed"));
+    assert!(!conn.is_closed(), "the connection stays open");
+    // Back on the list: allowed again, still the same connection.
+    admin.call(Method::PUT, &format!("/apis/{api}"), Some(spec(vec![id_a.clone()]))).await;
+    assert_eq!(conn.get("/orders", &[("authorization", &auth)]).await.status, 200);
+
+    // A key bound to the certificate; forced deletion leaves the binding empty: it denies.
+    let (bound_key, bound_token) = admin.create_key(json!({"apis": [api], "bound_certificates": [id_a]})).await;
+    let bound_auth = format!("Bearer {bound_token}");
+    assert_eq!(conn.get("/orders", &[("authorization", &bound_auth)]).await.status, 200);
+    let (status, _) = admin.call(Method::DELETE, &format!("/certificates/{id_a}?force=true"), None).await;
+    assert_eq!(status, 204);
+    let (_, bound) = admin.call(Method::GET, &format!("/keys/{bound_key}"), None).await;
+    assert_eq!(bound["bound_certificates"], json!([]));
+    assert!(bound.get("token").is_none() && bound.get("token_sha256").is_none());
+    let answer = conn.get("/orders", &[("authorization", &bound_auth)]).await;
+    assert_eq!(answer.code(), "client_certificate_not_allowed");
+
+    // Revoking a key applies at once.
+    let (status, _) = admin.call(Method::DELETE, &format!("/keys/{key}"), None).await;
+    assert_eq!(status, 204);
+    let mut open = {
+        let (status, _) = admin.call(Method::PUT, &format!("/apis/{api}"), Some(json!({"name": "orders", "listen_path": "/orders",
+            "upstream_url": format!("http://{upstream}/"), "auth": "auth_token", "mtls": {"required": false}}))).await;
+        assert_eq!(status, 200);
+        connect(&server, &[], "localhost").await
+    };
+    assert_eq!(open.get("/orders", &[("authorization", &auth)]).await.code(), "credential_invalid");
+}
+
+#[tokio::test]
+async fn upstream_failures_limits_and_oversized_requests() {
+    let server = Server::start();
+    let admin = Admin::new(&server);
+    let upstream = echo_upstream().await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let open = |path: &str, url: String| {
+        json!({"name": path, "listen_path": path, "upstream_url": url, "auth": "none", "max_body_bytes": 1024,
+            "timeouts": {"connect_ms": 1000, "response_ms": 500}})
+    };
+    admin.create_api(open("/up", format!("http://{upstream}/"))).await;
+    admin.create_api(open("/down", format!("http://{closed}/"))).await;
+    let mut conn = connect(&server, &[], "localhost").await;
+
+    assert_eq!(conn.get("/up/fast", &[]).await.status, 200);
+    let answer = conn.get("/down/x", &[]).await;
+    assert_eq!((answer.status, answer.code()), (502, "upstream_unavailable"));
+    let answer = conn.get("/up/slow", &[]).await;
+    assert_eq!((answer.status, answer.code()), (504, "upstream_timeout"));
+
+    let answer = conn.send("POST", "/up/x", &[], Bytes::from(vec![b'a'; 2048])).await;
+    assert_eq!((answer.status, answer.code()), (413, "body_too_large"));
+    let answer = conn.send("POST", "/up/x", &[], Bytes::from(vec![b'a'; 512])).await;
+    assert_eq!((answer.status, answer.body["received"].as_u64()), (200, Some(512)));
+
+    let mut fresh = connect(&server, &[], "localhost").await;
+    let huge = "h".repeat(40 * 1024);
+    let answer = fresh.get("/up/x", &[("x-huge", &huge)]).await;
+    assert_eq!(answer.status, 431);
+
+    // Rate limit: 2 per minute, the third is refused with the standard headers.
+    let api = admin
+        .create_api(json!({"name": "limited", "listen_path": "/limited", "upstream_url": format!("http://{upstream}/"), "auth": "auth_token"}))
+        .await;
+    let (_, token) = admin.create_key(json!({"apis": [api], "rate": {"requests": 2, "per_seconds": 60}})).await;
+    let auth = format!("Bearer {token}");
+    let mut conn = connect(&server, &[], "localhost").await;
+    assert_eq!(conn.get("/limited", &[("authorization", &auth)]).await.headers["x-ratelimit-remaining"], "1");
+    assert_eq!(conn.get("/limited", &[("authorization", &auth)]).await.status, 200);
+    let answer = conn.get("/limited", &[("authorization", &auth)]).await;
+    assert_eq!((answer.status, answer.code()), (429, "rate_limited"));
+    let retry: u64 = answer.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    assert_eq!(answer.headers["x-ratelimit-remaining"], "0");
+}
+
+#[tokio::test]
+async fn api_and_key_definitions_are_validated() {
+    let server = Server::start();
+    let admin = Admin::new(&server);
+    let minimal = json!({"name": "orders", "listen_path": "/orders/", "upstream_url": "http://127.0.0.1:9000/",
+        "auth": "auth_token", "mtls": {"required": true, "allowed_certificates": []}});
+    let (status, created) = admin.call(Method::POST, "/apis", Some(minimal.clone())).await;
+    assert_eq!(status, 201, "{created}");
+    assert!(created["id"].as_str().unwrap().starts_with("api_"));
+    assert_eq!(created["listen_path"], "/orders");
+    assert_eq!(created["strip_listen_path"], true);
+    let (status, body) = admin.call(Method::POST, "/apis", Some(minimal.clone())).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("listen_path_taken")));
+    let unknown = "ab".repeat(32);
+    for (body, code) in [
+        (json!({"name": "x", "listen_path": "/x", "upstream_url": "ftp://x/", "auth": "none"}), "invalid_upstream_url"),
+        (json!({"name": "x", "listen_path": "x", "upstream_url": "http://x/", "auth": "none"}), "invalid_listen_path"),
+        (json!({"name": "x", "listen_path": "/x", "upstream_url": "http://x/", "auth": "jwt"}), "jwt_settings_missing"),
+        (json!({"name": "x", "listen_path": "/x", "upstream_url": "http://x/", "auth": "none", "mtls": {"required": true, "allowed_certificates": [unknown]}}), "unknown_certificate"),
+        (json!({"name": "x", "listen_path": "/x", "upstream_url": "http://x/", "auth": "jwt",
+            "jwt": {"algorithms": ["none"], "key": {"hmac_secret": "0123456789abcdef0123456789abcdef"}}}), "invalid_jwt_settings"),
+    ] {
+        let (status, answer) = admin.call(Method::POST, "/apis", Some(body)).await;
+        assert_eq!((status, answer["code"].as_str()), (400, Some(code)), "{answer}");
+    }
+    let (status, answer) = admin.call(Method::POST, "/apis", Some(json!({"name": "x", "listen_path": "/x", "upstream_url": "http://x/", "auth": "none", "typo": 1}))).await;
+    assert_eq!((status, answer["code"].as_str()), (400, Some("invalid_json")));
+    // An HMAC secret is written, never read back.
+    let (status, jwt_api) = admin
+        .call(Method::POST, "/apis", Some(json!({"name": "j", "listen_path": "/j", "upstream_url": "http://x/", "auth": "jwt",
+            "jwt": {"algorithms": ["HS256"], "key": {"hmac_secret": "0123456789abcdef0123456789abcdef-secret"}}})))
+        .await;
+    assert_eq!(status, 201, "{jwt_api}");
+    assert!(!jwt_api.to_string().contains("-secret"));
+    assert_eq!(jwt_api["jwt"]["key"]["hmac_secret_configured"], true);
+    let (status, body) = admin.call(Method::POST, "/keys", Some(json!({"apis": ["api_missing"]}))).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("unknown_api")));
+    let (status, body) = admin.call(Method::POST, "/keys", Some(json!({"apis": []}))).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("apis_missing")));
+    // The token is stored only as a hash: the raw token is nowhere in the store file.
+    let (_, token) = admin.create_key(json!({"apis": [created["id"]]})).await;
+    let store = std::fs::read(server.data_dir.join("certgate.redb")).unwrap();
+    assert!(!store.windows(token.len()).any(|w| w == token.as_bytes()));
+}
