@@ -10,7 +10,9 @@ use anyhow::{bail, Context};
 use app::ssr::PortalServices;
 use certgate_core::session::SessionPolicy;
 use certgate_gateway::listener::{self, Limits, ListenerStats};
+use certgate_gateway::quotas::QuotaUsage;
 use certgate_gateway::Gateway;
+use certgate_services::usage::{QuotaUsageRecord, Usage};
 use certgate_gateway::tls::{self, Identity};
 use certgate_services::accounts::{Accounts, NewUser, Role};
 use certgate_services::apis::Apis;
@@ -77,7 +79,12 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let state = AppState::new(services, admin_token, portal_tls.is_some(), Arc::clone(&ready));
     let portal_service = hyper_util::service::TowerToHyperService::new(router::build(state));
     let gateway = Gateway::new(gateway_view).context("gateway upstream TLS")?;
-    let gateway_service = hyper::service::service_fn(move |request| Arc::clone(&gateway).handle(request));
+    let usage = Usage::new(store.clone());
+    let saved = usage.load_blocking().context("cannot load saved quota usage")?;
+    gateway.load_quota_usage(saved.into_iter().map(|(k, u)| (k, QuotaUsage { window_start: u.window_start, used: u.used })));
+    let quota_saver = tokio::spawn(save_quota_usage_every(Arc::clone(&gateway), usage.clone(), QUOTA_SAVE_INTERVAL));
+    let gateway_handle = Arc::clone(&gateway);
+    let gateway_service = hyper::service::service_fn(move |request| Arc::clone(&gateway_handle).handle(request));
 
     let purge = tokio::spawn(purge_expired_sessions(state_sessions));
     let (trigger, shutdown) = listener::shutdown_pair();
@@ -90,7 +97,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         Arc::new(ListenerStats::default()),
         shutdown.clone().wait(),
     ));
-    let gateway = tokio::spawn(listener::serve(
+    let gateway_listener_task = tokio::spawn(listener::serve(
         gateway_listener,
         Some(gateway_tls),
         gateway_service,
@@ -112,15 +119,44 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     tracing::info!("shutting down: no new connections, draining open ones");
     ready.store(false, Ordering::SeqCst);
     trigger.trigger();
-    let _ = tokio::join!(portal, gateway);
+    let _ = tokio::join!(portal, gateway_listener_task);
     purge.abort();
     let _ = purge.await;
+    quota_saver.abort();
+    let _ = quota_saver.await;
+    save_quota_usage(&gateway, &usage).await;
+    drop(usage);
     if store.close(std::time::Duration::from_secs(5)).await {
         tracing::info!("store closed; stopped");
     } else {
         tracing::warn!("store still in use after 5 s; stopping anyway (every acknowledged write is durable)");
     }
     Ok(())
+}
+
+/// How often changed quota counters are saved (at most this much counting is lost on a crash).
+const QUOTA_SAVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn save_quota_usage_every(gateway: Arc<Gateway>, usage: Usage, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        save_quota_usage(&gateway, &usage).await;
+    }
+}
+
+/// Saves the counters changed since the last save, in one transaction.
+async fn save_quota_usage(gateway: &Gateway, usage: &Usage) {
+    let changed = gateway.take_changed_quota_usage();
+    if changed.is_empty() {
+        return;
+    }
+    let keys: Vec<String> = changed.iter().map(|(k, _)| k.clone()).collect();
+    let batch = changed.into_iter().map(|(k, u)| (k, QuotaUsageRecord { window_start: u.window_start, used: u.used })).collect();
+    if let Err(e) = usage.save(batch).await {
+        tracing::warn!(error = %e, "saving quota usage failed; retrying with the next batch");
+        gateway.retry_quota_usage(keys);
+    }
 }
 
 /// Deletes expired sessions every ten minutes.

@@ -282,3 +282,31 @@ async fn api_and_key_definitions_are_validated() {
     let store = std::fs::read(server.data_dir.join("certgate.redb")).unwrap();
     assert!(!store.windows(token.len()).any(|w| w == token.as_bytes()));
 }
+
+#[tokio::test]
+async fn quotas_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let upstream = echo_upstream().await;
+    let mut server = Server::start_in(&data_dir, &[]);
+    let admin = Admin::new(&server);
+    let api = admin
+        .create_api(json!({"name": "q", "listen_path": "/q", "upstream_url": format!("http://{upstream}/"), "auth": "auth_token"}))
+        .await;
+    let (_, token) = admin.create_key(json!({"apis": [api], "quota": {"max": 2, "period": "day"}})).await;
+    let auth = format!("Bearer {token}");
+    let mut conn = connect(&server, &[], "localhost").await;
+    let first = conn.get("/q", &[("authorization", &auth)]).await;
+    assert_eq!((first.status, first.headers["x-quota-remaining"].to_str().unwrap()), (200, "1"));
+    assert_eq!(conn.get("/q", &[("authorization", &auth)]).await.status, 200);
+    let refused = conn.get("/q", &[("authorization", &auth)]).await;
+    assert_eq!((refused.status, refused.code()), (429, "quota_exceeded"));
+    assert!(refused.headers.get("retry-after").is_some());
+    drop(conn);
+    assert!(server.terminate(std::time::Duration::from_secs(15)).success());
+
+    let server = Server::start_in(&data_dir, &[]);
+    let mut conn = connect(&server, &[], "localhost").await;
+    let answer = conn.get("/q", &[("authorization", &auth)]).await;
+    assert_eq!((answer.status, answer.code()), (429, "quota_exceeded"), "a restart does not reset a quota");
+}

@@ -6,6 +6,7 @@
 pub mod limits;
 pub mod listener;
 pub mod proxy;
+pub mod quotas;
 pub mod tls;
 
 use std::collections::HashMap;

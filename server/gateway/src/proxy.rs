@@ -21,6 +21,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use crate::limits::{RateLimits, RateVerdict};
+use crate::quotas::{QuotaUsage, QuotaVerdict, Quotas};
 use crate::listener::{ConnectionInfo, TlsSession};
 use crate::{denial_response, Body, BoxError};
 
@@ -34,6 +35,7 @@ const HOP_BY_HOP: &[&str] =
 pub struct Gateway {
     view: Arc<ArcSwap<GatewayView>>,
     rates: RateLimits,
+    quotas: Quotas,
     /// One pooled client per connect timeout in use.
     clients: Mutex<Vec<(u64, UpstreamClient)>>,
     upstream_tls: rustls::ClientConfig,
@@ -50,6 +52,7 @@ impl Gateway {
         Ok(Arc::new(Gateway {
             view,
             rates: RateLimits::default(),
+            quotas: Quotas::default(),
             clients: Mutex::new(Vec::new()),
             upstream_tls: crate::tls::upstream_client_config()?,
             pruned_at: AtomicU64::new(0),
@@ -62,13 +65,18 @@ impl Gateway {
         let method = request.method().clone();
         let path = request.uri().path().to_string();
         let response = match self.admit(&request, info.as_ref()) {
-            Ok((api, grant, rate)) => self.forward(request, info.as_ref(), &api, &grant, rate).await,
-            Err(Refusal { denial, rate }) => {
+            Ok((api, grant, limits)) => self.forward(request, info.as_ref(), &api, &grant, limits).await,
+            Err(Refusal { denial, rate, quota }) => {
                 tracing::debug!(peer = ?info.as_ref().map(|i| i.peer), %method, %path, code = denial.kind.code(), "denied");
                 let mut response = denial_response(&denial);
                 if let Some(rate) = rate {
                     add_rate_headers(response.headers_mut(), rate);
                     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(rate.reset_seconds));
+                }
+                if let Some(quota) = quota {
+                    add_quota_headers(response.headers_mut(), quota);
+                    let wait = (quota.resets_at - unix_now()).max(1);
+                    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
                 }
                 return Ok(response);
             }
@@ -82,7 +90,7 @@ impl Gateway {
         &self,
         request: &Request<Incoming>,
         info: Option<&ConnectionInfo>,
-    ) -> Result<(Arc<ApiView>, Grant, Option<RateVerdict>), Refusal> {
+    ) -> Result<(Arc<ApiView>, Grant, Limits), Refusal> {
         let now = unix_now();
         let session = info.and_then(|i| i.session.as_deref());
         if let (Some(sni), Some(host)) = (session.and_then(|s| s.sni.as_deref()), request_host(request)) {
@@ -119,13 +127,43 @@ impl Gateway {
                             format!("The credential's rate limit is exhausted; retry after {} s.", verdict.reset_seconds),
                         ),
                         rate: Some(verdict),
+                        quota: None,
                     });
                 }
                 Some(verdict)
             }
             _ => None,
         };
-        Ok((api, grant, rate))
+        let quota = match (&grant.key_id, grant.quota) {
+            (Some(key_id), Some(quota)) => {
+                let verdict = self.quotas.consume(key_id, quota, now);
+                if !verdict.allowed {
+                    return Err(Refusal {
+                        denial: Denial::new(DenialKind::QuotaExceeded, "The credential's quota for this period is used up."),
+                        rate,
+                        quota: Some(verdict),
+                    });
+                }
+                Some(verdict)
+            }
+            _ => None,
+        };
+        Ok((api, grant, Limits { rate, quota }))
+    }
+
+    /// Quota counters changed since the last call (the binary saves them in batches).
+    pub fn take_changed_quota_usage(&self) -> Vec<(String, QuotaUsage)> {
+        self.quotas.take_changed()
+    }
+
+    /// Marks counters for another save attempt after a failed batch.
+    pub fn retry_quota_usage(&self, keys: impl IntoIterator<Item = String>) {
+        self.quotas.mark_changed(keys);
+    }
+
+    /// Loads saved quota usage (at start-up, before serving).
+    pub fn load_quota_usage(&self, saved: impl IntoIterator<Item = (String, QuotaUsage)>) {
+        self.quotas.load(saved);
     }
 
     fn prune_limiters(&self, view: &GatewayView) {
@@ -133,6 +171,7 @@ impl Gateway {
         if seen != view.generation && self.pruned_at.compare_exchange(seen, view.generation, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
             let live: std::collections::HashSet<&str> = view.keys.values().map(|k| k.id.as_str()).collect();
             self.rates.retain(|id| live.contains(id));
+            self.quotas.retain(|id| live.contains(id));
         }
     }
 
@@ -164,7 +203,7 @@ impl Gateway {
         info: Option<&ConnectionInfo>,
         api: &ApiView,
         grant: &Grant,
-        rate: Option<RateVerdict>,
+        limits: Limits,
     ) -> Result<Response<Body>, Denial> {
         let too_large = || Denial::new(DenialKind::BodyTooLarge, format!("The request body exceeds {} bytes.", api.max_body_bytes));
         let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -203,23 +242,34 @@ impl Gateway {
         };
         let (mut parts, body) = response.into_parts();
         remove_hop_by_hop(&mut parts.headers);
-        if let Some(rate) = rate {
+        if let Some(rate) = limits.rate {
             add_rate_headers(&mut parts.headers, rate);
+        }
+        if let Some(quota) = limits.quota {
+            add_quota_headers(&mut parts.headers, quota);
         }
         Ok(Response::from_parts(parts, body.map_err(BoxError::from).boxed_unsync()))
     }
 }
 
-/// A refusal before the proxy, with the rate-limit state when that was the reason.
+/// A refusal before the proxy, with the limit state when a limit was the reason.
 struct Refusal {
     denial: Denial,
     rate: Option<RateVerdict>,
+    quota: Option<QuotaVerdict>,
 }
 
 impl From<Denial> for Refusal {
     fn from(denial: Denial) -> Self {
-        Refusal { denial, rate: None }
+        Refusal { denial, rate: None, quota: None }
     }
+}
+
+/// The limit state of a granted request, reported in the response headers.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    rate: Option<RateVerdict>,
+    quota: Option<QuotaVerdict>,
 }
 
 /// The mTLS verdict for this connection and API, computed once per snapshot generation and
@@ -360,6 +410,12 @@ pub(crate) fn add_rate_headers(headers: &mut HeaderMap, rate: RateVerdict) {
     headers.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
     headers.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
     headers.insert("x-ratelimit-reset", HeaderValue::from(rate.reset_seconds));
+}
+
+fn add_quota_headers(headers: &mut HeaderMap, quota: QuotaVerdict) {
+    headers.insert("x-quota-limit", HeaderValue::from(quota.limit));
+    headers.insert("x-quota-remaining", HeaderValue::from(quota.remaining));
+    headers.insert("x-quota-reset", HeaderValue::from(quota.resets_at));
 }
 
 fn source_is<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {

@@ -110,6 +110,7 @@ impl Keys {
                 if !removed {
                     return Err(not_found());
                 }
+                txn.open_table(tables::QUOTA_USAGE)?.remove(id.as_str())?;
                 audit::record(txn, &actor, "key.revoked", &id, String::new())?;
                 Ok(())
             })

@@ -16,5 +16,6 @@ pub mod keys;
 pub mod organisations;
 pub mod sessions;
 pub mod store;
+pub mod usage;
 
 pub use error::ServiceError;

@@ -361,3 +361,38 @@ impl KeySpec {
         Ok(self)
     }
 }
+
+impl QuotaPeriod {
+    /// The window containing `now`: (start, end) in Unix seconds, UTC calendar days or months.
+    pub fn window(self, now: i64) -> (i64, i64) {
+        const DAY: i64 = 86_400;
+        let day_start = now.div_euclid(DAY) * DAY;
+        match self {
+            QuotaPeriod::Day => (day_start, day_start + DAY),
+            QuotaPeriod::Month => {
+                let Ok(at) = time::OffsetDateTime::from_unix_timestamp(now) else { return (day_start, day_start + DAY) };
+                let first = at.date().replace_day(1).unwrap_or(at.date());
+                let next = first.checked_add(time::Duration::days(32)).and_then(|d| d.replace_day(1).ok()).unwrap_or(first);
+                let ts = |d: time::Date| d.midnight().assume_utc().unix_timestamp();
+                (ts(first), ts(next))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod quota_tests {
+    use super::QuotaPeriod;
+
+    #[test]
+    fn quota_windows_are_utc_days_and_calendar_months() {
+        // 2026-02-14T10:00:00Z
+        let now = 1_771_063_200;
+        assert_eq!(QuotaPeriod::Day.window(now), (1_771_027_200, 1_771_113_600));
+        // February 2026: 2026-02-01 .. 2026-03-01
+        assert_eq!(QuotaPeriod::Month.window(now), (1_769_904_000, 1_772_323_200));
+        // December rolls into January.
+        let december = 1_798_675_200 + 3600; // 2026-12-31T01:00:00Z
+        assert_eq!(QuotaPeriod::Month.window(december).1, 1_798_761_600); // 2027-01-01
+    }
+}

@@ -254,6 +254,7 @@ fn migrate(db: &Database) -> Result<(), StoreError> {
     txn.open_table(tables::APIS)?;
     txn.open_table(tables::APIS_BY_PATH)?;
     txn.open_table(tables::KEYS)?;
+    txn.open_table(tables::QUOTA_USAGE)?;
     txn.commit()?;
     Ok(())
 }

@@ -36,3 +36,5 @@ pub const APIS_BY_PATH: TableDefinition<&str, &str> = TableDefinition::new("apis
 
 /// key id -> `KeyRecord`: credentials (Auth Tokens). Only the token's SHA-256 is stored.
 pub const KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("keys");
+/// key id -> `QuotaUsageRecord`: the quota counter of a key, saved in batches.
+pub const QUOTA_USAGE: TableDefinition<&str, &[u8]> = TableDefinition::new("quota_usage");
