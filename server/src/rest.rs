@@ -13,7 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use certgate_services::accounts::Role;
+use certgate_core::gateway::chain::WebpkiChainCheck;
 use certgate_core::gateway::spec::{ApiSpec, KeySpec};
+use certgate_core::gateway::{explain, PeerCertificate, Presented};
 use certgate_services::apis::ApiRecord;
 use certgate_services::keys::KeyRecord;
 use certgate_services::organisations::OrganisationRecord;
@@ -35,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/certificates/{id}", get(get_certificate).delete(delete_certificate))
         .route("/apis", get(list_apis).post(create_api))
         .route("/apis/{id}", get(get_api).put(update_api).delete(delete_api))
+        .route("/apis/{id}/explain", axum::routing::post(explain_api))
         .route("/keys", get(list_keys).post(create_key))
         .route("/keys/{id}", get(get_key).delete(revoke_key))
         .method_not_allowed_fallback(method_not_allowed)
@@ -392,4 +395,53 @@ async fn revoke_key(admin: AdminCaller, State(state): State<AppState>, Path(id):
     state.services.keys.revoke(&id, &admin.actor).await?;
     tracing::info!(actor = %admin.actor, key = %id, "key revoked");
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExplainBody {
+    /// A certificate from the store, presented as the client's leaf.
+    #[serde(default)]
+    certificate_id: Option<String>,
+    /// Certificates from the store the client would send as intermediates.
+    #[serde(default)]
+    intermediate_ids: Vec<String>,
+    /// The credential the client would send (never logged, never echoed).
+    #[serde(default)]
+    token: Option<String>,
+}
+
+/// Which check passes or fails, and why, for an API, a certificate and a token — against the
+/// view the gateway enforces right now.
+async fn explain_api(
+    _admin: AdminCaller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ExplainBody>,
+) -> Result<Response, RestError> {
+    let mut chain = Vec::new();
+    for cert_id in body.certificate_id.iter().chain(body.intermediate_ids.iter()) {
+        chain.push(state.services.certificates.get(cert_id).await?.record.der);
+    }
+    if body.certificate_id.is_none() && !chain.is_empty() {
+        return Err(RestError::Refused(problem(
+            StatusCode::BAD_REQUEST,
+            "certificate_missing",
+            "Certificate missing",
+            "intermediate_ids need a certificate_id (the leaf).",
+        )));
+    }
+    let view = state.gateway_view.load_full();
+    let api = view.apis.iter().find(|a| a.id == id).cloned().ok_or(RestError::Service(ServiceError::NotFound { what: "API" }))?;
+    let peer = PeerCertificate::new(&chain);
+    let presented = Presented { bearer: body.token.as_deref() };
+    let now = certgate_services::clock::now();
+    let (granted, steps) = explain(&view, &api, peer.as_ref(), presented, now, &WebpkiChainCheck);
+    Ok(Json(serde_json::json!({
+        "api": api.id,
+        "decision": if granted { "granted" } else { "denied" },
+        "generation": view.generation,
+        "steps": steps,
+    }))
+    .into_response())
 }

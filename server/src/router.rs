@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use app::ssr::PortalServices;
+use certgate_services::gateway_view::SharedView;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -25,10 +26,18 @@ pub struct AppState {
     /// The portal is served over TLS (cookies get `Secure`).
     pub secure: bool,
     pub ready: Arc<AtomicBool>,
+    /// The gateway's current view (for the explain endpoint).
+    pub gateway_view: SharedView,
 }
 
 impl AppState {
-    pub fn new(services: PortalServices, admin_token: Option<String>, secure: bool, ready: Arc<AtomicBool>) -> AppState {
+    pub fn new(
+        services: PortalServices,
+        admin_token: Option<String>,
+        secure: bool,
+        ready: Arc<AtomicBool>,
+        gateway_view: SharedView,
+    ) -> AppState {
         // Assets are embedded in the binary, so the options need no site root at run time.
         let leptos = LeptosOptions::builder().output_name("certgate").site_pkg_dir("pkg").build();
         AppState {
@@ -37,6 +46,7 @@ impl AppState {
             admin_token_hash: admin_token.map(|t| certgate_services::ids::sha256_hex(t.as_bytes())),
             secure,
             ready,
+            gateway_view,
         }
     }
 }

@@ -76,7 +76,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
 
     let ready = Arc::new(AtomicBool::new(false));
     let state_sessions = services.sessions.clone();
-    let state = AppState::new(services, admin_token, portal_tls.is_some(), Arc::clone(&ready));
+    let state = AppState::new(services, admin_token, portal_tls.is_some(), Arc::clone(&ready), Arc::clone(&gateway_view));
     let portal_service = hyper_util::service::TowerToHyperService::new(router::build(state));
     let gateway = Gateway::new(gateway_view).context("gateway upstream TLS")?;
     let usage = Usage::new(store.clone());

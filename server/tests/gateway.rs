@@ -123,6 +123,21 @@ async fn tokens_binding_and_what_the_upstream_sees() {
     // Not bound: works with any allowed certificate.
     assert_eq!(conn_b.get("/orders/x", &[("authorization", &bearer(&unbound))]).await.status, 200);
 
+    // The explain endpoint says which check fails and why, without echoing the token.
+    let (status, explained) = admin
+        .call(Method::POST, &format!("/apis/{api}/explain"), Some(json!({"certificate_id": id_b, "token": bound_to_a})))
+        .await;
+    assert_eq!(status, 200, "{explained}");
+    assert_eq!(explained["decision"], "denied");
+    let outcomes: Vec<(&str, &str)> =
+        explained["steps"].as_array().unwrap().iter().map(|s| (s["step"].as_str().unwrap(), s["outcome"].as_str().unwrap())).collect();
+    assert_eq!(outcomes, vec![("client_certificate", "pass"), ("credential", "pass"), ("binding", "fail"), ("limits", "not_checked")]);
+    assert!(!explained.to_string().contains(&bound_to_a));
+    let (_, explained) = admin
+        .call(Method::POST, &format!("/apis/{api}/explain"), Some(json!({"certificate_id": id_a, "token": bound_to_a})))
+        .await;
+    assert_eq!(explained["decision"], "granted");
+
     // Host must match SNI.
     let answer = conn_a.get("/orders/x", &[("authorization", &bearer(&unbound)), ("host", "other.example")]).await;
     assert_eq!((answer.status, answer.code()), (421, "misdirected_request"));

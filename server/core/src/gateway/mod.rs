@@ -337,5 +337,89 @@ pub fn decide(
     }
 }
 
+/// One check of an explanation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ExplainStep {
+    /// `client_certificate`, `credential`, `binding` or `limits`.
+    pub step: &'static str,
+    /// `pass`, `fail` or `not_checked`.
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    pub detail: String,
+}
+
+fn step(step: &'static str, outcome: &'static str, code: Option<&'static str>, detail: impl Into<String>) -> ExplainStep {
+    ExplainStep { step, outcome, code, detail: detail.into() }
+}
+
+/// For admins: every check of the decision for this API, certificate and credential, and why
+/// each passes or fails. Unlike the gateway, it goes on after a failure (the gateway stops at
+/// the first). Uses `decide` itself, so the explanation cannot drift from the enforcement.
+pub fn explain(
+    view: &GatewayView,
+    api: &ApiView,
+    peer: Option<&PeerCertificate>,
+    presented: Presented<'_>,
+    now: UnixSeconds,
+    chains: &dyn ChainCheck,
+) -> (bool, Vec<ExplainStep>) {
+    let mut steps = Vec::new();
+    let mtls = check_client_certificate(api, peer, now, chains);
+    steps.push(match (&mtls, api.mtls_required) {
+        (Ok(()), false) => step("client_certificate", "pass", None, "This API does not require a client certificate."),
+        (Ok(()), true) => {
+            let how = match peer.and_then(|p| p.facts.as_ref()) {
+                Some(f) if api.allowed.pins.contains(&f.id) => "it is pinned on the allow list".to_string(),
+                _ => match api.allowed.cas.iter().find(|ca| peer.is_some_and(|p| chains.chains_to(p, ca, now))) {
+                    Some(ca) => format!("it chains to the CA entry {}", ca.id),
+                    None => "it is allowed".to_string(),
+                },
+            };
+            step("client_certificate", "pass", None, format!("The certificate is usable and {how}."))
+        }
+        (Err(d), _) => step("client_certificate", "fail", Some(d.kind.code()), d.detail.clone()),
+    });
+    let outcome = decide(view, api, peer, presented, now, chains, Some(Ok(())));
+    match &outcome {
+        Ok(grant) => {
+            let who = match (&grant.key_id, &grant.jwt_identity) {
+                (Some(key), _) => format!("Auth Token of key {key}."),
+                (None, Some(sub)) => format!("JWT for {sub}."),
+                (None, None) => "This API takes no credential.".to_string(),
+            };
+            steps.push(step("credential", "pass", None, who));
+            let bound = match (&grant.key_id, &grant.certificate_id) {
+                (Some(key), _) if view.keys.values().any(|k| &k.id == key && k.binding.is_some()) => {
+                    "The credential is bound and the certificate is one of its certificates."
+                }
+                (None, Some(_)) if grant.jwt_identity.is_some() => "The JWT's cnf names this certificate.",
+                _ => "The credential is not bound to certificates.",
+            };
+            steps.push(step("binding", "pass", None, bound));
+            let limits = match (grant.rate, grant.quota) {
+                (None, None) => "No rate limit or quota.".to_string(),
+                (rate, quota) => format!(
+                    "{}{}",
+                    rate.map(|r| format!("Rate {} per {} s. ", r.requests, r.per_seconds)).unwrap_or_default(),
+                    quota.map(|q| format!("Quota {} per {:?}.", q.max, q.period).to_lowercase()).unwrap_or_default()
+                ),
+            };
+            steps.push(step("limits", "pass", None, limits.trim().to_string()));
+        }
+        Err(d) if matches!(d.kind, DenialKind::CertificateBindingMismatch | DenialKind::ClientCertificateUnusable) => {
+            steps.push(step("credential", "pass", None, "The credential is valid for this API."));
+            steps.push(step("binding", "fail", Some(d.kind.code()), d.detail.clone()));
+            steps.push(step("limits", "not_checked", None, "Not reached."));
+        }
+        Err(d) => {
+            steps.push(step("credential", "fail", Some(d.kind.code()), d.detail.clone()));
+            steps.push(step("binding", "not_checked", None, "Not reached."));
+            steps.push(step("limits", "not_checked", None, "Not reached."));
+        }
+    }
+    (mtls.is_ok() && outcome.is_ok(), steps)
+}
+
 #[cfg(test)]
 mod tests;

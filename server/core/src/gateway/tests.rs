@@ -387,3 +387,30 @@ fn bearer_tokens_are_read_from_the_authorization_header() {
     assert_eq!(bearer_token(Some("Bearer ")), None);
     assert_eq!(bearer_token(None), None);
 }
+
+#[test]
+fn explain_names_each_check_and_goes_on_after_a_failure() {
+    let pki = TestPki::new();
+    let a = pki.leaf(&LeafSpec::client("a"));
+    let b = pki.leaf(&LeafSpec::client("b"));
+    let world = World::new(
+        vec![("orders", api_spec("/orders", AuthKind::AuthToken, &[&a]))],
+        vec![("k", "cgk_k", KeySpec { rate: Some(Rate { requests: 5, per_seconds: 1 }), ..key(&["orders"], Some(&[&a])) })],
+        &[&a, &b],
+    );
+    let api = world.view.route("/orders").unwrap();
+    let run = |peer: Option<&PeerCertificate>, bearer: Option<&str>| {
+        let (granted, steps) = explain(&world.view, api, peer, Presented { bearer }, now(), &WebpkiChainCheck);
+        (granted, steps.iter().map(|s| (s.step, s.outcome, s.code.unwrap_or(""))).collect::<Vec<_>>())
+    };
+    let (granted, steps) = run(Some(&peer(&[&a])), Some("cgk_k"));
+    assert!(granted);
+    assert!(steps.iter().all(|s| s.1 == "pass"), "{steps:?}");
+    let (granted, steps) = run(Some(&peer(&[&b])), Some("cgk_k"));
+    assert!(!granted);
+    assert_eq!(steps[0], ("client_certificate", "fail", "client_certificate_not_allowed"));
+    assert_eq!(steps[2], ("binding", "fail", "certificate_binding_mismatch"));
+    let (_, steps) = run(None, None);
+    assert_eq!(steps[1], ("credential", "fail", "credential_missing"));
+    assert_eq!(steps[2].1, "not_checked");
+}
