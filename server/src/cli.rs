@@ -86,6 +86,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CERTGATE_PORTAL_TLS_KEY", requires = "portal_tls_cert")]
     pub portal_tls_key: Option<PathBuf>,
 
+    /// Serve Prometheus metrics at /metrics on this address (plain HTTP, no authentication: keep
+    /// it internal). Without it, /metrics is on the portal listener and needs the admin token.
+    #[arg(long, env = "CERTGATE_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
     /// Log format on stderr.
     #[arg(long, env = "CERTGATE_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use app::ssr::PortalServices;
 use certgate_services::gateway_view::SharedView;
+use prometheus_client::registry::Registry;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// The gateway's current view (for the explain endpoint).
     pub gateway_view: SharedView,
+    /// Prometheus metrics, when served on the portal listener (behind the admin token).
+    pub metrics: Option<Arc<Registry>>,
 }
 
 impl AppState {
@@ -37,6 +40,7 @@ impl AppState {
         secure: bool,
         ready: Arc<AtomicBool>,
         gateway_view: SharedView,
+        metrics: Option<Arc<Registry>>,
     ) -> AppState {
         // Assets are embedded in the binary, so the options need no site root at run time.
         let leptos = LeptosOptions::builder().output_name("certgate").site_pkg_dir("pkg").build();
@@ -47,6 +51,7 @@ impl AppState {
             secure,
             ready,
             gateway_view,
+            metrics,
         }
     }
 }
@@ -63,6 +68,7 @@ pub fn build(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_behind_admin_token))
         .nest("/api/v1", rest::routes())
         .route("/api/{*rest}", any(rest::unknown_route))
         .leptos_routes(&state, routes, move || app::shell(leptos_options.clone()))
@@ -83,4 +89,26 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "starting or stopping" })))
     }
+}
+
+/// `/metrics` on the portal listener: admin only, and only when no metrics listener is configured.
+async fn metrics_behind_admin_token(_admin: rest::AdminCaller, State(state): State<AppState>) -> axum::response::Response {
+    match &state.metrics {
+        Some(registry) => metrics_response(registry),
+        None => rest::unknown_route().await,
+    }
+}
+
+/// The registry in Prometheus text format.
+pub fn metrics_response(registry: &Registry) -> axum::response::Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        certgate_gateway::metrics::encode(registry),
+    )
+        .into_response()
+}
+
+/// The router of the dedicated metrics listener (`--metrics-addr`).
+pub fn metrics_router(registry: Arc<Registry>) -> Router {
+    Router::new().route("/metrics", get(move || async move { metrics_response(&registry) }))
 }

@@ -75,10 +75,27 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let gateway_addr = gateway_listener.local_addr()?;
 
     let ready = Arc::new(AtomicBool::new(false));
+    let gateway_stats = ListenerStats::default();
+    let gateway = Gateway::new(Arc::clone(&gateway_view)).context("gateway upstream TLS")?;
+    let registry = {
+        let mut registry = prometheus_client::registry::Registry::default();
+        gateway.metrics().register(&mut registry, &gateway_stats);
+        Arc::new(registry)
+    };
+    let metrics_listener = match args.metrics_addr {
+        Some(addr) => Some(bind(addr, "metrics").await?),
+        None => None,
+    };
     let state_sessions = services.sessions.clone();
-    let state = AppState::new(services, admin_token, portal_tls.is_some(), Arc::clone(&ready), Arc::clone(&gateway_view));
+    let state = AppState::new(
+        services,
+        admin_token,
+        portal_tls.is_some(),
+        Arc::clone(&ready),
+        Arc::clone(&gateway_view),
+        if args.metrics_addr.is_none() { Some(Arc::clone(&registry)) } else { None },
+    );
     let portal_service = hyper_util::service::TowerToHyperService::new(router::build(state));
-    let gateway = Gateway::new(gateway_view).context("gateway upstream TLS")?;
     let usage = Usage::new(store.clone());
     let saved = usage.load_blocking().context("cannot load saved quota usage")?;
     gateway.load_quota_usage(saved.into_iter().map(|(k, u)| (k, QuotaUsage { window_start: u.window_start, used: u.used })));
@@ -88,6 +105,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
 
     let purge = tokio::spawn(purge_expired_sessions(state_sessions));
     let (trigger, shutdown) = listener::shutdown_pair();
+    let shutdown_for_metrics = shutdown.clone();
     let limits = Limits::default();
     let portal = tokio::spawn(listener::serve(
         portal_listener,
@@ -102,9 +120,24 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         Some(gateway_tls),
         gateway_service,
         limits,
-        Arc::new(ListenerStats::default()),
+        Arc::new(gateway_stats),
         shutdown.wait(),
     ));
+    let metrics_task = metrics_listener.map(|metrics_listener| {
+        let addr = metrics_listener.local_addr().ok();
+        if let Some(addr) = addr {
+            println!("certgate metrics: http://{addr}/metrics");
+        }
+        let service = hyper_util::service::TowerToHyperService::new(router::metrics_router(Arc::clone(&registry)));
+        tokio::spawn(listener::serve(
+            metrics_listener,
+            None,
+            service,
+            limits,
+            Arc::new(ListenerStats::default()),
+            shutdown_for_metrics.wait(),
+        ))
+    });
     ready.store(true, Ordering::SeqCst);
     let scheme = if portal_tls.is_some() { "https" } else { "http" };
     println!("certgate portal:  {scheme}://{portal_addr}/");
@@ -120,6 +153,9 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     ready.store(false, Ordering::SeqCst);
     trigger.trigger();
     let _ = tokio::join!(portal, gateway_listener_task);
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
     purge.abort();
     let _ = purge.await;
     quota_saver.abort();

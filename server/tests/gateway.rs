@@ -325,3 +325,35 @@ async fn quotas_survive_a_restart() {
     let answer = conn.get("/q", &[("authorization", &auth)]).await;
     assert_eq!((answer.status, answer.code()), (429, "quota_exceeded"), "a restart does not reset a quota");
 }
+
+#[tokio::test]
+async fn prometheus_metrics_count_requests_denials_and_handshakes() {
+    let server = Server::start();
+    let admin = Admin::new(&server);
+    let upstream = echo_upstream().await;
+    let api = admin
+        .create_api(json!({"name": "m", "listen_path": "/m", "upstream_url": format!("http://{upstream}/"), "auth": "auth_token"}))
+        .await;
+    let mut conn = connect(&server, &[], "localhost").await;
+    assert_eq!(conn.get("/m", &[]).await.code(), "credential_missing");
+    assert_eq!(conn.get("/nowhere", &[]).await.code(), "api_not_found");
+
+    let anonymous = support::client().get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401, "metrics on the portal need the admin token");
+    let text = support::client().get(server.url("/metrics")).bearer_auth(support::ADMIN_TOKEN).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains(&format!("certgate_gateway_requests_total{{api=\"{api}\",status=\"401\"}} 1")), "{text}");
+    assert!(text.contains("certgate_gateway_requests_total{api=\"\",status=\"404\"} 1"), "{text}");
+    assert!(text.contains("certgate_gateway_denials_total{code=\"credential_missing\"} 1"), "{text}");
+    assert!(text.contains("certgate_gateway_handshakes_total 1"), "{text}");
+    assert!(text.contains("certgate_gateway_open_connections 1"), "{text}");
+    assert!(text.contains("certgate_gateway_request_duration_seconds_count 2"), "{text}");
+
+    // With --metrics-addr they move to their own listener, and leave the portal.
+    let dir = tempfile::tempdir().unwrap();
+    let dedicated = Server::start_in(&dir.path().join("data"), &["--metrics-addr", "127.0.0.1:0"]);
+    let url = dedicated.metrics.clone().expect("metrics address printed");
+    let text = support::client().get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("certgate_gateway_handshakes_total 0"), "{text}");
+    let portal = support::client().get(dedicated.url("/metrics")).bearer_auth(support::ADMIN_TOKEN).send().await.unwrap();
+    assert_eq!(portal.status(), 404);
+}

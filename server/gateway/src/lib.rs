@@ -5,6 +5,7 @@
 
 pub mod limits;
 pub mod listener;
+pub mod metrics;
 pub mod proxy;
 pub mod quotas;
 pub mod tls;
@@ -47,6 +48,8 @@ pub fn problem_response(problem: &Problem) -> Response<Body> {
 /// RFC 6750 / RFC 8705 call for.
 pub fn denial_response(denial: &Denial) -> Response<Body> {
     let mut response = problem_response(&denial.problem());
+    // For metrics: which denial this response is.
+    response.extensions_mut().insert(denial.kind);
     if let Some(challenge) = denial.kind.challenge() {
         response.headers_mut().insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static(challenge));
     }

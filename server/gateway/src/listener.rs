@@ -3,11 +3,12 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use certgate_core::gateway::PeerCertificate;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 
 use hyper::body::Incoming;
 use hyper::Request;
@@ -61,12 +62,13 @@ pub struct TlsSession {
     pub verdicts: Mutex<crate::VerdictCache>,
 }
 
-/// Counts of a listener, for readiness and metrics.
-#[derive(Debug, Default)]
+/// Counts of a listener, exported as Prometheus metrics. Clones share the same counters.
+#[derive(Debug, Default, Clone)]
 pub struct ListenerStats {
-    pub open_connections: AtomicU64,
-    pub accepted: AtomicU64,
-    pub failed_handshakes: AtomicU64,
+    pub open_connections: Gauge,
+    pub accepted: Counter,
+    pub handshakes: Counter,
+    pub failed_handshakes: Counter,
 }
 
 /// Serves `listener` until `shutdown` resolves, then stops accepting and lets open connections
@@ -110,17 +112,18 @@ pub async fn serve<S, B>(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        stats.accepted.fetch_add(1, Ordering::Relaxed);
+        stats.accepted.inc();
         let service = service.clone();
         let builder = Arc::clone(&builder);
         let watcher = graceful.watcher();
         let stats = Arc::clone(&stats);
         let tls = tls.clone();
         tokio::spawn(async move {
-            stats.open_connections.fetch_add(1, Ordering::Relaxed);
+            stats.open_connections.inc();
             match tls {
                 Some(acceptor) => match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)).await {
                     Ok(Ok(tls_stream)) => {
+                        stats.handshakes.inc();
                         let (_, connection) = tls_stream.get_ref();
                         let session = TlsSession {
                             sni: connection.server_name().map(str::to_ascii_lowercase),
@@ -132,11 +135,11 @@ pub async fn serve<S, B>(
                         let _ = watcher.watch(conn.into_owned()).await;
                     }
                     Ok(Err(e)) => {
-                        stats.failed_handshakes.fetch_add(1, Ordering::Relaxed);
+                        stats.failed_handshakes.inc();
                         tracing::debug!(%peer, error = %e, "TLS handshake failed");
                     }
                     Err(_) => {
-                        stats.failed_handshakes.fetch_add(1, Ordering::Relaxed);
+                        stats.failed_handshakes.inc();
                         tracing::debug!(%peer, "TLS handshake timed out");
                     }
                 },
@@ -146,7 +149,7 @@ pub async fn serve<S, B>(
                     let _ = watcher.watch(conn.into_owned()).await;
                 }
             }
-            stats.open_connections.fetch_sub(1, Ordering::Relaxed);
+            stats.open_connections.dec();
         });
     }
     drop(listener);

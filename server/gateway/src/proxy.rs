@@ -21,6 +21,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use crate::limits::{RateLimits, RateVerdict};
+use crate::metrics::GatewayMetrics;
 use crate::quotas::{QuotaUsage, QuotaVerdict, Quotas};
 use crate::listener::{ConnectionInfo, TlsSession};
 use crate::{denial_response, Body, BoxError};
@@ -41,6 +42,7 @@ pub struct Gateway {
     upstream_tls: rustls::ClientConfig,
     /// The generation the limiter state was last pruned at.
     pruned_at: AtomicU64,
+    metrics: GatewayMetrics,
 }
 
 fn unix_now() -> UnixSeconds {
@@ -56,17 +58,35 @@ impl Gateway {
             clients: Mutex::new(Vec::new()),
             upstream_tls: crate::tls::upstream_client_config()?,
             pruned_at: AtomicU64::new(0),
+            metrics: GatewayMetrics::default(),
         }))
+    }
+
+    /// The gateway's metrics, to register with the binary's registry.
+    pub fn metrics(&self) -> &GatewayMetrics {
+        &self.metrics
     }
 
     /// Handles one request; every refusal is problem+json.
     pub async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+        let started = std::time::Instant::now();
+        let generation = self.view.load().generation;
+        let (api_id, response) = self.respond(request).await;
+        let denial = response.extensions().get::<DenialKind>().map(|k| k.code());
+        self.metrics.observe(api_id.as_deref(), response.status().as_u16(), denial, started.elapsed(), generation);
+        Ok(response)
+    }
+
+    async fn respond(&self, request: Request<Incoming>) -> (Option<String>, Response<Body>) {
         let info = request.extensions().get::<ConnectionInfo>().cloned();
         let method = request.method().clone();
         let path = request.uri().path().to_string();
         let response = match self.admit(&request, info.as_ref()) {
-            Ok((api, grant, limits)) => self.forward(request, info.as_ref(), &api, &grant, limits).await,
-            Err(Refusal { denial, rate, quota }) => {
+            Ok((api, grant, limits)) => {
+                let response = self.forward(request, info.as_ref(), &api, &grant, limits).await;
+                (Some(api.id.clone()), response.unwrap_or_else(|denial| denial_response(&denial)))
+            }
+            Err(Refusal { denial, rate, quota, api }) => {
                 tracing::debug!(peer = ?info.as_ref().map(|i| i.peer), %method, %path, code = denial.kind.code(), "denied");
                 let mut response = denial_response(&denial);
                 if let Some(rate) = rate {
@@ -78,10 +98,10 @@ impl Gateway {
                     let wait = (quota.resets_at - unix_now()).max(1);
                     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
                 }
-                return Ok(response);
+                (api, response)
             }
         };
-        Ok(response.unwrap_or_else(|denial| denial_response(&denial)))
+        response
     }
 
     /// Everything before the proxy: SNI/Host, route, mTLS (cached per connection), credential,
@@ -108,6 +128,7 @@ impl Gateway {
             .route(request.uri().path())
             .cloned()
             .ok_or_else(|| Denial::new(DenialKind::ApiNotFound, "No API is defined for this listen path."))?;
+        let for_api = |denial: Denial| Refusal { api: Some(api.id.clone()), ..Refusal::from(denial) };
 
         let peer = session.and_then(|s| s.peer_certificate.as_ref());
         let verdict = match session {
@@ -116,7 +137,7 @@ impl Gateway {
         };
         let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let presented = Presented { bearer: bearer_token(authorization) };
-        let grant = decide(&view, &api, peer, presented, now, &WebpkiChainCheck, Some(verdict))?;
+        let grant = decide(&view, &api, peer, presented, now, &WebpkiChainCheck, Some(verdict)).map_err(for_api)?;
         let rate = match (&grant.key_id, grant.rate) {
             (Some(key_id), Some(rate)) => {
                 let verdict = self.rates.check(key_id, rate);
@@ -128,6 +149,7 @@ impl Gateway {
                         ),
                         rate: Some(verdict),
                         quota: None,
+                        api: Some(api.id.clone()),
                     });
                 }
                 Some(verdict)
@@ -142,6 +164,7 @@ impl Gateway {
                         denial: Denial::new(DenialKind::QuotaExceeded, "The credential's quota for this period is used up."),
                         rate,
                         quota: Some(verdict),
+                        api: Some(api.id.clone()),
                     });
                 }
                 Some(verdict)
@@ -257,11 +280,13 @@ struct Refusal {
     denial: Denial,
     rate: Option<RateVerdict>,
     quota: Option<QuotaVerdict>,
+    /// The API the request was routed to, if any (for metrics).
+    api: Option<String>,
 }
 
 impl From<Denial> for Refusal {
     fn from(denial: Denial) -> Self {
-        Refusal { denial, rate: None, quota: None }
+        Refusal { denial, rate: None, quota: None, api: None }
     }
 }
 

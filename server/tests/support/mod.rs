@@ -21,6 +21,8 @@ pub struct Server {
     pub child: Child,
     pub portal: String,
     pub gateway: String,
+    /// The dedicated metrics URL, when started with `--metrics-addr`.
+    pub metrics: Option<String>,
     pub data_dir: PathBuf,
     pub stderr_path: PathBuf,
     _dir: Option<tempfile::TempDir>,
@@ -58,7 +60,7 @@ impl Server {
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
-        let (mut portal, mut gateway) = (None, None);
+        let (mut portal, mut gateway, mut metrics) = (None, None, None);
         while portal.is_none() || gateway.is_none() {
             let Some(Ok(line)) = lines.next() else {
                 let _ = child.wait();
@@ -66,6 +68,9 @@ impl Server {
             };
             if let Some(url) = line.strip_prefix("certgate portal:") {
                 portal = Some(url.trim().trim_end_matches('/').to_string());
+            }
+            if let Some(url) = line.strip_prefix("certgate metrics:") {
+                metrics = Some(url.trim().to_string());
             }
             if let Some(url) = line.strip_prefix("certgate gateway:") {
                 gateway = Some(url.trim().trim_end_matches('/').to_string());
@@ -77,6 +82,7 @@ impl Server {
             child,
             portal: portal.unwrap(),
             gateway: gateway.unwrap(),
+            metrics,
             data_dir: data_dir.to_path_buf(),
             stderr_path,
             _dir: None,
