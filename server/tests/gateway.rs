@@ -232,6 +232,15 @@ async fn upstream_failures_limits_and_oversized_requests() {
     let answer = conn.send("POST", "/up/x", &[], Bytes::from(vec![b'a'; 512])).await;
     assert_eq!((answer.status, answer.body["received"].as_u64()), (200, Some(512)));
 
+    // WebSocket-style upgrades pass through: bytes flow both ways after the 101.
+    let ws = connect(&server, &[], "localhost").await;
+    let mut stream = ws.upgrade("/up/ws", &[]).await.expect("101 Switching Protocols");
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(b"ping through the gateway").await.unwrap();
+    let mut echoed = vec![0u8; 24];
+    stream.read_exact(&mut echoed).await.unwrap();
+    assert_eq!(&echoed, b"ping through the gateway");
+
     let mut fresh = connect(&server, &[], "localhost").await;
     let huge = "h".repeat(40 * 1024);
     let answer = fresh.get("/up/x", &[("x-huge", &huge)]).await;

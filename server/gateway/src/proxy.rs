@@ -18,7 +18,7 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 
 use crate::limits::{RateLimits, RateVerdict};
 use crate::metrics::GatewayMetrics;
@@ -222,7 +222,7 @@ impl Gateway {
 
     async fn forward(
         &self,
-        request: Request<Incoming>,
+        mut request: Request<Incoming>,
         info: Option<&ConnectionInfo>,
         api: &ApiView,
         grant: &Grant,
@@ -233,6 +233,9 @@ impl Gateway {
         if declared.is_some_and(|n| n > api.max_body_bytes) {
             return Err(too_large());
         }
+        // A protocol upgrade (WebSocket): both sides' connections are joined after a 101.
+        let upgrade = upgrade_protocol(request.headers());
+        let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut request));
         let (mut parts, body) = request.into_parts();
         let original_host = request_host_of(&parts.uri, &parts.headers).map(str::to_string);
         let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
@@ -241,6 +244,10 @@ impl Gateway {
             .parse()
             .map_err(|_| Denial::new(DenialKind::UpstreamUnavailable, "The upstream address cannot be formed for this path."))?;
         prepare_upstream_headers(&mut parts.headers, api, grant, info, original_host.as_deref());
+        if let Some(protocol) = &upgrade {
+            parts.headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            parts.headers.insert(header::UPGRADE, protocol.clone());
+        }
         parts.uri = uri;
         parts.version = Version::HTTP_11;
         let limit = usize::try_from(api.max_body_bytes).unwrap_or(usize::MAX);
@@ -263,8 +270,29 @@ impl Gateway {
             }
             Ok(Ok(response)) => response,
         };
+        let mut response = response;
+        let switching = response.status() == http::StatusCode::SWITCHING_PROTOCOLS;
+        let upstream_upgrade = match (switching, &upgrade) {
+            (true, Some(_)) => Some(hyper::upgrade::on(&mut response)),
+            _ => None,
+        };
         let (mut parts, body) = response.into_parts();
+        let upgraded_protocol = parts.headers.get(header::UPGRADE).cloned();
         remove_hop_by_hop(&mut parts.headers);
+        if let (Some(upstream_upgrade), Some(client_upgrade), Some(protocol)) = (upstream_upgrade, client_upgrade, upgraded_protocol) {
+            parts.headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            parts.headers.insert(header::UPGRADE, protocol);
+            let api_id = api.id.clone();
+            tokio::spawn(async move {
+                match tokio::try_join!(client_upgrade, upstream_upgrade) {
+                    Ok((client, upstream)) => {
+                        let (mut client, mut upstream) = (TokioIo::new(client), TokioIo::new(upstream));
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                    Err(e) => tracing::debug!(api = %api_id, error = %e, "protocol upgrade failed"),
+                }
+            });
+        }
         if let Some(rate) = limits.rate {
             add_rate_headers(&mut parts.headers, rate);
         }
@@ -435,6 +463,21 @@ pub(crate) fn add_rate_headers(headers: &mut HeaderMap, rate: RateVerdict) {
     headers.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
     headers.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
     headers.insert("x-ratelimit-reset", HeaderValue::from(rate.reset_seconds));
+}
+
+/// The protocol a request asks to upgrade to (`Connection: upgrade` with `Upgrade: ...`).
+fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
+    let asks = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
+    if asks {
+        headers.get(header::UPGRADE).cloned()
+    } else {
+        None
+    }
 }
 
 fn add_quota_headers(headers: &mut HeaderMap, quota: QuotaVerdict) {

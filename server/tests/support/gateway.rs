@@ -63,7 +63,7 @@ pub async fn connect(server: &Server, chain: &[&Issued], sni: &str) -> Conn {
         .await
         .unwrap();
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.unwrap();
-    tokio::spawn(connection);
+    tokio::spawn(connection.with_upgrades());
     Conn { sender }
 }
 
@@ -90,6 +90,24 @@ impl Conn {
         Answer { status, headers, body }
     }
 
+    /// Asks to upgrade to `protocol`; on 101 returns the raw upgraded stream.
+    pub async fn upgrade(mut self, path: &str, headers: &[(&str, &str)]) -> Result<TokioIo<hyper::upgrade::Upgraded>, u16> {
+        let mut request = http::Request::builder()
+            .uri(path)
+            .header("host", "localhost")
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.sender.ready().await.unwrap();
+        let response = self.sender.send_request(request.body(Full::new(Bytes::new())).unwrap()).await.unwrap();
+        if response.status() != 101 {
+            return Err(response.status().as_u16());
+        }
+        Ok(TokioIo::new(hyper::upgrade::on(response).await.unwrap()))
+    }
+
     pub fn is_closed(&self) -> bool {
         self.sender.is_closed()
     }
@@ -104,7 +122,22 @@ pub async fn echo_upstream() -> SocketAddr {
         loop {
             let Ok((stream, _)) = listener.accept().await else { return };
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(|request: http::Request<Incoming>| async move {
+                let service = hyper::service::service_fn(|mut request: http::Request<Incoming>| async move {
+                    if request.headers().contains_key("upgrade") {
+                        // Echo whatever arrives on the upgraded connection.
+                        let upgrade = hyper::upgrade::on(&mut request);
+                        tokio::spawn(async move {
+                            if let Ok(upgraded) = upgrade.await {
+                                let (mut read, mut write) = tokio::io::split(TokioIo::new(upgraded));
+                                let _ = tokio::io::copy(&mut read, &mut write).await;
+                            }
+                        });
+                        let mut response = http::Response::new(Full::new(Bytes::new()));
+                        *response.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
+                        response.headers_mut().insert("connection", http::HeaderValue::from_static("upgrade"));
+                        response.headers_mut().insert("upgrade", http::HeaderValue::from_static("websocket"));
+                        return Ok::<_, std::convert::Infallible>(response);
+                    }
                     if request.uri().path().contains("/slow") {
                         tokio::time::sleep(Duration::from_secs(3)).await;
                     }
@@ -119,7 +152,7 @@ pub async fn echo_upstream() -> SocketAddr {
                     let body = json!({"method": method, "path": path, "headers": headers, "received": received});
                     Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(body.to_string()))))
                 });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades().await;
             });
         }
     });
