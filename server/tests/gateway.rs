@@ -366,3 +366,26 @@ async fn prometheus_metrics_count_requests_denials_and_handshakes() {
     let portal = support::client().get(dedicated.url("/metrics")).bearer_auth(support::ADMIN_TOKEN).send().await.unwrap();
     assert_eq!(portal.status(), 404);
 }
+
+#[tokio::test]
+async fn https_upstreams_are_verified_against_the_configured_ca() {
+    let server = Server::start();
+    let admin = Admin::new(&server);
+    let pki = TestPki::new();
+    let mut spec = LeafSpec::client("localhost").usage(Usage::ServerAuthOnly);
+    spec.dns_names = vec!["localhost".into()];
+    let upstream_cert = pki.leaf_signed_by(&spec, &pki.root);
+    let upstream = support::gateway::tls_echo_upstream(&upstream_cert).await;
+    let root = admin.upload(&pki.root).await;
+    let url = format!("https://localhost:{}/", upstream.port());
+    admin
+        .create_api(json!({"name": "trusted", "listen_path": "/trusted", "upstream_url": url, "upstream_ca": root, "auth": "none"}))
+        .await;
+    admin.create_api(json!({"name": "system", "listen_path": "/system", "upstream_url": url, "auth": "none"})).await;
+    let mut conn = connect(&server, &[], "localhost").await;
+    let answer = conn.get("/trusted/x", &[]).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body["path"], "/x");
+    // The system's roots do not know the test CA: the upstream is not trusted.
+    assert_eq!(conn.get("/system/x", &[]).await.code(), "upstream_unavailable");
+}

@@ -37,8 +37,8 @@ pub struct Gateway {
     view: Arc<ArcSwap<GatewayView>>,
     rates: RateLimits,
     quotas: Quotas,
-    /// One pooled client per connect timeout in use.
-    clients: Mutex<Vec<(u64, UpstreamClient)>>,
+    /// One pooled client per (connect timeout, upstream CA) in use.
+    clients: Mutex<Vec<(u64, Option<String>, UpstreamClient)>>,
     upstream_tls: rustls::ClientConfig,
     /// The generation the limiter state was last pruned at.
     pruned_at: AtomicU64,
@@ -198,17 +198,26 @@ impl Gateway {
         }
     }
 
-    fn client(&self, connect_ms: u64) -> UpstreamClient {
+    fn client(&self, api: &ApiView) -> Result<UpstreamClient, Denial> {
+        let connect_ms = api.timeouts.connect_ms;
+        let ca_id = api.upstream_ca.as_ref().map(|c| c.id.clone());
         let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, client)) = clients.iter().find(|(ms, _)| *ms == connect_ms) {
-            return client.clone();
+        if let Some((_, _, client)) = clients.iter().find(|(ms, ca, _)| *ms == connect_ms && *ca == ca_id) {
+            return Ok(client.clone());
         }
+        let tls = match &api.upstream_ca {
+            Some(ca) => crate::tls::upstream_client_config_with_ca(&ca.der).map_err(|e| {
+                tracing::error!(api = %api.id, error = %e, "the upstream CA is not usable");
+                Denial::new(DenialKind::UpstreamUnavailable, "The upstream's CA certificate is not usable; the API's owner has to fix it.")
+            })?,
+            None => self.upstream_tls.clone(),
+        };
         let mut http = HttpConnector::new();
         http.set_connect_timeout(Some(Duration::from_millis(connect_ms)));
         http.set_nodelay(true);
         http.enforce_http(false);
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(self.upstream_tls.clone())
+            .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
@@ -216,8 +225,8 @@ impl Gateway {
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(1024)
             .build(connector);
-        clients.push((connect_ms, client.clone()));
-        client
+        clients.push((connect_ms, ca_id, client.clone()));
+        Ok(client)
     }
 
     async fn forward(
@@ -255,7 +264,7 @@ impl Gateway {
         let upstream_request = Request::from_parts(parts, body);
 
         let budget = Duration::from_millis(api.timeouts.connect_ms + api.timeouts.response_ms);
-        let client = self.client(api.timeouts.connect_ms);
+        let client = self.client(api)?;
         let response = match tokio::time::timeout(budget, client.request(upstream_request)).await {
             Err(_) => return Err(Denial::new(DenialKind::UpstreamTimeout, "The upstream did not answer in time.")),
             Ok(Err(e)) => {

@@ -162,12 +162,22 @@ pub fn upstream_client_config() -> Result<rustls::ClientConfig, TlsError> {
         // A malformed system root is skipped, not fatal.
         let _ = roots.add(cert);
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+    upstream_client_config_with_roots(roots)
+}
+
+/// A client config for an https upstream verified against one CA (DER).
+pub fn upstream_client_config_with_ca(ca_der: &[u8]) -> Result<rustls::ClientConfig, TlsError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from(ca_der.to_vec())).map_err(|e| TlsError::Config(e.to_string()))?;
+    upstream_client_config_with_roots(roots)
+}
+
+fn upstream_client_config_with_roots(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, TlsError> {
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| TlsError::Config(e.to_string()))?
         .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(config)
+        .with_no_client_auth())
 }
 
 /// A server config with the aws-lc-rs provider, TLS 1.2 and 1.3, ALPN h2 and http/1.1, and no

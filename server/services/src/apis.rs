@@ -84,7 +84,7 @@ impl Apis {
         self.store
             .write_published(move |txn| {
                 claim_listen_path(txn, &stored.spec.listen_path, &stored.id)?;
-                require_certificates(txn, &stored.spec.mtls.allowed_certificates)?;
+                require_certificates(txn, &stored.spec.certificate_ids().cloned().collect::<Vec<_>>())?;
                 txn.open_table(tables::APIS)?.insert(stored.id.as_str(), codec::encode(&stored)?.as_slice())?;
                 audit::record(txn, &actor, "api.created", &stored.id, format!("{} at {}", stored.spec.name, stored.spec.listen_path))?;
                 Ok(())
@@ -118,7 +118,7 @@ impl Apis {
                     claim_listen_path(txn, &spec.listen_path, &id)?;
                     txn.open_table(tables::APIS_BY_PATH)?.remove(old.spec.listen_path.as_str())?;
                 }
-                require_certificates(txn, &spec.mtls.allowed_certificates)?;
+                require_certificates(txn, &spec.certificate_ids().cloned().collect::<Vec<_>>())?;
                 let record = ApiRecord { id: id.clone(), spec, created_at: old.created_at, updated_at: clock::now() };
                 table.insert(id.as_str(), codec::encode(&record)?.as_slice())?;
                 audit::record(txn, &actor, "api.updated", &id, record.spec.name.clone())?;

@@ -22,7 +22,7 @@ pub fn build(txn: &redb::ReadTransaction, generation: u64) -> Result<GatewayView
     let api_records = apis::all(&txn.open_table(tables::APIS)?)?;
     let key_records = keys::all(&txn.open_table(tables::KEYS)?)?;
     // Only certificates something refers to are loaded.
-    let mut wanted: Vec<&String> = api_records.iter().flat_map(|a| a.spec.mtls.allowed_certificates.iter()).collect();
+    let mut wanted: Vec<&String> = api_records.iter().flat_map(|a| a.spec.certificate_ids()).collect();
     wanted.extend(key_records.iter().flat_map(|k| k.spec.bound_certificates.iter().flatten()));
     let table = txn.open_table(tables::CERTIFICATES)?;
     let mut certificates = HashMap::new();

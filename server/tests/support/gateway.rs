@@ -114,49 +114,78 @@ impl Conn {
 }
 
 /// An upstream that answers every request with what it received, as JSON:
-/// `{"method", "path", "headers": {name: value}}`. Paths containing `/slow` wait 3 s first.
+/// `{"method", "path", "headers": {name: value}}`. Paths containing `/slow` wait 3 s first;
+/// an `Upgrade` request gets 101 and an echo of the upgraded bytes.
 pub async fn echo_upstream() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else { return };
+            tokio::spawn(serve_echo(stream));
+        }
+    });
+    addr
+}
+
+/// The same echo upstream over TLS, with `identity` (a serverAuth leaf) as its certificate.
+pub async fn tls_echo_upstream(identity: &Issued) -> SocketAddr {
+    let key = PrivateKeyDer::from_pem_slice(identity.key_pem.as_bytes()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![CertificateDer::from(identity.der.clone())], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(|mut request: http::Request<Incoming>| async move {
-                    if request.headers().contains_key("upgrade") {
-                        // Echo whatever arrives on the upgraded connection.
-                        let upgrade = hyper::upgrade::on(&mut request);
-                        tokio::spawn(async move {
-                            if let Ok(upgraded) = upgrade.await {
-                                let (mut read, mut write) = tokio::io::split(TokioIo::new(upgraded));
-                                let _ = tokio::io::copy(&mut read, &mut write).await;
-                            }
-                        });
-                        let mut response = http::Response::new(Full::new(Bytes::new()));
-                        *response.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
-                        response.headers_mut().insert("connection", http::HeaderValue::from_static("upgrade"));
-                        response.headers_mut().insert("upgrade", http::HeaderValue::from_static("websocket"));
-                        return Ok::<_, std::convert::Infallible>(response);
-                    }
-                    if request.uri().path().contains("/slow") {
-                        tokio::time::sleep(Duration::from_secs(3)).await;
-                    }
-                    let headers: serde_json::Map<String, Value> = request
-                        .headers()
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), Value::String(v.to_str().unwrap_or("").to_string())))
-                        .collect();
-                    let method = request.method().to_string();
-                    let path = request.uri().to_string();
-                    let received = request.into_body().collect().await.map(|b| b.to_bytes().len()).unwrap_or(0);
-                    let body = json!({"method": method, "path": path, "headers": headers, "received": received});
-                    Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(body.to_string()))))
-                });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades().await;
+                if let Ok(tls) = acceptor.accept(stream).await {
+                    serve_echo(tls).await;
+                }
             });
         }
     });
     addr
+}
+
+async fn serve_echo<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static>(stream: S) {
+    let service = hyper::service::service_fn(|mut request: http::Request<Incoming>| async move {
+        if request.headers().contains_key("upgrade") {
+            // Echo whatever arrives on the upgraded connection.
+            let upgrade = hyper::upgrade::on(&mut request);
+            tokio::spawn(async move {
+                if let Ok(upgraded) = upgrade.await {
+                    let (mut read, mut write) = tokio::io::split(TokioIo::new(upgraded));
+                    let _ = tokio::io::copy(&mut read, &mut write).await;
+                }
+            });
+            let mut response = http::Response::new(Full::new(Bytes::new()));
+            *response.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
+            response.headers_mut().insert("connection", http::HeaderValue::from_static("upgrade"));
+            response.headers_mut().insert("upgrade", http::HeaderValue::from_static("websocket"));
+            return Ok::<_, std::convert::Infallible>(response);
+        }
+        if request.uri().path().contains("/slow") {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
+        let headers: serde_json::Map<String, Value> = request
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_str().unwrap_or("").to_string())))
+            .collect();
+        let method = request.method().to_string();
+        let path = request.uri().to_string();
+        let received = request.into_body().collect().await.map(|b| b.to_bytes().len()).unwrap_or(0);
+        let body = json!({"method": method, "path": path, "headers": headers, "received": received});
+        Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(body.to_string()))))
+    });
+    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades().await;
 }
 
 /// The admin REST API with the admin token.

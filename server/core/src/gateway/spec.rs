@@ -126,6 +126,10 @@ pub struct ApiSpec {
     pub name: String,
     pub listen_path: String,
     pub upstream_url: String,
+    /// For an https upstream: a CA certificate id from the store to verify it with, instead of
+    /// the system's roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_ca: Option<String>,
     #[serde(default = "yes")]
     pub strip_listen_path: bool,
     pub auth: AuthKind,
@@ -141,6 +145,13 @@ pub struct ApiSpec {
     /// Largest request body forwarded (default 10 MiB).
     #[serde(default = "default_max_body")]
     pub max_body_bytes: u64,
+}
+
+impl ApiSpec {
+    /// Every certificate id the definition refers to (allow list and upstream CA).
+    pub fn certificate_ids(&self) -> impl Iterator<Item = &String> {
+        self.mtls.allowed_certificates.iter().chain(self.upstream_ca.iter())
+    }
 }
 
 /// Headers a client may never set for the upstream: they carry verified identity.
@@ -160,7 +171,13 @@ impl ApiSpec {
             ));
         }
         self.listen_path = normalise_listen_path(&self.listen_path)?;
-        Upstream::parse(&self.upstream_url)?;
+        let upstream = Upstream::parse(&self.upstream_url)?;
+        if let Some(ca) = &self.upstream_ca {
+            if !upstream.https {
+                return Err(SpecError::new("upstream_ca_unused", "upstream_ca applies only to an https upstream."));
+            }
+            self.upstream_ca = normalise_certificate_ids(std::slice::from_ref(ca))?.pop();
+        }
         self.mtls.allowed_certificates = normalise_certificate_ids(&self.mtls.allowed_certificates)?;
         match (self.auth, &self.jwt) {
             (AuthKind::Jwt, None) => {

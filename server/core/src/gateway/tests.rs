@@ -19,6 +19,7 @@ fn api_spec(listen_path: &str, auth: AuthKind, allowed: &[&Issued]) -> ApiSpec {
         name: "orders".into(),
         listen_path: listen_path.into(),
         upstream_url: "http://127.0.0.1:9000/".into(),
+        upstream_ca: None,
         strip_listen_path: true,
         auth,
         mtls: MtlsSpec { required: true, allowed_certificates: allowed.iter().map(|c| id_of(c)).collect() },

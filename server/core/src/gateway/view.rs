@@ -56,6 +56,8 @@ pub struct ApiView {
     pub name: String,
     pub listen_path: String,
     pub upstream: Upstream,
+    /// The CA to verify an https upstream with (`None`: the system's roots).
+    pub upstream_ca: Option<Arc<CaCertificate>>,
     pub strip_listen_path: bool,
     pub auth: AuthView,
     pub mtls_required: bool,
@@ -153,6 +155,9 @@ impl GatewayView {
                     name: spec.name.clone(),
                     listen_path: spec.listen_path.clone(),
                     upstream,
+                    upstream_ca: spec.upstream_ca.as_ref().and_then(|id| certificates.get(id)).map(|c| {
+                        Arc::new(CaCertificate { id: c.id.clone(), der: c.der.clone() })
+                    }),
                     strip_listen_path: spec.strip_listen_path,
                     auth,
                     mtls_required: spec.mtls.required,

@@ -180,7 +180,7 @@ fn usage_index(
 ) -> Result<UsageIndex, ServiceError> {
     let mut index = UsageIndex::new();
     for api in crate::apis::all(apis)? {
-        for id in &api.spec.mtls.allowed_certificates {
+        for id in api.spec.certificate_ids() {
             index.entry(id.clone()).or_default().push(CertificateUse { kind: "api".into(), id: api.id.clone(), name: api.spec.name.clone() });
         }
     }
@@ -393,6 +393,10 @@ fn remove_reference(txn: &redb::WriteTransaction, used: &CertificateUse, certifi
             let mut apis = txn.open_table(tables::APIS)?;
             if let Some(mut api) = crate::apis::load(&apis, &used.id)? {
                 api.spec.mtls.allowed_certificates.retain(|c| c != certificate_id);
+                if api.spec.upstream_ca.as_deref() == Some(certificate_id) {
+                    // Forced: the upstream is then verified against the system's roots.
+                    api.spec.upstream_ca = None;
+                }
                 apis.insert(api.id.as_str(), codec::encode(&api)?.as_slice())?;
             }
         }
