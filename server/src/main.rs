@@ -2,6 +2,7 @@
 
 mod assets;
 mod cli;
+mod demo;
 mod rest;
 mod router;
 mod serve;

@@ -53,7 +53,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     };
     let gateway_view = certgate_services::gateway_view::attach(&store).context("cannot build the gateway's view")?;
     services.accounts.warm_up();
-    ensure_admin(&services, &args).await?;
+    let fresh_demo = ensure_admin(&services, &args).await? && args.demo;
 
     let gateway_identity = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Identity::from_pem_files(cert, key),
@@ -74,6 +74,9 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let portal_addr = portal_listener.local_addr()?;
     let gateway_addr = gateway_listener.local_addr()?;
 
+    if fresh_demo {
+        crate::demo::seed(&services, &args.data_dir, portal_addr).await.context("gateway demo data")?;
+    }
     let ready = Arc::new(AtomicBool::new(false));
     let gateway_stats = ListenerStats::default();
     let gateway = Gateway::new(Arc::clone(&gateway_view)).context("gateway upstream TLS")?;
@@ -145,6 +148,9 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     if args.demo {
         println!("demo admin:       {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}");
         println!("demo consumer:    {DEMO_CONSUMER_EMAIL} / {DEMO_CONSUMER_PASSWORD}");
+        if let Some(curl) = crate::demo::curl_hint(&args.data_dir, gateway_addr) {
+            println!("demo API call:    {curl}");
+        }
     }
     tracing::info!(%portal_addr, %gateway_addr, startup_ms = started.elapsed().as_millis() as u64, "ready");
 
@@ -232,12 +238,13 @@ fn read_token_file(path: &Path) -> anyhow::Result<String> {
 }
 
 /// On an empty store, creates the admin (and with `--demo`, the demo organisation and consumer).
-async fn ensure_admin(services: &PortalServices, args: &ServeArgs) -> anyhow::Result<()> {
+/// Returns whether the store was empty.
+async fn ensure_admin(services: &PortalServices, args: &ServeArgs) -> anyhow::Result<bool> {
     if services.accounts.count_users().await? > 0 {
         if args.admin_password.is_some() {
             tracing::info!("the store already has accounts: --admin-email/--admin-password are ignored");
         }
-        return Ok(());
+        return Ok(false);
     }
     let demo_default = |demo: &'static str, fallback: &'static str| if args.demo { demo } else { fallback };
     let email = args.admin_email.clone().unwrap_or_else(|| demo_default(DEMO_ADMIN_EMAIL, DEFAULT_ADMIN_EMAIL).to_string());
@@ -270,7 +277,7 @@ async fn ensure_admin(services: &PortalServices, args: &ServeArgs) -> anyhow::Re
             .context("demo data")?;
         services.organisations.create("Globex").await.context("demo data")?;
     }
-    Ok(())
+    Ok(true)
 }
 
 async fn wait_for_signal() {

@@ -389,3 +389,21 @@ async fn https_upstreams_are_verified_against_the_configured_ca() {
     // The system's roots do not know the test CA: the upstream is not trusted.
     assert_eq!(conn.get("/system/x", &[]).await.code(), "upstream_unavailable");
 }
+
+#[tokio::test]
+async fn the_demo_api_works_with_the_demo_certificate_and_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let server = Server::start_in(&data_dir, &["--demo"]);
+    let demo = data_dir.join("demo");
+    let cert_pem = std::fs::read(demo.join("client.crt")).unwrap();
+    let key_pem = std::fs::read_to_string(demo.join("client.key")).unwrap();
+    let token = std::fs::read_to_string(demo.join("token")).unwrap().trim().to_string();
+    use rustls::pki_types::pem::PemObject;
+    let der = rustls::pki_types::CertificateDer::from_pem_slice(&cert_pem).unwrap().to_vec();
+    let mut conn = support::gateway::connect_with(&server, &[der], Some(&key_pem), "localhost").await;
+    let answer = conn.get("/demo/healthz", &[("authorization", &format!("Bearer {token}"))]).await;
+    assert_eq!((answer.status, answer.body["status"].as_str()), (200, Some("alive")), "{}", answer.body);
+    let mut anonymous = connect(&server, &[], "localhost").await;
+    assert_eq!(anonymous.get("/demo/healthz", &[("authorization", &format!("Bearer {token}"))]).await.code(), "client_certificate_required");
+}

@@ -67,7 +67,8 @@ impl Identity {
     }
 }
 
-fn write_private(path: &Path, data: &[u8]) -> Result<(), TlsError> {
+/// Writes a secret file readable by its owner only (mode 0600).
+pub fn write_private(path: &Path, data: &[u8]) -> Result<(), TlsError> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

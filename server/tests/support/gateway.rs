@@ -37,6 +37,12 @@ impl Answer {
 /// Connects to the gateway presenting `chain` (leaf first) with the leaf's key, or nothing.
 /// The server is verified against the gateway's own self-signed certificate.
 pub async fn connect(server: &Server, chain: &[&Issued], sni: &str) -> Conn {
+    let certs: Vec<Vec<u8>> = chain.iter().map(|c| c.der.clone()).collect();
+    connect_with(server, &certs, chain.first().map(|leaf| leaf.key_pem.as_str()), sni).await
+}
+
+/// Connects presenting `chain` (DER, leaf first) with the leaf's PEM key.
+pub async fn connect_with(server: &Server, chain: &[Vec<u8>], key_pem: Option<&str>, sni: &str) -> Conn {
     install_crypto_provider();
     let mut roots = rustls::RootCertStore::empty();
     let gateway_cert = std::fs::read(server.data_dir.join("gateway-tls/server.crt")).unwrap();
@@ -47,10 +53,10 @@ pub async fn connect(server: &Server, chain: &[&Issued], sni: &str) -> Conn {
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots);
-    let mut config = match chain.first() {
-        Some(leaf) => {
-            let certs = chain.iter().map(|c| CertificateDer::from(c.der.clone())).collect();
-            let key = PrivateKeyDer::from_pem_slice(leaf.key_pem.as_bytes()).unwrap();
+    let mut config = match key_pem {
+        Some(key_pem) => {
+            let certs = chain.iter().map(|c| CertificateDer::from(c.clone())).collect();
+            let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
             builder.with_client_auth_cert(certs, key).unwrap()
         }
         None => builder.with_no_client_auth(),
