@@ -23,7 +23,8 @@ pub fn Header() -> impl IntoView {
                                     <nav aria-label="Main">
                                         <ul class="nav-links">
                                             {admin.then(|| view! {
-                                                <li><A href="/admin">"Dashboard"</A></li>
+                                                <li><A href="/admin" exact=true>"Dashboard"</A></li>
+                                                <li><A href="/admin/apis">"APIs"</A></li>
                                                 <li><A href="/admin/certificates">"Certificates"</A></li>
                                                 <li><A href="/admin/organisations">"Organisations"</A></li>
                                             })}

@@ -20,7 +20,7 @@ use crate::api::{current_user, Me};
 use crate::components::Header;
 use crate::error::AppError;
 use crate::pages::{
-    AccountPage, AdminHome, CertificateDetailPage, CertificatesPage, DevHome, NotFound, OrganisationsPage, SignInPage,
+    AccountPage, AdminHome, ApiDetailPage, ApisPage, CertificateDetailPage, CertificatesPage, DevHome, NotFound, OrganisationsPage, SignInPage,
 };
 
 /// The HTML document around the app (server side only).
@@ -63,6 +63,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=AccountPage/>
                     <Route path=path!("/admin") view=AdminHome/>
                     <Route path=path!("/admin/organisations") view=OrganisationsPage/>
+                    <Route path=path!("/admin/apis") view=ApisPage/>
+                    <Route path=path!("/admin/apis/:id") view=ApiDetailPage/>
                     <Route path=path!("/admin/certificates") view=CertificatesPage/>
                     <Route path=path!("/admin/certificates/:id") view=CertificateDetailPage/>
                 </Routes>

@@ -15,6 +15,9 @@ use http::StatusCode;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
+use crate::api::apis::{AllowedEntry, ApiDetail, ApiSummary, JwtSummary};
+use certgate_core::gateway::spec::{ApiSpec, AuthKind, JwtKeySpec, JwtSpec};
+use certgate_services::apis::ApiRecord;
 use crate::api::certificates::{AltNameView, CertificateQuery, CertificateView, OrganisationRef};
 use crate::api::{Me, OrganisationView};
 use crate::error::AppError;
@@ -206,17 +209,22 @@ pub fn certificate_filter(query: CertificateQuery) -> Result<CertificateFilter, 
     })
 }
 
+/// The stable code of a client-certificate problem, as the UI shows it.
+fn client_problem_code(problem: pki::ClientCertificateProblem) -> &'static str {
+    match problem {
+        pki::ClientCertificateProblem::IsCa => "ca_certificate",
+        pki::ClientCertificateProblem::NoClientAuthUsage => "no_client_auth_usage",
+        pki::ClientCertificateProblem::Expired => "expired",
+        pki::ClientCertificateProblem::NotYetValid => "not_yet_valid",
+    }
+}
+
 /// A stored certificate as the UI and the REST API show it, at the current time.
 pub fn certificate_view(entry: &CertificateEntry) -> CertificateView {
     use certgate_services::clock;
     let facts = &entry.record.facts;
     let now = clock::now();
-    let problem = pki::client_auth_problem(facts, now).map(|p| match p {
-        pki::ClientCertificateProblem::IsCa => "ca_certificate",
-        pki::ClientCertificateProblem::NoClientAuthUsage => "no_client_auth_usage",
-        pki::ClientCertificateProblem::Expired => "expired",
-        pki::ClientCertificateProblem::NotYetValid => "not_yet_valid",
-    });
+    let problem = pki::client_auth_problem(facts, now).map(client_problem_code);
     CertificateView {
         id: facts.id.clone(),
         fingerprint_sha256: pki::colon_fingerprint(&facts.id),
@@ -256,6 +264,159 @@ pub fn certificate_view(entry: &CertificateEntry) -> CertificateView {
         }).collect(),
         added_at: clock::rfc3339(entry.record.added_at),
         pem: entry.pem(),
+    }
+}
+
+/// The list row of an API.
+pub fn api_summary(record: &ApiRecord) -> ApiSummary {
+    let spec = &record.spec;
+    ApiSummary {
+        id: record.id.clone(),
+        name: spec.name.clone(),
+        listen_path: spec.listen_path.clone(),
+        upstream_url: spec.upstream_url.clone(),
+        auth: auth_name(spec.auth).to_string(),
+        mtls_required: spec.mtls.required,
+        allowed_count: spec.mtls.allowed_certificates.len(),
+    }
+}
+
+fn auth_name(auth: AuthKind) -> &'static str {
+    match auth {
+        AuthKind::AuthToken => "auth_token",
+        AuthKind::Jwt => "jwt",
+        AuthKind::None => "none",
+    }
+}
+
+fn parse_auth(auth: &str) -> Result<AuthKind, AppError> {
+    match auth {
+        "auth_token" => Ok(AuthKind::AuthToken),
+        "jwt" => Ok(AuthKind::Jwt),
+        "none" => Ok(AuthKind::None),
+        _ => {
+            set_status(400);
+            Err(AppError::new("invalid_auth", "Authentication must be Auth Token, JWT or none."))
+        }
+    }
+}
+
+/// The detail view of an API: its allow list labelled from the certificate store.
+pub async fn api_detail(services: &PortalServices, record: &ApiRecord) -> Result<ApiDetail, AppError> {
+    let now = certgate_services::clock::now();
+    let mut allowed = Vec::new();
+    for id in &record.spec.mtls.allowed_certificates {
+        let entry = services.certificates.get(id).await.map_err(service_error)?;
+        let facts = &entry.record.facts;
+        allowed.push(AllowedEntry {
+            id: facts.id.clone(),
+            label: entry.label(),
+            fingerprint_short: pki::colon_fingerprint(&facts.id).chars().take(23).collect(),
+            kind: if facts.is_ca { "ca" } else { "leaf" }.to_string(),
+            problem: if facts.is_ca { None } else { pki::client_auth_problem(facts, now).map(|p| client_problem_code(p).to_string()) },
+        });
+    }
+    let jwt = record.spec.jwt.as_ref().map(|j| JwtSummary {
+        algorithm: j.algorithms.join(", "),
+        key_kind: if j.key.hmac_secret.is_some() {
+            "hmac_secret"
+        } else if j.key.jwks.is_some() {
+            "jwks"
+        } else {
+            "public_key_pem"
+        }
+        .to_string(),
+        issuer: j.issuer.clone(),
+        audience: j.audience.clone(),
+        identity_claim: j.identity_claim.clone(),
+    });
+    Ok(ApiDetail {
+        summary: api_summary(record),
+        strip_listen_path: record.spec.strip_listen_path,
+        identity_header: record.spec.identity_header.clone(),
+        allowed,
+        jwt,
+    })
+}
+
+/// A new API from the create form: everything else takes its default.
+pub fn new_api_spec(name: String, listen_path: String, upstream_url: String, auth: &str, mtls_required: bool) -> Result<ApiSpec, AppError> {
+    let auth = parse_auth(auth)?;
+    if auth == AuthKind::Jwt {
+        set_status(400);
+        return Err(AppError::new(
+            "jwt_settings_missing",
+            "Create the API with Auth Token or none, then choose JWT on its page, where its key is set.",
+        ));
+    }
+    let spec = serde_json::json!({
+        "name": name, "listen_path": listen_path, "upstream_url": upstream_url, "auth": auth_name(auth),
+        "mtls": {"required": mtls_required}
+    });
+    serde_json::from_value(spec).map_err(|e| {
+        set_status(400);
+        AppError::new("invalid_request", e.to_string())
+    })
+}
+
+/// The settings form of an API's page.
+pub struct ApiSettingsForm {
+    pub name: String,
+    pub listen_path: String,
+    pub upstream_url: String,
+    pub auth: String,
+    pub mtls_required: bool,
+    pub strip_listen_path: bool,
+    pub identity_header: Option<String>,
+    pub jwt_algorithm: Option<String>,
+    pub jwt_key_kind: Option<String>,
+    pub jwt_key: Option<String>,
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+    pub jwt_identity_claim: Option<String>,
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+impl ApiSettingsForm {
+    /// Applies the form to a stored definition (the store then checks it as a whole).
+    pub fn apply(self, spec: &mut ApiSpec) -> Result<(), ServiceError> {
+        let auth = parse_auth(&self.auth).map_err(|e| ServiceError::invalid("invalid_auth", e.message))?;
+        spec.name = self.name;
+        spec.listen_path = self.listen_path;
+        spec.upstream_url = self.upstream_url;
+        spec.auth = auth;
+        spec.mtls.required = self.mtls_required;
+        spec.strip_listen_path = self.strip_listen_path;
+        spec.identity_header = non_empty(self.identity_header);
+        if auth != AuthKind::Jwt {
+            spec.jwt = None;
+            return Ok(());
+        }
+        let previous_key = spec.jwt.as_ref().map(|j| j.key.clone()).unwrap_or_default();
+        let key = match (non_empty(self.jwt_key_kind).as_deref(), non_empty(self.jwt_key)) {
+            // Blank key: keep the stored one (secrets are never shown, so the form cannot resend them).
+            (_, None) => previous_key,
+            (Some("hmac_secret"), Some(k)) => JwtKeySpec { hmac_secret: Some(k), ..Default::default() },
+            (Some("jwks"), Some(k)) => {
+                let jwks = serde_json::from_str(&k).map_err(|e| ServiceError::invalid("invalid_jwt_settings", format!("The JWKS is not JSON: {e}.")))?;
+                JwtKeySpec { jwks: Some(jwks), ..Default::default() }
+            }
+            (_, Some(k)) => JwtKeySpec { public_key_pem: Some(k), ..Default::default() },
+        };
+        let algorithm = non_empty(self.jwt_algorithm).unwrap_or_else(|| "RS256".into());
+        spec.jwt = Some(JwtSpec {
+            algorithms: vec![algorithm],
+            key,
+            issuer: non_empty(self.jwt_issuer),
+            audience: non_empty(self.jwt_audience),
+            identity_claim: non_empty(self.jwt_identity_claim).unwrap_or_else(|| "sub".into()),
+            plan_claim: spec.jwt.as_ref().and_then(|j| j.plan_claim.clone()),
+            leeway_seconds: spec.jwt.as_ref().map(|j| j.leeway_seconds).unwrap_or(30),
+        });
+        Ok(())
     }
 }
 

@@ -121,4 +121,5 @@ pub async fn rename_organisation(id: String, name: String) -> Result<Organisatio
     Ok(ssr::organisation_view(org))
 }
 
+pub mod apis;
 pub mod certificates;

@@ -1,6 +1,8 @@
 //! One module per screen.
 
 mod account;
+mod api_detail;
+mod apis;
 mod certificate_detail;
 mod certificates;
 mod admin;
@@ -11,6 +13,8 @@ mod sign_in;
 
 pub use account::AccountPage;
 pub use admin::AdminHome;
+pub use api_detail::ApiDetailPage;
+pub use apis::ApisPage;
 pub use certificate_detail::CertificateDetailPage;
 pub use certificates::CertificatesPage;
 pub use home::DevHome;

@@ -108,12 +108,29 @@ impl Apis {
     /// Replaces an API's definition. A JWT HMAC secret left out is kept (it is never shown, so
     /// an edit form cannot send it back).
     pub async fn update(&self, id: &str, spec: ApiSpec, actor: &str) -> Result<ApiRecord, ServiceError> {
+        self.modify(id, actor, "api.updated", move |current| {
+            *current = keep_hmac_secret(spec, current);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Changes an API's definition with `change`, then checks it like a new one.
+    pub async fn modify(
+        &self,
+        id: &str,
+        actor: &str,
+        action: &'static str,
+        change: impl FnOnce(&mut ApiSpec) -> Result<(), ServiceError> + Send + 'static,
+    ) -> Result<ApiRecord, ServiceError> {
         let (id, actor) = (id.to_string(), actor.to_string());
         self.store
             .write_published(move |txn| {
                 let mut table = txn.open_table(tables::APIS)?;
                 let old = load(&table, &id)?.ok_or_else(not_found)?;
-                let spec = keep_hmac_secret(spec, &old.spec).normalise()?;
+                let mut spec = old.spec.clone();
+                change(&mut spec)?;
+                let spec = spec.normalise()?;
                 if spec.listen_path != old.spec.listen_path {
                     claim_listen_path(txn, &spec.listen_path, &id)?;
                     txn.open_table(tables::APIS_BY_PATH)?.remove(old.spec.listen_path.as_str())?;
@@ -121,7 +138,7 @@ impl Apis {
                 require_certificates(txn, &spec.certificate_ids().cloned().collect::<Vec<_>>())?;
                 let record = ApiRecord { id: id.clone(), spec, created_at: old.created_at, updated_at: clock::now() };
                 table.insert(id.as_str(), codec::encode(&record)?.as_slice())?;
-                audit::record(txn, &actor, "api.updated", &id, record.spec.name.clone())?;
+                audit::record(txn, &actor, action, &id, record.spec.name.clone())?;
                 Ok(record)
             })
             .await

@@ -1,0 +1,170 @@
+//! APIs: the provider's API definitions, their allow lists and JWT settings (admin).
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// An API as the list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiSummary {
+    pub id: String,
+    pub name: String,
+    pub listen_path: String,
+    pub upstream_url: String,
+    /// `auth_token`, `jwt` or `none`.
+    pub auth: String,
+    pub mtls_required: bool,
+    pub allowed_count: usize,
+}
+
+/// One entry of an allow list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllowedEntry {
+    pub id: String,
+    pub label: String,
+    pub fingerprint_short: String,
+    /// `ca` or `leaf`.
+    pub kind: String,
+    /// Why a leaf cannot authenticate a client now (expired, CA, EKU), if it cannot.
+    pub problem: Option<String>,
+}
+
+/// JWT settings, without key material.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwtSummary {
+    pub algorithm: String,
+    /// `hmac_secret`, `public_key_pem` or `jwks`.
+    pub key_kind: String,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub identity_claim: String,
+}
+
+/// An API with everything its page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiDetail {
+    pub summary: ApiSummary,
+    pub strip_listen_path: bool,
+    pub identity_header: Option<String>,
+    pub allowed: Vec<AllowedEntry>,
+    pub jwt: Option<JwtSummary>,
+}
+
+#[server(prefix = "/fn", endpoint = "list_apis")]
+pub async fn list_apis() -> Result<Vec<ApiSummary>, AppError> {
+    use crate::ssr;
+    ssr::require_admin(&ssr::request_auth())?;
+    let apis = ssr::services()?.apis.list().await.map_err(ssr::service_error)?;
+    Ok(apis.iter().map(ssr::api_summary).collect())
+}
+
+#[server(prefix = "/fn", endpoint = "get_api")]
+pub async fn get_api(id: String) -> Result<ApiDetail, AppError> {
+    use crate::ssr;
+    ssr::require_admin(&ssr::request_auth())?;
+    let services = ssr::services()?;
+    let record = services.apis.get(&id).await.map_err(ssr::service_error)?;
+    ssr::api_detail(&services, &record).await
+}
+
+#[server(prefix = "/fn", endpoint = "create_api")]
+pub async fn create_api(
+    name: String,
+    listen_path: String,
+    upstream_url: String,
+    auth: String,
+    mtls_required: Option<String>,
+) -> Result<ApiSummary, AppError> {
+    use crate::ssr;
+    let admin = ssr::require_admin(&ssr::request_auth())?;
+    let spec = ssr::new_api_spec(name, listen_path, upstream_url, &auth, mtls_required.is_some())?;
+    let record = ssr::services()?.apis.create(spec, &admin.user.id).await.map_err(ssr::service_error)?;
+    tracing::info!(admin = %admin.user.id, api = %record.id, "API created");
+    Ok(ssr::api_summary(&record))
+}
+
+/// Saves the settings form. JWT key material left blank keeps the stored key.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/fn", endpoint = "update_api")]
+pub async fn update_api(
+    id: String,
+    name: String,
+    listen_path: String,
+    upstream_url: String,
+    auth: String,
+    mtls_required: Option<String>,
+    strip_listen_path: Option<String>,
+    identity_header: Option<String>,
+    jwt_algorithm: Option<String>,
+    jwt_key_kind: Option<String>,
+    jwt_key: Option<String>,
+    jwt_issuer: Option<String>,
+    jwt_audience: Option<String>,
+    jwt_identity_claim: Option<String>,
+) -> Result<ApiDetail, AppError> {
+    use crate::ssr;
+    let admin = ssr::require_admin(&ssr::request_auth())?;
+    let form = ssr::ApiSettingsForm {
+        name,
+        listen_path,
+        upstream_url,
+        auth,
+        mtls_required: mtls_required.is_some(),
+        strip_listen_path: strip_listen_path.is_some(),
+        identity_header,
+        jwt_algorithm,
+        jwt_key_kind,
+        jwt_key,
+        jwt_issuer,
+        jwt_audience,
+        jwt_identity_claim,
+    };
+    let services = ssr::services()?;
+    let record = services
+        .apis
+        .modify(&id, &admin.user.id, "api.updated", move |spec| form.apply(spec))
+        .await
+        .map_err(ssr::service_error)?;
+    ssr::api_detail(&services, &record).await
+}
+
+/// Adds a certificate from the store to the API's allow list (a leaf pin or a CA entry).
+#[server(prefix = "/fn", endpoint = "allow_api_certificate")]
+pub async fn allow_api_certificate(id: String, certificate_id: String) -> Result<(), AppError> {
+    use crate::ssr;
+    let admin = ssr::require_admin(&ssr::request_auth())?;
+    ssr::services()?
+        .apis
+        .modify(&id, &admin.user.id, "api.allow_list.added", move |spec| {
+            spec.mtls.allowed_certificates.push(certificate_id);
+            Ok(())
+        })
+        .await
+        .map_err(ssr::service_error)?;
+    Ok(())
+}
+
+#[server(prefix = "/fn", endpoint = "disallow_api_certificate")]
+pub async fn disallow_api_certificate(id: String, certificate_id: String) -> Result<(), AppError> {
+    use crate::ssr;
+    let admin = ssr::require_admin(&ssr::request_auth())?;
+    ssr::services()?
+        .apis
+        .modify(&id, &admin.user.id, "api.allow_list.removed", move |spec| {
+            spec.mtls.allowed_certificates.retain(|c| c != &certificate_id);
+            Ok(())
+        })
+        .await
+        .map_err(ssr::service_error)?;
+    Ok(())
+}
+
+#[server(prefix = "/fn", endpoint = "delete_api")]
+pub async fn delete_api(id: String) -> Result<(), AppError> {
+    use crate::ssr;
+    let admin = ssr::require_admin(&ssr::request_auth())?;
+    ssr::services()?.apis.delete(&id, &admin.user.id).await.map_err(ssr::service_error)?;
+    leptos_axum::redirect("/admin/apis");
+    Ok(())
+}

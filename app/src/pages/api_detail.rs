@@ -1,0 +1,169 @@
+//! Admin: one API — its settings, JWT key, and the allow list chosen from the certificate store.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::apis::{get_api, AllowApiCertificate, ApiDetail, DeleteApi, DisallowApiCertificate, UpdateApi};
+use crate::api::certificates::{list_certificates, CertificateView};
+use crate::components::ActionError;
+
+#[component]
+pub fn ApiDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let update = ServerAction::<UpdateApi>::new();
+    let allow = ServerAction::<AllowApiCertificate>::new();
+    let disallow = ServerAction::<DisallowApiCertificate>::new();
+    let api = Resource::new(
+        move || (id(), update.version().get(), allow.version().get(), disallow.version().get()),
+        |(id, ..)| get_api(id),
+    );
+    let certificates = Resource::new(|| (), |_| list_certificates(None, None, None, None));
+    view! {
+        <Title text="API · certgate"/>
+        <p><a href="/admin/apis">"← All APIs"</a></p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match (api.await, certificates.await) {
+                    (Ok(api), Ok(certs)) => view! { <Detail api certs update allow disallow/> }.into_any(),
+                    (Err(e), _) | (_, Err(e)) => view! { <p class="alert error" role="alert">{e.message}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Detail(
+    api: ApiDetail,
+    certs: Vec<CertificateView>,
+    update: ServerAction<UpdateApi>,
+    allow: ServerAction<AllowApiCertificate>,
+    disallow: ServerAction<DisallowApiCertificate>,
+) -> impl IntoView {
+    let delete = ServerAction::<DeleteApi>::new();
+    let s = api.summary.clone();
+    let id = s.id.clone();
+    let jwt = api.jwt.clone();
+    let candidates: Vec<CertificateView> = certs.into_iter().filter(|c| !api.allowed.iter().any(|a| a.id == c.id)).collect();
+    let entries = api
+        .allowed
+        .iter()
+        .cloned()
+        .map(|entry| {
+            let id = id.clone();
+            let state = match entry.problem.as_deref() {
+                None if entry.kind == "ca" => "CA: admits leaves it issued".to_string(),
+                None => "leaf pin".to_string(),
+                Some(problem) => format!("leaf pin, refused now: {}", problem.replace('_', " ")),
+            };
+            view! {
+                <li>
+                    <ActionForm action=disallow attr:class="row-form">
+                        <span data-testid="allowed-entry">{entry.label}</span>
+                        <code>{entry.fingerprint_short}"…"</code>
+                        <span class="muted">{state}</span>
+                        <input type="hidden" name="id" value=id/>
+                        <input type="hidden" name="certificate_id" value=entry.id/>
+                        <button type="submit" class="button secondary small">"Remove"</button>
+                    </ActionForm>
+                </li>
+            }
+        })
+        .collect_view();
+    let allow_id = id.clone();
+    let delete_id = id.clone();
+    let key_kind = jwt.as_ref().map(|j| j.key_kind.clone()).unwrap_or_default();
+    let selected = move |kind: &str| key_kind == kind;
+    view! {
+        <h1 data-testid="api-title">{s.name.clone()}</h1>
+        <p class="muted">"Gateway path " <code>{s.listen_path.clone()}</code> " → " <code>{s.upstream_url.clone()}</code></p>
+        <section class="card">
+            <h2>"Allow list"</h2>
+            <p class="muted">
+                "Client certificates admitted when mTLS is required: a leaf is pinned by its fingerprint; a CA admits "
+                "the leaves it issued. Credentials bound to certificates add theirs (those are not listed here)."
+            </p>
+            {(!s.mtls_required).then(|| view! { <p class="alert">"mTLS is off for this API: the allow list is not enforced."</p> })}
+            <ul class="plain-list" data-testid="allow-list">{entries}</ul>
+            {(!candidates.is_empty()).then(move || view! {
+                <ActionForm action=allow attr:class="row-form" attr:aria-label="Add to the allow list">
+                    <input type="hidden" name="id" value=allow_id/>
+                    <div class="field grow">
+                        <label for="allow-certificate">"Add a certificate from the store"</label>
+                        <select id="allow-certificate" name="certificate_id">
+                            {candidates.iter().map(|c| {
+                                let kind = if c.kind == "ca" { "CA" } else { "leaf" };
+                                let text = format!("{} ({kind}, {}…)", c.label, &c.fingerprint_sha256[..11]);
+                                view! { <option value=c.id.clone()>{text}</option> }
+                            }).collect_view()}
+                        </select>
+                    </div>
+                    <button type="submit" class="button primary">"Add"</button>
+                </ActionForm>
+            })}
+            <ActionError error=Signal::derive(move || allow.value().get().and_then(Result::err))/>
+            <ActionError error=Signal::derive(move || disallow.value().get().and_then(Result::err))/>
+        </section>
+        <section class="card">
+            <h2>"Settings"</h2>
+            <ActionForm action=update attr:class="stack" attr:aria-label="API settings">
+                <input type="hidden" name="id" value=id.clone()/>
+                <div class="field"><label for="set-name">"Name"</label><input id="set-name" name="name" value=s.name.clone() required maxlength="100"/></div>
+                <div class="field"><label for="set-path">"Listen path"</label><input id="set-path" name="listen_path" value=s.listen_path.clone() required/></div>
+                <div class="field"><label for="set-upstream">"Upstream URL"</label><input id="set-upstream" name="upstream_url" value=s.upstream_url.clone() required/></div>
+                <div class="field">
+                    <label for="set-auth">"Authentication"</label>
+                    <select id="set-auth" name="auth">
+                        <option value="auth_token" selected=s.auth == "auth_token">"Auth Token"</option>
+                        <option value="jwt" selected=s.auth == "jwt">"JWT"</option>
+                        <option value="none" selected=s.auth == "none">"None"</option>
+                    </select>
+                </div>
+                <label class="check"><input type="checkbox" name="mtls_required" value="on" checked=s.mtls_required/>" Require a client certificate (mTLS)"</label>
+                <label class="check"><input type="checkbox" name="strip_listen_path" value="on" checked=api.strip_listen_path/>" Strip the listen path before proxying"</label>
+                <div class="field">
+                    <label for="set-identity">"Identity header to the upstream (optional)"</label>
+                    <input id="set-identity" name="identity_header" value=api.identity_header.clone().unwrap_or_default() placeholder="x-client-identity"/>
+                </div>
+                <fieldset class="field">
+                    <legend>"JWT (when authentication is JWT)"</legend>
+                    <div class="field">
+                        <label for="jwt-alg">"Algorithm"</label>
+                        <select id="jwt-alg" name="jwt_algorithm">
+                            {["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA", "HS256", "HS384", "HS512"].into_iter().map(|alg| {
+                                let current = jwt.as_ref().is_some_and(|j| j.algorithm == alg);
+                                view! { <option value=alg selected=current>{alg}</option> }
+                            }).collect_view()}
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label for="jwt-key-kind">"Key"</label>
+                        <select id="jwt-key-kind" name="jwt_key_kind">
+                            <option value="public_key_pem" selected=selected("public_key_pem")>"Public key (PEM)"</option>
+                            <option value="jwks" selected=selected("jwks")>"JWKS document"</option>
+                            <option value="hmac_secret" selected=selected("hmac_secret")>"HMAC secret"</option>
+                        </select>
+                        <textarea name="jwt_key" rows="4" aria-label="Key material"
+                            placeholder=if jwt.is_some() { "Leave empty to keep the current key (never shown)" } else { "Paste the key" }></textarea>
+                    </div>
+                    <div class="field"><label for="jwt-iss">"Issuer (iss)"</label><input id="jwt-iss" name="jwt_issuer" value=jwt.as_ref().and_then(|j| j.issuer.clone()).unwrap_or_default()/></div>
+                    <div class="field"><label for="jwt-aud">"Audience (aud)"</label><input id="jwt-aud" name="jwt_audience" value=jwt.as_ref().and_then(|j| j.audience.clone()).unwrap_or_default()/></div>
+                    <div class="field"><label for="jwt-sub">"Identity claim"</label><input id="jwt-sub" name="jwt_identity_claim" value=jwt.as_ref().map(|j| j.identity_claim.clone()).unwrap_or_else(|| "sub".into())/></div>
+                </fieldset>
+                <button type="submit" class="button primary">"Save settings"</button>
+            </ActionForm>
+            <ActionError error=Signal::derive(move || update.value().get().and_then(Result::err))/>
+            {move || update.value().get().and_then(Result::ok).map(|_| view! { <p class="alert success" role="status">"Saved. The gateway enforces it from the next request."</p> })}
+        </section>
+        <section class="card">
+            <h2>"Delete"</h2>
+            <ActionForm action=delete attr:class="row-form" attr:aria-label="Delete the API">
+                <input type="hidden" name="id" value=delete_id/>
+                <button type="submit" class="button danger">"Delete this API"</button>
+            </ActionForm>
+            <ActionError error=Signal::derive(move || delete.value().get().and_then(Result::err))/>
+        </section>
+    }
+}
