@@ -36,6 +36,7 @@ const DEFAULT_ADMIN_EMAIL: &str = "admin@certgate.local";
 
 pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let started = Instant::now();
+    let signals = ShutdownSignals::install()?;
     init_tracing(args.log_format);
     let admin_token = read_admin_token(&args)?;
 
@@ -154,7 +155,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     }
     tracing::info!(%portal_addr, %gateway_addr, startup_ms = started.elapsed().as_millis() as u64, "ready");
 
-    wait_for_signal().await;
+    signals.wait().await;
     tracing::info!("shutting down: no new connections, draining open ones");
     ready.store(false, Ordering::SeqCst);
     trigger.trigger();
@@ -280,24 +281,40 @@ async fn ensure_admin(services: &PortalServices, args: &ServeArgs) -> anyhow::Re
     Ok(true)
 }
 
-async fn wait_for_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM and SIGINT, registered when created: from then on they no longer kill the process
+/// (so a signal that arrives during start-up still gets a clean shutdown).
+struct ShutdownSignals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> anyhow::Result<ShutdownSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(ShutdownSignals {
+                term: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+                interrupt: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        #[cfg(not(unix))]
+        Ok(ShutdownSignals {})
+    }
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {},
+            _ = self.interrupt.recv() => {},
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# The gateway benchmark (a benchmark, not a test): the direct upstream, nginx, HAProxy and
+# certgate side by side in one run, with the same certificates, upstream, token and load.
+#
+#   bash bench/run.sh            # installs what is missing (apt, cargo), builds, measures
+#   DURATION=20 bash bench/run.sh
+#
+# Every proxy terminates mTLS (client certificate required, verified against the same CA),
+# checks the same bearer token, and forwards to the same upstream over keep-alive HTTP/1.1.
+# certgate additionally does certificate-token binding, a rate limit and a quota per key.
+# Results: bench/results/<date>.md (a table) and .json (raw oha output).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+DURATION="${DURATION:-10}"
+CONNECTIONS="${CONNECTIONS:-16 64}"
+HANDSHAKES="${HANDSHAKES:-2000}"
+SEED_CERTS="${SEED_CERTS:-10000}"
+SEED_TOKENS="${SEED_TOKENS:-100000}"
+work="$(mktemp -d /tmp/certgate-bench.XXXXXX)"
+results="$here/bench/results"
+mkdir -p "$results"
+stamp="$(date -u +%Y-%m-%dT%H%MZ)"
+pids=()
+cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true; }
+trap cleanup EXIT
+
+# --- tools -------------------------------------------------------------------------------
+need_apt=()
+command -v nginx >/dev/null || need_apt+=(nginx)
+command -v haproxy >/dev/null || need_apt+=(haproxy)
+command -v ab >/dev/null || need_apt+=(apache2-utils)
+command -v openssl >/dev/null || need_apt+=(openssl)
+command -v jq >/dev/null || need_apt+=(jq)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+python3 -c 'import cryptography' 2>/dev/null || pip install -q cryptography
+if ! oha --version 2>/dev/null | grep -qE '^oha 1\.'; then
+  cargo install oha --locked --version '^1.9' >/dev/null
+fi
+[ -x target/release/certgate ] || bash scripts/build.sh
+
+# --- certificates and token (openssl; the same for every proxy) ------------------------
+cd "$work"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=bench CA" \
+  -keyout ca.key -out ca.pem -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+issue() { # name cn ext
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$2" -keyout "$1.key" -out "$1.csr" 2>/dev/null
+  printf '%s\n' "$3" > "$1.ext"
+  openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 -extfile "$1.ext" -out "$1.pem" 2>/dev/null
+}
+issue server localhost $'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth'
+issue client "bench client" 'extendedKeyUsage=clientAuth'
+cat server.pem server.key > server-with-key.pem
+cat client.pem client.key > client-with-key.pem
+TOKEN="cgk_bench$(openssl rand -hex 24)"   # nginx and HAProxy compare this literal
+
+# --- upstream: nginx answering 200 from memory on plain HTTP ---------------------------
+UP=18080; NGX=18443; HAP=18444; CG=18445; CGP=18446
+cat > nginx.conf <<NGINX
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream backend { server 127.0.0.1:$UP; keepalive 128; }
+  server { listen 127.0.0.1:$UP; location / { return 200 "ok\n"; } }
+  server {
+    listen 127.0.0.1:$NGX ssl;
+    ssl_certificate $work/server.pem; ssl_certificate_key $work/server.key;
+    ssl_client_certificate $work/ca.pem; ssl_verify_client on;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / {
+      if (\$http_authorization != "Bearer $TOKEN") { return 401; }
+      proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection "";
+    }
+  }
+}
+NGINX
+nginx -c "$work/nginx.conf"
+cat > haproxy.cfg <<HAPROXY
+global
+  nbthread 2
+  maxconn 8192
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend mtls
+  bind 127.0.0.1:$HAP ssl crt $work/server-with-key.pem ca-file $work/ca.pem verify required
+  http-request deny deny_status 401 unless { req.hdr(authorization) -m str "Bearer $TOKEN" }
+  default_backend up
+backend up
+  http-reuse always
+  server s1 127.0.0.1:$UP
+HAPROXY
+haproxy -f haproxy.cfg -D -p "$work/haproxy.pid"
+
+ADMIN_TOKEN="bench-admin-token-$(openssl rand -hex 8)"
+"$here/target/release/certgate" serve --data-dir "$work/cg" --portal-addr 127.0.0.1:$CGP --gateway-addr 127.0.0.1:$CG \
+  --tls-cert server.pem --tls-key server.key --admin-token "$ADMIN_TOKEN" >"$work/certgate.out" 2>"$work/certgate.err" &
+pids+=($!)
+CG_PID=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$CGP/readyz" >/dev/null && break; sleep 0.1; done
+api() { curl -sf -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' "$@"; }
+CLIENT_ID=$(api -X POST --data-binary @client.pem -H 'content-type: application/x-pem-file' "http://127.0.0.1:$CGP/api/v1/certificates" | jq -r .id)
+CA_ID=$(api -X POST --data-binary @ca.pem -H 'content-type: application/x-pem-file' "http://127.0.0.1:$CGP/api/v1/certificates" | jq -r .id)
+API_ID=$(api -X POST "http://127.0.0.1:$CGP/api/v1/apis" -d "{\"name\":\"bench\",\"listen_path\":\"/\",\"upstream_url\":\"http://127.0.0.1:$UP/\",\"auth\":\"auth_token\",\"mtls\":{\"required\":true,\"allowed_certificates\":[\"$CA_ID\"]}}" | jq -r .id)
+CG_TOKEN=$(api -X POST "http://127.0.0.1:$CGP/api/v1/keys" -d "{\"apis\":[\"$API_ID\"],\"bound_certificates\":[\"$CLIENT_ID\"],\"rate\":{\"requests\":1000000,\"per_seconds\":1},\"quota\":{\"max\":1000000000,\"period\":\"month\"}}" | jq -r .token)
+
+# --- measurement helpers --------------------------------------------------------------------
+cpu_ticks() { local t=0; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$t"; }
+rss_kib() { local r=0; for p in "$@"; do [ -r "/proc/$p/status" ] && r=$((r + $(awk '/VmHWM/ {print $2}' "/proc/$p/status"))); done; echo "$r"; }
+HZ=$(getconf CLK_TCK)
+nginx_pids() { pgrep -f "nginx: (master|worker)" | tr '\n' ' '; }
+haproxy_pids() { pgrep -x haproxy | tr '\n' ' '; }
+rows=()
+measure() { # label url token pids...
+  local label=$1 url=$2 token=$3; shift 3
+  local procs="$*"
+  for c in $CONNECTIONS; do
+    local before; before=$(cpu_ticks $procs)
+    local tls=(); [[ "$url" == https* ]] && tls=(--cacert ca.pem --cert client.pem --key client.key)
+    oha -z "${DURATION}s" -c "$c" --no-tui --output-format json "${tls[@]}" -H "Authorization: Bearer $token" "$url" > "oha-$label-$c.json"
+    local after; after=$(cpu_ticks $procs)
+    local rps p50 p99 ok total
+    rps=$(jq '.summary.requestsPerSec' "oha-$label-$c.json")
+    p50=$(jq '.latencyPercentiles.p50 * 1000' "oha-$label-$c.json")
+    p99=$(jq '.latencyPercentiles.p99 * 1000' "oha-$label-$c.json")
+    total=$(jq '[.statusCodeDistribution[]] | add // 0' "oha-$label-$c.json")
+    ok=$(jq '.statusCodeDistribution."200" // 0' "oha-$label-$c.json")
+    local cpu_us="-"
+    [ -n "$procs" ] && [ "$total" -gt 0 ] && cpu_us=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$total" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+    rows+=("| $label | keep-alive c=$c | $(printf %.0f "$rps") | $(printf %.2f "$p50") | $(printf %.2f "$p99") | $cpu_us | $ok/$total |")
+  done
+  if [[ "$url" == https* ]]; then
+    local before; before=$(cpu_ticks $procs)
+    local start end
+    start=$(date +%s.%N)
+    ab -q -n "$HANDSHAKES" -c 16 -E client-with-key.pem -H "Authorization: Bearer $token" "$url" > "ab-$label.txt" 2>&1 || true
+    end=$(date +%s.%N)
+    local after; after=$(cpu_ticks $procs)
+    local done_n; done_n=$(awk '/Complete requests/ {print $3}' "ab-$label.txt")
+    local failed; failed=$(awk '/Failed requests/ {print $3}' "ab-$label.txt")
+    local cps; cps=$(awk -v n="${done_n:-0}" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }')
+    local hs_us; hs_us=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="${done_n:-1}" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+    rows+=("| $label | new TLS connection per request (ab) | $cps conn/s | - | - | $hs_us | failed ${failed:-?} |")
+  fi
+  rows+=("| $label | peak RSS | $(( $(rss_kib $procs) / 1024 )) MiB | | | | |")
+}
+
+measure direct "http://127.0.0.1:$UP/" none ""
+measure nginx "https://localhost:$NGX/" "$TOKEN" $(nginx_pids)
+measure haproxy "https://localhost:$HAP/" "$TOKEN" $(haproxy_pids)
+measure certgate "https://localhost:$CG/" "$CG_TOKEN" "$CG_PID"
+
+# --- certgate memory with many certificates and tokens loaded -------------------------------
+seed_memory() {
+  local base_rss; base_rss=$(awk '/VmRSS/ {print $2}' "/proc/$CG_PID/status")
+  python3 "$here/bench/seed.py" --portal "http://127.0.0.1:$CGP" --admin-token "$ADMIN_TOKEN" --api "$API_ID" \
+    --certificates "$SEED_CERTS" --tokens "$SEED_TOKENS" > seed.txt
+  local rss; rss=$(awk '/VmRSS/ {print $2}' "/proc/$CG_PID/status")
+  rows+=("| certgate | RSS with $SEED_CERTS certificates and $SEED_TOKENS tokens | $((rss / 1024)) MiB (before: $((base_rss / 1024)) MiB) | | | | $(tail -1 seed.txt) |")
+}
+[ "$SEED_TOKENS" -gt 0 ] && seed_memory
+
+{
+  echo "# certgate gateway benchmark, $stamp"
+  echo
+  echo "Machine: $(nproc) cores ($(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | xargs)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo). Generator, upstream and proxy share these cores."
+  echo "Load: oha $(oha --version | awk '{print $2}') for ${DURATION} s per row; ab -E for full handshakes ($HANDSHAKES requests, 16 concurrent). CPU µs per request = proxy CPU time / requests answered."
+  echo
+  echo "| target | load | req/s | p50 ms | p99 ms | CPU µs/req | 200s / answered |"
+  echo "|---|---|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+} | tee "$results/$stamp.md"
+cp oha-*.json "$results/" 2>/dev/null || true
