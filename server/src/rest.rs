@@ -431,12 +431,12 @@ async fn explain_api(
             "intermediate_ids need a certificate_id (the leaf).",
         )));
     }
-    let view = state.gateway_view.load_full();
+    let view = state.gateway.view.load_full();
     let api = view.apis.iter().find(|a| a.id == id).cloned().ok_or(RestError::Service(ServiceError::NotFound { what: "API" }))?;
     let peer = PeerCertificate::new(&chain);
     let presented = Presented { bearer: body.token.as_deref() };
     let now = certgate_services::clock::now();
-    let (granted, steps) = explain(&view, &api, peer.as_ref(), presented, now, &WebpkiChainCheck);
+    let (granted, steps) = explain(&state.gateway.keys, &api, peer.as_ref(), presented, now, &WebpkiChainCheck);
     Ok(Json(serde_json::json!({
         "api": api.id,
         "decision": if granted { "granted" } else { "denied" },

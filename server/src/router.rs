@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use app::ssr::PortalServices;
-use certgate_services::gateway_view::SharedView;
+use certgate_services::gateway_view::SharedState;
 use prometheus_client::registry::Registry;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
@@ -27,8 +27,8 @@ pub struct AppState {
     /// The portal is served over TLS (cookies get `Secure`).
     pub secure: bool,
     pub ready: Arc<AtomicBool>,
-    /// The gateway's current view (for the explain endpoint).
-    pub gateway_view: SharedView,
+    /// The gateway's current view and keys (for the explain endpoint).
+    pub gateway: SharedState,
     /// Prometheus metrics, when served on the portal listener (behind the admin token).
     pub metrics: Option<Arc<Registry>>,
 }
@@ -39,7 +39,7 @@ impl AppState {
         admin_token: Option<String>,
         secure: bool,
         ready: Arc<AtomicBool>,
-        gateway_view: SharedView,
+        gateway: SharedState,
         metrics: Option<Arc<Registry>>,
     ) -> AppState {
         // Assets are embedded in the binary, so the options need no site root at run time.
@@ -50,7 +50,7 @@ impl AppState {
             admin_token_hash: admin_token.map(|t| certgate_services::ids::sha256_hex(t.as_bytes())),
             secure,
             ready,
-            gateway_view,
+            gateway,
             metrics,
         }
     }

@@ -52,7 +52,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         apis: Apis::new(store.clone()),
         keys: Keys::new(store.clone()),
     };
-    let gateway_view = certgate_services::gateway_view::attach(&store).context("cannot build the gateway's view")?;
+    let gateway_state = certgate_services::gateway_view::attach(&store).context("cannot build the gateway's view")?;
     services.accounts.warm_up();
     let fresh_demo = ensure_admin(&services, &args).await? && args.demo;
 
@@ -80,7 +80,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     }
     let ready = Arc::new(AtomicBool::new(false));
     let gateway_stats = ListenerStats::default();
-    let gateway = Gateway::new(Arc::clone(&gateway_view)).context("gateway upstream TLS")?;
+    let gateway = Gateway::new(Arc::clone(&gateway_state.view), Arc::clone(&gateway_state.keys)).context("gateway upstream TLS")?;
     let registry = {
         let mut registry = prometheus_client::registry::Registry::default();
         gateway.metrics().register(&mut registry, &gateway_stats);
@@ -96,7 +96,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         admin_token,
         portal_tls.is_some(),
         Arc::clone(&ready),
-        Arc::clone(&gateway_view),
+        Arc::clone(&gateway_state),
         if args.metrics_addr.is_none() { Some(Arc::clone(&registry)) } else { None },
     );
     let portal_service = hyper_util::service::TowerToHyperService::new(router::build(state));
@@ -185,6 +185,7 @@ async fn save_quota_usage_every(gateway: Arc<Gateway>, usage: Usage, every: std:
     loop {
         ticks.tick().await;
         save_quota_usage(&gateway, &usage).await;
+        gateway.prune();
     }
 }
 

@@ -2,14 +2,13 @@
 
 use std::convert::Infallible;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use certgate_core::gateway::chain::WebpkiChainCheck;
 use certgate_core::gateway::spec::CLIENT_CERT_HEADERS;
-use certgate_core::gateway::view::{upstream_path, ApiView, AuthView, GatewayView};
+use certgate_core::gateway::view::{upstream_path, ApiView, AuthView, GatewayView, KeyMap};
 use certgate_core::gateway::{bearer_token, check_client_certificate, decide, Denial, DenialKind, Grant, Presented};
 use certgate_core::UnixSeconds;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -35,13 +34,12 @@ const HOP_BY_HOP: &[&str] =
 /// The gateway: the current view, limiter state and pooled upstream clients.
 pub struct Gateway {
     view: Arc<ArcSwap<GatewayView>>,
+    keys: Arc<KeyMap>,
     rates: RateLimits,
     quotas: Quotas,
     /// One pooled client per (connect timeout, upstream CA) in use.
     clients: Mutex<Vec<(u64, Option<String>, UpstreamClient)>>,
     upstream_tls: rustls::ClientConfig,
-    /// The generation the limiter state was last pruned at.
-    pruned_at: AtomicU64,
     metrics: GatewayMetrics,
 }
 
@@ -50,14 +48,14 @@ fn unix_now() -> UnixSeconds {
 }
 
 impl Gateway {
-    pub fn new(view: Arc<ArcSwap<GatewayView>>) -> Result<Arc<Gateway>, crate::tls::TlsError> {
+    pub fn new(view: Arc<ArcSwap<GatewayView>>, keys: Arc<KeyMap>) -> Result<Arc<Gateway>, crate::tls::TlsError> {
         Ok(Arc::new(Gateway {
             view,
+            keys,
             rates: RateLimits::default(),
             quotas: Quotas::default(),
             clients: Mutex::new(Vec::new()),
             upstream_tls: crate::tls::upstream_client_config()?,
-            pruned_at: AtomicU64::new(0),
             metrics: GatewayMetrics::default(),
         }))
     }
@@ -123,7 +121,6 @@ impl Gateway {
             }
         }
         let view = self.view.load_full();
-        self.prune_limiters(&view);
         let api = view
             .route(request.uri().path())
             .cloned()
@@ -137,7 +134,7 @@ impl Gateway {
         };
         let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let presented = Presented { bearer: bearer_token(authorization) };
-        let grant = decide(&view, &api, peer, presented, now, &WebpkiChainCheck, Some(verdict)).map_err(for_api)?;
+        let grant = decide(&self.keys, &api, peer, presented, now, &WebpkiChainCheck, Some(verdict)).map_err(for_api)?;
         let rate = match (&grant.key_id, grant.rate) {
             (Some(key_id), Some(rate)) => {
                 let verdict = self.rates.check(key_id, rate);
@@ -189,13 +186,11 @@ impl Gateway {
         self.quotas.load(saved);
     }
 
-    fn prune_limiters(&self, view: &GatewayView) {
-        let seen = self.pruned_at.load(Ordering::Relaxed);
-        if seen != view.generation && self.pruned_at.compare_exchange(seen, view.generation, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
-            let live: std::collections::HashSet<&str> = view.keys.values().map(|k| k.id.as_str()).collect();
-            self.rates.retain(|id| live.contains(id));
-            self.quotas.retain(|id| live.contains(id));
-        }
+    /// Drops limiter state of keys that no longer exist (the binary calls this periodically).
+    pub fn prune(&self) {
+        let live: std::collections::HashSet<String> = self.keys.iter().map(|k| k.value().id.clone()).collect();
+        self.rates.retain(|id| live.contains(id));
+        self.quotas.retain(|id| live.contains(id));
     }
 
     fn client(&self, api: &ApiView) -> Result<UpstreamClient, Denial> {

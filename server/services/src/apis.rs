@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::KeyRecord;
 use crate::store::codec::{self, Versioned};
-use crate::store::{tables, Store};
+use crate::store::{tables, PublishScope, Store};
 use crate::{audit, clock, ids, ServiceError};
 
 /// A stored API definition.
@@ -82,7 +82,7 @@ impl Apis {
         let record = ApiRecord { id: ids::new_id("api"), spec, created_at: now, updated_at: now };
         let (stored, actor) = (record.clone(), actor.to_string());
         self.store
-            .write_published(move |txn| {
+            .write_published(PublishScope::Apis, move |txn| {
                 claim_listen_path(txn, &stored.spec.listen_path, &stored.id)?;
                 require_certificates(txn, &stored.spec.certificate_ids().cloned().collect::<Vec<_>>())?;
                 txn.open_table(tables::APIS)?.insert(stored.id.as_str(), codec::encode(&stored)?.as_slice())?;
@@ -125,7 +125,7 @@ impl Apis {
     ) -> Result<ApiRecord, ServiceError> {
         let (id, actor) = (id.to_string(), actor.to_string());
         self.store
-            .write_published(move |txn| {
+            .write_published(PublishScope::Apis, move |txn| {
                 let mut table = txn.open_table(tables::APIS)?;
                 let old = load(&table, &id)?.ok_or_else(not_found)?;
                 let mut spec = old.spec.clone();
@@ -147,8 +147,9 @@ impl Apis {
     /// Deletes an API; credentials that granted it no longer do.
     pub async fn delete(&self, id: &str, actor: &str) -> Result<(), ServiceError> {
         let (id, actor) = (id.to_string(), actor.to_string());
+        // Keys that granted the API change too.
         self.store
-            .write_published(move |txn| {
+            .write_published(PublishScope::Everything, move |txn| {
                 let mut table = txn.open_table(tables::APIS)?;
                 let old = load(&table, &id)?.ok_or_else(not_found)?;
                 table.remove(id.as_str())?;

@@ -1,60 +1,138 @@
-//! Builds the gateway's view from the store, and publishes it after every commit that changes
-//! what the gateway enforces (hooked into the store's writer thread).
+//! The gateway's view of the store: the snapshot of API definitions and the concurrent map of
+//! credentials. Built at start, then updated on the store's writer thread after each commit
+//! that changes them, before the write is acknowledged: an API change rebuilds the snapshot (a
+//! new generation); a key change touches that key only.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use certgate_core::gateway::view::{ApiInput, CertificateInput, GatewayView, KeyInput};
+use certgate_core::gateway::view::{ApiInput, CertificateInput, GatewayView, KeyInput, KeyMap, KeyView};
 use redb::ReadableDatabase;
 
 use crate::certificates::CertificateRecord;
-use crate::store::codec;
-use crate::store::{tables, Store, StoreError};
+use crate::keys::KeyRecord;
+use crate::store::{codec, tables, PublishScope, Store, StoreError};
 use crate::{apis, keys, ServiceError};
 
-/// The current view, shared with the gateway. Readers load it without locking.
-pub type SharedView = Arc<ArcSwap<GatewayView>>;
+/// What the gateway reads. Cheap to share; readers never lock the snapshot.
+pub struct GatewayState {
+    pub view: Arc<ArcSwap<GatewayView>>,
+    pub keys: Arc<KeyMap>,
+    /// key id -> token hash, to find a key's entry when it changes or is revoked.
+    hashes: Mutex<HashMap<String, String>>,
+    generation: AtomicU64,
+}
 
-/// Builds the view from one read transaction.
-pub fn build(txn: &redb::ReadTransaction, generation: u64) -> Result<GatewayView, ServiceError> {
-    let api_records = apis::all(&txn.open_table(tables::APIS)?)?;
-    let key_records = keys::all(&txn.open_table(tables::KEYS)?)?;
-    // Only certificates something refers to are loaded.
-    let mut wanted: Vec<&String> = api_records.iter().flat_map(|a| a.spec.certificate_ids()).collect();
-    wanted.extend(key_records.iter().flat_map(|k| k.spec.bound_certificates.iter().flatten()));
+pub type SharedState = Arc<GatewayState>;
+
+/// The certificates with these ids, for allow lists and bindings.
+fn certificates(txn: &redb::ReadTransaction, ids: impl IntoIterator<Item = String>) -> Result<HashMap<String, CertificateInput>, ServiceError> {
     let table = txn.open_table(tables::CERTIFICATES)?;
-    let mut certificates = HashMap::new();
-    for id in wanted {
-        if certificates.contains_key(id) {
+    let mut out = HashMap::new();
+    for id in ids {
+        if out.contains_key(&id) {
             continue;
         }
         if let Some(v) = table.get(id.as_str())? {
-            let record: CertificateRecord = codec::decode("certificates", id, v.value())?;
-            certificates.insert(id.clone(), CertificateInput { id: id.clone(), is_ca: record.facts.is_ca, der: record.der });
+            let record: CertificateRecord = codec::decode("certificates", &id, v.value())?;
+            out.insert(id.clone(), CertificateInput { id, is_ca: record.facts.is_ca, der: record.der });
         }
     }
-    let apis = api_records.into_iter().map(|r| ApiInput { id: r.id, spec: r.spec }).collect();
-    let keys = key_records.into_iter().map(|r| KeyInput { id: r.id, token_sha256: r.token_sha256, spec: r.spec }).collect();
-    Ok(GatewayView::build(generation, apis, keys, &certificates))
+    Ok(out)
 }
 
-/// Builds the first view and registers the publisher that rebuilds it after each published
-/// write. Call once at start-up.
-pub fn attach(store: &Store) -> Result<SharedView, ServiceError> {
-    let first = store.read_blocking(|txn| build(txn, 1))?;
-    let shared: SharedView = Arc::new(ArcSwap::from_pointee(first));
-    let generation = Arc::new(AtomicU64::new(1));
-    let target = Arc::clone(&shared);
-    store.set_publisher(Arc::new(move |db: &redb::Database| {
-        let next = generation.fetch_add(1, Ordering::SeqCst) + 1;
-        let built = db.begin_read().map_err(StoreError::from).map_err(ServiceError::from).and_then(|txn| build(&txn, next));
-        match built {
-            Ok(view) => target.store(Arc::new(view)),
-            // The commit stands; the gateway keeps the previous view. Loud, because the two now differ.
-            Err(e) => tracing::error!(error = %e, "could not rebuild the gateway view after a commit"),
+fn compile_key(txn: &redb::ReadTransaction, record: KeyRecord) -> Result<(String, Arc<KeyView>), ServiceError> {
+    let certs = certificates(txn, record.spec.bound_certificates.iter().flatten().cloned())?;
+    Ok(KeyView::build(KeyInput { id: record.id, token_sha256: record.token_sha256, spec: record.spec }, &certs))
+}
+
+impl GatewayState {
+    fn rebuild_apis(&self, txn: &redb::ReadTransaction) -> Result<(), ServiceError> {
+        let records = apis::all(&txn.open_table(tables::APIS)?)?;
+        let certs = certificates(txn, records.iter().flat_map(|a| a.spec.certificate_ids().cloned()).collect::<Vec<_>>())?;
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let inputs = records.into_iter().map(|r| ApiInput { id: r.id, spec: r.spec }).collect();
+        self.view.store(Arc::new(GatewayView::build(generation, inputs, &certs)));
+        Ok(())
+    }
+
+    fn refresh_key(&self, txn: &redb::ReadTransaction, key_id: &str) -> Result<(), ServiceError> {
+        let record: Option<KeyRecord> = match txn.open_table(tables::KEYS)?.get(key_id)? {
+            Some(v) => Some(codec::decode("keys", key_id, v.value())?),
+            None => None,
+        };
+        let mut hashes = self.hashes.lock().unwrap_or_else(|p| p.into_inner());
+        match record {
+            Some(record) => {
+                let (hash, view) = compile_key(txn, record)?;
+                self.keys.insert(hash.clone(), view);
+                if let Some(old) = hashes.insert(key_id.to_string(), hash.clone()) {
+                    if old != hash {
+                        self.keys.remove(&old);
+                    }
+                }
+            }
+            None => {
+                if let Some(old) = hashes.remove(key_id) {
+                    self.keys.remove(&old);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn rebuild_keys(&self, txn: &redb::ReadTransaction) -> Result<(), ServiceError> {
+        let records = keys::all(&txn.open_table(tables::KEYS)?)?;
+        let mut fresh = HashMap::new();
+        for record in records {
+            let id = record.id.clone();
+            let (hash, view) = compile_key(txn, record)?;
+            self.keys.insert(hash.clone(), view);
+            fresh.insert(id, hash);
+        }
+        let mut hashes = self.hashes.lock().unwrap_or_else(|p| p.into_inner());
+        for (id, hash) in hashes.iter() {
+            if fresh.get(id) != Some(hash) {
+                self.keys.remove(hash);
+            }
+        }
+        *hashes = fresh;
+        Ok(())
+    }
+
+    fn publish(&self, db: &redb::Database, scope: &PublishScope) -> Result<(), ServiceError> {
+        let txn = db.begin_read().map_err(StoreError::from)?;
+        match scope {
+            PublishScope::Apis => self.rebuild_apis(&txn),
+            PublishScope::Key(id) => self.refresh_key(&txn, id),
+            PublishScope::Everything => {
+                self.rebuild_keys(&txn)?;
+                self.rebuild_apis(&txn)
+            }
+        }
+    }
+}
+
+/// Builds the view and registers the publisher that keeps it current. Call once at start-up.
+pub fn attach(store: &Store) -> Result<SharedState, ServiceError> {
+    let state = Arc::new(GatewayState {
+        view: Arc::new(ArcSwap::from_pointee(GatewayView::default())),
+        keys: Arc::new(KeyMap::default()),
+        hashes: Mutex::new(HashMap::new()),
+        generation: AtomicU64::new(0),
+    });
+    store.read_blocking(|txn| {
+        state.rebuild_keys(txn)?;
+        state.rebuild_apis(txn)
+    })?;
+    let target = Arc::clone(&state);
+    store.set_publisher(Arc::new(move |db: &redb::Database, scope: &PublishScope| {
+        if let Err(e) = target.publish(db, scope) {
+            // The commit stands; the gateway keeps its previous view. Loud, because they differ.
+            tracing::error!(error = %e, ?scope, "could not update the gateway view after a commit");
         }
     }));
-    Ok(shared)
+    Ok(state)
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::apis::require_certificates;
 use crate::store::codec::{self, Versioned};
-use crate::store::{tables, Store};
+use crate::store::{tables, PublishScope, Store};
 use crate::{audit, clock, ids, ServiceError};
 
 /// A stored credential. There is no token in it, only the token's hash.
@@ -69,7 +69,7 @@ impl Keys {
         let record = KeyRecord { id: ids::new_id("key"), token_sha256: token_hash(&token), spec, created_at: clock::now() };
         let (stored, actor) = (record.clone(), actor.to_string());
         self.store
-            .write_published(move |txn| {
+            .write_published(PublishScope::Key(record.id.clone()), move |txn| {
                 let apis = txn.open_table(tables::APIS)?;
                 for api in &stored.spec.apis {
                     if apis.get(api.as_str())?.is_none() {
@@ -105,7 +105,7 @@ impl Keys {
     pub async fn revoke(&self, id: &str, actor: &str) -> Result<(), ServiceError> {
         let (id, actor) = (id.to_string(), actor.to_string());
         self.store
-            .write_published(move |txn| {
+            .write_published(PublishScope::Key(id.clone()), move |txn| {
                 let removed = txn.open_table(tables::KEYS)?.remove(id.as_str())?.is_some();
                 if !removed {
                     return Err(not_found());

@@ -7,6 +7,8 @@ pub mod jwt;
 pub mod spec;
 pub mod view;
 
+use std::sync::Arc;
+
 use sha2::{Digest, Sha256};
 
 use crate::pki::{self, CertificateFacts, ClientCertificateProblem};
@@ -14,7 +16,7 @@ use crate::problem::Problem;
 use crate::UnixSeconds;
 use chain::ChainCheck;
 use spec::{Quota, Rate};
-use view::{ApiView, AuthView, CertificateSet, GatewayView};
+use view::{ApiView, AuthView, CertificateSet, KeyMap};
 
 /// Prefix of every Auth Token certgate issues: recognisable in logs and secret scanners.
 pub const TOKEN_PREFIX: &str = "cgk_";
@@ -248,7 +250,7 @@ pub fn check_client_certificate(
 /// The whole decision after routing: mTLS (unless `mtls_verdict` already holds the cached
 /// result), credential, binding. `now` is Unix seconds.
 pub fn decide(
-    view: &GatewayView,
+    keys: &KeyMap,
     api: &ApiView,
     peer: Option<&PeerCertificate>,
     presented: Presented<'_>,
@@ -278,9 +280,9 @@ pub fn decide(
             let token = presented.bearer.ok_or_else(|| {
                 Denial::new(DenialKind::CredentialMissing, "Send the Auth Token as `Authorization: Bearer <token>`.")
             })?;
-            let key = view
-                .keys
+            let key = keys
                 .get(&token_hash(token))
+                .map(|entry| Arc::clone(entry.value()))
                 .ok_or_else(|| Denial::new(DenialKind::CredentialInvalid, "The Auth Token is not valid."))?;
             if key.expires_at.is_some_and(|at| now >= at) {
                 return Err(Denial::new(DenialKind::CredentialInvalid, "The Auth Token has expired."));
@@ -357,7 +359,7 @@ fn step(step: &'static str, outcome: &'static str, code: Option<&'static str>, d
 /// each passes or fails. Unlike the gateway, it goes on after a failure (the gateway stops at
 /// the first). Uses `decide` itself, so the explanation cannot drift from the enforcement.
 pub fn explain(
-    view: &GatewayView,
+    keys: &KeyMap,
     api: &ApiView,
     peer: Option<&PeerCertificate>,
     presented: Presented<'_>,
@@ -380,7 +382,7 @@ pub fn explain(
         }
         (Err(d), _) => step("client_certificate", "fail", Some(d.kind.code()), d.detail.clone()),
     });
-    let outcome = decide(view, api, peer, presented, now, chains, Some(Ok(())));
+    let outcome = decide(keys, api, peer, presented, now, chains, Some(Ok(())));
     match &outcome {
         Ok(grant) => {
             let who = match (&grant.key_id, &grant.jwt_identity) {
@@ -390,7 +392,7 @@ pub fn explain(
             };
             steps.push(step("credential", "pass", None, who));
             let bound = match (&grant.key_id, &grant.certificate_id) {
-                (Some(key), _) if view.keys.values().any(|k| &k.id == key && k.binding.is_some()) => {
+                (Some(_), _) if presented.bearer.and_then(|t| keys.get(&token_hash(t))).is_some_and(|k| k.binding.is_some()) => {
                     "The credential is bound and the certificate is one of its certificates."
                 }
                 (None, Some(_)) if grant.jwt_identity.is_some() => "The JWT's cnf names this certificate.",

@@ -98,52 +98,55 @@ pub struct CertificateInput {
     pub der: Vec<u8>,
 }
 
-/// The whole snapshot.
+/// Credentials by the SHA-256 hex of their token: a concurrent map beside the snapshot,
+/// updated one key at a time (a new key never rebuilds the snapshot).
+pub type KeyMap = dashmap::DashMap<String, Arc<KeyView>>;
+
+fn set_of(ids: &[String], certificates: &HashMap<String, CertificateInput>) -> CertificateSet {
+    let mut set = CertificateSet::default();
+    for id in ids {
+        if let Some(c) = certificates.get(id) {
+            set.add(c);
+        }
+    }
+    set
+}
+
+impl KeyView {
+    /// Compiles a stored key; returns it with the hash it is looked up by.
+    pub fn build(input: KeyInput, certificates: &HashMap<String, CertificateInput>) -> (String, Arc<KeyView>) {
+        let view = KeyView {
+            binding: input.spec.bound_certificates.as_deref().map(|ids| set_of(ids, certificates)),
+            id: input.id,
+            apis: input.spec.apis.into_iter().collect(),
+            rate: input.spec.rate,
+            quota: input.spec.quota,
+            expires_at: input.spec.expires_at,
+        };
+        (input.token_sha256, Arc::new(view))
+    }
+}
+
+/// The snapshot of API definitions, rebuilt when an API or a certificate it uses changes.
 #[derive(Debug, Default)]
 pub struct GatewayView {
     /// Increases with every published snapshot; per-connection caches are keyed by it.
     pub generation: u64,
     /// Longest listen path first, so the first match is the longest.
     pub apis: Vec<Arc<ApiView>>,
-    /// By SHA-256 hex of the token.
-    pub keys: HashMap<String, Arc<KeyView>>,
 }
 
 impl GatewayView {
-    pub fn build(
-        generation: u64,
-        apis: Vec<ApiInput>,
-        keys: Vec<KeyInput>,
-        certificates: &HashMap<String, CertificateInput>,
-    ) -> GatewayView {
-        let set_of = |ids: &[String]| {
-            let mut set = CertificateSet::default();
-            for id in ids {
-                if let Some(c) = certificates.get(id) {
-                    set.add(c);
-                }
-            }
-            set
-        };
-        let mut contributed: HashMap<&str, Vec<String>> = HashMap::new();
-        for key in &keys {
-            for api in &key.spec.apis {
-                if let Some(bound) = &key.spec.bound_certificates {
-                    contributed.entry(api.as_str()).or_default().extend(bound.iter().cloned());
-                }
-            }
-        }
+    /// The effective allow list of each API is, for now, the admin's entries: credentials'
+    /// bindings restrict a credential, they never widen an API's list (DESIGN.md's portal
+    /// credentials will contribute through the same place when the portal issue lands).
+    pub fn build(generation: u64, apis: Vec<ApiInput>, certificates: &HashMap<String, CertificateInput>) -> GatewayView {
         let mut api_views: Vec<Arc<ApiView>> = apis
             .iter()
             .filter_map(|input| {
                 let spec = &input.spec;
                 let upstream = Upstream::parse(&spec.upstream_url).ok()?;
-                let mut allowed = set_of(&spec.mtls.allowed_certificates);
-                for id in contributed.get(input.id.as_str()).into_iter().flatten() {
-                    if let Some(c) = certificates.get(id) {
-                        allowed.add(c);
-                    }
-                }
+                let allowed = set_of(&spec.mtls.allowed_certificates, certificates);
                 let auth = match (spec.auth, &spec.jwt) {
                     (AuthKind::AuthToken, _) => AuthView::AuthToken,
                     (AuthKind::None, _) => AuthView::None,
@@ -169,21 +172,7 @@ impl GatewayView {
             })
             .collect();
         api_views.sort_by(|a, b| b.listen_path.len().cmp(&a.listen_path.len()).then_with(|| a.listen_path.cmp(&b.listen_path)));
-        let keys = keys
-            .into_iter()
-            .map(|k| {
-                let view = KeyView {
-                    binding: k.spec.bound_certificates.as_deref().map(set_of),
-                    id: k.id,
-                    apis: k.spec.apis.into_iter().collect(),
-                    rate: k.spec.rate,
-                    quota: k.spec.quota,
-                    expires_at: k.spec.expires_at,
-                };
-                (k.token_sha256, Arc::new(view))
-            })
-            .collect();
-        GatewayView { generation, apis: api_views, keys }
+        GatewayView { generation, apis: api_views }
     }
 
     /// The API whose listen path is the longest prefix of `path` on a segment boundary.

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::organisations::OrganisationRecord;
 use crate::store::codec::{self, Versioned};
-use crate::store::{tables, Store};
+use crate::store::{tables, PublishScope, Store};
 use crate::{audit, clock, ServiceError};
 
 /// The provider's record of a certificate: its DER and the facts parsed from it at upload.
@@ -287,7 +287,7 @@ impl Certificates {
     pub async fn delete(&self, id: &str, force: bool, actor: &str) -> Result<(), ServiceError> {
         let (id, actor) = (normalise_id(id), actor.to_string());
         self.store
-            .write_published(move |txn| {
+            .write_published(PublishScope::Everything, move |txn| {
                 let mut table = txn.open_table(tables::CERTIFICATES)?;
                 let record = load_record(&table, &id)?.ok_or_else(not_found)?;
                 let uses = {

@@ -63,7 +63,18 @@ type WriteJob = Box<dyn FnOnce(&Database) + Send>;
 /// Called on the writer thread after a commit that changed what the gateway enforces, before
 /// the write is acknowledged: so the gateway's view includes every acknowledged write, and views
 /// are published in commit order.
-pub type Publisher = Arc<dyn Fn(&Database) + Send + Sync>;
+pub type Publisher = Arc<dyn Fn(&Database, &PublishScope) + Send + Sync>;
+
+/// What a published write changed, so the publisher updates only that part of the view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishScope {
+    /// API definitions (the snapshot is rebuilt; keys are untouched).
+    Apis,
+    /// One credential, by id (created, changed or revoked).
+    Key(String),
+    /// Anything (APIs and credentials both).
+    Everything,
+}
 
 /// A handle on the open store. Cheap to clone.
 #[derive(Clone)]
@@ -136,21 +147,21 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> Result<T, crate::ServiceError> + Send + 'static,
     {
-        self.write_inner(f, false).await
+        self.write_inner(f, None).await
     }
 
     /// Like [`Store::write`], for changes the gateway enforces (APIs, credentials, certificates
     /// they use): after the commit the publisher rebuilds the gateway's view, then the caller
     /// is answered.
-    pub async fn write_published<T, F>(&self, f: F) -> Result<T, crate::ServiceError>
+    pub async fn write_published<T, F>(&self, scope: PublishScope, f: F) -> Result<T, crate::ServiceError>
     where
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> Result<T, crate::ServiceError> + Send + 'static,
     {
-        self.write_inner(f, true).await
+        self.write_inner(f, Some(scope)).await
     }
 
-    async fn write_inner<T, F>(&self, f: F, publish: bool) -> Result<T, crate::ServiceError>
+    async fn write_inner<T, F>(&self, f: F, publish: Option<PublishScope>) -> Result<T, crate::ServiceError>
     where
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> Result<T, crate::ServiceError> + Send + 'static,
@@ -159,10 +170,8 @@ impl Store {
         let publisher = Arc::clone(&self.publisher);
         let job: WriteJob = Box::new(move |db: &Database| {
             let result = run_write(db, f);
-            if publish && result.is_ok() {
-                if let Some(publish) = publisher.get() {
-                    publish(db);
-                }
+            if let (Some(scope), Ok(_), Some(publish)) = (&publish, &result, publisher.get()) {
+                publish(db, scope);
             }
             let _ = reply.send(result);
         });
