@@ -22,7 +22,12 @@ results="$here/bench/results"
 mkdir -p "$results"
 stamp="$(date -u +%Y-%m-%dT%H%MZ)"
 pids=()
-cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true; }
+cleanup() {
+  for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done
+  nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true
+  nginx -c "$work/upstream.conf" -s stop 2>/dev/null || true
+  [ -f "$work/haproxy.pid" ] && kill "$(cat "$work/haproxy.pid")" 2>/dev/null || true
+}
 trap cleanup EXIT
 
 # --- tools -------------------------------------------------------------------------------
@@ -56,8 +61,16 @@ cat server.pem server.key > server-with-key.pem
 cat client.pem client.key > client-with-key.pem
 TOKEN="cgk_bench$(openssl rand -hex 24)"   # nginx and HAProxy compare this literal
 
-# --- upstream: nginx answering 200 from memory on plain HTTP ---------------------------
+# --- upstream: its own nginx, answering 200 from memory on plain HTTP --------------------
 UP=18080; NGX=18443; HAP=18444; CG=18445; CGP=18446
+cat > upstream.conf <<NGINX
+worker_processes 1;
+pid $work/upstream.pid;
+error_log $work/upstream-error.log warn;
+events { worker_connections 4096; }
+http { access_log off; server { listen 127.0.0.1:$UP; keepalive_requests 1000000; location / { return 200 "ok\n"; } } }
+NGINX
+nginx -c "$work/upstream.conf"
 cat > nginx.conf <<NGINX
 worker_processes 2;
 pid $work/nginx.pid;
@@ -66,7 +79,6 @@ events { worker_connections 4096; }
 http {
   access_log off;
   upstream backend { server 127.0.0.1:$UP; keepalive 128; }
-  server { listen 127.0.0.1:$UP; location / { return 200 "ok\n"; } }
   server {
     listen 127.0.0.1:$NGX ssl;
     ssl_certificate $work/server.pem; ssl_certificate_key $work/server.key;
@@ -106,8 +118,9 @@ pids+=($!)
 CG_PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$CGP/readyz" >/dev/null && break; sleep 0.1; done
 api() { curl -sf -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' "$@"; }
-CLIENT_ID=$(api -X POST --data-binary @client.pem -H 'content-type: application/x-pem-file' "http://127.0.0.1:$CGP/api/v1/certificates" | jq -r .id)
-CA_ID=$(api -X POST --data-binary @ca.pem -H 'content-type: application/x-pem-file' "http://127.0.0.1:$CGP/api/v1/certificates" | jq -r .id)
+pem() { curl -sf -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/x-pem-file' "$@"; }
+CLIENT_ID=$(pem -X POST --data-binary @client.pem "http://127.0.0.1:$CGP/api/v1/certificates" | jq -r .id)
+CA_ID=$(pem -X POST --data-binary @ca.pem "http://127.0.0.1:$CGP/api/v1/certificates" | jq -r .id)
 API_ID=$(api -X POST "http://127.0.0.1:$CGP/api/v1/apis" -d "{\"name\":\"bench\",\"listen_path\":\"/\",\"upstream_url\":\"http://127.0.0.1:$UP/\",\"auth\":\"auth_token\",\"mtls\":{\"required\":true,\"allowed_certificates\":[\"$CA_ID\"]}}" | jq -r .id)
 CG_TOKEN=$(api -X POST "http://127.0.0.1:$CGP/api/v1/keys" -d "{\"apis\":[\"$API_ID\"],\"bound_certificates\":[\"$CLIENT_ID\"],\"rate\":{\"requests\":1000000,\"per_seconds\":1},\"quota\":{\"max\":1000000000,\"period\":\"month\"}}" | jq -r .token)
 
@@ -115,8 +128,8 @@ CG_TOKEN=$(api -X POST "http://127.0.0.1:$CGP/api/v1/keys" -d "{\"apis\":[\"$API
 cpu_ticks() { local t=0; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$t"; }
 rss_kib() { local r=0; for p in "$@"; do [ -r "/proc/$p/status" ] && r=$((r + $(awk '/VmHWM/ {print $2}' "/proc/$p/status"))); done; echo "$r"; }
 HZ=$(getconf CLK_TCK)
-nginx_pids() { pgrep -f "nginx: (master|worker)" | tr '\n' ' '; }
-haproxy_pids() { pgrep -x haproxy | tr '\n' ' '; }
+# The proxy's processes only (the upstream nginx is another master).
+tree_pids() { local master; master=$(cat "$1"); echo "$master $(pgrep -P "$master" | tr '\n' ' ')"; }
 rows=()
 measure() { # label url token pids...
   local label=$1 url=$2 token=$3; shift 3
@@ -149,12 +162,13 @@ measure() { # label url token pids...
     local hs_us; hs_us=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="${done_n:-1}" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
     rows+=("| $label | new TLS connection per request (ab) | $cps conn/s | - | - | $hs_us | failed ${failed:-?} |")
   fi
-  rows+=("| $label | peak RSS | $(( $(rss_kib $procs) / 1024 )) MiB | | | | |")
+  [ -n "$procs" ] && rows+=("| $label | peak RSS | $(( $(rss_kib $procs) / 1024 )) MiB | | | | |")
+  return 0
 }
 
 measure direct "http://127.0.0.1:$UP/" none ""
-measure nginx "https://localhost:$NGX/" "$TOKEN" $(nginx_pids)
-measure haproxy "https://localhost:$HAP/" "$TOKEN" $(haproxy_pids)
+measure nginx "https://localhost:$NGX/" "$TOKEN" $(tree_pids "$work/nginx.pid")
+measure haproxy "https://localhost:$HAP/" "$TOKEN" $(tree_pids "$work/haproxy.pid")
 measure certgate "https://localhost:$CG/" "$CG_TOKEN" "$CG_PID"
 
 # --- certgate memory with many certificates and tokens loaded -------------------------------
