@@ -40,11 +40,19 @@ impl Quotas {
     pub fn consume(&self, key_id: &str, quota: Quota, now: i64) -> QuotaVerdict {
         let (start, end) = quota.period.window(now);
         let start_u = u64::try_from(start).unwrap_or(0);
-        let counter = self.counters.entry(key_id.to_string()).or_insert_with(|| Counter {
-            window_start: AtomicU64::new(start_u),
-            used: AtomicU64::new(0),
-            dirty: AtomicBool::new(false),
-        });
+        // A lookup first: allocating the key only for a new counter.
+        let counter = match self.counters.get(key_id) {
+            Some(counter) => counter,
+            None => self
+                .counters
+                .entry(key_id.to_string())
+                .or_insert_with(|| Counter {
+                    window_start: AtomicU64::new(start_u),
+                    used: AtomicU64::new(0),
+                    dirty: AtomicBool::new(false),
+                })
+                .downgrade(),
+        };
         // A new window starts from zero (the first request to see it resets the count).
         let seen = counter.window_start.load(Ordering::Acquire);
         if seen != start_u && counter.window_start.compare_exchange(seen, start_u, Ordering::AcqRel, Ordering::Acquire).is_ok() {

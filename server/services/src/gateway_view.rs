@@ -20,8 +20,8 @@ use crate::{apis, keys, ServiceError};
 pub struct GatewayState {
     pub view: Arc<ArcSwap<GatewayView>>,
     pub keys: Arc<KeyMap>,
-    /// key id -> token hash, to find a key's entry when it changes or is revoked.
-    hashes: Mutex<HashMap<String, String>>,
+    /// key id -> token digest, to find a key's entry when it changes or is revoked.
+    hashes: Mutex<HashMap<String, [u8; 32]>>,
     generation: AtomicU64,
 }
 
@@ -43,7 +43,7 @@ fn certificates(txn: &redb::ReadTransaction, ids: impl IntoIterator<Item = Strin
     Ok(out)
 }
 
-fn compile_key(txn: &redb::ReadTransaction, record: KeyRecord) -> Result<(String, Arc<KeyView>), ServiceError> {
+fn compile_key(txn: &redb::ReadTransaction, record: KeyRecord) -> Result<([u8; 32], Arc<KeyView>), ServiceError> {
     let certs = certificates(txn, record.spec.bound_certificates.iter().flatten().cloned())?;
     Ok(KeyView::build(KeyInput { id: record.id, token_sha256: record.token_sha256, spec: record.spec }, &certs))
 }
@@ -67,8 +67,8 @@ impl GatewayState {
         match record {
             Some(record) => {
                 let (hash, view) = compile_key(txn, record)?;
-                self.keys.insert(hash.clone(), view);
-                if let Some(old) = hashes.insert(key_id.to_string(), hash.clone()) {
+                self.keys.insert(hash, view);
+                if let Some(old) = hashes.insert(key_id.to_string(), hash) {
                     if old != hash {
                         self.keys.remove(&old);
                     }
@@ -89,7 +89,7 @@ impl GatewayState {
         for record in records {
             let id = record.id.clone();
             let (hash, view) = compile_key(txn, record)?;
-            self.keys.insert(hash.clone(), view);
+            self.keys.insert(hash, view);
             fresh.insert(id, hash);
         }
         let mut hashes = self.hashes.lock().unwrap_or_else(|p| p.into_inner());

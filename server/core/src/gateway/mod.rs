@@ -194,14 +194,19 @@ pub fn bearer_token(authorization: Option<&str>) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// SHA-256 hex of a token: the only form in which tokens are stored or looked up.
+/// SHA-256 hex of a token: the only form in which tokens are stored.
 pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    hex::encode(token_digest(token))
+}
+
+/// SHA-256 of a token: the form the gateway looks tokens up by.
+pub fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 /// Does the peer's leaf match one entry of `set` (pinned id, or a chain to a CA entry)?
 fn matches_set(set: &CertificateSet, peer: &PeerCertificate, id: &str, now: UnixSeconds, chains: &dyn ChainCheck) -> bool {
-    set.pins.contains(id) || set.cas.iter().any(|ca| chains.chains_to(peer, ca, now))
+    set.is_pinned(id) || set.cas.iter().any(|ca| chains.chains_to(peer, ca, now))
 }
 
 /// The mTLS step alone: whether this peer may call this API at `now`. The gateway caches the
@@ -281,13 +286,13 @@ pub fn decide(
                 Denial::new(DenialKind::CredentialMissing, "Send the Auth Token as `Authorization: Bearer <token>`.")
             })?;
             let key = keys
-                .get(&token_hash(token))
+                .get(&token_digest(token))
                 .map(|entry| Arc::clone(entry.value()))
                 .ok_or_else(|| Denial::new(DenialKind::CredentialInvalid, "The Auth Token is not valid."))?;
             if key.expires_at.is_some_and(|at| now >= at) {
                 return Err(Denial::new(DenialKind::CredentialInvalid, "The Auth Token has expired."));
             }
-            if !key.apis.contains(&api.id) {
+            if !key.apis.iter().any(|a| a == &api.id) {
                 return Err(Denial::new(DenialKind::ApiNotGranted, "The Auth Token does not grant access to this API."));
             }
             if let Some(binding) = &key.binding {
@@ -372,7 +377,7 @@ pub fn explain(
         (Ok(()), false) => step("client_certificate", "pass", None, "This API does not require a client certificate."),
         (Ok(()), true) => {
             let how = match peer.and_then(|p| p.facts.as_ref()) {
-                Some(f) if api.allowed.pins.contains(&f.id) => "it is pinned on the allow list".to_string(),
+                Some(f) if api.allowed.is_pinned(&f.id) => "it is pinned on the allow list".to_string(),
                 _ => match api.allowed.cas.iter().find(|ca| peer.is_some_and(|p| chains.chains_to(p, ca, now))) {
                     Some(ca) => format!("it chains to the CA entry {}", ca.id),
                     None => "it is allowed".to_string(),
@@ -392,7 +397,7 @@ pub fn explain(
             };
             steps.push(step("credential", "pass", None, who));
             let bound = match (&grant.key_id, &grant.certificate_id) {
-                (Some(_), _) if presented.bearer.and_then(|t| keys.get(&token_hash(t))).is_some_and(|k| k.binding.is_some()) => {
+                (Some(_), _) if presented.bearer.and_then(|t| keys.get(&token_digest(t))).is_some_and(|k| k.binding.is_some()) => {
                     "The credential is bound and the certificate is one of its certificates."
                 }
                 (None, Some(_)) if grant.jwt_identity.is_some() => "The JWT's cnf names this certificate.",

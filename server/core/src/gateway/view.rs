@@ -2,7 +2,7 @@
 //! credentials and certificates. The store's writer builds a new one after each commit that
 //! changes them; the gateway swaps it in before the write is acknowledged.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::jwt::JwtVerifier;
@@ -15,11 +15,19 @@ pub struct CaCertificate {
     pub der: Vec<u8>,
 }
 
-/// A set of certificate entries: leaf pins (by id) and CA entries.
+/// A set of certificate entries: leaf pins and CA entries. Pins are kept as sorted binary
+/// SHA-256 digests (32 bytes each, binary search): compact enough for 100,000 credentials.
 #[derive(Debug, Clone, Default)]
 pub struct CertificateSet {
-    pub pins: HashSet<String>,
+    pins: Vec<[u8; 32]>,
     pub cas: Vec<Arc<CaCertificate>>,
+}
+
+/// A certificate id (64 hex digits) as its 32-byte digest.
+pub fn id_digest(id: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(id, &mut out).ok()?;
+    Some(out)
 }
 
 impl CertificateSet {
@@ -27,13 +35,20 @@ impl CertificateSet {
         self.pins.is_empty() && self.cas.is_empty()
     }
 
+    /// Whether the leaf with this id (hex) is pinned.
+    pub fn is_pinned(&self, id: &str) -> bool {
+        id_digest(id).is_some_and(|digest| self.pins.binary_search(&digest).is_ok())
+    }
+
     fn add(&mut self, certificate: &CertificateInput) {
         if certificate.is_ca {
             if !self.cas.iter().any(|c| c.id == certificate.id) {
                 self.cas.push(Arc::new(CaCertificate { id: certificate.id.clone(), der: certificate.der.clone() }));
             }
-        } else {
-            self.pins.insert(certificate.id.clone());
+        } else if let Some(digest) = id_digest(&certificate.id) {
+            if let Err(at) = self.pins.binary_search(&digest) {
+                self.pins.insert(at, digest);
+            }
         }
     }
 }
@@ -72,7 +87,8 @@ pub struct ApiView {
 #[derive(Debug)]
 pub struct KeyView {
     pub id: String,
-    pub apis: HashSet<String>,
+    /// The API ids it grants (few: a list is smaller than a set).
+    pub apis: Box<[String]>,
     /// `None`: not bound. `Some(set)`: works only with these certificates (empty: never).
     pub binding: Option<CertificateSet>,
     pub rate: Option<Rate>,
@@ -98,9 +114,9 @@ pub struct CertificateInput {
     pub der: Vec<u8>,
 }
 
-/// Credentials by the SHA-256 hex of their token: a concurrent map beside the snapshot,
+/// Credentials by the SHA-256 of their token (32 bytes): a concurrent map beside the snapshot,
 /// updated one key at a time (a new key never rebuilds the snapshot).
-pub type KeyMap = dashmap::DashMap<String, Arc<KeyView>>;
+pub type KeyMap = dashmap::DashMap<[u8; 32], Arc<KeyView>>;
 
 fn set_of(ids: &[String], certificates: &HashMap<String, CertificateInput>) -> CertificateSet {
     let mut set = CertificateSet::default();
@@ -113,17 +129,18 @@ fn set_of(ids: &[String], certificates: &HashMap<String, CertificateInput>) -> C
 }
 
 impl KeyView {
-    /// Compiles a stored key; returns it with the hash it is looked up by.
-    pub fn build(input: KeyInput, certificates: &HashMap<String, CertificateInput>) -> (String, Arc<KeyView>) {
+    /// Compiles a stored key; returns it with the digest it is looked up by (a corrupt stored
+    /// hash gives a digest no token has).
+    pub fn build(input: KeyInput, certificates: &HashMap<String, CertificateInput>) -> ([u8; 32], Arc<KeyView>) {
         let view = KeyView {
             binding: input.spec.bound_certificates.as_deref().map(|ids| set_of(ids, certificates)),
             id: input.id,
-            apis: input.spec.apis.into_iter().collect(),
+            apis: input.spec.apis.into_boxed_slice(),
             rate: input.spec.rate,
             quota: input.spec.quota,
             expires_at: input.spec.expires_at,
         };
-        (input.token_sha256, Arc::new(view))
+        (id_digest(&input.token_sha256).unwrap_or([0xff; 32]), Arc::new(view))
     }
 }
 
