@@ -44,7 +44,9 @@ python3 -c 'import cryptography' 2>/dev/null || pip install -q cryptography
 if ! oha --version 2>/dev/null | grep -qE '^oha 1\.'; then
   cargo install oha --locked --version '^1.9' >/dev/null
 fi
-[ -x target/release/certgate ] || bash scripts/build.sh
+# CERTGATE_BIN: another build of certgate (the `profiling` profile keeps symbols for PERF=1).
+CERTGATE_BIN="${CERTGATE_BIN:-$here/target/release/certgate}"
+[ -x "$CERTGATE_BIN" ] || bash scripts/build.sh
 
 # --- certificates and token (openssl; the same for every proxy) ------------------------
 cd "$work"
@@ -112,11 +114,14 @@ HAPROXY
 haproxy -f haproxy.cfg -D -p "$work/haproxy.pid"
 
 ADMIN_TOKEN="bench-admin-token-$(openssl rand -hex 8)"
-"$here/target/release/certgate" serve --data-dir "$work/cg" --portal-addr 127.0.0.1:$CGP --gateway-addr 127.0.0.1:$CG \
-  --tls-cert server.pem --tls-key server.key --admin-token "$ADMIN_TOKEN" >"$work/certgate.out" 2>"$work/certgate.err" &
-pids+=($!)
-CG_PID=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$CGP/readyz" >/dev/null && break; sleep 0.1; done
+start_certgate() {
+  "$CERTGATE_BIN" serve --data-dir "$work/cg" --portal-addr 127.0.0.1:$CGP --gateway-addr 127.0.0.1:$CG \
+    --tls-cert server.pem --tls-key server.key --admin-token "$ADMIN_TOKEN" >>"$work/certgate.out" 2>>"$work/certgate.err" &
+  CG_PID=$!
+  pids+=("$CG_PID")
+  for _ in $(seq 300); do curl -sf "http://127.0.0.1:$CGP/readyz" >/dev/null && break; sleep 0.1; done
+}
+start_certgate
 api() { curl -sf -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' "$@"; }
 pem() { curl -sf -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/x-pem-file' "$@"; }
 CLIENT_ID=$(pem -X POST --data-binary @client.pem "http://127.0.0.1:$CGP/api/v1/certificates" | jq -r .id)
@@ -166,10 +171,39 @@ measure() { # label url token pids...
   return 0
 }
 
+# PERF=1: system calls per keep-alive request of each proxy (strace -c; slows the proxy while
+# attached, so it runs apart from the timed rows).
+syscalls() { # label url token pids...
+  local label=$1 url=$2 token=$3; shift 3
+  [ "${PERF:-0}" = 1 ] && command -v strace >/dev/null || return 0
+  local attach=(); for p in "$@"; do attach+=(-p "$p"); done
+  strace -f -c -q -o "strace-$label.txt" "${attach[@]}" & local strace_pid=$!
+  sleep 1
+  oha -n 5000 -c 16 --no-tui --cacert ca.pem --cert client.pem --key client.key -H "Authorization: Bearer $token" "$url" >/dev/null
+  kill -INT "$strace_pid"; wait "$strace_pid" 2>/dev/null || true
+  local total; total=$(awk '$NF == "total" {print $4}' "strace-$label.txt")
+  local top; top=$(awk '$1 ~ /^[0-9.]+$/ && $NF != "total" {print $4, $NF}' "strace-$label.txt" | sort -rn | head -5 | awk '{printf "%s %.2f, ", $2, $1 / 5000}')
+  rows+=("| $label | system calls per keep-alive request (strace -c) | $(awk -v t="${total:-0}" 'BEGIN { printf "%.2f", t / 5000 }') | | | | ${top%, } |")
+}
+
 measure direct "http://127.0.0.1:$UP/" none ""
 measure nginx "https://localhost:$NGX/" "$TOKEN" $(tree_pids "$work/nginx.pid")
 measure haproxy "https://localhost:$HAP/" "$TOKEN" $(tree_pids "$work/haproxy.pid")
 measure certgate "https://localhost:$CG/" "$CG_TOKEN" "$CG_PID"
+syscalls nginx "https://localhost:$NGX/" "$TOKEN" $(tree_pids "$work/nginx.pid")
+syscalls haproxy "https://localhost:$HAP/" "$TOKEN" $(tree_pids "$work/haproxy.pid")
+syscalls certgate "https://localhost:$CG/" "$CG_TOKEN" "$CG_PID"
+
+# PERF=1: where certgate's time goes under keep-alive load (needs a build with symbols).
+if [ "${PERF:-0}" = 1 ] && command -v perf >/dev/null; then
+  perf record -F 1999 -g -o "$work/perf.data" -p "$CG_PID" -- sleep "$DURATION" 2>/dev/null &
+  perf_pid=$!
+  oha -z "${DURATION}s" -c 16 --no-tui --cacert ca.pem --cert client.pem --key client.key \
+    -H "Authorization: Bearer $CG_TOKEN" "https://localhost:$CG/" >/dev/null
+  wait "$perf_pid" || true
+  perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null | grep -v '^$' | head -80 > "$results/$stamp-perf.txt" || true
+  perf report -i "$work/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -20 >> "$results/$stamp-perf.txt" || true
+fi
 
 # --- certgate memory with many certificates and tokens loaded -------------------------------
 seed_memory() {
@@ -177,7 +211,16 @@ seed_memory() {
   python3 "$here/bench/seed.py" --portal "http://127.0.0.1:$CGP" --admin-token "$ADMIN_TOKEN" --api "$API_ID" \
     --certificates "$SEED_CERTS" --tokens "$SEED_TOKENS" > seed.txt
   local rss; rss=$(awk '/VmRSS/ {print $2}' "/proc/$CG_PID/status")
-  rows+=("| certgate | RSS with $SEED_CERTS certificates and $SEED_TOKENS tokens | $((rss / 1024)) MiB (before: $((base_rss / 1024)) MiB) | | | | $(tail -1 seed.txt) |")
+  rows+=("| certgate | RSS after loading $SEED_CERTS certificates and $SEED_TOKENS tokens over REST | $((rss / 1024)) MiB (before: $((base_rss / 1024)) MiB) | | | | $(tail -1 seed.txt) |")
+  # The same store after a restart: what a gateway holding this much costs when it starts.
+  kill -TERM "$CG_PID"; wait "$CG_PID" 2>/dev/null || true
+  local started; started=$(date +%s.%N)
+  start_certgate
+  local ready; ready=$(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+  oha -n 2000 -c 16 --no-tui --cacert ca.pem --cert client.pem --key client.key \
+    -H "Authorization: Bearer $CG_TOKEN" "https://localhost:$CG/" >/dev/null
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$CG_PID/status")
+  rows+=("| certgate | RSS after a restart with them (and 2000 requests) | $((rss / 1024)) MiB | | | | ready in $ready s |")
 }
 [ "$SEED_TOKENS" -gt 0 ] && seed_memory
 

@@ -91,6 +91,14 @@ pub struct ServeArgs {
     #[arg(long, env = "CERTGATE_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
 
+    /// Seconds a client gets to complete its TLS handshake; slower clients are disconnected.
+    #[arg(long, env = "CERTGATE_HANDSHAKE_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub handshake_timeout: u64,
+
+    /// Seconds a client gets to send a request's headers; slower clients are disconnected.
+    #[arg(long, env = "CERTGATE_HEADER_TIMEOUT", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_timeout: u64,
+
     /// Log format on stderr.
     #[arg(long, env = "CERTGATE_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use app::ssr::PortalServices;
@@ -110,7 +110,11 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let purge = tokio::spawn(purge_expired_sessions(state_sessions));
     let (trigger, shutdown) = listener::shutdown_pair();
     let shutdown_for_metrics = shutdown.clone();
-    let limits = Limits::default();
+    let limits = Limits {
+        handshake_timeout: Duration::from_secs(args.handshake_timeout),
+        header_read_timeout: Duration::from_secs(args.header_timeout),
+        ..Limits::default()
+    };
     let portal = tokio::spawn(listener::serve(
         portal_listener,
         portal_tls.clone(),

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use certgate_testpki::{LeafSpec, TestPki, Usage};
 use reqwest::Method;
 use serde_json::json;
-use support::gateway::{connect, echo_upstream, Admin};
+use support::gateway::{connect, connect_h2, echo_upstream, tls_connect, Admin};
 use support::Server;
 
 #[tokio::test]
@@ -406,4 +406,156 @@ async fn the_demo_api_works_with_the_demo_certificate_and_token() {
     assert_eq!((answer.status, answer.body["status"].as_str()), (200, Some("alive")), "{}", answer.body);
     let mut anonymous = connect(&server, &[], "localhost").await;
     assert_eq!(anonymous.get("/demo/healthz", &[("authorization", &format!("Bearer {token}"))]).await.code(), "client_certificate_required");
+}
+
+#[tokio::test]
+async fn http2_clients_get_the_same_decisions_and_multiplex() {
+    let server = Server::start();
+    let admin = Admin::new(&server);
+    let upstream = echo_upstream().await;
+    let pki = TestPki::new();
+    let a = pki.leaf(&LeafSpec::client("client a"));
+    let b = pki.leaf(&LeafSpec::client("client b"));
+    let (id_a, id_b) = (admin.upload(&a).await, admin.upload(&b).await);
+    let api = admin
+        .create_api(json!({"name": "orders", "listen_path": "/orders/", "upstream_url": format!("http://{upstream}/"),
+            "auth": "auth_token", "mtls": {"required": true, "allowed_certificates": [id_a, id_b]}}))
+        .await;
+    let (_, token) = admin.create_key(json!({"apis": [api], "bound_certificates": [id_a]})).await;
+    let bearer = format!("Bearer {token}");
+
+    let conn = connect_h2(&server, &[&a], "localhost").await;
+    // Several requests at once on one connection, each decided and proxied on its own.
+    let with_token = [("authorization", bearer.as_str())];
+    let spoofing = [("authorization", bearer.as_str()), ("x-forwarded-client-cert", "Hash=spoofed")];
+    let (one, two, three) = tokio::join!(
+        conn.get("https://localhost/orders/1", &with_token),
+        conn.get("https://localhost/orders/2", &spoofing),
+        conn.get("https://localhost/orders/3", &[]),
+    );
+    assert_eq!((one.status, one.body["path"].as_str()), (200, Some("/1")), "{}", one.body);
+    assert_eq!((two.status, two.body["path"].as_str()), (200, Some("/2")), "{}", two.body);
+    assert!(two.body["headers"].get("x-forwarded-client-cert").is_none() && two.body["headers"].get("authorization").is_none());
+    assert_eq!(two.body["headers"]["x-forwarded-host"], "localhost", "the :authority becomes X-Forwarded-Host");
+    assert_eq!((three.status, three.code()), (401, "credential_missing"));
+    assert_eq!(three.headers["content-type"], "application/problem+json");
+
+    // :authority must match SNI, as Host does on HTTP/1.1.
+    let answer = conn.get("https://other.example/orders/1", &[("authorization", &bearer)]).await;
+    assert_eq!((answer.status, answer.code()), (421, "misdirected_request"));
+
+    // Binding holds on HTTP/2 too: A's token on B's connection is refused.
+    let conn_b = connect_h2(&server, &[&b], "localhost").await;
+    let answer = conn_b.get("https://localhost/orders/1", &[("authorization", &bearer)]).await;
+    assert_eq!((answer.status, answer.code()), (401, "certificate_binding_mismatch"));
+}
+
+#[tokio::test]
+async fn jwt_apis_check_signature_claims_and_the_certificate_binding_on_real_handshakes() {
+    use base64::Engine;
+    use certgate_testpki::KeyKind;
+    use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+
+    let server = Server::start();
+    let admin = Admin::new(&server);
+    let upstream = echo_upstream().await;
+    let pki = TestPki::new();
+    let a = pki.leaf(&LeafSpec::client("client a"));
+    let b = pki.leaf(&LeafSpec::client("client b"));
+    let (id_a, id_b) = (admin.upload(&a).await, admin.upload(&b).await);
+    let rsa = KeyKind::Rsa2048.generate();
+    let public_pem = rsa.public_key_pem();
+    admin
+        .create_api(json!({"name": "jwt orders", "listen_path": "/jwt/", "upstream_url": format!("http://{upstream}/"),
+            "auth": "jwt", "jwt": {"algorithms": ["RS256"], "key": {"public_key_pem": public_pem},
+                "issuer": "https://idp.example", "audience": "orders", "leeway_seconds": 30},
+            "mtls": {"required": true, "allowed_certificates": [id_a, id_b]}}))
+        .await;
+
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let signing = EncodingKey::from_rsa_pem(rsa.serialize_pem().as_bytes()).unwrap();
+    let sign = |claims: &serde_json::Value| encode(&Header::new(Algorithm::RS256), claims, &signing).unwrap();
+    let base = json!({"sub": "alice", "iss": "https://idp.example", "aud": "orders", "exp": now + 300});
+    let with = |k: &str, v: serde_json::Value| {
+        let mut claims = base.clone();
+        claims[k] = v;
+        claims
+    };
+    let b64 = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
+    let x5t = |der: &[u8]| certgate_core::pki::parse_der(der).unwrap().x5t_s256;
+    let mut without_exp = base.clone();
+    without_exp.as_object_mut().unwrap().remove("exp");
+
+    let cases: Vec<(&str, String, u16, &str)> = vec![
+        ("valid", sign(&base), 200, ""),
+        ("alg none", format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), b64(&base)), 401, "credential_invalid"),
+        (
+            "HS256 signed with the RSA public key",
+            encode(&Header::new(Algorithm::HS256), &base, &EncodingKey::from_secret(public_pem.as_bytes())).unwrap(),
+            401,
+            "credential_invalid",
+        ),
+        ("expired past the leeway", sign(&with("exp", json!(now - 120))), 401, "credential_invalid"),
+        ("expired inside the leeway", sign(&with("exp", json!(now - 5))), 200, ""),
+        ("no exp", sign(&without_exp), 401, "credential_invalid"),
+        ("nbf in the future", sign(&with("nbf", json!(now + 600))), 401, "credential_invalid"),
+        ("wrong aud", sign(&with("aud", json!("billing"))), 401, "credential_invalid"),
+        ("wrong iss", sign(&with("iss", json!("https://evil.example"))), 401, "credential_invalid"),
+        ("cnf names this certificate", sign(&with("cnf", json!({"x5t#S256": x5t(&a.der)}))), 200, ""),
+        ("cnf names another certificate", sign(&with("cnf", json!({"x5t#S256": x5t(&b.der)}))), 401, "certificate_binding_mismatch"),
+    ];
+    let mut conn = connect(&server, &[&a], "localhost").await;
+    for (what, token, status, code) in cases {
+        let answer = conn.get("/jwt/x", &[("authorization", &format!("Bearer {token}"))]).await;
+        assert_eq!(answer.status, status, "{what}: {}", answer.body);
+        if status == 200 {
+            assert_eq!(answer.body["path"], "/x", "{what}");
+        } else {
+            assert_eq!(answer.code(), code, "{what}");
+            assert!(answer.headers["www-authenticate"].to_str().unwrap().starts_with("Bearer"), "{what}");
+            assert!(!answer.body.to_string().contains(&token), "{what}: never echo the token");
+        }
+    }
+    // A valid JWT does not stand in for the client certificate.
+    let mut no_certificate = connect(&server, &[], "localhost").await;
+    let answer = no_certificate.get("/jwt/x", &[("authorization", &format!("Bearer {}", sign(&base)))]).await;
+    assert_eq!((answer.status, answer.code()), (401, "client_certificate_required"));
+}
+
+#[tokio::test]
+async fn slow_clients_are_disconnected_after_the_handshake_and_header_timeouts() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_in(&dir.path().join("data"), &["--handshake-timeout", "1", "--header-timeout", "1"]);
+    let addr: std::net::SocketAddr = server.gateway.trim_start_matches("https://").parse().unwrap();
+
+    // A TCP connection that never starts its TLS handshake.
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 256];
+    let read = tokio::time::timeout(Duration::from_secs(8), silent.read(&mut buf)).await.expect("disconnected in time");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert!(started.elapsed() >= Duration::from_millis(900), "not before the timeout: {:?}", started.elapsed());
+
+    // A TLS connection that sends half a request head and stalls (slowloris).
+    let mut stalled = tls_connect(&server, &[], None, "localhost", b"http/1.1").await;
+    stalled.write_all(b"GET /orders/1 HTTP/1.1\r\nHost: localhost\r\nX-Slow: ").await.unwrap();
+    stalled.flush().await.unwrap();
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(8), async {
+        loop {
+            match stalled.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "a stalled request head must not hold the connection open");
+    assert!(started.elapsed() >= Duration::from_millis(900), "not before the timeout: {:?}", started.elapsed());
+    let text = String::from_utf8_lossy(&seen);
+    assert!(text.is_empty() || text.starts_with("HTTP/1.1 408"), "nothing but a 408 may be answered: {text}");
 }

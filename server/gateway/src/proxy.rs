@@ -69,22 +69,21 @@ impl Gateway {
     pub async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
         let started = std::time::Instant::now();
         let generation = self.view.load().generation;
-        let (api_id, response) = self.respond(request).await;
+        let (api, response) = self.respond(request).await;
         let denial = response.extensions().get::<DenialKind>().map(|k| k.code());
-        self.metrics.observe(api_id.as_deref(), response.status().as_u16(), denial, started.elapsed(), generation);
+        self.metrics.observe(api.as_deref().map(|a| a.id.as_str()), response.status().as_u16(), denial, started.elapsed(), generation);
         Ok(response)
     }
 
-    async fn respond(&self, request: Request<Incoming>) -> (Option<String>, Response<Body>) {
+    async fn respond(&self, request: Request<Incoming>) -> (Option<Arc<ApiView>>, Response<Body>) {
         let info = request.extensions().get::<ConnectionInfo>().cloned();
-        let method = request.method().clone();
-        let path = request.uri().path().to_string();
         let response = match self.admit(&request, info.as_ref()) {
             Ok((api, grant, limits)) => {
                 let response = self.forward(request, info.as_ref(), &api, &grant, limits).await;
-                (Some(api.id.clone()), response.unwrap_or_else(|denial| denial_response(&denial)))
+                (Some(api), response.unwrap_or_else(|denial| denial_response(&denial)))
             }
             Err(Refusal { denial, rate, quota, api }) => {
+                let (method, path) = (request.method(), request.uri().path());
                 tracing::debug!(peer = ?info.as_ref().map(|i| i.peer), %method, %path, code = denial.kind.code(), "denied");
                 let mut response = denial_response(&denial);
                 if let Some(rate) = rate {
@@ -125,7 +124,7 @@ impl Gateway {
             .route(request.uri().path())
             .cloned()
             .ok_or_else(|| Denial::new(DenialKind::ApiNotFound, "No API is defined for this listen path."))?;
-        let for_api = |denial: Denial| Refusal { api: Some(api.id.clone()), ..Refusal::from(denial) };
+        let for_api = |denial: Denial| Refusal { api: Some(Arc::clone(&api)), ..Refusal::from(denial) };
 
         let peer = session.and_then(|s| s.peer_certificate.as_ref());
         let verdict = match session {
@@ -146,7 +145,7 @@ impl Gateway {
                         ),
                         rate: Some(verdict),
                         quota: None,
-                        api: Some(api.id.clone()),
+                        api: Some(Arc::clone(&api)),
                     });
                 }
                 Some(verdict)
@@ -161,7 +160,7 @@ impl Gateway {
                         denial: Denial::new(DenialKind::QuotaExceeded, "The credential's quota for this period is used up."),
                         rate,
                         quota: Some(verdict),
-                        api: Some(api.id.clone()),
+                        api: Some(Arc::clone(&api)),
                     });
                 }
                 Some(verdict)
@@ -313,7 +312,7 @@ struct Refusal {
     rate: Option<RateVerdict>,
     quota: Option<QuotaVerdict>,
     /// The API the request was routed to, if any (for metrics).
-    api: Option<String>,
+    api: Option<Arc<ApiView>>,
 }
 
 impl From<Denial> for Refusal {

@@ -3,25 +3,23 @@
 //! that changes them, before the write is acknowledged: an API change rebuilds the snapshot (a
 //! new generation); a key change touches that key only.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use certgate_core::gateway::view::{ApiInput, CertificateInput, GatewayView, KeyInput, KeyMap, KeyView};
-use redb::ReadableDatabase;
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use crate::certificates::CertificateRecord;
 use crate::keys::KeyRecord;
 use crate::store::{codec, tables, PublishScope, Store, StoreError};
-use crate::{apis, keys, ServiceError};
+use crate::{apis, ServiceError};
 
 /// What the gateway reads. Cheap to share; readers never lock the snapshot.
 pub struct GatewayState {
     pub view: Arc<ArcSwap<GatewayView>>,
     pub keys: Arc<KeyMap>,
-    /// key id -> token digest, to find a key's entry when it changes or is revoked.
-    hashes: Mutex<HashMap<String, [u8; 32]>>,
     generation: AtomicU64,
 }
 
@@ -63,42 +61,32 @@ impl GatewayState {
             Some(v) => Some(codec::decode("keys", key_id, v.value())?),
             None => None,
         };
-        let mut hashes = self.hashes.lock().unwrap_or_else(|p| p.into_inner());
         match record {
+            // A key's token never changes, so an update replaces the entry under the same digest.
             Some(record) => {
                 let (hash, view) = compile_key(txn, record)?;
                 self.keys.insert(hash, view);
-                if let Some(old) = hashes.insert(key_id.to_string(), hash) {
-                    if old != hash {
-                        self.keys.remove(&old);
-                    }
-                }
             }
-            None => {
-                if let Some(old) = hashes.remove(key_id) {
-                    self.keys.remove(&old);
-                }
-            }
+            // Revoked: the record (and its digest) is gone. A scan, rather than an index from key
+            // id to digest that would cost ~100 bytes per key for a rare operation (~ms at 100k).
+            None => self.keys.retain(|_, view| view.id != key_id),
         }
         Ok(())
     }
 
     fn rebuild_keys(&self, txn: &redb::ReadTransaction) -> Result<(), ServiceError> {
-        let records = keys::all(&txn.open_table(tables::KEYS)?)?;
-        let mut fresh = HashMap::new();
-        for record in records {
-            let id = record.id.clone();
+        // One record at a time: holding every decoded record while the views are allocated
+        // would interleave short- and long-lived allocations and leave the heap fragmented.
+        let table = txn.open_table(tables::KEYS)?;
+        let mut fresh = HashSet::with_capacity(usize::try_from(table.len()?).unwrap_or(0));
+        for item in table.iter()? {
+            let (id, value) = item?;
+            let record: KeyRecord = codec::decode("keys", id.value(), value.value())?;
             let (hash, view) = compile_key(txn, record)?;
             self.keys.insert(hash, view);
-            fresh.insert(id, hash);
+            fresh.insert(hash);
         }
-        let mut hashes = self.hashes.lock().unwrap_or_else(|p| p.into_inner());
-        for (id, hash) in hashes.iter() {
-            if fresh.get(id) != Some(hash) {
-                self.keys.remove(hash);
-            }
-        }
-        *hashes = fresh;
+        self.keys.retain(|hash, _| fresh.contains(hash));
         Ok(())
     }
 
@@ -120,7 +108,6 @@ pub fn attach(store: &Store) -> Result<SharedState, ServiceError> {
     let state = Arc::new(GatewayState {
         view: Arc::new(ArcSwap::from_pointee(GatewayView::default())),
         keys: Arc::new(KeyMap::default()),
-        hashes: Mutex::new(HashMap::new()),
         generation: AtomicU64::new(0),
     });
     store.read_blocking(|txn| {

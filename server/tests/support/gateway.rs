@@ -43,6 +43,20 @@ pub async fn connect(server: &Server, chain: &[&Issued], sni: &str) -> Conn {
 
 /// Connects presenting `chain` (DER, leaf first) with the leaf's PEM key.
 pub async fn connect_with(server: &Server, chain: &[Vec<u8>], key_pem: Option<&str>, sni: &str) -> Conn {
+    let tls = tls_connect(server, chain, key_pem, sni, b"http/1.1").await;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.unwrap();
+    tokio::spawn(connection.with_upgrades());
+    Conn { sender }
+}
+
+/// A TLS connection to the gateway offering one ALPN protocol, which the gateway must select.
+pub async fn tls_connect(
+    server: &Server,
+    chain: &[Vec<u8>],
+    key_pem: Option<&str>,
+    sni: &str,
+    alpn: &[u8],
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
     install_crypto_provider();
     let mut roots = rustls::RootCertStore::empty();
     let gateway_cert = std::fs::read(server.data_dir.join("gateway-tls/server.crt")).unwrap();
@@ -61,16 +75,49 @@ pub async fn connect_with(server: &Server, chain: &[Vec<u8>], key_pem: Option<&s
         }
         None => builder.with_no_client_auth(),
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![alpn.to_vec()];
     let addr: SocketAddr = server.gateway.trim_start_matches("https://").parse().unwrap();
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(ServerName::try_from(sni.to_string()).unwrap(), tcp)
         .await
         .unwrap();
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.unwrap();
-    tokio::spawn(connection.with_upgrades());
-    Conn { sender }
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(alpn), "the gateway selects the offered ALPN protocol");
+    tls
+}
+
+/// One HTTP/2 connection (ALPN `h2`) over TLS to the gateway; requests on it may run at once.
+#[derive(Clone)]
+pub struct H2Conn {
+    sender: hyper::client::conn::http2::SendRequest<Full<Bytes>>,
+}
+
+pub async fn connect_h2(server: &Server, chain: &[&Issued], sni: &str) -> H2Conn {
+    let certs: Vec<Vec<u8>> = chain.iter().map(|c| c.der.clone()).collect();
+    let tls = tls_connect(server, &certs, chain.first().map(|leaf| leaf.key_pem.as_str()), sni, b"h2").await;
+    let (sender, connection) =
+        hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), TokioIo::new(tls)).await.unwrap();
+    tokio::spawn(connection);
+    H2Conn { sender }
+}
+
+impl H2Conn {
+    /// GET `uri` (absolute: its authority is the request's `:authority`).
+    pub async fn get(&self, uri: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut request = http::Request::builder().uri(uri).version(http::Version::HTTP_2);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut sender = self.sender.clone();
+        sender.ready().await.unwrap();
+        let response = sender.send_request(request.body(Full::new(Bytes::new())).unwrap()).await.unwrap();
+        assert_eq!(response.version(), http::Version::HTTP_2);
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+        Answer { status, headers, body }
+    }
 }
 
 impl Conn {
