@@ -115,7 +115,8 @@ haproxy -f haproxy.cfg -D -p "$work/haproxy.pid"
 
 ADMIN_TOKEN="bench-admin-token-$(openssl rand -hex 8)"
 start_certgate() {
-  "$CERTGATE_BIN" serve --data-dir "$work/cg" --portal-addr 127.0.0.1:$CGP --gateway-addr 127.0.0.1:$CG \
+  # CERTGATE_TOKIO_WORKERS: certgate's runtime threads only (oha is a tokio program too).
+  env ${CERTGATE_TOKIO_WORKERS:+TOKIO_WORKER_THREADS=$CERTGATE_TOKIO_WORKERS} "$CERTGATE_BIN" serve --data-dir "$work/cg" --portal-addr 127.0.0.1:$CGP --gateway-addr 127.0.0.1:$CG \
     --tls-cert server.pem --tls-key server.key --admin-token "$ADMIN_TOKEN" >>"$work/certgate.out" 2>>"$work/certgate.err" &
   CG_PID=$!
   pids+=("$CG_PID")

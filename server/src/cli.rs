@@ -91,6 +91,10 @@ pub struct ServeArgs {
     #[arg(long, env = "CERTGATE_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
 
+    /// Threads that serve gateway connections, each owning its connections (0: one per CPU).
+    #[arg(long, env = "CERTGATE_GATEWAY_THREADS", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=256))]
+    pub gateway_threads: u16,
+
     /// Seconds a client gets to complete its TLS handshake; slower clients are disconnected.
     #[arg(long, env = "CERTGATE_HANDSHAKE_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub handshake_timeout: u64,

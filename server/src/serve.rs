@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use app::ssr::PortalServices;
 use certgate_core::session::SessionPolicy;
-use certgate_gateway::listener::{self, Limits, ListenerStats};
+use certgate_gateway::listener::{self, Limits, ListenerStats, Placement, WorkerPool};
 use certgate_gateway::quotas::QuotaUsage;
 use certgate_gateway::Gateway;
 use certgate_services::usage::{QuotaUsageRecord, Usage};
@@ -115,12 +115,18 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         header_read_timeout: Duration::from_secs(args.header_timeout),
         ..Limits::default()
     };
+    let gateway_threads = match usize::from(args.gateway_threads) {
+        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        n => n,
+    };
+    let gateway_workers = WorkerPool::start("certgate-gateway", gateway_threads).context("gateway worker threads")?;
     let portal = tokio::spawn(listener::serve(
         portal_listener,
         portal_tls.clone(),
         portal_service,
         limits,
         Arc::new(ListenerStats::default()),
+        Placement::Shared,
         shutdown.clone().wait(),
     ));
     let gateway_listener_task = tokio::spawn(listener::serve(
@@ -129,6 +135,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         gateway_service,
         limits,
         Arc::new(gateway_stats),
+        Placement::Workers(Arc::clone(&gateway_workers)),
         shutdown.wait(),
     ));
     let metrics_task = metrics_listener.map(|metrics_listener| {
@@ -143,6 +150,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
             service,
             limits,
             Arc::new(ListenerStats::default()),
+            Placement::Shared,
             shutdown_for_metrics.wait(),
         ))
     });
@@ -164,6 +172,8 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     ready.store(false, Ordering::SeqCst);
     trigger.trigger();
     let _ = tokio::join!(portal, gateway_listener_task);
+    // The gateway's connections have drained (or the drain timed out): stop its threads.
+    let _ = tokio::task::spawn_blocking(move || gateway_workers.stop()).await;
     if let Some(task) = metrics_task {
         let _ = task.await;
     }

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -71,6 +72,16 @@ pub struct ListenerStats {
     pub failed_handshakes: Counter,
 }
 
+/// Where a listener's connections run.
+#[derive(Clone, Default)]
+pub enum Placement {
+    /// On the runtime that accepted them (the portal: work-stealing is fine there).
+    #[default]
+    Shared,
+    /// Each on one of a pool of single-threaded runtimes, for its whole life (the gateway).
+    Workers(Arc<WorkerPool>),
+}
+
 /// Serves `listener` until `shutdown` resolves, then stops accepting and lets open connections
 /// finish for at most `limits.drain_timeout`.
 pub async fn serve<S, B>(
@@ -79,6 +90,7 @@ pub async fn serve<S, B>(
     service: S,
     limits: Limits,
     stats: Arc<ListenerStats>,
+    placement: Placement,
     shutdown: impl Future<Output = ()>,
 ) where
     S: hyper::service::Service<Request<Incoming>, Response = hyper::Response<B>> + Clone + Send + Sync + 'static,
@@ -113,48 +125,168 @@ pub async fn serve<S, B>(
         };
         let _ = stream.set_nodelay(true);
         stats.accepted.inc();
-        let service = service.clone();
-        let builder = Arc::clone(&builder);
-        let watcher = graceful.watcher();
-        let stats = Arc::clone(&stats);
-        let tls = tls.clone();
-        tokio::spawn(async move {
-            stats.open_connections.inc();
-            match tls {
-                Some(acceptor) => match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)).await {
-                    Ok(Ok(tls_stream)) => {
-                        stats.handshakes.inc();
-                        let (_, connection) = tls_stream.get_ref();
-                        let session = TlsSession {
-                            sni: connection.server_name().map(str::to_ascii_lowercase),
-                            peer_certificate: connection.peer_certificates().and_then(PeerCertificate::new),
-                            verdicts: Mutex::new(crate::VerdictCache::default()),
-                        };
-                        let info = ConnectionInfo { peer, tls: true, session: Some(Arc::new(session)) };
-                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), with_info(service, info));
-                        let _ = watcher.watch(conn.into_owned()).await;
-                    }
-                    Ok(Err(e)) => {
-                        stats.failed_handshakes.inc();
-                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                    }
-                    Err(_) => {
-                        stats.failed_handshakes.inc();
-                        tracing::debug!(%peer, "TLS handshake timed out");
-                    }
-                },
-                None => {
-                    let info = ConnectionInfo { peer, tls: false, session: None };
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), with_info(service, info));
-                    let _ = watcher.watch(conn.into_owned()).await;
-                }
+        let connection = Connection {
+            peer,
+            tls: tls.clone(),
+            service: service.clone(),
+            builder: Arc::clone(&builder),
+            watcher: graceful.watcher(),
+            stats: Arc::clone(&stats),
+            limits,
+        };
+        match &placement {
+            Placement::Shared => {
+                tokio::spawn(connection.serve(stream));
             }
-            stats.open_connections.dec();
-        });
+            Placement::Workers(pool) => {
+                // The socket leaves this runtime's reactor and joins the worker's, so that its
+                // I/O and its tasks (including the upstream connections it opens) stay on one thread.
+                let stream = match stream.into_std() {
+                    Ok(stream) => stream,
+                    Err(e) => {
+                        tracing::warn!(%peer, error = %e, "cannot hand a connection to a worker");
+                        continue;
+                    }
+                };
+                let Some((handle, load)) = pool.least_loaded() else {
+                    tokio::spawn(async move {
+                        if let Ok(stream) = tokio::net::TcpStream::from_std(stream) {
+                            connection.serve(stream).await;
+                        }
+                    });
+                    continue;
+                };
+                handle.spawn(async move {
+                    let _load = load;
+                    match tokio::net::TcpStream::from_std(stream) {
+                        Ok(stream) => connection.serve(stream).await,
+                        Err(e) => tracing::warn!(%peer, error = %e, "a worker could not take a connection"),
+                    }
+                });
+            }
+        }
     }
     drop(listener);
     if tokio::time::timeout(limits.drain_timeout, graceful.shutdown()).await.is_err() {
         tracing::warn!("connections still open after the drain timeout; closing them");
+    }
+}
+
+/// One accepted connection and what serving it needs.
+struct Connection<S> {
+    peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    service: S,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    watcher: hyper_util::server::graceful::Watcher,
+    stats: Arc<ListenerStats>,
+    limits: Limits,
+}
+
+impl<S> Connection<S> {
+    async fn serve<B>(self, stream: tokio::net::TcpStream)
+    where
+        S: hyper::service::Service<Request<Incoming>, Response = hyper::Response<B>> + Clone + Send + Sync + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        B: hyper::body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let Connection { peer, tls, service, builder, watcher, stats, limits } = self;
+        stats.open_connections.inc();
+        match tls {
+            Some(acceptor) => match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(tls_stream)) => {
+                    stats.handshakes.inc();
+                    let (_, connection) = tls_stream.get_ref();
+                    let session = TlsSession {
+                        sni: connection.server_name().map(str::to_ascii_lowercase),
+                        peer_certificate: connection.peer_certificates().and_then(PeerCertificate::new),
+                        verdicts: Mutex::new(crate::VerdictCache::default()),
+                    };
+                    let info = ConnectionInfo { peer, tls: true, session: Some(Arc::new(session)) };
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), with_info(service, info));
+                    let _ = watcher.watch(conn.into_owned()).await;
+                }
+                Ok(Err(e)) => {
+                    stats.failed_handshakes.inc();
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                }
+                Err(_) => {
+                    stats.failed_handshakes.inc();
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                }
+            },
+            None => {
+                let info = ConnectionInfo { peer, tls: false, session: None };
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), with_info(service, info));
+                let _ = watcher.watch(conn.into_owned()).await;
+            }
+        }
+        stats.open_connections.dec();
+    }
+}
+
+/// Single-threaded runtimes, one per thread, that each own the connections handed to them:
+/// no work stealing and no cross-thread wake-ups on the request path (the bench measured
+/// 49 against 67 µs of CPU per proxied request with one work-stealing runtime).
+pub struct WorkerPool {
+    workers: Vec<Worker>,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+struct Worker {
+    handle: tokio::runtime::Handle,
+    /// Connections it serves now (to place the next one on the least loaded).
+    load: Arc<AtomicUsize>,
+}
+
+/// Counts a connection on its worker for as long as it is held.
+pub struct LoadGuard(Arc<AtomicUsize>);
+
+impl Drop for LoadGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl WorkerPool {
+    /// Starts `threads` worker threads named `{name}-{i}`.
+    pub fn start(name: &str, threads: usize) -> std::io::Result<Arc<WorkerPool>> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut workers = Vec::new();
+        let mut joins = Vec::new();
+        for i in 0..threads.max(1) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let handle = runtime.handle().clone();
+            let mut stopped = stopped.clone();
+            let join = std::thread::Builder::new().name(format!("{name}-{i}")).spawn(move || {
+                runtime.block_on(async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                });
+                // Dropping the runtime cancels what is left (after the listener's drain).
+            })?;
+            workers.push(Worker { handle, load: Arc::new(AtomicUsize::new(0)) });
+            joins.push(join);
+        }
+        Ok(Arc::new(WorkerPool { workers, threads: Mutex::new(joins), stop }))
+    }
+
+    fn least_loaded(&self) -> Option<(&tokio::runtime::Handle, LoadGuard)> {
+        let worker = self.workers.iter().min_by_key(|w| w.load.load(Ordering::Relaxed))?;
+        worker.load.fetch_add(1, Ordering::Relaxed);
+        Some((&worker.handle, LoadGuard(Arc::clone(&worker.load))))
+    }
+
+    /// Stops the worker threads and waits for them (call after the listeners have drained).
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
+        for thread in threads {
+            let _ = thread.join();
+        }
     }
 }
 

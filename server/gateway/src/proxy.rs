@@ -2,7 +2,8 @@
 
 use std::convert::Infallible;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -27,6 +28,20 @@ use crate::{denial_response, Body, BoxError};
 
 type UpstreamClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Body>;
 
+struct CachedClient {
+    instance: u64,
+    connect_ms: u64,
+    ca_id: Option<String>,
+    client: UpstreamClient,
+}
+
+static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// Upstream clients of this thread (few: one per gateway, connect timeout and upstream CA).
+    static UPSTREAM_CLIENTS: std::cell::RefCell<Vec<CachedClient>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Headers that describe one hop, never forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP: &[&str] =
     &["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
@@ -37,8 +52,8 @@ pub struct Gateway {
     keys: Arc<KeyMap>,
     rates: RateLimits,
     quotas: Quotas,
-    /// One pooled client per (connect timeout, upstream CA) in use.
-    clients: Mutex<Vec<(u64, Option<String>, UpstreamClient)>>,
+    /// Tells this gateway's entries apart in the per-thread client cache.
+    instance: u64,
     upstream_tls: rustls::ClientConfig,
     metrics: GatewayMetrics,
 }
@@ -54,7 +69,7 @@ impl Gateway {
             keys,
             rates: RateLimits::default(),
             quotas: Quotas::default(),
-            clients: Mutex::new(Vec::new()),
+            instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
             upstream_tls: crate::tls::upstream_client_config()?,
             metrics: GatewayMetrics::default(),
         }))
@@ -192,12 +207,20 @@ impl Gateway {
         self.quotas.retain(|id| live.contains(id));
     }
 
+    /// The pooled upstream client for this API's connect timeout and CA, one per thread: a
+    /// pooled connection's task runs where it was opened, so sharing a pool across worker
+    /// threads would bring back the cross-thread wake-ups the worker pool avoids.
     fn client(&self, api: &ApiView) -> Result<UpstreamClient, Denial> {
         let connect_ms = api.timeouts.connect_ms;
-        let ca_id = api.upstream_ca.as_ref().map(|c| c.id.clone());
-        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, _, client)) = clients.iter().find(|(ms, ca, _)| *ms == connect_ms && *ca == ca_id) {
-            return Ok(client.clone());
+        let ca_id = api.upstream_ca.as_ref().map(|c| c.id.as_str());
+        let cached = UPSTREAM_CLIENTS.with_borrow(|clients| {
+            clients
+                .iter()
+                .find(|c| c.instance == self.instance && c.connect_ms == connect_ms && c.ca_id.as_deref() == ca_id)
+                .map(|c| c.client.clone())
+        });
+        if let Some(client) = cached {
+            return Ok(client);
         }
         let tls = match &api.upstream_ca {
             Some(ca) => crate::tls::upstream_client_config_with_ca(&ca.der).map_err(|e| {
@@ -219,7 +242,14 @@ impl Gateway {
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(1024)
             .build(connector);
-        clients.push((connect_ms, ca_id, client.clone()));
+        UPSTREAM_CLIENTS.with_borrow_mut(|clients| {
+            clients.push(CachedClient {
+                instance: self.instance,
+                connect_ms,
+                ca_id: ca_id.map(str::to_string),
+                client: client.clone(),
+            })
+        });
         Ok(client)
     }
 
