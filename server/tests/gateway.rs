@@ -104,6 +104,9 @@ async fn tokens_binding_and_what_the_upstream_sees() {
         ("x-ssl-client-s-dn", "CN=admin".to_string()),
         ("client-cert", ":c3Bvb2Y=:".to_string()),
         ("x-client-identity", "Hash=spoofed".to_string()),
+        ("x-forwarded-host", "evil.example".to_string()),
+        ("connection", "x-keep-me-not".to_string()),
+        ("x-keep-me-not", "hop-by-hop, listed in Connection".to_string()),
     ];
     let headers: Vec<(&str, &str)> = spoofed.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let answer = conn_a.get("/orders/x", &headers).await;
@@ -114,6 +117,8 @@ async fn tokens_binding_and_what_the_upstream_sees() {
     let identity = seen["x-client-identity"].as_str().unwrap();
     assert!(identity.starts_with(&format!("Hash={id_a};")), "{identity}");
     assert_eq!(seen["x-forwarded-proto"], "https");
+    assert_eq!(seen["x-forwarded-host"], "localhost", "the client's own X-Forwarded-Host is replaced");
+    assert!(seen.get("x-keep-me-not").is_none() && seen.get("connection").is_none(), "headers listed in Connection are hop-by-hop");
     assert_eq!(seen["x-forwarded-for"], "127.0.0.1");
 
     // Bound to A, used with B (which is on the allow list): refused.

@@ -46,6 +46,17 @@ thread_local! {
 const HOP_BY_HOP: &[&str] =
     &["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
 
+// Header names parsed once, not per request.
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+const X_QUOTA_LIMIT: HeaderName = HeaderName::from_static("x-quota-limit");
+const X_QUOTA_REMAINING: HeaderName = HeaderName::from_static("x-quota-remaining");
+const X_QUOTA_RESET: HeaderName = HeaderName::from_static("x-quota-reset");
+
 /// The gateway: the current view, limiter state and pooled upstream clients.
 pub struct Gateway {
     view: Arc<ArcSwap<GatewayView>>,
@@ -404,7 +415,9 @@ fn request_host_of<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Option<&'a str> 
     Some(host)
 }
 
-fn remove_hop_by_hop(headers: &mut HeaderMap) {
+/// Removes, in one pass over the names, every header `doomed` picks and every header the
+/// `Connection` header lists (RFC 9110 §7.6.1).
+fn strip_headers(headers: &mut HeaderMap, doomed: impl Fn(&HeaderName) -> bool) {
     let listed: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -412,33 +425,34 @@ fn remove_hop_by_hop(headers: &mut HeaderMap) {
         .flat_map(|v| v.split(','))
         .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
         .collect();
-    for name in listed {
+    let names: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| HOP_BY_HOP.contains(&name.as_str()) || listed.contains(name) || doomed(name))
+        .cloned()
+        .collect();
+    for name in names {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
-        headers.remove(*name);
-    }
+}
+
+fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    strip_headers(headers, |_| false);
 }
 
 /// What the upstream sees: hop-by-hop and client-sent certificate headers removed, the Auth
 /// Token removed (it is the gateway's credential), `X-Forwarded-*` set, and the verified
 /// identity in the configured header.
 fn prepare_upstream_headers(headers: &mut HeaderMap, api: &ApiView, grant: &Grant, info: Option<&ConnectionInfo>, original_host: Option<&str>) {
-    remove_hop_by_hop(headers);
-    for name in CLIENT_CERT_HEADERS {
-        headers.remove(*name);
-    }
-    let spoofable: Vec<HeaderName> =
-        headers.keys().filter(|name| name.as_str().starts_with("x-ssl-client-")).cloned().collect();
-    for name in spoofable {
-        headers.remove(name);
-    }
-    if let Some(name) = &api.identity_header {
-        headers.remove(name.as_str());
-    }
-    if matches!(api.auth, AuthView::AuthToken) {
-        headers.remove(header::AUTHORIZATION);
-    }
+    let strip_token = matches!(api.auth, AuthView::AuthToken);
+    strip_headers(headers, |name| {
+        let name_str = name.as_str();
+        CLIENT_CERT_HEADERS.contains(&name_str)
+            || name_str.starts_with("x-ssl-client-")
+            || (strip_token && name == header::AUTHORIZATION)
+            || api.identity_header.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(name_str))
+            // Set below from the request's own host, never taken from the client.
+            || name == X_FORWARDED_HOST
+    });
     if let Ok(host) = HeaderValue::from_str(&api.upstream.authority) {
         headers.insert(header::HOST, host);
     }
@@ -447,22 +461,17 @@ fn prepare_upstream_headers(headers: &mut HeaderMap, api: &ApiView, grant: &Gran
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
             v4 => v4,
         };
-        let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        let forwarded_for = match headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
             Some(previous) => format!("{previous}, {client_ip}"),
             None => client_ip.to_string(),
         };
         if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
-            headers.insert("x-forwarded-for", value);
+            headers.insert(X_FORWARDED_FOR, value);
         }
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
-    match original_host.and_then(|h| HeaderValue::from_str(h).ok()) {
-        Some(value) => {
-            headers.insert("x-forwarded-host", value);
-        }
-        None => {
-            headers.remove("x-forwarded-host");
-        }
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("https"));
+    if let Some(value) = original_host.and_then(|h| HeaderValue::from_str(h).ok()) {
+        headers.insert(X_FORWARDED_HOST, value);
     }
     if let Some(name) = &api.identity_header {
         if let Some(value) = identity_value(grant) {
@@ -493,9 +502,9 @@ fn identity_value(grant: &Grant) -> Option<String> {
 }
 
 pub(crate) fn add_rate_headers(headers: &mut HeaderMap, rate: RateVerdict) {
-    headers.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
-    headers.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
-    headers.insert("x-ratelimit-reset", HeaderValue::from(rate.reset_seconds));
+    headers.insert(X_RATELIMIT_LIMIT, HeaderValue::from(rate.limit));
+    headers.insert(X_RATELIMIT_REMAINING, HeaderValue::from(rate.remaining));
+    headers.insert(X_RATELIMIT_RESET, HeaderValue::from(rate.reset_seconds));
 }
 
 /// The protocol a request asks to upgrade to (`Connection: upgrade` with `Upgrade: ...`).
@@ -514,9 +523,9 @@ fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
 }
 
 fn add_quota_headers(headers: &mut HeaderMap, quota: QuotaVerdict) {
-    headers.insert("x-quota-limit", HeaderValue::from(quota.limit));
-    headers.insert("x-quota-remaining", HeaderValue::from(quota.remaining));
-    headers.insert("x-quota-reset", HeaderValue::from(quota.resets_at));
+    headers.insert(X_QUOTA_LIMIT, HeaderValue::from(quota.limit));
+    headers.insert(X_QUOTA_REMAINING, HeaderValue::from(quota.remaining));
+    headers.insert(X_QUOTA_RESET, HeaderValue::from(quota.resets_at));
 }
 
 fn source_is<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
