@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use certgate_core::gateway::view::{ApiInput, CertificateInput, GatewayView, KeyInput, KeyMap, KeyView};
+use certgate_core::gateway::view::{ApiInput, ApiLists, CertificateInput, GatewayView, KeyInput, KeyMap, KeyView};
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use crate::certificates::CertificateRecord;
@@ -41,9 +41,10 @@ fn certificates(txn: &redb::ReadTransaction, ids: impl IntoIterator<Item = Strin
     Ok(out)
 }
 
-fn compile_key(txn: &redb::ReadTransaction, record: KeyRecord) -> Result<([u8; 32], Arc<KeyView>), ServiceError> {
+fn compile_key(txn: &redb::ReadTransaction, record: KeyRecord, lists: &mut ApiLists) -> Result<([u8; 32], Arc<KeyView>), ServiceError> {
     let certs = certificates(txn, record.spec.bound_certificates.iter().flatten().cloned())?;
-    Ok(KeyView::build(KeyInput { id: record.id, token_sha256: record.token_sha256, spec: record.spec }, &certs))
+    let input = KeyInput { id: record.id, token_sha256: record.token_sha256, spec: record.spec };
+    Ok(KeyView::build_sharing(input, &certs, lists))
 }
 
 impl GatewayState {
@@ -64,7 +65,7 @@ impl GatewayState {
         match record {
             // A key's token never changes, so an update replaces the entry under the same digest.
             Some(record) => {
-                let (hash, view) = compile_key(txn, record)?;
+                let (hash, view) = compile_key(txn, record, &mut ApiLists::default())?;
                 self.keys.insert(hash, view);
             }
             // Revoked: the record (and its digest) is gone. A scan, rather than an index from key
@@ -79,10 +80,11 @@ impl GatewayState {
         // would interleave short- and long-lived allocations and leave the heap fragmented.
         let table = txn.open_table(tables::KEYS)?;
         let mut fresh = HashSet::with_capacity(usize::try_from(table.len()?).unwrap_or(0));
+        let mut lists = ApiLists::default();
         for item in table.iter()? {
             let (id, value) = item?;
             let record: KeyRecord = codec::decode("keys", id.value(), value.value())?;
-            let (hash, view) = compile_key(txn, record)?;
+            let (hash, view) = compile_key(txn, record, &mut lists)?;
             self.keys.insert(hash, view);
             fresh.insert(hash);
         }

@@ -87,13 +87,29 @@ pub struct ApiView {
 #[derive(Debug)]
 pub struct KeyView {
     pub id: String,
-    /// The API ids it grants (few: a list is smaller than a set).
-    pub apis: Box<[String]>,
+    /// The API ids it grants (few: a list is smaller than a set), shared between keys that
+    /// grant the same APIs.
+    pub apis: Arc<[String]>,
     /// `None`: not bound. `Some(set)`: works only with these certificates (empty: never).
     pub binding: Option<CertificateSet>,
     pub rate: Option<Rate>,
     pub quota: Option<Quota>,
     pub expires_at: Option<i64>,
+}
+
+/// API lists already built, so that keys granting the same APIs share one list.
+#[derive(Default)]
+pub struct ApiLists(std::collections::HashSet<Arc<[String]>>);
+
+impl ApiLists {
+    pub fn share(&mut self, apis: Vec<String>) -> Arc<[String]> {
+        if let Some(list) = self.0.get(apis.as_slice()) {
+            return Arc::clone(list);
+        }
+        let list: Arc<[String]> = apis.into();
+        self.0.insert(Arc::clone(&list));
+        list
+    }
 }
 
 /// Inputs to [`GatewayView::build`], as the store holds them.
@@ -132,10 +148,19 @@ impl KeyView {
     /// Compiles a stored key; returns it with the digest it is looked up by (a corrupt stored
     /// hash gives a digest no token has).
     pub fn build(input: KeyInput, certificates: &HashMap<String, CertificateInput>) -> ([u8; 32], Arc<KeyView>) {
+        KeyView::build_sharing(input, certificates, &mut ApiLists::default())
+    }
+
+    /// [`KeyView::build`], reusing identical API lists from `lists` (a bulk load of many keys).
+    pub fn build_sharing(
+        input: KeyInput,
+        certificates: &HashMap<String, CertificateInput>,
+        lists: &mut ApiLists,
+    ) -> ([u8; 32], Arc<KeyView>) {
         let view = KeyView {
             binding: input.spec.bound_certificates.as_deref().map(|ids| set_of(ids, certificates)),
             id: input.id,
-            apis: input.spec.apis.into_boxed_slice(),
+            apis: lists.share(input.spec.apis),
             rate: input.spec.rate,
             quota: input.spec.quota,
             expires_at: input.spec.expires_at,
