@@ -13,6 +13,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 DURATION="${DURATION:-10}"
+ROUNDS="${ROUNDS:-3}"
 CONNECTIONS="${CONNECTIONS:-16 64}"
 HANDSHAKES="${HANDSHAKES:-2000}"
 SEED_CERTS="${SEED_CERTS:-10000}"
@@ -20,7 +21,7 @@ SEED_TOKENS="${SEED_TOKENS:-100000}"
 work="$(mktemp -d /tmp/certgate-bench.XXXXXX)"
 results="$here/bench/results"
 mkdir -p "$results"
-stamp="$(date -u +%Y-%m-%dT%H%MZ)"
+stamp="$(date -u +%Y-%m-%dT%H%M%SZ)"
 pids=()
 cleanup() {
   for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done
@@ -137,40 +138,74 @@ HZ=$(getconf CLK_TCK)
 # The proxy's processes only (the upstream nginx is another master).
 tree_pids() { local master; master=$(cat "$1"); echo "$master $(pgrep -P "$master" | tr '\n' ' ')"; }
 rows=()
-measure() { # label url token pids...
+# One keep-alive run: appends "label c rps p50 p99 cpu_us ok total" to keepalive.txt.
+keepalive() { # label url token connections pids...
+  local label=$1 url=$2 token=$3 c=$4; shift 4
+  local procs="$*"
+  local before; before=$(cpu_ticks $procs)
+  local tls=(); [[ "$url" == https* ]] && tls=(--cacert ca.pem --cert client.pem --key client.key)
+  oha -z "${DURATION}s" -c "$c" --no-tui --output-format json "${tls[@]}" -H "Authorization: Bearer $token" "$url" > "oha-$label-$c.json"
+  local after; after=$(cpu_ticks $procs)
+  local rps p50 p99 ok total
+  rps=$(jq '.summary.requestsPerSec' "oha-$label-$c.json")
+  p50=$(jq '.latencyPercentiles.p50 * 1000' "oha-$label-$c.json")
+  p99=$(jq '.latencyPercentiles.p99 * 1000' "oha-$label-$c.json")
+  total=$(jq '[.statusCodeDistribution[]] | add // 0' "oha-$label-$c.json")
+  ok=$(jq '.statusCodeDistribution."200" // 0' "oha-$label-$c.json")
+  local cpu_us="-"
+  [ -n "$procs" ] && [ "$total" -gt 0 ] && cpu_us=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$total" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+  echo "$label $c $rps $p50 $p99 $cpu_us $ok $total" >> keepalive.txt
+}
+
+# The row of the median run (by req/s) of label at c connections, with the spread of all runs.
+keepalive_row() { # label connections
+  awk -v l="$1" -v c="$2" '$1 == l && $2 == c' keepalive.txt | sort -k3 -g | awk -v l="$1" -v c="$2" '
+    { line[NR] = $0; rps[NR] = $3 }
+    END {
+      if (NR == 0) exit
+      split(line[int((NR + 1) / 2)], m, " ")
+      printf "| %s | keep-alive c=%s | %.0f (%.0f-%.0f) | %.2f | %.2f | %s | %s/%s |\n", l, c, m[3], rps[1], rps[NR], m[4], m[5], m[6], m[7], m[8]
+    }'
+}
+
+handshakes() { # label url token pids...
   local label=$1 url=$2 token=$3; shift 3
   local procs="$*"
-  for c in $CONNECTIONS; do
-    local before; before=$(cpu_ticks $procs)
-    local tls=(); [[ "$url" == https* ]] && tls=(--cacert ca.pem --cert client.pem --key client.key)
-    oha -z "${DURATION}s" -c "$c" --no-tui --output-format json "${tls[@]}" -H "Authorization: Bearer $token" "$url" > "oha-$label-$c.json"
-    local after; after=$(cpu_ticks $procs)
-    local rps p50 p99 ok total
-    rps=$(jq '.summary.requestsPerSec' "oha-$label-$c.json")
-    p50=$(jq '.latencyPercentiles.p50 * 1000' "oha-$label-$c.json")
-    p99=$(jq '.latencyPercentiles.p99 * 1000' "oha-$label-$c.json")
-    total=$(jq '[.statusCodeDistribution[]] | add // 0' "oha-$label-$c.json")
-    ok=$(jq '.statusCodeDistribution."200" // 0' "oha-$label-$c.json")
-    local cpu_us="-"
-    [ -n "$procs" ] && [ "$total" -gt 0 ] && cpu_us=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$total" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
-    rows+=("| $label | keep-alive c=$c | $(printf %.0f "$rps") | $(printf %.2f "$p50") | $(printf %.2f "$p99") | $cpu_us | $ok/$total |")
-  done
-  if [[ "$url" == https* ]]; then
-    local before; before=$(cpu_ticks $procs)
-    local start end
-    start=$(date +%s.%N)
-    ab -q -n "$HANDSHAKES" -c 16 -E client-with-key.pem -H "Authorization: Bearer $token" "$url" > "ab-$label.txt" 2>&1 || true
-    end=$(date +%s.%N)
-    local after; after=$(cpu_ticks $procs)
-    local done_n; done_n=$(awk '/Complete requests/ {print $3}' "ab-$label.txt")
-    local failed; failed=$(awk '/Failed requests/ {print $3}' "ab-$label.txt")
-    local cps; cps=$(awk -v n="${done_n:-0}" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }')
-    local hs_us; hs_us=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="${done_n:-1}" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
-    rows+=("| $label | new TLS connection per request (ab) | $cps conn/s | - | - | $hs_us | failed ${failed:-?} |")
-  fi
-  [ -n "$procs" ] && rows+=("| $label | peak RSS | $(( $(rss_kib $procs) / 1024 )) MiB | | | | |")
-  return 0
+  local before; before=$(cpu_ticks $procs)
+  local start end
+  start=$(date +%s.%N)
+  ab -q -n "$HANDSHAKES" -c 16 -E client-with-key.pem -H "Authorization: Bearer $token" "$url" > "ab-$label.txt" 2>&1 || true
+  end=$(date +%s.%N)
+  local after; after=$(cpu_ticks $procs)
+  local done_n; done_n=$(awk '/Complete requests/ {print $3}' "ab-$label.txt")
+  local failed; failed=$(awk '/Failed requests/ {print $3}' "ab-$label.txt")
+  local cps; cps=$(awk -v n="${done_n:-0}" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }')
+  local hs_us; hs_us=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="${done_n:-1}" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+  rows+=("| $label | new TLS connection per request (ab) | $cps conn/s | - | - | $hs_us | failed ${failed:-?} |")
 }
+
+# Keep-alive load in ROUNDS rounds, the targets interleaved within each round, so that a
+# noisy moment on this shared machine hits every target rather than one; the table shows
+# the median run and the range.
+NGX_PIDS=$(tree_pids "$work/nginx.pid"); HAP_PIDS=$(tree_pids "$work/haproxy.pid")
+: > keepalive.txt
+for round in $(seq "$ROUNDS"); do
+  for c in $CONNECTIONS; do
+    keepalive direct "http://127.0.0.1:$UP/" none "$c"
+    keepalive nginx "https://localhost:$NGX/" "$TOKEN" "$c" $NGX_PIDS
+    keepalive haproxy "https://localhost:$HAP/" "$TOKEN" "$c" $HAP_PIDS
+    keepalive certgate "https://localhost:$CG/" "$CG_TOKEN" "$c" "$CG_PID"
+  done
+done
+for label in direct nginx haproxy certgate; do
+  for c in $CONNECTIONS; do rows+=("$(keepalive_row "$label" "$c")"); done
+done
+handshakes nginx "https://localhost:$NGX/" "$TOKEN" $NGX_PIDS
+handshakes haproxy "https://localhost:$HAP/" "$TOKEN" $HAP_PIDS
+handshakes certgate "https://localhost:$CG/" "$CG_TOKEN" "$CG_PID"
+rows+=("| nginx | peak RSS | $(( $(rss_kib $NGX_PIDS) / 1024 )) MiB | | | | |")
+rows+=("| haproxy | peak RSS | $(( $(rss_kib $HAP_PIDS) / 1024 )) MiB | | | | |")
+rows+=("| certgate | peak RSS | $(( $(rss_kib "$CG_PID") / 1024 )) MiB | | | | |")
 
 # PERF=1: system calls per keep-alive request of each proxy (strace -c; slows the proxy while
 # attached, so it runs apart from the timed rows).
@@ -187,10 +222,6 @@ syscalls() { # label url token pids...
   rows+=("| $label | system calls per keep-alive request (strace -c) | $(awk -v t="${total:-0}" 'BEGIN { printf "%.2f", t / 5000 }') | | | | ${top%, } |")
 }
 
-measure direct "http://127.0.0.1:$UP/" none ""
-measure nginx "https://localhost:$NGX/" "$TOKEN" $(tree_pids "$work/nginx.pid")
-measure haproxy "https://localhost:$HAP/" "$TOKEN" $(tree_pids "$work/haproxy.pid")
-measure certgate "https://localhost:$CG/" "$CG_TOKEN" "$CG_PID"
 syscalls nginx "https://localhost:$NGX/" "$TOKEN" $(tree_pids "$work/nginx.pid")
 syscalls haproxy "https://localhost:$HAP/" "$TOKEN" $(tree_pids "$work/haproxy.pid")
 syscalls certgate "https://localhost:$CG/" "$CG_TOKEN" "$CG_PID"
@@ -229,10 +260,10 @@ seed_memory() {
   echo "# certgate gateway benchmark, $stamp"
   echo
   echo "Machine: $(nproc) cores ($(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | xargs)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo). Generator, upstream and proxy share these cores."
-  echo "Load: oha $(oha --version | awk '{print $2}') for ${DURATION} s per row; ab -E for full handshakes ($HANDSHAKES requests, 16 concurrent). CPU µs per request = proxy CPU time / requests answered."
+  echo "Load: oha $(oha --version | awk '{print $2}') for ${DURATION} s per run, $ROUNDS rounds with the targets interleaved (median run shown, range of req/s in brackets); ab -E for full handshakes ($HANDSHAKES requests, 16 concurrent). CPU µs per request = proxy CPU time / requests answered."
   echo
   echo "| target | load | req/s | p50 ms | p99 ms | CPU µs/req | 200s / answered |"
   echo "|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
 } | tee "$results/$stamp.md"
-cp oha-*.json "$results/" 2>/dev/null || true
+cp keepalive.txt "$results/$stamp-keepalive.txt" 2>/dev/null || true
