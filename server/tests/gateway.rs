@@ -564,3 +564,22 @@ async fn slow_clients_are_disconnected_after_the_handshake_and_header_timeouts()
     let text = String::from_utf8_lossy(&seen);
     assert!(text.is_empty() || text.starts_with("HTTP/1.1 408"), "nothing but a 408 may be answered: {text}");
 }
+
+#[tokio::test]
+async fn sigterm_lets_a_request_in_flight_on_a_gateway_worker_finish() {
+    let mut server = Server::start();
+    let admin = Admin::new(&server);
+    let upstream = echo_upstream().await;
+    admin
+        .create_api(json!({"name": "slow", "listen_path": "/s/", "upstream_url": format!("http://{upstream}/"),
+            "auth": "none", "mtls": {"required": false}}))
+        .await;
+    let mut conn = connect(&server, &[], "localhost").await;
+    assert_eq!(conn.get("/s/fast", &[]).await.status, 200);
+    // The echo upstream answers /slow after 3 s: SIGTERM arrives while it is in flight.
+    let in_flight = tokio::spawn(async move { conn.get("/s/slow", &[]).await.status });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let stopped = tokio::task::spawn_blocking(move || server.terminate(std::time::Duration::from_secs(15))).await.unwrap();
+    assert!(stopped.success(), "{stopped:?}");
+    assert_eq!(in_flight.await.unwrap(), 200, "the request in flight when SIGTERM came is answered");
+}

@@ -72,6 +72,32 @@ pub struct ListenerStats {
     pub failed_handshakes: Counter,
 }
 
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A service a listener can serve: what hyper's connection builder needs of it.
+pub trait HttpService<B>:
+    hyper::service::Service<Request<Incoming>, Response = hyper::Response<B>, Future: Send + 'static, Error: Into<BoxError>>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S, B> HttpService<B> for S where
+    S: hyper::service::Service<Request<Incoming>, Response = hyper::Response<B>, Future: Send + 'static, Error: Into<BoxError>>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// A response body a listener can send.
+pub trait ResponseBody: hyper::body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static {}
+
+impl<B> ResponseBody for B where B: hyper::body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static {}
+
 /// Where a listener's connections run.
 #[derive(Clone, Default)]
 pub enum Placement {
@@ -93,12 +119,8 @@ pub async fn serve<S, B>(
     placement: Placement,
     shutdown: impl Future<Output = ()>,
 ) where
-    S: hyper::service::Service<Request<Incoming>, Response = hyper::Response<B>> + Clone + Send + Sync + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: HttpService<B>,
+    B: ResponseBody,
 {
     let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -186,12 +208,8 @@ struct Connection<S> {
 impl<S> Connection<S> {
     async fn serve<B>(self, stream: tokio::net::TcpStream)
     where
-        S: hyper::service::Service<Request<Incoming>, Response = hyper::Response<B>> + Clone + Send + Sync + 'static,
-        S::Future: Send + 'static,
-        S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-        B: hyper::body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        S: HttpService<B>,
+        B: ResponseBody,
     {
         let Connection { peer, tls, service, builder, watcher, stats, limits } = self;
         stats.open_connections.inc();
