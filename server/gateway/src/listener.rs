@@ -99,10 +99,9 @@ pub trait ResponseBody: hyper::body::Body<Data: Send, Error: Into<BoxError>> + S
 impl<B> ResponseBody for B where B: hyper::body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static {}
 
 /// Where a listener's connections run.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub enum Placement {
     /// On the runtime that accepted them (the portal: work-stealing is fine there).
-    #[default]
     Shared,
     /// Each on one of a pool of single-threaded runtimes, for its whole life (the gateway).
     Workers(Arc<WorkerPool>),
@@ -156,11 +155,16 @@ pub async fn serve<S, B>(
             stats: Arc::clone(&stats),
             limits,
         };
-        match &placement {
-            Placement::Shared => {
+        let worker = match &placement {
+            Placement::Shared => None,
+            Placement::Workers(pool) => pool.least_loaded(),
+        };
+        match worker {
+            // The accepting runtime: the portal (and an empty pool, which `WorkerPool::start` never builds).
+            None => {
                 tokio::spawn(connection.serve(stream));
             }
-            Placement::Workers(pool) => {
+            Some((handle, load)) => {
                 // The socket leaves this runtime's reactor and joins the worker's, so that its
                 // I/O and its tasks (including the upstream connections it opens) stay on one thread.
                 let stream = match stream.into_std() {
@@ -169,14 +173,6 @@ pub async fn serve<S, B>(
                         tracing::warn!(%peer, error = %e, "cannot hand a connection to a worker");
                         continue;
                     }
-                };
-                let Some((handle, load)) = pool.least_loaded() else {
-                    tokio::spawn(async move {
-                        if let Ok(stream) = tokio::net::TcpStream::from_std(stream) {
-                            connection.serve(stream).await;
-                        }
-                    });
-                    continue;
                 };
                 handle.spawn(async move {
                     let _load = load;
@@ -262,7 +258,7 @@ struct Worker {
 }
 
 /// Counts a connection on its worker for as long as it is held.
-pub struct LoadGuard(Arc<AtomicUsize>);
+struct LoadGuard(Arc<AtomicUsize>);
 
 impl Drop for LoadGuard {
     fn drop(&mut self) {

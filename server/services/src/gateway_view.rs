@@ -25,9 +25,11 @@ pub struct GatewayState {
 
 pub type SharedState = Arc<GatewayState>;
 
-/// The certificates with these ids, for allow lists and bindings.
-fn certificates(txn: &redb::ReadTransaction, ids: impl IntoIterator<Item = String>) -> Result<HashMap<String, CertificateInput>, ServiceError> {
-    let table = txn.open_table(tables::CERTIFICATES)?;
+/// The certificates (from the certificates table) with these ids, for allow lists and bindings.
+fn certificates(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    ids: impl IntoIterator<Item = String>,
+) -> Result<HashMap<String, CertificateInput>, ServiceError> {
     let mut out = HashMap::new();
     for id in ids {
         if out.contains_key(&id) {
@@ -41,8 +43,12 @@ fn certificates(txn: &redb::ReadTransaction, ids: impl IntoIterator<Item = Strin
     Ok(out)
 }
 
-fn compile_key(txn: &redb::ReadTransaction, record: KeyRecord, lists: &mut ApiLists) -> Result<([u8; 32], Arc<KeyView>), ServiceError> {
-    let certs = certificates(txn, record.spec.bound_certificates.iter().flatten().cloned())?;
+fn compile_key(
+    certificate_table: &impl ReadableTable<&'static str, &'static [u8]>,
+    record: KeyRecord,
+    lists: &mut ApiLists,
+) -> Result<([u8; 32], Arc<KeyView>), ServiceError> {
+    let certs = certificates(certificate_table, record.spec.bound_certificates.iter().flatten().cloned())?;
     let input = KeyInput { id: record.id, token_sha256: record.token_sha256, spec: record.spec };
     Ok(KeyView::build_sharing(input, &certs, lists))
 }
@@ -50,7 +56,7 @@ fn compile_key(txn: &redb::ReadTransaction, record: KeyRecord, lists: &mut ApiLi
 impl GatewayState {
     fn rebuild_apis(&self, txn: &redb::ReadTransaction) -> Result<(), ServiceError> {
         let records = apis::all(&txn.open_table(tables::APIS)?)?;
-        let certs = certificates(txn, records.iter().flat_map(|a| a.spec.certificate_ids().cloned()).collect::<Vec<_>>())?;
+        let certs = certificates(&txn.open_table(tables::CERTIFICATES)?, records.iter().flat_map(|a| a.spec.certificate_ids().cloned()).collect::<Vec<_>>())?;
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let inputs = records.into_iter().map(|r| ApiInput { id: r.id, spec: r.spec }).collect();
         self.view.store(Arc::new(GatewayView::build(generation, inputs, &certs)));
@@ -65,7 +71,7 @@ impl GatewayState {
         match record {
             // A key's token never changes, so an update replaces the entry under the same digest.
             Some(record) => {
-                let (hash, view) = compile_key(txn, record, &mut ApiLists::default())?;
+                let (hash, view) = compile_key(&txn.open_table(tables::CERTIFICATES)?, record, &mut ApiLists::default())?;
                 self.keys.insert(hash, view);
             }
             // Revoked: the record (and its digest) is gone. A scan, rather than an index from key
@@ -79,12 +85,14 @@ impl GatewayState {
         // One record at a time: holding every decoded record while the views are allocated
         // would interleave short- and long-lived allocations and leave the heap fragmented.
         let table = txn.open_table(tables::KEYS)?;
+        // Opened once for the whole load, not once per key.
+        let certificate_table = txn.open_table(tables::CERTIFICATES)?;
         let mut fresh = HashSet::with_capacity(usize::try_from(table.len()?).unwrap_or(0));
         let mut lists = ApiLists::default();
         for item in table.iter()? {
             let (id, value) = item?;
             let record: KeyRecord = codec::decode("keys", id.value(), value.value())?;
-            let (hash, view) = compile_key(txn, record, &mut lists)?;
+            let (hash, view) = compile_key(&certificate_table, record, &mut lists)?;
             self.keys.insert(hash, view);
             fresh.insert(hash);
         }
