@@ -211,12 +211,7 @@ pub fn certificate_filter(query: CertificateQuery) -> Result<CertificateFilter, 
 
 /// The stable code of a client-certificate problem, as the UI shows it.
 fn client_problem_code(problem: pki::ClientCertificateProblem) -> &'static str {
-    match problem {
-        pki::ClientCertificateProblem::IsCa => "ca_certificate",
-        pki::ClientCertificateProblem::NoClientAuthUsage => "no_client_auth_usage",
-        pki::ClientCertificateProblem::Expired => "expired",
-        pki::ClientCertificateProblem::NotYetValid => "not_yet_valid",
-    }
+    problem.code()
 }
 
 /// A stored certificate as the UI and the REST API show it, at the current time.

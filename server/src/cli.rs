@@ -103,9 +103,22 @@ pub struct ServeArgs {
     #[arg(long, env = "CERTGATE_HEADER_TIMEOUT", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub header_timeout: u64,
 
+    /// Peers (IP addresses or CIDR ranges, comma-separated) allowed to send `X-Forwarded-For`
+    /// to the gateway: their list is extended. From anyone else it is replaced by the peer's address.
+    #[arg(long, env = "CERTGATE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_ip_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Log format on stderr.
     #[arg(long, env = "CERTGATE_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+}
+
+/// `10.0.0.0/8`, or a lone address (a /32 or /128).
+fn parse_ip_net(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is not an IP address or a CIDR range (e.g. 10.0.0.0/8)"))
 }
 
 #[derive(Debug, Args)]
@@ -131,5 +144,8 @@ mod tests {
         assert!(Cli::try_parse_from(["certgate", "serve", "--tls-cert", "a.pem"]).is_err());
         assert!(Cli::try_parse_from(["certgate", "serve", "--admin-token", "x", "--admin-token-file", "f"]).is_err());
         assert!(Cli::try_parse_from(["certgate", "serve", "--portal-addr", "127.0.0.1:0"]).is_ok());
+        assert!(Cli::try_parse_from(["certgate", "serve", "--trusted-proxies", "10.0.0.0/8,192.0.2.7,::1"]).is_ok());
+        assert!(Cli::try_parse_from(["certgate", "serve", "--trusted-proxies", "10.0.0.0/33"]).is_err());
+        assert!(Cli::try_parse_from(["certgate", "serve", "--trusted-proxies", "example.com"]).is_err());
     }
 }

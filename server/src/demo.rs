@@ -47,6 +47,7 @@ pub async fn seed(services: &PortalServices, data_dir: &Path, portal: SocketAddr
                 listen_path: "/demo".into(),
                 upstream_url: format!("http://{portal}/"),
                 upstream_ca: None,
+                upstream_pin: None,
                 strip_listen_path: true,
                 auth: AuthKind::AuthToken,
                 mtls: MtlsSpec { required: true, allowed_certificates: vec![certificate_id.clone()] },
@@ -54,6 +55,7 @@ pub async fn seed(services: &PortalServices, data_dir: &Path, portal: SocketAddr
                 timeouts: TimeoutsSpec::default(),
                 identity_header: Some("x-client-identity".into()),
                 max_body_bytes: 1024 * 1024,
+                strip_request_headers: Vec::new(),
             },
             ACTOR,
         )

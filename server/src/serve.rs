@@ -80,7 +80,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     }
     let ready = Arc::new(AtomicBool::new(false));
     let gateway_stats = ListenerStats::default();
-    let gateway = Gateway::new(Arc::clone(&gateway_state.view), Arc::clone(&gateway_state.keys)).context("gateway upstream TLS")?;
+    let gateway = Gateway::new(Arc::clone(&gateway_state.view), Arc::clone(&gateway_state.keys), args.trusted_proxies.clone()).context("gateway upstream TLS")?;
     let registry = {
         let mut registry = prometheus_client::registry::Registry::default();
         gateway.metrics().register(&mut registry, &gateway_stats);

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use certgate_core::gateway::chain::WebpkiChainCheck;
-use certgate_core::gateway::spec::CLIENT_CERT_HEADERS;
-use certgate_core::gateway::view::{upstream_path, ApiView, AuthView, GatewayView, KeyMap};
+use certgate_core::gateway::headers::is_stripped;
+use certgate_core::gateway::view::{upstream_path, ApiView, AuthView, GatewayView, KeyMap, UpstreamTrust};
+use certgate_core::gateway::path::normalise_request_path;
 use certgate_core::gateway::{bearer_token, check_client_certificate, decide, Denial, DenialKind, Grant, Presented};
 use certgate_core::UnixSeconds;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -19,6 +20,7 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use ipnet::IpNet;
 
 use crate::limits::{RateLimits, RateVerdict};
 use crate::metrics::GatewayMetrics;
@@ -31,7 +33,7 @@ type UpstreamClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Body>;
 struct CachedClient {
     instance: u64,
     connect_ms: u64,
-    ca_id: Option<String>,
+    trust_key: String,
     client: UpstreamClient,
 }
 
@@ -67,6 +69,8 @@ pub struct Gateway {
     instance: u64,
     upstream_tls: rustls::ClientConfig,
     metrics: GatewayMetrics,
+    /// Peers whose `X-Forwarded-For` is extended; from anyone else it is replaced.
+    trusted_proxies: Vec<IpNet>,
 }
 
 fn unix_now() -> UnixSeconds {
@@ -74,7 +78,11 @@ fn unix_now() -> UnixSeconds {
 }
 
 impl Gateway {
-    pub fn new(view: Arc<ArcSwap<GatewayView>>, keys: Arc<KeyMap>) -> Result<Arc<Gateway>, crate::tls::TlsError> {
+    pub fn new(
+        view: Arc<ArcSwap<GatewayView>>,
+        keys: Arc<KeyMap>,
+        trusted_proxies: Vec<IpNet>,
+    ) -> Result<Arc<Gateway>, crate::tls::TlsError> {
         Ok(Arc::new(Gateway {
             view,
             keys,
@@ -83,6 +91,7 @@ impl Gateway {
             instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
             upstream_tls: crate::tls::upstream_client_config()?,
             metrics: GatewayMetrics::default(),
+            trusted_proxies,
         }))
     }
 
@@ -103,9 +112,17 @@ impl Gateway {
 
     async fn respond(&self, request: Request<Incoming>) -> (Option<Arc<ApiView>>, Response<Body>) {
         let info = request.extensions().get::<ConnectionInfo>().cloned();
-        let response = match self.admit(&request, info.as_ref()) {
+        // One strict path: routed on, stripped and forwarded as is (see core's `path`).
+        let path = match normalise_request_path(request.uri().path()) {
+            Ok(path) => path,
+            Err(why) => {
+                tracing::debug!(peer = ?info.as_ref().map(|i| i.peer), "invalid request path refused");
+                return (None, denial_response(&Denial::new(DenialKind::InvalidPath, why.reason())));
+            }
+        };
+        let response = match self.admit(&request, &path, info.as_ref()) {
             Ok((api, grant, limits)) => {
-                let response = self.forward(request, info.as_ref(), &api, &grant, limits).await;
+                let response = self.forward(request, &path, info.as_ref(), &api, &grant, limits).await;
                 (Some(api), response.unwrap_or_else(|denial| denial_response(&denial)))
             }
             Err(Refusal { denial, rate, quota, api }) => {
@@ -132,6 +149,7 @@ impl Gateway {
     fn admit(
         &self,
         request: &Request<Incoming>,
+        path: &str,
         info: Option<&ConnectionInfo>,
     ) -> Result<(Arc<ApiView>, Grant, Limits), Refusal> {
         let now = unix_now();
@@ -147,7 +165,7 @@ impl Gateway {
         }
         let view = self.view.load_full();
         let api = view
-            .route(request.uri().path())
+            .route(path)
             .cloned()
             .ok_or_else(|| Denial::new(DenialKind::ApiNotFound, "No API is defined for this listen path."))?;
         let for_api = |denial: Denial| Refusal { api: Some(Arc::clone(&api)), ..Refusal::from(denial) };
@@ -223,22 +241,25 @@ impl Gateway {
     /// threads would bring back the cross-thread wake-ups the worker pool avoids.
     fn client(&self, api: &ApiView) -> Result<UpstreamClient, Denial> {
         let connect_ms = api.timeouts.connect_ms;
-        let ca_id = api.upstream_ca.as_ref().map(|c| c.id.as_str());
+        let trust_key = api.upstream_trust.cache_key();
         let cached = UPSTREAM_CLIENTS.with_borrow(|clients| {
             clients
                 .iter()
-                .find(|c| c.instance == self.instance && c.connect_ms == connect_ms && c.ca_id.as_deref() == ca_id)
+                .find(|c| c.instance == self.instance && c.connect_ms == connect_ms && c.trust_key == trust_key)
                 .map(|c| c.client.clone())
         });
         if let Some(client) = cached {
             return Ok(client);
         }
-        let tls = match &api.upstream_ca {
-            Some(ca) => crate::tls::upstream_client_config_with_ca(&ca.der).map_err(|e| {
-                tracing::error!(api = %api.id, error = %e, "the upstream CA is not usable");
-                Denial::new(DenialKind::UpstreamUnavailable, "The upstream's CA certificate is not usable; the API's owner has to fix it.")
-            })?,
-            None => self.upstream_tls.clone(),
+        let unusable = |why: String| {
+            tracing::error!(api = %api.id, error = %why, "the upstream's trust settings are not usable");
+            Denial::new(DenialKind::UpstreamUnavailable, "The upstream's certificate settings are not usable; the API's owner has to fix them.")
+        };
+        let tls = match &api.upstream_trust {
+            UpstreamTrust::SystemRoots => self.upstream_tls.clone(),
+            UpstreamTrust::Ca(ca) => crate::tls::upstream_client_config_with_ca(&ca.der).map_err(|e| unusable(e.to_string()))?,
+            UpstreamTrust::Pin { digest, .. } => crate::tls::upstream_client_config_with_pin(*digest).map_err(|e| unusable(e.to_string()))?,
+            UpstreamTrust::Unusable => return Err(unusable("the configured certificate is not in the store".into())),
         };
         let mut http = HttpConnector::new();
         http.set_connect_timeout(Some(Duration::from_millis(connect_ms)));
@@ -257,7 +278,7 @@ impl Gateway {
             clients.push(CachedClient {
                 instance: self.instance,
                 connect_ms,
-                ca_id: ca_id.map(str::to_string),
+                trust_key: trust_key.to_string(),
                 client: client.clone(),
             })
         });
@@ -267,6 +288,7 @@ impl Gateway {
     async fn forward(
         &self,
         mut request: Request<Incoming>,
+        path: &str,
         info: Option<&ConnectionInfo>,
         api: &ApiView,
         grant: &Grant,
@@ -282,12 +304,15 @@ impl Gateway {
         let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut request));
         let (mut parts, body) = request.into_parts();
         let original_host = request_host_of(&parts.uri, &parts.headers).map(str::to_string);
-        let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+        let path_and_query = match parts.uri.query() {
+            Some(query) => format!("{path}?{query}"),
+            None => path.to_string(),
+        };
         let scheme = if api.upstream.https { "https" } else { "http" };
         let uri: Uri = format!("{scheme}://{}{}", api.upstream.authority, upstream_path(api, &path_and_query))
             .parse()
             .map_err(|_| Denial::new(DenialKind::UpstreamUnavailable, "The upstream address cannot be formed for this path."))?;
-        prepare_upstream_headers(&mut parts.headers, api, grant, info, original_host.as_deref());
+        prepare_upstream_headers(&mut parts.headers, api, grant, info, original_host.as_deref(), &self.trusted_proxies);
         if let Some(protocol) = &upgrade {
             parts.headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
             parts.headers.insert(header::UPGRADE, protocol.clone());
@@ -439,34 +464,49 @@ fn remove_hop_by_hop(headers: &mut HeaderMap) {
     strip_headers(headers, |_| false);
 }
 
-/// What the upstream sees: hop-by-hop and client-sent certificate headers removed, the Auth
-/// Token removed (it is the gateway's credential), `X-Forwarded-*` set, and the verified
-/// identity in the configured header.
-fn prepare_upstream_headers(headers: &mut HeaderMap, api: &ApiView, grant: &Grant, info: Option<&ConnectionInfo>, original_host: Option<&str>) {
+/// What the upstream sees: hop-by-hop headers and the client-sent header families of core's
+/// `headers` removed (certificate, routing and address overrides, names with `_`, the API's own
+/// patterns), the Auth Token removed (it is the gateway's credential), `X-Forwarded-*` set,
+/// and the verified identity in the configured header.
+fn prepare_upstream_headers(
+    headers: &mut HeaderMap,
+    api: &ApiView,
+    grant: &Grant,
+    info: Option<&ConnectionInfo>,
+    original_host: Option<&str>,
+    trusted_proxies: &[IpNet],
+) {
     let strip_token = matches!(api.auth, AuthView::AuthToken);
+    let identity_header = api.identity_header.as_deref();
     strip_headers(headers, |name| {
-        let name_str = name.as_str();
-        CLIENT_CERT_HEADERS.contains(&name_str)
-            || name_str.starts_with("x-ssl-client-")
-            || (strip_token && name == header::AUTHORIZATION)
-            || api.identity_header.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(name_str))
-            // Set below from the request's own host, never taken from the client.
-            || name == X_FORWARDED_HOST
+        is_stripped(name.as_str(), identity_header, &api.strip_headers) || (strip_token && name == header::AUTHORIZATION)
     });
     if let Ok(host) = HeaderValue::from_str(&api.upstream.authority) {
         headers.insert(header::HOST, host);
     }
-    if let Some(info) = info {
-        let client_ip = match info.peer.ip() {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
-            v4 => v4,
-        };
-        let forwarded_for = match headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-            Some(previous) => format!("{previous}, {client_ip}"),
-            None => client_ip.to_string(),
-        };
-        if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
-            headers.insert(X_FORWARDED_FOR, value);
+    match info {
+        Some(info) => {
+            let client_ip = match info.peer.ip() {
+                IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+                v4 => v4,
+            };
+            // Only a trusted proxy's list is kept: from anyone else it would be a forged address.
+            let trusted = trusted_proxies.iter().any(|net| net.contains(&client_ip));
+            let forwarded_for = match headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+                Some(previous) if trusted => format!("{previous}, {client_ip}"),
+                _ => client_ip.to_string(),
+            };
+            match HeaderValue::from_str(&forwarded_for) {
+                Ok(value) => {
+                    headers.insert(X_FORWARDED_FOR, value);
+                }
+                Err(_) => {
+                    headers.remove(X_FORWARDED_FOR);
+                }
+            }
+        }
+        None => {
+            headers.remove(X_FORWARDED_FOR);
         }
     }
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("https"));

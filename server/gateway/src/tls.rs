@@ -173,6 +173,68 @@ pub fn upstream_client_config_with_ca(ca_der: &[u8]) -> Result<rustls::ClientCon
     upstream_client_config_with_roots(roots)
 }
 
+/// A client config for an https upstream whose certificate must be exactly the pinned one
+/// (SHA-256 of its DER): a self-signed upstream. The pin is compared, never made an anchor, so
+/// it vouches for nothing else; the handshake signature is still verified with its key.
+pub fn upstream_client_config_with_pin(digest: [u8; 32]) -> Result<rustls::ClientConfig, TlsError> {
+    let provider = Arc::new(aws_lc_rs::default_provider());
+    let verifier = Arc::new(PinnedServerVerifier { digest, algorithms: provider.signature_verification_algorithms });
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth())
+}
+
+/// Accepts exactly one server certificate, by the SHA-256 of its DER.
+#[derive(Debug)]
+struct PinnedServerVerifier {
+    digest: [u8; 32],
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+impl rustls::client::danger::ServerCertVerifier for PinnedServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        use sha2::Digest;
+        let presented: [u8; 32] = sha2::Sha256::digest(end_entity.as_ref()).into();
+        if presented == self.digest {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
 fn upstream_client_config_with_roots(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, TlsError> {
     Ok(rustls::ClientConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])

@@ -71,6 +71,39 @@ pub(crate) fn require_certificates(txn: &redb::WriteTransaction, ids: &[String])
     Ok(())
 }
 
+/// The upstream's trust settings name certificates fit for them: `upstream_ca` a CA that can
+/// sign certificates (a client leaf there would make every certificate its key signs a valid
+/// upstream), `upstream_pin` a certificate that can identify a server.
+fn require_upstream_trust(txn: &redb::WriteTransaction, spec: &ApiSpec) -> Result<(), ServiceError> {
+    let certificates = txn.open_table(tables::CERTIFICATES)?;
+    let facts_of = |id: &str| -> Result<Option<certgate_core::pki::CertificateFacts>, ServiceError> {
+        let Some(value) = certificates.get(id)? else { return Ok(None) };
+        let record: crate::certificates::CertificateRecord = codec::decode("certificates", id, value.value())?;
+        // Parsed again from the DER: facts stored by older builds may lack keyUsage.
+        Ok(certgate_core::pki::parse_der(&record.der).ok())
+    };
+    if let Some(id) = &spec.upstream_ca {
+        if !facts_of(id)?.is_some_and(|f| certgate_core::pki::can_sign_certificates(&f)) {
+            return Err(ServiceError::invalid(
+                "upstream_ca_not_ca",
+                format!(
+                    "Certificate {id} is not a CA certificate (CA:TRUE, with keyCertSign if it has a key usage): it cannot vouch for the upstream. \
+                     For an upstream with a self-signed certificate, set upstream_pin to that certificate instead."
+                ),
+            ));
+        }
+    }
+    if let Some(id) = &spec.upstream_pin {
+        if !facts_of(id)?.is_some_and(|f| certgate_core::pki::can_identify_server(&f)) {
+            return Err(ServiceError::invalid(
+                "upstream_pin_not_server",
+                format!("Certificate {id} cannot identify a server (its extended key usage excludes serverAuth): pin the upstream's own certificate."),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Apis {
     pub fn new(store: Store) -> Apis {
         Apis { store }
@@ -85,6 +118,7 @@ impl Apis {
             .write_published(PublishScope::Apis, move |txn| {
                 claim_listen_path(txn, &stored.spec.listen_path, &stored.id)?;
                 require_certificates(txn, &stored.spec.certificate_ids().cloned().collect::<Vec<_>>())?;
+                require_upstream_trust(txn, &stored.spec)?;
                 txn.open_table(tables::APIS)?.insert(stored.id.as_str(), codec::encode(&stored)?.as_slice())?;
                 audit::record(txn, &actor, "api.created", &stored.id, format!("{} at {}", stored.spec.name, stored.spec.listen_path))?;
                 Ok(())
@@ -136,6 +170,7 @@ impl Apis {
                     txn.open_table(tables::APIS_BY_PATH)?.remove(old.spec.listen_path.as_str())?;
                 }
                 require_certificates(txn, &spec.certificate_ids().cloned().collect::<Vec<_>>())?;
+                require_upstream_trust(txn, &spec)?;
                 let record = ApiRecord { id: id.clone(), spec, created_at: old.created_at, updated_at: clock::now() };
                 table.insert(id.as_str(), codec::encode(&record)?.as_slice())?;
                 audit::record(txn, &actor, action, &id, record.spec.name.clone())?;

@@ -14,6 +14,7 @@ use time::{Duration, OffsetDateTime};
 pub enum KeyKind {
     EcP256,
     EcP384,
+    EcP521,
     Rsa2048,
     Ed25519,
 }
@@ -23,6 +24,7 @@ impl KeyKind {
         match self {
             KeyKind::EcP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
             KeyKind::EcP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
+            KeyKind::EcP521 => &rcgen::PKCS_ECDSA_P521_SHA512,
             KeyKind::Rsa2048 => &rcgen::PKCS_RSA_SHA256,
             KeyKind::Ed25519 => &rcgen::PKCS_ED25519,
         }
@@ -67,6 +69,8 @@ pub struct LeafSpec {
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     pub dns_names: Vec<String>,
+    /// Adds a critical extension no TLS library knows (OID 1.3.6.1.4.1.55555.1).
+    pub unknown_critical_extension: bool,
 }
 
 impl LeafSpec {
@@ -80,7 +84,13 @@ impl LeafSpec {
             not_before: now - Duration::days(1),
             not_after: now + Duration::days(365),
             dns_names: Vec::new(),
+            unknown_critical_extension: false,
         }
+    }
+
+    pub fn with_unknown_critical_extension(mut self) -> Self {
+        self.unknown_critical_extension = true;
+        self
     }
 
     pub fn key(mut self, key: KeyKind) -> Self {
@@ -125,6 +135,11 @@ impl LeafSpec {
             Usage::ServerAuthOnly => vec![ExtendedKeyUsagePurpose::ServerAuth],
             Usage::Unrestricted => Vec::new(),
         };
+        if self.unknown_critical_extension {
+            let mut extension = rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 55555, 1], vec![0x05, 0x00]);
+            extension.set_criticality(true);
+            params.custom_extensions.push(extension);
+        }
         params
     }
 }

@@ -125,7 +125,16 @@ impl JwtVerifier {
         // Time is checked below against the caller's `now`; jsonwebtoken would read the clock.
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        validation.set_required_spec_claims(&["exp"]);
+        // A configured issuer or audience is required, not only checked when present: a token
+        // without it was not minted for this API.
+        let mut required = vec!["exp"];
+        if spec.issuer.is_some() {
+            required.push("iss");
+        }
+        if spec.audience.is_some() {
+            required.push("aud");
+        }
+        validation.set_required_spec_claims(&required);
         match &spec.audience {
             Some(aud) => validation.set_audience(&[aud]),
             None => validation.validate_aud = false,
@@ -167,7 +176,11 @@ impl JwtVerifier {
                 ErrorKind::InvalidSignature => "the token's signature is not valid",
                 ErrorKind::InvalidAudience => "the token's audience (aud) is not this API's",
                 ErrorKind::InvalidIssuer => "the token's issuer (iss) is not accepted",
-                ErrorKind::MissingRequiredClaim(_) => "the token has no expiry (exp)",
+                ErrorKind::MissingRequiredClaim(claim) => match claim.as_str() {
+                    "iss" => "the token has no issuer (iss)",
+                    "aud" => "the token has no audience (aud)",
+                    _ => "the token has no expiry (exp)",
+                },
                 ErrorKind::InvalidAlgorithm => "the token's algorithm is not the one this API accepts",
                 _ => "the token is not valid",
             }
@@ -184,7 +197,7 @@ impl JwtVerifier {
             }
         }
         let identity = match claims.get(&self.identity_claim) {
-            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
             Some(Value::Number(n)) => n.to_string(),
             _ => return Err("the token lacks the identity claim"),
         };

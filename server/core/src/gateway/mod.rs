@@ -3,7 +3,9 @@
 //! Rate limits and quotas are counted by the gateway (they are state); the grant says which.
 
 pub mod chain;
+pub mod headers;
 pub mod jwt;
+pub mod path;
 pub mod spec;
 pub mod view;
 
@@ -49,6 +51,7 @@ impl PeerCertificate {
 /// Why a request is refused. Each has a stable code and status (DESIGN.md lists them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DenialKind {
+    InvalidPath,
     ApiNotFound,
     ClientCertificateRequired,
     ClientCertificateNotAllowed,
@@ -71,6 +74,7 @@ pub enum DenialKind {
 impl DenialKind {
     pub fn code(self) -> &'static str {
         match self {
+            DenialKind::InvalidPath => "invalid_path",
             DenialKind::ApiNotFound => "api_not_found",
             DenialKind::ClientCertificateRequired => "client_certificate_required",
             DenialKind::ClientCertificateNotAllowed => "client_certificate_not_allowed",
@@ -93,6 +97,7 @@ impl DenialKind {
 
     pub fn status(self) -> u16 {
         match self {
+            DenialKind::InvalidPath => 400,
             DenialKind::ApiNotFound => 404,
             DenialKind::ClientCertificateRequired
             | DenialKind::CredentialMissing
@@ -114,6 +119,7 @@ impl DenialKind {
 
     pub fn title(self) -> &'static str {
         match self {
+            DenialKind::InvalidPath => "Invalid request path",
             DenialKind::ApiNotFound => "No API at this path",
             DenialKind::ClientCertificateRequired => "Client certificate required",
             DenialKind::ClientCertificateNotAllowed => "Client certificate not allowed",
@@ -230,20 +236,12 @@ pub fn check_client_certificate(
         return Err(Denial::new(DenialKind::ClientCertificateUnusable, "The client certificate cannot be parsed."));
     };
     if let Some(problem) = pki::client_auth_problem(facts, now) {
-        let (kind, detail) = match problem {
-            ClientCertificateProblem::IsCa => {
-                (DenialKind::ClientCertificateUnusable, "A CA certificate cannot be used as a client certificate.")
-            }
-            ClientCertificateProblem::NoClientAuthUsage => (
-                DenialKind::ClientCertificateUnusable,
-                "The client certificate's extended key usage does not include client authentication.",
-            ),
-            ClientCertificateProblem::Expired => (DenialKind::ClientCertificateExpired, "The client certificate has expired."),
-            ClientCertificateProblem::NotYetValid => {
-                (DenialKind::ClientCertificateNotYetValid, "The client certificate is not valid yet.")
-            }
+        let kind = match problem {
+            ClientCertificateProblem::Expired => DenialKind::ClientCertificateExpired,
+            ClientCertificateProblem::NotYetValid => DenialKind::ClientCertificateNotYetValid,
+            _ => DenialKind::ClientCertificateUnusable,
         };
-        return Err(Denial::new(kind, detail));
+        return Err(Denial::new(kind, problem.describe()));
     }
     if matches_set(&api.allowed, peer, &facts.id, now, chains) {
         Ok(())

@@ -130,6 +130,10 @@ pub struct ApiSpec {
     /// the system's roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_ca: Option<String>,
+    /// For an https upstream with a self-signed certificate: that exact certificate's id from
+    /// the store. Matched by hash, never made a trust anchor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_pin: Option<String>,
     #[serde(default = "yes")]
     pub strip_listen_path: bool,
     pub auth: AuthKind,
@@ -145,18 +149,18 @@ pub struct ApiSpec {
     /// Largest request body forwarded (default 10 MiB).
     #[serde(default = "default_max_body")]
     pub max_body_bytes: u64,
+    /// Client-sent headers this API also drops, beside the families every API drops: exact
+    /// names, or prefixes ending in `*` (e.g. `x-internal-*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub strip_request_headers: Vec<String>,
 }
 
 impl ApiSpec {
     /// Every certificate id the definition refers to (allow list and upstream CA).
     pub fn certificate_ids(&self) -> impl Iterator<Item = &String> {
-        self.mtls.allowed_certificates.iter().chain(self.upstream_ca.iter())
+        self.mtls.allowed_certificates.iter().chain(self.upstream_ca.iter()).chain(self.upstream_pin.iter())
     }
 }
-
-/// Headers a client may never set for the upstream: they carry verified identity.
-pub const CLIENT_CERT_HEADERS: &[&str] =
-    &["x-forwarded-client-cert", "client-cert", "client-cert-chain", "x-client-cert", "x-ssl-client-cert"];
 
 impl ApiSpec {
     /// Checks every field and puts the listen path and certificate ids in canonical form.
@@ -177,6 +181,18 @@ impl ApiSpec {
                 return Err(SpecError::new("upstream_ca_unused", "upstream_ca applies only to an https upstream."));
             }
             self.upstream_ca = normalise_certificate_ids(std::slice::from_ref(ca))?.pop();
+        }
+        if let Some(pin) = &self.upstream_pin {
+            if !upstream.https {
+                return Err(SpecError::new("upstream_pin_unused", "upstream_pin applies only to an https upstream."));
+            }
+            if self.upstream_ca.is_some() {
+                return Err(SpecError::new(
+                    "upstream_trust_conflict",
+                    "Set upstream_ca (a CA that signed the upstream's certificate) or upstream_pin (the upstream's own self-signed certificate), not both.",
+                ));
+            }
+            self.upstream_pin = normalise_certificate_ids(std::slice::from_ref(pin))?.pop();
         }
         self.mtls.allowed_certificates = normalise_certificate_ids(&self.mtls.allowed_certificates)?;
         match (self.auth, &self.jwt) {
@@ -209,6 +225,17 @@ impl ApiSpec {
             }
             self.identity_header = Some(lower);
         }
+        if self.strip_request_headers.len() > 32 {
+            return Err(SpecError::new("invalid_strip_header", "strip_request_headers takes at most 32 patterns."));
+        }
+        let mut patterns: Vec<String> = Vec::new();
+        for pattern in &self.strip_request_headers {
+            let canonical = super::headers::HeaderPattern::parse(pattern)?.as_text();
+            if !patterns.contains(&canonical) {
+                patterns.push(canonical);
+            }
+        }
+        self.strip_request_headers = patterns;
         if self.max_body_bytes == 0 || self.max_body_bytes > 1024 * 1024 * 1024 {
             return Err(SpecError::new("invalid_max_body", "max_body_bytes must be 1 byte to 1 GiB."));
         }

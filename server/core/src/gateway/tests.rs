@@ -20,6 +20,7 @@ fn api_spec(listen_path: &str, auth: AuthKind, allowed: &[&Issued]) -> ApiSpec {
         listen_path: listen_path.into(),
         upstream_url: "http://127.0.0.1:9000/".into(),
         upstream_ca: None,
+        upstream_pin: None,
         strip_listen_path: true,
         auth,
         mtls: MtlsSpec { required: true, allowed_certificates: allowed.iter().map(|c| id_of(c)).collect() },
@@ -27,6 +28,7 @@ fn api_spec(listen_path: &str, auth: AuthKind, allowed: &[&Issued]) -> ApiSpec {
         timeouts: TimeoutsSpec::default(),
         identity_header: None,
         max_body_bytes: 1024,
+        strip_request_headers: Vec::new(),
     }
 }
 
@@ -281,6 +283,14 @@ fn jwt_checks_algorithm_signature_time_audience_issuer_and_cnf() {
     assert_eq!(code(world.decide("/jwt", Some(&pa), Some(&sign(&with("aud", json!("billing")))))), "credential_invalid");
     assert_eq!(code(world.decide("/jwt", Some(&pa), Some(&sign(&with("iss", json!("https://evil.example")))))), "credential_invalid");
     assert_eq!(code(world.decide("/jwt", Some(&pa), Some(&sign(&with("sub", json!(null)))))), "credential_invalid");
+    // Configured claims are required, not only checked when present.
+    let no_aud = world.decide("/jwt", Some(&pa), Some(&sign(&with("aud", json!(null))))).unwrap_err();
+    assert_eq!((no_aud.kind, no_aud.detail.contains("no audience")), (DenialKind::CredentialInvalid, true));
+    let no_iss = world.decide("/jwt", Some(&pa), Some(&sign(&with("iss", json!(null))))).unwrap_err();
+    assert_eq!((no_iss.kind, no_iss.detail.contains("no issuer")), (DenialKind::CredentialInvalid, true));
+    assert_eq!(code(world.decide("/jwt", Some(&pa), Some(&sign(&with("sub", json!("")))))), "credential_invalid");
+    assert_eq!(code(world.decide("/jwt", Some(&pa), Some(&sign(&with("sub", json!("  ")))))), "credential_invalid");
+    assert_eq!(code(world.decide("/jwt", Some(&pa), Some(&sign(&with("aud", json!(["orders", "x"])))))), "granted");
 
     // alg "none": header {"alg":"none"}, no signature.
     let b64 = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::headers::HeaderPattern;
 use super::jwt::JwtVerifier;
 use super::spec::{ApiSpec, AuthKind, KeySpec, Quota, Rate, TimeoutsSpec, Upstream};
 
@@ -64,6 +65,50 @@ pub enum AuthView {
     Misconfigured,
 }
 
+/// How the gateway verifies an https upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamTrust {
+    /// The system's roots.
+    SystemRoots,
+    /// A CA certificate from the store (checked on write: CA:TRUE with keyCertSign).
+    Ca(Arc<CaCertificate>),
+    /// Exactly this certificate (its SHA-256), for a self-signed upstream; never an anchor.
+    Pin { id: String, digest: [u8; 32] },
+    /// The configured certificate is gone or unusable: refuse to connect rather than fall
+    /// back to weaker trust.
+    Unusable,
+}
+
+impl UpstreamTrust {
+    fn of(spec: &ApiSpec, certificates: &HashMap<String, CertificateInput>) -> UpstreamTrust {
+        match (&spec.upstream_ca, &spec.upstream_pin) {
+            // Checked again here, not only on write: a leaf stored as upstream CA by an older
+            // build must not become a trust anchor.
+            (Some(id), _) => match certificates.get(id) {
+                Some(c) if crate::pki::parse_der(&c.der).is_ok_and(|f| crate::pki::can_sign_certificates(&f)) => {
+                    UpstreamTrust::Ca(Arc::new(CaCertificate { id: c.id.clone(), der: c.der.clone() }))
+                }
+                _ => UpstreamTrust::Unusable,
+            },
+            (None, Some(id)) => match id_digest(id) {
+                Some(digest) if certificates.contains_key(id) => UpstreamTrust::Pin { id: id.clone(), digest },
+                _ => UpstreamTrust::Unusable,
+            },
+            (None, None) => UpstreamTrust::SystemRoots,
+        }
+    }
+
+    /// Tells cached upstream clients apart.
+    pub fn cache_key(&self) -> &str {
+        match self {
+            UpstreamTrust::SystemRoots => "",
+            UpstreamTrust::Ca(ca) => &ca.id,
+            UpstreamTrust::Pin { id, .. } => id,
+            UpstreamTrust::Unusable => "unusable",
+        }
+    }
+}
+
 /// One API, ready for requests.
 #[derive(Debug)]
 pub struct ApiView {
@@ -71,14 +116,16 @@ pub struct ApiView {
     pub name: String,
     pub listen_path: String,
     pub upstream: Upstream,
-    /// The CA to verify an https upstream with (`None`: the system's roots).
-    pub upstream_ca: Option<Arc<CaCertificate>>,
+    /// How an https upstream's certificate is verified.
+    pub upstream_trust: UpstreamTrust,
     pub strip_listen_path: bool,
     pub auth: AuthView,
     pub mtls_required: bool,
     /// The effective allow list: the admin's entries and what credentials contribute.
     pub allowed: CertificateSet,
     pub identity_header: Option<String>,
+    /// The API's own header patterns to drop (beside the families every API drops).
+    pub strip_headers: Vec<HeaderPattern>,
     pub timeouts: TimeoutsSpec,
     pub max_body_bytes: u64,
 }
@@ -200,14 +247,13 @@ impl GatewayView {
                     name: spec.name.clone(),
                     listen_path: spec.listen_path.clone(),
                     upstream,
-                    upstream_ca: spec.upstream_ca.as_ref().and_then(|id| certificates.get(id)).map(|c| {
-                        Arc::new(CaCertificate { id: c.id.clone(), der: c.der.clone() })
-                    }),
+                    upstream_trust: UpstreamTrust::of(spec, certificates),
                     strip_listen_path: spec.strip_listen_path,
                     auth,
                     mtls_required: spec.mtls.required,
                     allowed,
                     identity_header: spec.identity_header.clone(),
+                    strip_headers: spec.strip_request_headers.iter().filter_map(|p| HeaderPattern::parse(p).ok()).collect(),
                     timeouts: spec.timeouts,
                     max_body_bytes: spec.max_body_bytes,
                 }))

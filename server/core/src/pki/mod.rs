@@ -6,7 +6,7 @@
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
 use crate::UnixSeconds;
@@ -105,6 +105,17 @@ pub struct CertificateFacts {
     /// `None`: no extendedKeyUsage extension (any usage). Otherwise the usages by name
     /// (`clientAuth`, `serverAuth`, …) or dotted OID.
     pub extended_key_usage: Option<Vec<String>>,
+    /// `None`: no keyUsage extension. Otherwise the usages by name (`digitalSignature`,
+    /// `keyCertSign`, …).
+    #[serde(default)]
+    pub key_usage: Option<Vec<String>>,
+    /// The certificate's signature algorithm (OID, dotted).
+    #[serde(default)]
+    pub signature_algorithm: String,
+    /// Why the TLS library refuses the certificate in a handshake (an unknown critical
+    /// extension, a malformed field), if it does.
+    #[serde(default)]
+    pub tls_problem: Option<String>,
 }
 
 /// Reads exactly one certificate from an upload. Refuses private keys (before anything else,
@@ -224,7 +235,43 @@ fn facts_of(der: &[u8], cert: &X509Certificate<'_>) -> CertificateFacts {
         is_ca: cert.basic_constraints().ok().flatten().is_some_and(|bc| bc.value.ca),
         key_algorithm: key_algorithm(cert),
         extended_key_usage: extended_key_usage(cert),
+        key_usage: key_usage(cert),
+        signature_algorithm: cert.signature_algorithm.algorithm.to_id_string(),
+        tls_problem: tls_problem(der, cert),
     }
+}
+
+/// What rustls (through webpki) says of the certificate when a client presents it: the
+/// handshake parses the leaf the same way, so a certificate refused here never authenticates.
+fn tls_problem(der: &[u8], cert: &X509Certificate<'_>) -> Option<String> {
+    let der = rustls_pki_types::CertificateDer::from(der);
+    let error = webpki::EndEntityCert::try_from(&der).err()?;
+    let unknown_critical: Vec<String> = cert
+        .extensions()
+        .iter()
+        .filter(|e| e.critical && matches!(e.parsed_extension(), ParsedExtension::UnsupportedExtension { .. }))
+        .map(|e| e.oid.to_id_string())
+        .collect();
+    Some(match unknown_critical.as_slice() {
+        [] => format!("the TLS library cannot use it ({error:?})"),
+        oids => format!("it has a critical extension certgate does not know ({})", oids.join(", ")),
+    })
+}
+
+fn key_usage(cert: &X509Certificate<'_>) -> Option<Vec<String>> {
+    let usage = cert.key_usage().ok().flatten()?.value;
+    let names = [
+        (usage.digital_signature(), "digitalSignature"),
+        (usage.non_repudiation(), "nonRepudiation"),
+        (usage.key_encipherment(), "keyEncipherment"),
+        (usage.data_encipherment(), "dataEncipherment"),
+        (usage.key_agreement(), "keyAgreement"),
+        (usage.key_cert_sign(), "keyCertSign"),
+        (usage.crl_sign(), "cRLSign"),
+        (usage.encipher_only(), "encipherOnly"),
+        (usage.decipher_only(), "decipherOnly"),
+    ];
+    Some(names.iter().filter(|(on, _)| *on).map(|(_, name)| name.to_string()).collect())
 }
 
 fn alt_names(cert: &X509Certificate<'_>) -> Vec<AltName> {
@@ -329,12 +376,84 @@ pub fn validity_at(facts: &CertificateFacts, now: UnixSeconds) -> Validity {
 pub enum ClientCertificateProblem {
     IsCa,
     NoClientAuthUsage,
+    /// The TLS library refuses it in the handshake (an unknown critical extension, …).
+    RefusedByTls,
+    /// RSA under 2048 bits.
+    WeakKey,
+    /// A key type the handshake cannot verify (only RSA 2048–8192, EC P-256/384/521, Ed25519).
+    UnsupportedKey,
+    /// Signed with SHA-1 or MD5.
+    WeakSignature,
     Expired,
     NotYetValid,
 }
 
-/// A leaf is usable for client authentication when it is not a CA, its EKU contains
-/// clientAuth (or `any`) or it has no EKU extension, and `now` is inside its validity.
+impl ClientCertificateProblem {
+    /// A stable code for the store's flag and the portal.
+    pub fn code(self) -> &'static str {
+        match self {
+            ClientCertificateProblem::IsCa => "ca_certificate",
+            ClientCertificateProblem::NoClientAuthUsage => "no_client_auth_usage",
+            ClientCertificateProblem::RefusedByTls => "refused_by_tls",
+            ClientCertificateProblem::WeakKey => "weak_key",
+            ClientCertificateProblem::UnsupportedKey => "unsupported_key",
+            ClientCertificateProblem::WeakSignature => "weak_signature",
+            ClientCertificateProblem::Expired => "expired",
+            ClientCertificateProblem::NotYetValid => "not_yet_valid",
+        }
+    }
+
+    /// A sentence for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ClientCertificateProblem::IsCa => "A CA certificate cannot be used as a client certificate.",
+            ClientCertificateProblem::NoClientAuthUsage => {
+                "The client certificate's extended key usage does not include client authentication."
+            }
+            ClientCertificateProblem::RefusedByTls => {
+                "The client certificate cannot be used in a TLS handshake (for example, it has a critical extension certgate does not know)."
+            }
+            ClientCertificateProblem::WeakKey => "The client certificate's RSA key is shorter than 2048 bits.",
+            ClientCertificateProblem::UnsupportedKey => {
+                "The client certificate's key type is not supported (use RSA 2048-8192, EC P-256/P-384/P-521 or Ed25519)."
+            }
+            ClientCertificateProblem::WeakSignature => "The client certificate is signed with SHA-1 or MD5.",
+            ClientCertificateProblem::Expired => "The client certificate has expired.",
+            ClientCertificateProblem::NotYetValid => "The client certificate is not valid yet.",
+        }
+    }
+}
+
+/// Signature algorithms no longer accepted (dotted OIDs): MD2, MD5 and SHA-1 with RSA, DSA or ECDSA.
+const WEAK_SIGNATURE_ALGORITHMS: &[&str] = &[
+    "1.2.840.113549.1.1.2",
+    "1.2.840.113549.1.1.4",
+    "1.2.840.113549.1.1.5",
+    "1.3.14.3.2.29",
+    "1.2.840.10040.4.3",
+    "1.2.840.10045.4.1",
+];
+
+/// Whether the handshake can verify a signature by this key (rustls with aws-lc-rs).
+fn key_problem(key_algorithm: &str) -> Option<ClientCertificateProblem> {
+    if let Some(bits) = key_algorithm.strip_prefix("RSA ") {
+        return match bits.parse::<u32>() {
+            Ok(bits) if bits < 2048 => Some(ClientCertificateProblem::WeakKey),
+            Ok(bits) if bits <= 8192 => None,
+            _ => Some(ClientCertificateProblem::UnsupportedKey),
+        };
+    }
+    match key_algorithm {
+        "EC P-256" | "EC P-384" | "EC P-521" | "Ed25519" => None,
+        _ => Some(ClientCertificateProblem::UnsupportedKey),
+    }
+}
+
+/// The one client-certificate policy (DESIGN.md), used by the gateway, `explain`, the store's
+/// flag and uploads: a leaf is usable for client authentication when it is not a CA, its EKU
+/// contains clientAuth (or `any`) or it has no EKU extension, the handshake accepts it (no
+/// unknown critical extension, a supported key of sufficient size, no SHA-1/MD5 signature),
+/// and `now` is inside its validity.
 pub fn client_auth_problem(facts: &CertificateFacts, now: UnixSeconds) -> Option<ClientCertificateProblem> {
     if facts.is_ca {
         return Some(ClientCertificateProblem::IsCa);
@@ -344,11 +463,31 @@ pub fn client_auth_problem(facts: &CertificateFacts, now: UnixSeconds) -> Option
             return Some(ClientCertificateProblem::NoClientAuthUsage);
         }
     }
+    if facts.tls_problem.is_some() {
+        return Some(ClientCertificateProblem::RefusedByTls);
+    }
+    if let Some(problem) = key_problem(&facts.key_algorithm) {
+        return Some(problem);
+    }
+    if WEAK_SIGNATURE_ALGORITHMS.contains(&facts.signature_algorithm.as_str()) {
+        return Some(ClientCertificateProblem::WeakSignature);
+    }
     match validity_at(facts, now) {
         Validity::Expired => Some(ClientCertificateProblem::Expired),
         Validity::NotYetValid => Some(ClientCertificateProblem::NotYetValid),
         Validity::Valid => None,
     }
+}
+
+/// Whether a certificate may vouch for an upstream server as a trust anchor: CA:TRUE, and if it
+/// has a keyUsage extension, keyCertSign in it (RFC 5280 §4.2.1.3).
+pub fn can_sign_certificates(facts: &CertificateFacts) -> bool {
+    facts.is_ca && facts.key_usage.as_ref().is_none_or(|usages| usages.iter().any(|u| u == "keyCertSign"))
+}
+
+/// Whether a certificate may identify a TLS server (EKU serverAuth, `any`, or no EKU).
+pub fn can_identify_server(facts: &CertificateFacts) -> bool {
+    facts.extended_key_usage.as_ref().is_none_or(|usages| usages.iter().any(|u| u == "serverAuth" || u == "any"))
 }
 
 /// The id shown colon-grouped (`AB:CD:…`), as `openssl x509 -fingerprint -sha256` prints it.

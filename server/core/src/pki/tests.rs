@@ -146,6 +146,24 @@ fn client_certificate_policy() {
     assert!(!ca.self_issued);
     assert!(facts(&pki.root).self_issued);
 
+    // What the handshake refuses, the policy refuses: an unknown critical extension, weak or
+    // unsupported keys, SHA-1 signatures (openssl-made fixtures: rcgen cannot make them).
+    let critical = facts(&pki.leaf(&LeafSpec::client("crit").with_unknown_critical_extension()));
+    assert!(critical.tls_problem.as_deref().is_some_and(|p| p.contains("1.3.6.1.4.1.55555.1")), "{:?}", critical.tls_problem);
+    assert_eq!(client_auth_problem(&critical, t), Some(ClientCertificateProblem::RefusedByTls));
+    let p521 = facts(&pki.leaf(&LeafSpec::client("p521").key(KeyKind::EcP521)));
+    assert_eq!((p521.key_algorithm.as_str(), client_auth_problem(&p521, t)), ("EC P-521", None));
+    let pem_facts = |pem: &str| read_one_certificate(pem.as_bytes(), Encoding::Pem).unwrap().1;
+    let rsa1024 = pem_facts(include_str!("../../tests/fixtures/rsa1024-client.pem"));
+    assert_eq!((rsa1024.key_algorithm.as_str(), client_auth_problem(&rsa1024, t)), ("RSA 1024", Some(ClientCertificateProblem::WeakKey)));
+    let sha1 = pem_facts(include_str!("../../tests/fixtures/sha1-client.pem"));
+    assert_eq!(sha1.signature_algorithm, "1.2.840.10045.4.1");
+    assert_eq!(client_auth_problem(&sha1, t), Some(ClientCertificateProblem::WeakSignature));
+    assert_eq!(good.tls_problem, None);
+    assert_eq!(good.key_usage.as_deref(), Some(&["digitalSignature".to_string()][..]));
+    assert!(crate::pki::can_sign_certificates(&ca) && !crate::pki::can_sign_certificates(&good));
+    assert!(crate::pki::can_identify_server(&server_only) && !crate::pki::can_identify_server(&good));
+
     // Boundaries: valid through not_after, from not_before.
     assert_eq!(validity_at(&good, good.not_after), Validity::Valid);
     assert_eq!(validity_at(&good, good.not_after + 1), Validity::Expired);

@@ -397,6 +397,9 @@ fn remove_reference(txn: &redb::WriteTransaction, used: &CertificateUse, certifi
                     // Forced: the upstream is then verified against the system's roots.
                     api.spec.upstream_ca = None;
                 }
+                if api.spec.upstream_pin.as_deref() == Some(certificate_id) {
+                    api.spec.upstream_pin = None;
+                }
                 apis.insert(api.id.as_str(), codec::encode(&api)?.as_slice())?;
             }
         }

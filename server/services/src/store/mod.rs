@@ -17,7 +17,7 @@ use std::time::Duration;
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
 /// The schema version this build writes. Migrations from older versions go in `migrate`.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 /// The store's file name inside the data directory.
 pub const STORE_FILE: &str = "certgate.redb";
 /// redb's page cache bound. The gateway never reads the store on the request path and the
@@ -231,6 +231,27 @@ fn run_write<T>(
     }
 }
 
+/// 1 -> 2: certificate facts gained keyUsage, the signature algorithm and the TLS library's
+/// verdict (the one usability policy reads them): parse every stored certificate again.
+fn refresh_certificate_facts(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    use redb::ReadableTable;
+    use crate::certificates::CertificateRecord;
+    let mut table = txn.open_table(tables::CERTIFICATES)?;
+    let mut refreshed = Vec::new();
+    for item in table.iter()? {
+        let (key, value) = item?;
+        let mut record: CertificateRecord = codec::decode("certificates", key.value(), value.value())?;
+        if let Ok(facts) = certgate_core::pki::parse_der(&record.der) {
+            record.facts = facts;
+            refreshed.push(record);
+        }
+    }
+    for record in refreshed {
+        table.insert(record.facts.id.as_str(), codec::encode(&record)?.as_slice())?;
+    }
+    Ok(())
+}
+
 /// Creates every table, records the schema version, and runs migrations from older versions.
 fn migrate(db: &Database) -> Result<(), StoreError> {
     use redb::ReadableTable;
@@ -250,6 +271,7 @@ fn migrate(db: &Database) -> Result<(), StoreError> {
                 return Err(StoreError::SchemaTooNew { found: v, known: SCHEMA_VERSION })
             }
             // Migrations from older schema versions go here, one step per version.
+            Some(1) => refresh_certificate_facts(&txn)?,
             Some(_) | None => {}
         }
         meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
