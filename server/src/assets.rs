@@ -36,7 +36,7 @@ pub async fn serve_asset_or_not_found(State(state): State<AppState>, request: Re
         return crate::web::problem(StatusCode::NOT_FOUND, "not_found", "Not found", "There is nothing at this address.");
     }
     let options = state.leptos.clone();
-    let handler = leptos_axum::render_app_to_stream(move || app::shell(options.clone()));
+    let handler = leptos_axum::render_app_to_stream_with_context(crate::security::provide_request_nonce, move || app::shell(options.clone()));
     handler(request).await.into_response()
 }
 

@@ -86,6 +86,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CERTGATE_PORTAL_TLS_KEY", requires = "portal_tls_cert")]
     pub portal_tls_key: Option<PathBuf>,
 
+    /// Allow serving the portal over plain HTTP on a non-loopback address (behind a TLS-terminating
+    /// proxy). Without it, such an address needs --portal-tls-cert/--portal-tls-key.
+    #[arg(long, env = "CERTGATE_PORTAL_INSECURE_HTTP")]
+    pub portal_insecure_http: bool,
+
     /// Serve Prometheus metrics at /metrics on this address (plain HTTP, no authentication: keep
     /// it internal). Without it, /metrics is on the portal listener and needs the admin token.
     #[arg(long, env = "CERTGATE_METRICS_ADDR")]
@@ -147,5 +152,6 @@ mod tests {
         assert!(Cli::try_parse_from(["certgate", "serve", "--trusted-proxies", "10.0.0.0/8,192.0.2.7,::1"]).is_ok());
         assert!(Cli::try_parse_from(["certgate", "serve", "--trusted-proxies", "10.0.0.0/33"]).is_err());
         assert!(Cli::try_parse_from(["certgate", "serve", "--trusted-proxies", "example.com"]).is_err());
+        assert!(Cli::try_parse_from(["certgate", "serve", "--portal-addr", "0.0.0.0:3000", "--portal-insecure-http"]).is_ok());
     }
 }

@@ -5,6 +5,7 @@ mod cli;
 mod demo;
 mod rest;
 mod router;
+mod security;
 mod serve;
 mod web;
 

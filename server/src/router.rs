@@ -15,7 +15,7 @@ use axum::{middleware, Json, Router};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
-use crate::{assets, rest, web};
+use crate::{assets, rest, security, web};
 
 /// Shared state of the portal listener.
 #[derive(Clone)]
@@ -71,10 +71,11 @@ pub fn build(state: AppState) -> Router {
         .route("/metrics", get(metrics_behind_admin_token))
         .nest("/api/v1", rest::routes())
         .route("/api/{*rest}", any(rest::unknown_route))
-        .leptos_routes(&state, routes, move || app::shell(leptos_options.clone()))
+        .leptos_routes_with_context(&state, routes, security::provide_request_nonce, move || app::shell(leptos_options.clone()))
         .fallback(assets::serve_asset_or_not_found)
         .layer(middleware::from_fn_with_state(state.clone(), web::resolve_request))
         .layer(middleware::from_fn(web::limit_body))
+        .layer(middleware::from_fn_with_state(state.clone(), security::security_headers))
         .layer(middleware::from_fn(web::access_log))
         .with_state(state)
 }

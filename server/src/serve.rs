@@ -39,6 +39,10 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let signals = ShutdownSignals::install()?;
     init_tracing(args.log_format);
     let admin_token = read_admin_token(&args)?;
+    let portal_tls_configured = args.portal_tls_cert.is_some() && args.portal_tls_key.is_some();
+    if let Some(refusal) = crate::security::portal_transport_refusal(args.portal_addr, portal_tls_configured, args.portal_insecure_http) {
+        bail!(refusal);
+    }
 
     let store = Store::open(&args.data_dir).map_err(|e| match e {
         StoreError::AlreadyOpen(_) | StoreError::Open { .. } | StoreError::SchemaTooNew { .. } => anyhow::anyhow!(e),

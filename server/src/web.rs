@@ -35,11 +35,7 @@ pub async fn access_log(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    let response = next.run(request).await;
     let status = response.status().as_u16();
     let ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
     if path.starts_with("/pkg/") || path == "/healthz" || path == "/readyz" {
@@ -80,19 +76,28 @@ pub fn too_large() -> Response {
 }
 
 /// Resolves who is asking and enforces the portal's request rules:
-/// 1. a state change (any method but GET/HEAD/OPTIONS) made without a bearer token must come
+/// 1. an `Authorization` header is only for the admin REST API (and `/metrics`), where the
+///    bearer token is then the sole authentication: the session cookie is not even read.
+///    Anywhere else (server functions, pages) it is refused: consumers use sessions only;
+/// 2. a state change (any method but GET/HEAD/OPTIONS) authenticated by the cookie must come
 ///    from this origin (`Sec-Fetch-Site`, else `Origin`): Leptos has no CSRF defence, and
-///    SameSite cookies do not separate ports of one host;
-/// 2. the session cookie is resolved to a user, put in the request for server functions;
-/// 3. protected pages redirect to sign-in before any rendering starts.
+///    SameSite cookies do not separate ports of one host. A bearer request is exempt because
+///    a browser never attaches the bearer on its own, and a junk one is 401 in `AdminCaller`;
+/// 3. the session cookie is resolved to a user, put in the request for server functions;
+/// 4. protected pages redirect to sign-in before any rendering starts.
 pub async fn resolve_request(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let has_bearer = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer "));
+    let by_bearer = request.headers().contains_key(header::AUTHORIZATION);
+    if by_bearer && !bearer_route(request.uri().path()) {
+        tracing::warn!(path = %request.uri().path(), "Authorization header refused outside the admin REST API");
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "bearer_not_accepted",
+            "Bearer token not accepted",
+            "The portal's pages and functions authenticate with the session cookie only; send no Authorization header.",
+        );
+    }
     let is_state_change = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if is_state_change && !has_bearer && !same_origin(request.headers(), state.secure) {
+    if is_state_change && !by_bearer && !same_origin(request.headers(), state.secure) {
         tracing::warn!(path = %request.uri().path(), "cross-origin state change refused");
         return problem(
             StatusCode::FORBIDDEN,
@@ -102,7 +107,8 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
         );
     }
 
-    let session = match cookie(request.headers(), session_cookie_name(state.secure)) {
+    let session_cookie = if by_bearer { None } else { cookie(request.headers(), session_cookie_name(state.secure)) };
+    let session = match session_cookie {
         Some(secret) => match state.services.sessions.resolve(&secret).await {
             Ok(session) => session,
             Err(e) => {
@@ -142,6 +148,13 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// Routes a bearer token authenticates: the admin REST API (but not the consumers' part of it)
+/// and the portal's `/metrics`.
+fn bearer_route(path: &str) -> bool {
+    let admin_api = path.starts_with("/api/") && !path.starts_with("/api/v1/portal/") && path != "/api/v1/portal";
+    admin_api || path == "/metrics"
 }
 
 /// Server functions that anonymous visitors may call.
@@ -248,6 +261,16 @@ mod tests {
         assert!(!same_origin(&headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")]), true));
         assert!(!same_origin(&headers(&[("origin", "null"), ("host", "127.0.0.1:3000")]), false));
         assert!(same_origin(&headers(&[]), false));
+    }
+
+    #[test]
+    fn only_admin_routes_take_a_bearer() {
+        for path in ["/api/v1/organisations", "/api/v1/apis/x/explain", "/api/nope", "/metrics"] {
+            assert!(bearer_route(path), "{path}");
+        }
+        for path in ["/fn/sign_out", "/fn/create_organisation", "/api/v1/portal", "/api/v1/portal/keys", "/admin", "/", "/api", "/metricsx"] {
+            assert!(!bearer_route(path), "{path}");
+        }
     }
 
     #[test]

@@ -447,6 +447,12 @@ async fn over_tls_the_portal_sets_a_secure_host_prefixed_cookie() {
     let r = sign_in(&c, &server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let cookie = set_cookie(&r, "__Host-certgate_session").expect("secure cookie");
     assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    // Over TLS, every response tells the browser to stay on HTTPS.
+    for path in ["/signin", "/healthz", "/api/v1/organisations", "/pkg/certgate.css"] {
+        let r = c.get(server.url(path)).send().await.unwrap();
+        assert_eq!(r.headers().get("strict-transport-security").map(|v| v.to_str().unwrap()), Some("max-age=31536000"), "{path}");
+        assert_basic_security_headers(&r, path);
+    }
 }
 
 #[tokio::test]
@@ -577,4 +583,186 @@ async fn listing_functions_accept_the_empty_form_the_ui_sends() {
     assert_eq!(r.status(), 200);
     let r = c.post(server.url("/fn/list_certificates")).form(&[("kind", "nonsense")]).send().await.unwrap();
     assert_eq!(r.status(), 400);
+}
+
+/// Each `<script ...>` opening tag of `html`.
+fn script_tags(html: &str) -> Vec<&str> {
+    html.match_indices("<script").map(|(at, _)| &html[at..at + html[at..].find('>').unwrap() + 1]).collect()
+}
+
+/// The nonce of a response's Content-Security-Policy, after checking the policy's shape.
+fn csp_nonce(response: &reqwest::Response) -> String {
+    let policy = response.headers().get("content-security-policy").expect("CSP on an HTML response").to_str().unwrap().to_string();
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    for directive in ["object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'", "'wasm-unsafe-eval'"] {
+        assert!(policy.contains(directive), "{directive} missing: {policy}");
+    }
+    let nonce = policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce").to_string();
+    assert!(nonce.len() >= 22, "a nonce of at least 128 bits: {nonce}");
+    nonce
+}
+
+fn assert_basic_security_headers(response: &reqwest::Response, what: &str) {
+    assert_eq!(response.headers().get("x-content-type-options").map(|v| v.to_str().unwrap()), Some("nosniff"), "{what}");
+    assert_eq!(response.headers().get("referrer-policy").map(|v| v.to_str().unwrap()), Some("same-origin"), "{what}");
+}
+
+#[tokio::test]
+async fn html_has_a_csp_whose_fresh_nonce_is_on_every_script_and_all_responses_have_security_headers() {
+    let server = Server::start();
+    let c = client();
+    let mut nonces = Vec::new();
+    for path in ["/signin", "/signin", "/no-such-page"] {
+        let r = c.get(server.url(path)).send().await.unwrap();
+        assert_basic_security_headers(&r, path);
+        assert!(r.headers().get("strict-transport-security").is_none(), "HSTS over plain HTTP");
+        let nonce = csp_nonce(&r);
+        let html = r.text().await.unwrap();
+        let scripts = script_tags(&html);
+        assert!(!scripts.is_empty(), "{path}: no hydration script");
+        for tag in scripts {
+            assert!(tag.contains(&format!("nonce=\"{nonce}\"")), "{path}: a script without the response's nonce: {tag}");
+        }
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1], "the nonce must change with each response");
+
+    // A signed-in page streams its data in inline scripts: they carry the nonce too.
+    assert!(set_cookie(&sign_in(&c, &server, ADMIN_EMAIL, ADMIN_PASSWORD).await, SESSION).is_some());
+    let r = c.get(server.url("/admin/organisations")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let nonce = csp_nonce(&r);
+    let html = r.text().await.unwrap();
+    let scripts = script_tags(&html);
+    assert!(scripts.len() > 1, "expected streamed data scripts: {scripts:?}");
+    assert!(scripts.iter().all(|tag| tag.contains(&format!("nonce=\"{nonce}\""))), "{scripts:?}");
+
+    // Everything else: nosniff and Referrer-Policy, no CSP needed.
+    let anonymous = client();
+    let responses = [
+        ("asset", anonymous.get(server.url("/pkg/certgate.css")).send().await.unwrap()),
+        ("REST", anonymous.get(server.url("/api/v1/organisations")).header("authorization", format!("Bearer {ADMIN_TOKEN}")).send().await.unwrap()),
+        ("problem", anonymous.get(server.url("/api/v1/organisations")).send().await.unwrap()),
+        ("redirect", anonymous.get(server.url("/admin")).send().await.unwrap()),
+        ("server function", anonymous.post(server.url("/fn/current_user")).send().await.unwrap()),
+        ("health", anonymous.get(server.url("/healthz")).send().await.unwrap()),
+    ];
+    for (what, r) in &responses {
+        assert_basic_security_headers(r, what);
+        assert!(r.headers().get("strict-transport-security").is_none(), "{what}");
+    }
+    assert_eq!(responses[3].1.status(), 303);
+}
+
+#[tokio::test]
+async fn a_bearer_never_authenticates_a_server_function() {
+    let server = Server::start();
+    let c = client();
+    let token = client();
+    let count = || async {
+        let list: Value = token.get(server.url("/api/v1/organisations")).bearer_auth(ADMIN_TOKEN).send().await.unwrap().json().await.unwrap();
+        list["items"].as_array().unwrap().len()
+    };
+    assert!(set_cookie(&sign_in(&c, &server, ADMIN_EMAIL, ADMIN_PASSWORD).await, SESSION).is_some());
+    // The attack: the admin's cookie, a junk bearer, a foreign origin.
+    for bearer in ["Bearer junk", "Bearer ", "Basic YTpi", &format!("Bearer {ADMIN_TOKEN}")] {
+        for (header, value) in [("origin", "http://evil.example"), ("sec-fetch-site", "cross-site"), ("sec-fetch-site", "same-origin")] {
+            let r = c
+                .post(server.url("/fn/create_organisation"))
+                .header("authorization", bearer)
+                .header(header, value)
+                .form(&[("name", "Evil Corp")])
+                .send()
+                .await
+                .unwrap();
+            let (status, body) = problem(r).await;
+            assert_eq!((status.as_u16(), body["code"].as_str()), (401, Some("bearer_not_accepted")), "{bearer} {value}");
+        }
+        let r = c.post(server.url("/fn/sign_out")).header("authorization", bearer).header("origin", "http://evil.example").send().await.unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    assert_eq!(count().await, 0, "a refused call changed something");
+    // The session survived the refused sign-outs, and works without the header.
+    let r = c.post(server.url("/fn/create_organisation")).form(&[("name", "Acme")]).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert_eq!(count().await, 1);
+}
+
+#[tokio::test]
+async fn on_rest_a_bearer_is_the_only_authentication_and_the_cookie_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_in(&dir.path().join("data"), &["--demo"]);
+    let admin = client();
+    assert!(set_cookie(&sign_in(&admin, &server, ADMIN_EMAIL, ADMIN_PASSWORD).await, SESSION).is_some());
+    let consumer = client();
+    assert!(set_cookie(&sign_in(&consumer, &server, "dev@acme.example", "demo-consumer-password").await, SESSION).is_some());
+    let orgs = server.url("/api/v1/organisations");
+    let names = || async {
+        let list: Value = client().get(&orgs).bearer_auth(ADMIN_TOKEN).send().await.unwrap().json().await.unwrap();
+        list["items"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    let before = names().await;
+
+    // An admin's cookie does not rescue a junk bearer, same origin or not.
+    for junk in ["Bearer junk-junk-junk-junk", "Bearer ", "Basic YTpi"] {
+        let r = admin.get(&orgs).header("authorization", junk).send().await.unwrap();
+        assert_eq!(problem(r).await.0, 401, "{junk}");
+        let r = admin.post(&orgs).header("authorization", junk).header("origin", "http://evil.example").json(&json!({"name": "Evil"})).send().await.unwrap();
+        assert_eq!(problem(r).await.0, 401, "{junk}");
+        let r = admin.post(&orgs).header("authorization", junk).header("origin", server.portal.clone()).json(&json!({"name": "Evil"})).send().await.unwrap();
+        assert_eq!(problem(r).await.0, 401, "{junk}");
+    }
+    assert_eq!(names().await, before);
+
+    // A valid bearer works as the token, whatever cookie rides along: a consumer's included.
+    let r = consumer.post(&orgs).bearer_auth(ADMIN_TOKEN).header("origin", "http://evil.example").json(&json!({"name": "By Token"})).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    // Cookie only, from a foreign origin: refused, nothing stored.
+    let r = admin.post(&orgs).header("origin", "http://evil.example").json(&json!({"name": "Evil"})).send().await.unwrap();
+    let (status, body) = problem(r).await;
+    assert_eq!((status.as_u16(), body["code"].as_str()), (403, Some("cross_origin_refused")));
+    // Cookie only, same origin: the admin's session works.
+    let r = admin.post(&orgs).header("origin", server.portal.clone()).json(&json!({"name": "By Cookie"})).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let mut expected = before.clone();
+    expected.extend(["By Token".to_string(), "By Cookie".to_string()]);
+    let mut got = names().await;
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+}
+
+#[tokio::test]
+async fn plain_http_off_loopback_needs_the_insecure_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let e = run_and_fail(&["serve", "--data-dir", data.to_str().unwrap(), "--portal-addr", "0.0.0.0:0", "--gateway-addr", "127.0.0.1:0"]);
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+    assert!(e.contains("plain HTTP") && e.contains("--portal-tls-cert") && e.contains("--portal-insecure-http"), "{e}");
+    assert!(!data.exists(), "refused before touching the data directory");
+
+    let mut child = std::process::Command::new(binary())
+        .args(["serve", "--data-dir"])
+        .arg(&data)
+        .args(["--portal-addr", "0.0.0.0:0", "--gateway-addr", "127.0.0.1:0", "--portal-insecure-http"])
+        .env("CERTGATE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("CERTGATE_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::BufRead;
+    let portal = std::io::BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("certgate portal:").map(|u| u.trim().trim_end_matches('/').to_string()));
+    let port = portal.as_deref().and_then(|p| p.rsplit(':').next()).map(str::to_string);
+    let r = match &port {
+        Some(port) => client().get(format!("http://127.0.0.1:{port}/healthz")).send().await.ok().map(|r| r.status()),
+        None => None,
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(portal.unwrap().starts_with("http://0.0.0.0:"));
+    assert_eq!(r, Some(StatusCode::OK));
 }
