@@ -154,7 +154,8 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
 /// and the portal's `/metrics`.
 fn bearer_route(path: &str) -> bool {
     let admin_api = path.starts_with("/api/") && !path.starts_with("/api/v1/portal/") && path != "/api/v1/portal";
-    admin_api || path == "/metrics"
+    // Health probes take no authentication: a monitor that sends a header anyway is not refused.
+    admin_api || matches!(path, "/metrics" | "/healthz" | "/readyz")
 }
 
 /// Server functions that anonymous visitors may call.
@@ -265,7 +266,7 @@ mod tests {
 
     #[test]
     fn only_admin_routes_take_a_bearer() {
-        for path in ["/api/v1/organisations", "/api/v1/apis/x/explain", "/api/nope", "/metrics"] {
+        for path in ["/api/v1/organisations", "/api/v1/apis/x/explain", "/api/nope", "/metrics", "/healthz", "/readyz"] {
             assert!(bearer_route(path), "{path}");
         }
         for path in ["/fn/sign_out", "/fn/create_organisation", "/api/v1/portal", "/api/v1/portal/keys", "/admin", "/", "/api", "/metricsx"] {

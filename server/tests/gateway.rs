@@ -488,8 +488,12 @@ async fn jwt_apis_check_signature_claims_and_the_certificate_binding_on_real_han
     };
     let b64 = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
     let x5t = |der: &[u8]| certgate_core::pki::parse_der(der).unwrap().x5t_s256;
-    let mut without_exp = base.clone();
-    without_exp.as_object_mut().unwrap().remove("exp");
+    let without = |claim: &str| {
+        let mut claims = base.clone();
+        claims.as_object_mut().unwrap().remove(claim);
+        claims
+    };
+    let without_exp = without("exp");
 
     let cases: Vec<(&str, String, u16, &str)> = vec![
         ("valid", sign(&base), 200, ""),
@@ -506,6 +510,10 @@ async fn jwt_apis_check_signature_claims_and_the_certificate_binding_on_real_han
         ("nbf in the future", sign(&with("nbf", json!(now + 600))), 401, "credential_invalid"),
         ("wrong aud", sign(&with("aud", json!("billing"))), 401, "credential_invalid"),
         ("wrong iss", sign(&with("iss", json!("https://evil.example"))), 401, "credential_invalid"),
+        ("no aud although configured", sign(&without("aud")), 401, "credential_invalid"),
+        ("no iss although configured", sign(&without("iss")), 401, "credential_invalid"),
+        ("no sub", sign(&without("sub")), 401, "credential_invalid"),
+        ("empty sub", sign(&with("sub", json!(""))), 401, "credential_invalid"),
         ("cnf names this certificate", sign(&with("cnf", json!({"x5t#S256": x5t(&a.der)}))), 200, ""),
         ("cnf names another certificate", sign(&with("cnf", json!({"x5t#S256": x5t(&b.der)}))), 401, "certificate_binding_mismatch"),
     ];
