@@ -240,6 +240,47 @@ mod tests {
         assert_eq!(spki_pin(b.cert.der()).unwrap().len(), "sha256//".len() + 44);
     }
 
+    /// A real handshake after `replace` gets the new certificate, without a new config.
+    #[tokio::test]
+    async fn new_handshakes_get_the_replaced_certificate() {
+        let a = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let b = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let identity = |c: &rcgen::CertifiedKey<rcgen::KeyPair>| Identity {
+            chain: vec![c.cert.der().clone()],
+            key: PrivateKeyDer::try_from(c.signing_key.serialize_der()).unwrap(),
+        };
+        let swap = SwappableCert::new(identity(&a)).unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(gateway_server_config(Arc::clone(&swap)).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let _ = acceptor.accept(tcp).await;
+                });
+            }
+        });
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(a.cert.der().clone()).unwrap();
+        roots.add(b.cert.der().clone()).unwrap();
+        let client = rustls::ClientConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+        let served = || async {
+            let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+            let tls = connector.connect(name, tcp).await.unwrap();
+            tls.get_ref().1.peer_certificates().unwrap()[0].clone()
+        };
+        assert_eq!(served().await, *a.cert.der());
+        swap.replace(identity(&b)).unwrap();
+        assert_eq!(served().await, *b.cert.der());
+    }
+
     #[test]
     fn garbage_and_mismatched_files_are_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
