@@ -24,6 +24,11 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Check the store's integrity (certgate must not be running on this data directory).
     Check(CheckArgs),
+    /// Accounts and admin tokens, with certgate stopped (these open the store).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Write a consistent copy of the store to OUT, also while certgate runs.
+    Backup(BackupArgs),
     /// List the registered server-function endpoints (for audits and the tests).
     #[command(hide = true)]
     ServerFunctions,
@@ -126,6 +131,63 @@ fn parse_ip_net(text: &str) -> Result<ipnet::IpNet, String> {
         .map_err(|_| format!("{text:?} is not an IP address or a CIDR range (e.g. 10.0.0.0/8)"))
 }
 
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Set a new password for an account (generated and printed once, or read from stdin) and
+    /// end its sessions.
+    ResetPassword(ResetPasswordArgs),
+    /// Create a bearer token for the admin REST API; it is printed once.
+    CreateToken(CreateTokenArgs),
+    /// Revoke an admin token by its id.
+    RevokeToken(RevokeTokenArgs),
+    /// List the admin tokens (ids, names, creation times; never the tokens).
+    ListTokens(DataDirArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DataDirArgs {
+    /// Directory holding certgate.redb.
+    #[arg(long, env = "CERTGATE_DATA_DIR", default_value = "./certgate-data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetPasswordArgs {
+    /// Email of the account.
+    #[arg(long)]
+    pub email: String,
+    /// Read the new password from the first line of stdin instead of generating one.
+    #[arg(long)]
+    pub password_stdin: bool,
+    #[command(flatten)]
+    pub store: DataDirArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateTokenArgs {
+    /// A name to recognise the token by (e.g. what uses it).
+    #[arg(long, default_value = "")]
+    pub name: String,
+    #[command(flatten)]
+    pub store: DataDirArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeTokenArgs {
+    /// The token's id (`adt_…`), as create-token and list-tokens print it.
+    pub id: String,
+    #[command(flatten)]
+    pub store: DataDirArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The backup file to write; it must not exist.
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub store: DataDirArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Directory holding certgate.redb.
@@ -153,5 +215,10 @@ mod tests {
         assert!(Cli::try_parse_from(["certgate", "serve", "--trusted-proxies", "10.0.0.0/33"]).is_err());
         assert!(Cli::try_parse_from(["certgate", "serve", "--trusted-proxies", "example.com"]).is_err());
         assert!(Cli::try_parse_from(["certgate", "serve", "--portal-addr", "0.0.0.0:3000", "--portal-insecure-http"]).is_ok());
+        assert!(Cli::try_parse_from(["certgate", "admin", "reset-password"]).is_err(), "--email is required");
+        assert!(Cli::try_parse_from(["certgate", "admin", "reset-password", "--email", "a@b.c", "--password-stdin"]).is_ok());
+        assert!(Cli::try_parse_from(["certgate", "admin", "revoke-token"]).is_err());
+        assert!(Cli::try_parse_from(["certgate", "backup"]).is_err());
+        assert!(Cli::try_parse_from(["certgate", "backup", "out.redb", "--data-dir", "d"]).is_ok());
     }
 }

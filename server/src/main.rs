@@ -1,7 +1,9 @@
 //! `certgate`: one process serving the mTLS gateway and the admin and developer portals.
 
+mod admin;
 mod assets;
 mod cli;
+mod control;
 mod demo;
 mod rest;
 mod router;
@@ -25,6 +27,14 @@ fn main() -> std::process::ExitCode {
                 println!("{method} {path}");
             }
             std::process::ExitCode::SUCCESS
+        }
+        cli::Command::Admin(command) => run_async(admin::run(command)),
+        cli::Command::Backup(args) => match control::backup(args) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => fail(&format!("{e:#}")),
+        },
+        cli::Command::Check(args) if !args.data_dir.is_dir() => {
+            fail(&format!("no data directory at {}", args.data_dir.display()))
         }
         cli::Command::Check(args) => match certgate_services::store::check_integrity(&args.data_dir) {
             Ok(true) => {

@@ -74,7 +74,7 @@ impl IntoResponse for RestError {
 
 /// Proof that the caller is an admin (bearer token or admin session).
 pub struct AdminCaller {
-    /// Who, for the log: `token` or the user id.
+    /// Who, for the log: `admin-token`, `admin-token:<id>` or the user id.
     pub actor: String,
 }
 
@@ -85,12 +85,9 @@ impl FromRequestParts<AppState> for AdminCaller {
         let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         if let Some(value) = authorization {
             let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).unwrap_or("");
-            let presented = certgate_services::ids::sha256_hex(token.trim().as_bytes());
-            return match &state.admin_token_hash {
-                Some(expected) if certgate_services::ids::secrets_equal(presented.as_bytes(), expected.as_bytes()) => {
-                    Ok(AdminCaller { actor: "admin-token".into() })
-                }
-                _ => Err(RestError::Refused(unauthenticated("The bearer token is not valid."))),
+            return match admin_bearer_actor(state, token.trim()).await {
+                Some(actor) => Ok(AdminCaller { actor }),
+                None => Err(RestError::Refused(unauthenticated("The bearer token is not valid."))),
             };
         }
         match parts.extensions.get::<RequestAuth>().and_then(|a| a.session.as_ref()) {
@@ -102,6 +99,26 @@ impl FromRequestParts<AppState> for AdminCaller {
                 "This needs an administrator.",
             ))),
             None => Err(RestError::Refused(unauthenticated("Send the admin token as a bearer token, or sign in as an admin."))),
+        }
+    }
+}
+
+/// Who an admin bearer token is, or `None` when it is none: the configured `--admin-token`
+/// (`admin-token`, compared in constant time), else a token made with `certgate admin
+/// create-token` (`admin-token:<id>`, found by its hash).
+pub async fn admin_bearer_actor(state: &AppState, token: &str) -> Option<String> {
+    if let Some(expected) = &state.admin_token_hash {
+        let presented = certgate_services::ids::sha256_hex(token.as_bytes());
+        if certgate_services::ids::secrets_equal(presented.as_bytes(), expected.as_bytes()) {
+            return Some("admin-token".into());
+        }
+    }
+    match state.admin_tokens.find(token).await {
+        Ok(found) => found.map(|id| format!("admin-token:{id}")),
+        Err(e) => {
+            // Fail closed: an unreadable store authenticates no one.
+            tracing::warn!(error = %e, "looking up an admin token failed");
+            None
         }
     }
 }

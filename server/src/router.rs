@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use app::ssr::PortalServices;
+use certgate_services::admin_tokens::AdminTokens;
 use certgate_services::gateway_view::SharedState;
 use prometheus_client::registry::Registry;
 use axum::extract::{FromRef, State};
@@ -24,6 +25,8 @@ pub struct AppState {
     pub services: PortalServices,
     /// SHA-256 hex of the admin REST token, if one was configured.
     pub admin_token_hash: Option<String>,
+    /// Admin tokens made with `certgate admin create-token`, valid beside the configured one.
+    pub admin_tokens: AdminTokens,
     /// The portal is served over TLS (cookies get `Secure`).
     pub secure: bool,
     pub ready: Arc<AtomicBool>,
@@ -37,6 +40,7 @@ impl AppState {
     pub fn new(
         services: PortalServices,
         admin_token: Option<String>,
+        admin_tokens: AdminTokens,
         secure: bool,
         ready: Arc<AtomicBool>,
         gateway: SharedState,
@@ -48,6 +52,7 @@ impl AppState {
             leptos,
             services,
             admin_token_hash: admin_token.map(|t| certgate_services::ids::sha256_hex(t.as_bytes())),
+            admin_tokens,
             secure,
             ready,
             gateway,

@@ -1,4 +1,4 @@
-//! `certgate serve`: open the store, make sure an admin exists, bind both listeners, serve until
+//! `certgate serve`: open the store, bind the listeners, make sure an admin exists, serve until
 //! SIGTERM/SIGINT, then drain and close the store.
 
 use std::path::Path;
@@ -13,7 +13,10 @@ use certgate_gateway::listener::{self, Limits, ListenerStats, Placement, WorkerP
 use certgate_gateway::quotas::QuotaUsage;
 use certgate_gateway::Gateway;
 use certgate_services::usage::{QuotaUsageRecord, Usage};
-use certgate_gateway::tls::{self, Identity};
+use certgate_gateway::generated;
+use certgate_gateway::tls::{self, Identity, SwappableCert};
+use certgate_services::admin_tokens::AdminTokens;
+use certgate_services::clock;
 use certgate_services::accounts::{Accounts, NewUser, Role};
 use certgate_services::apis::Apis;
 use certgate_services::certificates::Certificates;
@@ -58,14 +61,18 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     };
     let gateway_state = certgate_services::gateway_view::attach(&store).context("cannot build the gateway's view")?;
     services.accounts.warm_up();
-    let fresh_demo = ensure_admin(&services, &args).await? && args.demo;
 
-    let gateway_identity = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Identity::from_pem_files(cert, key),
-        _ => Identity::self_signed_in(&args.data_dir.join("gateway-tls")),
-    }
-    .context("gateway TLS")?;
-    let gateway_tls = TlsAcceptor::from(tls::gateway_server_config(gateway_identity).context("gateway TLS")?);
+    let generated_dir = args.data_dir.join("gateway-tls");
+    let (gateway_identity, renew_in) = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => (Identity::from_pem_files(cert, key).context("gateway TLS")?, None),
+        _ => {
+            let generated = generated::load_or_issue(&generated_dir, clock::now()).context("gateway TLS")?;
+            (generated.identity, Some(generated_dir))
+        }
+    };
+    let gateway_pin = gateway_identity.chain.first().map(tls::spki_pin).transpose().context("gateway TLS")?;
+    let gateway_cert = SwappableCert::new(gateway_identity).context("gateway TLS")?;
+    let gateway_tls = TlsAcceptor::from(tls::gateway_server_config(Arc::clone(&gateway_cert)).context("gateway TLS")?);
     let portal_tls = match (&args.portal_tls_cert, &args.portal_tls_key) {
         (Some(cert), Some(key)) => {
             let identity = Identity::from_pem_files(cert, key).context("portal TLS")?;
@@ -76,8 +83,15 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
 
     let portal_listener = bind(args.portal_addr, "portal").await?;
     let gateway_listener = bind(args.gateway_addr, "gateway").await?;
+    let metrics_listener = match args.metrics_addr {
+        Some(addr) => Some(bind(addr, "metrics").await?),
+        None => None,
+    };
     let portal_addr = portal_listener.local_addr()?;
     let gateway_addr = gateway_listener.local_addr()?;
+    // Only now, with every listener bound: a start that fails earlier creates no admin whose
+    // generated password would be printed and then lost.
+    let fresh_demo = ensure_admin(&services, &args).await? && args.demo;
 
     if fresh_demo {
         crate::demo::seed(&services, &args.data_dir, portal_addr).await.context("gateway demo data")?;
@@ -90,14 +104,11 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         gateway.metrics().register(&mut registry, &gateway_stats);
         Arc::new(registry)
     };
-    let metrics_listener = match args.metrics_addr {
-        Some(addr) => Some(bind(addr, "metrics").await?),
-        None => None,
-    };
     let state_sessions = services.sessions.clone();
     let state = AppState::new(
         services,
         admin_token,
+        AdminTokens::new(store.clone()),
         portal_tls.is_some(),
         Arc::clone(&ready),
         Arc::clone(&gateway_state),
@@ -112,6 +123,15 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let gateway_service = hyper::service::service_fn(move |request| Arc::clone(&gateway_handle).handle(request));
 
     let purge = tokio::spawn(purge_expired_sessions(state_sessions));
+    let renewal = renew_in.map(|dir| tokio::spawn(renew_gateway_certificate(dir, Arc::clone(&gateway_cert))));
+    #[cfg(unix)]
+    let control = match crate::control::ControlSocket::listen(&args.data_dir, store.clone()) {
+        Ok(control) => Some(control),
+        Err(e) => {
+            tracing::warn!(error = %e, "no control socket: `certgate backup` works only while certgate is stopped");
+            None
+        }
+    };
     let (trigger, shutdown) = listener::shutdown_pair();
     let shutdown_for_metrics = shutdown.clone();
     let limits = Limits {
@@ -162,6 +182,9 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let scheme = if portal_tls.is_some() { "https" } else { "http" };
     println!("certgate portal:  {scheme}://{portal_addr}/");
     println!("certgate gateway: https://{gateway_addr}/");
+    if let Some(pin) = &gateway_pin {
+        println!("gateway certificate SPKI pin: {pin}");
+    }
     if args.demo {
         println!("demo admin:       {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}");
         println!("demo consumer:    {DEMO_CONSUMER_EMAIL} / {DEMO_CONSUMER_PASSWORD}");
@@ -183,6 +206,14 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     }
     purge.abort();
     let _ = purge.await;
+    if let Some(renewal) = renewal {
+        renewal.abort();
+        let _ = renewal.await;
+    }
+    #[cfg(unix)]
+    if let Some(control) = control {
+        control.close();
+    }
     quota_saver.abort();
     let _ = quota_saver.await;
     save_quota_usage(&gateway, &usage).await;
@@ -218,6 +249,31 @@ async fn save_quota_usage(gateway: &Gateway, usage: &Usage) {
     if let Err(e) = usage.save(batch).await {
         tracing::warn!(error = %e, "saving quota usage failed; retrying with the next batch");
         gateway.retry_quota_usage(keys);
+    }
+}
+
+/// How often the generated gateway certificate's remaining validity is checked.
+const CERT_RENEWAL_CHECK: Duration = Duration::from_secs(24 * 3600);
+
+/// Re-issues the generated gateway certificate (same key) when `generated::needs_renewal`
+/// says so, and serves it from the next handshake on: a long-running certgate never serves an
+/// expired certificate, and a pin on the key keeps working.
+async fn renew_gateway_certificate(dir: std::path::PathBuf, certificate: Arc<SwappableCert>) {
+    let mut every = tokio::time::interval(CERT_RENEWAL_CHECK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await; // the first tick is now: start-up has just loaded it
+    loop {
+        every.tick().await;
+        let dir = dir.clone();
+        match tokio::task::spawn_blocking(move || generated::load_or_issue(&dir, clock::now())).await {
+            Ok(Ok(generated)) if generated.issued => match certificate.replace(generated.identity) {
+                Ok(()) => tracing::info!(not_after = %clock::rfc3339(generated.not_after), "gateway certificate renewed"),
+                Err(e) => tracing::error!(error = %e, "the renewed gateway certificate cannot be used"),
+            },
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "renewing the gateway certificate failed; retrying tomorrow"),
+            Err(e) => tracing::error!(error = %e, "renewing the gateway certificate failed; retrying tomorrow"),
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! TLS server configuration: loading certificate and key files, or generating a self-signed
-//! certificate with rcgen on first start. One crypto provider: aws-lc-rs, named explicitly.
+//! TLS server configuration: loading certificate and key files (or the generated identity, see
+//! `generated`), and the gateway's replaceable certificate. One crypto provider: aws-lc-rs, named explicitly.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,7 +7,10 @@ use std::sync::Arc;
 use rustls::crypto::aws_lc_rs;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use rustls::ServerConfig;
+use arc_swap::ArcSwap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -49,22 +52,45 @@ impl Identity {
         let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|_| TlsError::NoKey { path: key.into() })?;
         Ok(Identity { chain, key })
     }
+}
 
-    /// Loads `dir/server.crt` and `dir/server.key`, generating them (self-signed, for
-    /// localhost and 127.0.0.1) when absent. The key file is written with mode 0600.
-    pub fn self_signed_in(dir: &Path) -> Result<Identity, TlsError> {
-        let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
-        if !cert.exists() || !key.exists() {
-            let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
-            let generated =
-                rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Generate(e.to_string()))?;
-            std::fs::create_dir_all(dir).map_err(|e| TlsError::Write { path: dir.into(), why: e.to_string() })?;
-            write_private(&key, generated.signing_key.serialize_pem().as_bytes())?;
-            std::fs::write(&cert, generated.cert.pem())
-                .map_err(|e| TlsError::Write { path: cert.clone(), why: e.to_string() })?;
-        }
-        Identity::from_pem_files(&cert, &key)
+/// The gateway certificate in use, replaceable while the process runs: new handshakes get the
+/// new certificate, established connections keep theirs.
+#[derive(Debug)]
+pub struct SwappableCert {
+    current: ArcSwap<CertifiedKey>,
+}
+
+impl SwappableCert {
+    pub fn new(identity: Identity) -> Result<Arc<SwappableCert>, TlsError> {
+        Ok(Arc::new(SwappableCert { current: ArcSwap::from_pointee(certified_key(identity)?) }))
     }
+
+    /// Serves `identity` from the next handshake on. A key that does not match is refused.
+    pub fn replace(&self, identity: Identity) -> Result<(), TlsError> {
+        self.current.store(Arc::new(certified_key(identity)?));
+        Ok(())
+    }
+}
+
+impl ResolvesServerCert for SwappableCert {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current.load_full())
+    }
+}
+
+fn certified_key(identity: Identity) -> Result<CertifiedKey, TlsError> {
+    CertifiedKey::from_der(identity.chain, identity.key, &aws_lc_rs::default_provider())
+        .map_err(|e| TlsError::Config(e.to_string()))
+}
+
+/// The SPKI pin of a certificate as curl's `--pinnedpubkey` takes it:
+/// `sha256//` + base64 of the SHA-256 of its SubjectPublicKeyInfo DER.
+pub fn spki_pin(cert: &CertificateDer<'_>) -> Result<String, TlsError> {
+    use base64::Engine;
+    let facts = certgate_core::pki::parse_der(cert).map_err(|e| TlsError::Config(e.message()))?;
+    let digest = hex::decode(&facts.spki_sha256).map_err(|e| TlsError::Config(e.to_string()))?;
+    Ok(format!("sha256//{}", base64::engine::general_purpose::STANDARD.encode(digest)))
 }
 
 /// Writes a secret file readable by its owner only (mode 0600).
@@ -142,15 +168,14 @@ impl rustls::server::danger::ClientCertVerifier for AnyChainClientVerifier {
 
 /// The gateway's server config: like [`server_config`], and it requests (never requires) a
 /// client certificate, accepting any chain (see `AnyChainClientVerifier`).
-pub fn gateway_server_config(identity: Identity) -> Result<Arc<ServerConfig>, TlsError> {
+pub fn gateway_server_config(certificate: Arc<SwappableCert>) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = Arc::new(aws_lc_rs::default_provider());
     let verifier = Arc::new(AnyChainClientVerifier { algorithms: provider.signature_verification_algorithms });
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| TlsError::Config(e.to_string()))?
         .with_client_cert_verifier(verifier)
-        .with_single_cert(identity.chain, identity.key)
-        .map_err(|e| TlsError::Config(e.to_string()))?;
+        .with_cert_resolver(certificate);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -261,18 +286,61 @@ mod tests {
     use super::*;
 
     #[test]
-    fn self_signed_is_generated_once_and_reloaded() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = Identity::self_signed_in(dir.path()).unwrap();
-        let second = Identity::self_signed_in(dir.path()).unwrap();
-        assert_eq!(first.chain, second.chain);
-        assert!(server_config(second).is_ok());
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("server.key")).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
+    fn a_swapped_certificate_must_match_its_key() {
+        let a = rcgen::generate_simple_self_signed(vec!["a".into()]).unwrap();
+        let b = rcgen::generate_simple_self_signed(vec!["b".into()]).unwrap();
+        let identity = |cert: &rcgen::Certificate, key: &rcgen::KeyPair| Identity {
+            chain: vec![cert.der().clone()],
+            key: PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+        };
+        let swap = SwappableCert::new(identity(&a.cert, &a.signing_key)).unwrap();
+        assert!(gateway_server_config(Arc::clone(&swap)).is_ok());
+        assert!(swap.replace(identity(&a.cert, &b.signing_key)).is_err());
+        swap.replace(identity(&b.cert, &b.signing_key)).unwrap();
+        assert_eq!(swap.current.load().cert[0], *b.cert.der());
+        assert!(spki_pin(b.cert.der()).unwrap().starts_with("sha256//"));
+        assert_eq!(spki_pin(b.cert.der()).unwrap().len(), "sha256//".len() + 44);
+    }
+
+    /// A real handshake after `replace` gets the new certificate, without a new config.
+    #[tokio::test]
+    async fn new_handshakes_get_the_replaced_certificate() {
+        let a = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let b = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let identity = |c: &rcgen::CertifiedKey<rcgen::KeyPair>| Identity {
+            chain: vec![c.cert.der().clone()],
+            key: PrivateKeyDer::try_from(c.signing_key.serialize_der()).unwrap(),
+        };
+        let swap = SwappableCert::new(identity(&a)).unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(gateway_server_config(Arc::clone(&swap)).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let _ = acceptor.accept(tcp).await;
+                });
+            }
+        });
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(a.cert.der().clone()).unwrap();
+        roots.add(b.cert.der().clone()).unwrap();
+        let client = rustls::ClientConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+        let served = || async {
+            let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+            let tls = connector.connect(name, tcp).await.unwrap();
+            tls.get_ref().1.peer_certificates().unwrap()[0].clone()
+        };
+        assert_eq!(served().await, *a.cert.der());
+        swap.replace(identity(&b)).unwrap();
+        assert_eq!(served().await, *b.cert.der());
     }
 
     #[test]

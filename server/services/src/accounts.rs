@@ -297,6 +297,28 @@ impl Accounts {
             })
             .await
     }
+
+    /// Sets a new password without the current one: `certgate admin reset-password`, run by
+    /// whoever holds the data directory. The caller ends the user's sessions.
+    pub async fn reset_password(&self, email: &str, new_password: &str) -> Result<UserRecord, ServiceError> {
+        let user = self.find_by_email(email).await?.ok_or(ServiceError::NotFound { what: "user" })?;
+        check_new_password(new_password, &user.email).map_err(|r| ServiceError::invalid("weak_password", r.message()))?;
+        let new_password = new_password.to_string();
+        let new_hash = tokio::task::spawn_blocking(move || hash_password(&new_password))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))??;
+        let id = user.id.clone();
+        self.store
+            .write(move |txn| {
+                let mut users = txn.open_table(tables::USERS)?;
+                let mut user = load_user(&users, &id)?.ok_or(ServiceError::NotFound { what: "user" })?;
+                user.password_hash = new_hash;
+                user.password_changed_at = clock::now();
+                users.insert(id.as_str(), codec::encode(&user)?.as_slice())?;
+                Ok(user)
+            })
+            .await
+    }
 }
 
 /// A poisoned throttle map is still a valid map: recover it rather than panic.
@@ -380,6 +402,18 @@ mod tests {
             Err(ServiceError::Invalid { code: "wrong_current_password", .. })
         ));
         a.change_password(&u.id, "a long enough password", "another long password").await.unwrap();
+        assert!(a.sign_in("a@example.com", "another long password", "x").await.is_ok());
+        assert!(a.sign_in("a@example.com", "a long enough password", "x").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn reset_password_needs_no_current_one_but_a_good_new_one() {
+        let (_d, a) = accounts().await;
+        a.create_user(admin("a@example.com", "a long enough password")).await.unwrap();
+        assert!(matches!(a.reset_password("A@example.com", "short").await, Err(ServiceError::Invalid { code: "weak_password", .. })));
+        assert!(matches!(a.reset_password("b@example.com", "another long password").await, Err(ServiceError::NotFound { .. })));
+        assert!(a.sign_in("a@example.com", "a long enough password", "x").await.is_ok());
+        a.reset_password("A@example.com", "another long password").await.unwrap();
         assert!(a.sign_in("a@example.com", "another long password", "x").await.is_ok());
         assert!(a.sign_in("a@example.com", "a long enough password", "x").await.is_err());
     }

@@ -5,6 +5,7 @@
 //! workers.
 
 pub mod accounts;
+pub mod admin_tokens;
 pub mod apis;
 pub mod audit;
 pub mod certificates;

@@ -5,6 +5,7 @@
 //! write survives a crash. Because one thread commits in order, anything published after a
 //! commit (the gateway's view, later) is published in commit order too.
 
+pub mod backup;
 pub mod codec;
 pub mod tables;
 
@@ -43,6 +44,8 @@ pub enum StoreError {
     Io(String),
     #[error("the store is closed")]
     Closed,
+    #[error("backup failed: {0}")]
+    Backup(String),
 }
 
 macro_rules! io_error_from {
@@ -131,6 +134,12 @@ impl Store {
         let Some(handle) = handle else { return true };
         let joined = tokio::task::spawn_blocking(move || handle.join().is_ok());
         matches!(tokio::time::timeout(limit, joined).await, Ok(Ok(true)))
+    }
+
+    /// Writes a consistent copy of the store (one read transaction) to `out`; see `backup`.
+    /// Blocking: call it off the async workers.
+    pub fn backup_to(&self, out: &Path) -> Result<u64, StoreError> {
+        backup::copy(&self.db, out)
     }
 
     pub fn path(&self) -> &Path {
@@ -288,6 +297,8 @@ fn migrate(db: &Database) -> Result<(), StoreError> {
     txn.open_table(tables::APIS_BY_PATH)?;
     txn.open_table(tables::KEYS)?;
     txn.open_table(tables::QUOTA_USAGE)?;
+    txn.open_table(tables::ADMIN_TOKENS)?;
+    txn.open_table(tables::ADMIN_TOKENS_BY_HASH)?;
     txn.commit()?;
     Ok(())
 }

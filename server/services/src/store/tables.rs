@@ -38,3 +38,9 @@ pub const APIS_BY_PATH: TableDefinition<&str, &str> = TableDefinition::new("apis
 pub const KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("keys");
 /// key id -> `QuotaUsageRecord`: the quota counter of a key, saved in batches.
 pub const QUOTA_USAGE: TableDefinition<&str, &[u8]> = TableDefinition::new("quota_usage");
+
+/// admin token id -> `AdminTokenRecord`: REST bearer tokens made with `certgate admin
+/// create-token`. Only the token's SHA-256 is stored.
+pub const ADMIN_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("admin_tokens");
+/// SHA-256 hex of an admin token -> admin token id (a presented token is found by its hash).
+pub const ADMIN_TOKENS_BY_HASH: TableDefinition<&str, &str> = TableDefinition::new("admin_tokens_by_hash");
