@@ -7,6 +7,7 @@
 pub mod gateway;
 pub mod password;
 pub mod pki;
+pub mod portal;
 pub mod problem;
 pub mod session;
 pub mod throttle;

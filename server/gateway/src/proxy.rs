@@ -178,9 +178,9 @@ impl Gateway {
         let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let presented = Presented { bearer: bearer_token(authorization) };
         let grant = decide(&self.keys, &api, peer, presented, now, &WebpkiChainCheck, Some(verdict)).map_err(for_api)?;
-        let rate = match (&grant.key_id, grant.rate) {
-            (Some(key_id), Some(rate)) => {
-                let verdict = self.rates.check(key_id, rate);
+        let rate = match (&grant.limits_key, grant.rate) {
+            (Some(limits_key), Some(rate)) => {
+                let verdict = self.rates.check(limits_key, rate);
                 if !verdict.allowed {
                     return Err(Refusal {
                         denial: Denial::new(
@@ -196,9 +196,9 @@ impl Gateway {
             }
             _ => None,
         };
-        let quota = match (&grant.key_id, grant.quota) {
-            (Some(key_id), Some(quota)) => {
-                let verdict = self.quotas.consume(key_id, quota, now);
+        let quota = match (&grant.limits_key, grant.quota) {
+            (Some(limits_key), Some(quota)) => {
+                let verdict = self.quotas.consume(limits_key, quota, now);
                 if !verdict.allowed {
                     return Err(Refusal {
                         denial: Denial::new(DenialKind::QuotaExceeded, "The credential's quota for this period is used up."),
@@ -231,7 +231,7 @@ impl Gateway {
 
     /// Drops limiter state of keys that no longer exist (the binary calls this periodically).
     pub fn prune(&self) {
-        let live: std::collections::HashSet<String> = self.keys.iter().map(|k| k.value().id.clone()).collect();
+        let live: std::collections::HashSet<String> = self.keys.iter().map(|k| k.value().limits_key().to_string()).collect();
         self.rates.retain(|id| live.contains(id));
         self.quotas.retain(|id| live.contains(id));
     }

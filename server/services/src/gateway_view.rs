@@ -58,7 +58,7 @@ impl GatewayState {
         let records = apis::all(&txn.open_table(tables::APIS)?)?;
         let certs = certificates(&txn.open_table(tables::CERTIFICATES)?, records.iter().flat_map(|a| a.spec.certificate_ids().cloned()).collect::<Vec<_>>())?;
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        let inputs = records.into_iter().map(|r| ApiInput { id: r.id, spec: r.spec }).collect();
+        let inputs = records.into_iter().map(|r| ApiInput { id: r.id, spec: r.spec, contributed_certificates: Vec::new() }).collect();
         self.view.store(Arc::new(GatewayView::build(generation, inputs, &certs)));
         Ok(())
     }

@@ -175,6 +175,8 @@ pub struct Grant {
     pub api_id: String,
     /// The Auth Token's key id, when the API uses Auth Tokens.
     pub key_id: Option<String>,
+    /// What rate limits and quotas are counted by (the key, or a portal credential's subscription).
+    pub limits_key: Option<String>,
     /// The JWT's identity claim, when the API uses JWTs.
     pub jwt_identity: Option<String>,
     pub jwt_plan: Option<String>,
@@ -266,6 +268,7 @@ pub fn decide(
     let mut grant = Grant {
         api_id: api.id.clone(),
         key_id: None,
+        limits_key: None,
         jwt_identity: None,
         jwt_plan: None,
         certificate_id: verified_peer.filter(|_| api.mtls_required).map(|(_, f)| f.id.clone()),
@@ -307,6 +310,7 @@ pub fn decide(
                 grant.certificate_subject = Some(facts.subject.clone());
             }
             grant.key_id = Some(key.id.clone());
+            grant.limits_key = Some(key.limits_key().to_string());
             grant.rate = key.rate;
             grant.quota = key.quota;
             Ok(grant)

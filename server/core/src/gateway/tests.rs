@@ -54,7 +54,7 @@ impl World {
                 (facts.id.clone(), CertificateInput { id: facts.id, is_ca: facts.is_ca, der: c.der.clone() })
             })
             .collect();
-        let apis = apis.into_iter().map(|(id, spec)| ApiInput { id: id.into(), spec: spec.normalise().unwrap() }).collect();
+        let apis = apis.into_iter().map(|(id, spec)| ApiInput { id: id.into(), spec: spec.normalise().unwrap(), contributed_certificates: Vec::new() }).collect();
         let keys: KeyMap = keys
             .into_iter()
             .map(|(id, token, spec)| KeyView::build(KeyInput { id: id.into(), token_sha256: token_hash(token), spec }, &certificates))
@@ -425,4 +425,43 @@ fn explain_names_each_check_and_goes_on_after_a_failure() {
     let (_, steps) = run(None, None);
     assert_eq!(steps[1], ("credential", "fail", "credential_missing"));
     assert_eq!(steps[2].1, "not_checked");
+}
+
+#[test]
+fn portal_contributions_widen_the_allow_list_and_limits_count_by_the_limits_key() {
+    let pki = TestPki::new();
+    let admins = pki.leaf(&LeafSpec::client("admin's"));
+    let contributed = pki.leaf(&LeafSpec::client("portal's"));
+    let stranger = pki.leaf(&LeafSpec::client("stranger"));
+    let certificates: HashMap<String, CertificateInput> = [&admins, &contributed, &stranger]
+        .iter()
+        .map(|c| {
+            let facts = pki::parse_der(&c.der).unwrap();
+            (facts.id.clone(), CertificateInput { id: facts.id, is_ca: facts.is_ca, der: c.der.clone() })
+        })
+        .collect();
+    let spec = api_spec("/orders", AuthKind::None, &[&admins]).normalise().unwrap();
+    let view = GatewayView::build(
+        1,
+        vec![ApiInput { id: "orders".into(), spec, contributed_certificates: vec![id_of(&contributed), "0".repeat(64)] }],
+        &certificates,
+    );
+    let api = view.route("/orders").unwrap();
+    let check = |c: &Issued| check_client_certificate(api, Some(&peer(&[c])), now(), &WebpkiChainCheck).map_err(|d| d.kind);
+    assert_eq!(check(&admins), Ok(()));
+    assert_eq!(check(&contributed), Ok(()), "the portal's certificate joins the admin's entries");
+    assert_eq!(check(&stranger), Err(DenialKind::ClientCertificateNotAllowed));
+
+    let (digest, key) = KeyView::build(
+        KeyInput { id: "key_1".into(), token_sha256: token_hash("cgk_t"), spec: KeySpec { apis: vec!["orders".into()], bound_certificates: None, rate: None, quota: None, expires_at: None } },
+        &certificates,
+    );
+    assert_eq!(key.limits_key(), "key_1", "an admin key counts by its own id");
+    let portal = KeyView { limits_key: Some("sub_1".into()), ..Arc::try_unwrap(key).unwrap() };
+    assert_eq!(portal.limits_key(), "sub_1");
+    let keys: KeyMap = [(digest, Arc::new(portal))].into_iter().collect();
+    let token_api = api_spec("/t", AuthKind::AuthToken, &[&admins]).normalise().unwrap();
+    let view = GatewayView::build(2, vec![ApiInput { id: "orders".into(), spec: token_api, contributed_certificates: Vec::new() }], &certificates);
+    let grant = decide(&keys, view.route("/t").unwrap(), Some(&peer(&[&admins])), Presented { bearer: Some("cgk_t") }, now(), &WebpkiChainCheck, None).unwrap();
+    assert_eq!(grant.limits_key.as_deref(), Some("sub_1"));
 }

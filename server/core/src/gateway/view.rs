@@ -58,7 +58,7 @@ impl CertificateSet {
 #[derive(Debug)]
 pub enum AuthView {
     AuthToken,
-    Jwt(JwtVerifier),
+    Jwt(Box<JwtVerifier>),
     None,
     /// The stored settings cannot be compiled (should not happen: they are checked on write).
     /// Every request is refused rather than let through.
@@ -142,6 +142,16 @@ pub struct KeyView {
     pub rate: Option<Rate>,
     pub quota: Option<Quota>,
     pub expires_at: Option<i64>,
+    /// What rate and quota are counted by when it is not the key's id: a portal credential's
+    /// subscription, so that rotating its token or changing its plan resets nothing.
+    pub limits_key: Option<String>,
+}
+
+impl KeyView {
+    /// The counter rate limits and quotas use for this key.
+    pub fn limits_key(&self) -> &str {
+        self.limits_key.as_deref().unwrap_or(&self.id)
+    }
 }
 
 /// API lists already built, so that keys granting the same APIs share one list.
@@ -163,6 +173,9 @@ impl ApiLists {
 pub struct ApiInput {
     pub id: String,
     pub spec: ApiSpec,
+    /// Certificate ids the live portal credentials of products containing this API add to the
+    /// admin's allow list (portal `derive::allow_list_contributions`).
+    pub contributed_certificates: Vec<String>,
 }
 
 pub struct KeyInput {
@@ -211,6 +224,7 @@ impl KeyView {
             rate: input.spec.rate,
             quota: input.spec.quota,
             expires_at: input.spec.expires_at,
+            limits_key: None,
         };
         (id_digest(&input.token_sha256).unwrap_or([0xff; 32]), Arc::new(view))
     }
@@ -226,20 +240,27 @@ pub struct GatewayView {
 }
 
 impl GatewayView {
-    /// The effective allow list of each API is, for now, the admin's entries: credentials'
-    /// bindings restrict a credential, they never widen an API's list (DESIGN.md's portal
-    /// credentials will contribute through the same place when the portal issue lands).
+    /// The effective allow list of each API is the admin's entries plus the certificates its
+    /// portal credentials contribute (`ApiInput::contributed_certificates`). Admin keys'
+    /// bindings restrict a key; they never widen an API's list.
     pub fn build(generation: u64, apis: Vec<ApiInput>, certificates: &HashMap<String, CertificateInput>) -> GatewayView {
         let mut api_views: Vec<Arc<ApiView>> = apis
             .iter()
             .filter_map(|input| {
                 let spec = &input.spec;
                 let upstream = Upstream::parse(&spec.upstream_url).ok()?;
-                let allowed = set_of(&spec.mtls.allowed_certificates, certificates);
+                // The effective allow list: the admin's entries and what portal credentials
+                // contribute. Neither side can remove the other's entries.
+                let mut allowed = set_of(&spec.mtls.allowed_certificates, certificates);
+                for id in &input.contributed_certificates {
+                    if let Some(c) = certificates.get(id) {
+                        allowed.add(c);
+                    }
+                }
                 let auth = match (spec.auth, &spec.jwt) {
                     (AuthKind::AuthToken, _) => AuthView::AuthToken,
                     (AuthKind::None, _) => AuthView::None,
-                    (AuthKind::Jwt, Some(jwt)) => JwtVerifier::new(jwt).map(AuthView::Jwt).unwrap_or(AuthView::Misconfigured),
+                    (AuthKind::Jwt, Some(jwt)) => JwtVerifier::new(jwt).map(|v| AuthView::Jwt(Box::new(v))).unwrap_or(AuthView::Misconfigured),
                     (AuthKind::Jwt, None) => AuthView::Misconfigured,
                 };
                 Some(Arc::new(ApiView {
