@@ -160,11 +160,14 @@ impl Apis {
         let (id, actor) = (id.to_string(), actor.to_string());
         self.store
             .write_published(PublishScope::Apis, move |txn| {
-                let mut table = txn.open_table(tables::APIS)?;
-                let old = load(&table, &id)?.ok_or_else(not_found)?;
+                // The table is opened for writing only after the checks, which read it too.
+                let old = load(&txn.open_table(tables::APIS)?, &id)?.ok_or_else(not_found)?;
                 let mut spec = old.spec.clone();
                 change(&mut spec)?;
                 let spec = spec.normalise()?;
+                if (spec.auth, spec.mtls.required) != (old.spec.auth, old.spec.mtls.required) {
+                    crate::products::check_api_change(txn, &id, spec.auth, spec.mtls.required)?;
+                }
                 if spec.listen_path != old.spec.listen_path {
                     claim_listen_path(txn, &spec.listen_path, &id)?;
                     txn.open_table(tables::APIS_BY_PATH)?.remove(old.spec.listen_path.as_str())?;
@@ -172,7 +175,7 @@ impl Apis {
                 require_certificates(txn, &spec.certificate_ids().cloned().collect::<Vec<_>>())?;
                 require_upstream_trust(txn, &spec)?;
                 let record = ApiRecord { id: id.clone(), spec, created_at: old.created_at, updated_at: clock::now() };
-                table.insert(id.as_str(), codec::encode(&record)?.as_slice())?;
+                txn.open_table(tables::APIS)?.insert(id.as_str(), codec::encode(&record)?.as_slice())?;
                 audit::record(txn, &actor, action, &id, record.spec.name.clone())?;
                 Ok(record)
             })
@@ -187,6 +190,13 @@ impl Apis {
             .write_published(PublishScope::Everything, move |txn| {
                 let mut table = txn.open_table(tables::APIS)?;
                 let old = load(&table, &id)?.ok_or_else(not_found)?;
+                let products = crate::products::products_of_api(txn, &id)?;
+                if !products.is_empty() {
+                    return Err(ServiceError::Conflict {
+                        code: "api_in_product",
+                        message: format!("The API is in products {}: take it out of them first.", products.join(", ")),
+                    });
+                }
                 table.remove(id.as_str())?;
                 txn.open_table(tables::APIS_BY_PATH)?.remove(old.spec.listen_path.as_str())?;
                 let mut keys = txn.open_table(tables::KEYS)?;

@@ -97,6 +97,10 @@ fn copy_tables(source: &ReadTransaction, target: &WriteTransaction) -> Result<()
         tables::QUOTA_USAGE,
         tables::ADMIN_TOKENS,
         tables::ADMIN_TOKENS_BY_HASH,
+        tables::PLANS,
+        tables::PRODUCTS,
+        tables::PRODUCTS_BY_API,
+        tables::PRODUCTS_BY_PLAN,
     );
     for table in source.list_tables()? {
         if !copied.iter().any(|name| name == table.name()) {

@@ -299,6 +299,10 @@ fn migrate(db: &Database) -> Result<(), StoreError> {
     txn.open_table(tables::QUOTA_USAGE)?;
     txn.open_table(tables::ADMIN_TOKENS)?;
     txn.open_table(tables::ADMIN_TOKENS_BY_HASH)?;
+    txn.open_table(tables::PLANS)?;
+    txn.open_table(tables::PRODUCTS)?;
+    txn.open_table(tables::PRODUCTS_BY_API)?;
+    txn.open_table(tables::PRODUCTS_BY_PLAN)?;
     txn.commit()?;
     Ok(())
 }

@@ -44,3 +44,12 @@ pub const QUOTA_USAGE: TableDefinition<&str, &[u8]> = TableDefinition::new("quot
 pub const ADMIN_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("admin_tokens");
 /// SHA-256 hex of an admin token -> admin token id (a presented token is found by its hash).
 pub const ADMIN_TOKENS_BY_HASH: TableDefinition<&str, &str> = TableDefinition::new("admin_tokens_by_hash");
+
+/// plan id -> `PlanRecord`: the limits and approval rule of a subscription.
+pub const PLANS: TableDefinition<&str, &[u8]> = TableDefinition::new("plans");
+/// product id -> `ProductRecord`: APIs bundled for consumers, with plans and certificate mode.
+pub const PRODUCTS: TableDefinition<&str, &[u8]> = TableDefinition::new("products");
+/// `<api id>/<product id>` -> empty: the products containing an API (a prefix scan).
+pub const PRODUCTS_BY_API: TableDefinition<&str, &[u8]> = TableDefinition::new("products_by_api");
+/// `<plan id>/<product id>` -> empty: the products offering a plan (a prefix scan).
+pub const PRODUCTS_BY_PLAN: TableDefinition<&str, &[u8]> = TableDefinition::new("products_by_plan");
