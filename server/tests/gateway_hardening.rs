@@ -107,6 +107,11 @@ async fn client_sent_header_families_are_stripped_and_x_forwarded_for_is_replace
         ("x-real-ip", "10.0.0.1"),
         ("x-internal-role", "admin"),
         ("x-forwarded-for", "10.9.9.9"),
+        ("x-forwarded-port", "8080"),
+        ("x-forwarded-user", "admin"),
+        ("true-client-ip", "10.0.0.2"),
+        ("x-envoy-original-path", "/private"),
+        ("x-original-host", "evil.example"),
         ("x-request-id", "kept"),
     ];
     let stripped: Vec<&str> = spoofed.iter().map(|(name, _)| *name).filter(|n| *n != "x-request-id" && *n != "x-forwarded-for").collect();
@@ -139,8 +144,8 @@ async fn client_sent_header_families_are_stripped_and_x_forwarded_for_is_replace
         .create_api(json!({"name": "h", "listen_path": "/h", "upstream_url": format!("http://{upstream}/"), "auth": "none"}))
         .await;
     let mut conn = connect(&trusting, &[], "localhost").await;
-    let answer = conn.get("/h/x", &[("x-forwarded-for", "203.0.113.9")]).await;
-    assert_eq!(answer.body["headers"]["x-forwarded-for"], "203.0.113.9, 127.0.0.1");
+    let answer = conn.get("/h/x", &[("x-forwarded-for", "203.0.113.9"), ("x-forwarded-for", "198.51.100.1")]).await;
+    assert_eq!(answer.body["headers"]["x-forwarded-for"], "203.0.113.9, 198.51.100.1, 127.0.0.1", "every line of a trusted list is kept");
 }
 
 #[tokio::test]
@@ -180,6 +185,23 @@ async fn upstream_trust_is_a_ca_or_an_exact_pin_and_never_a_client_leaf() {
     let answer = conn.get("/pinned/x", &[]).await;
     assert_eq!((answer.status, answer.body["path"].as_str()), (200, Some("/x")), "{}", answer.body);
     assert_eq!(conn.get("/wrongpin/x", &[]).await.code(), "upstream_unavailable");
+
+    // One certificate as a CA for one API and as a pin for another: the pin is never
+    // satisfied by a client built for the CA (same connection, same gateway thread).
+    let mut signed_spec = LeafSpec::client("localhost").usage(Usage::ServerAuthOnly);
+    signed_spec.dns_names = vec!["localhost".into()];
+    let signed = tls_echo_upstream(&pki.leaf_signed_by(&signed_spec, &pki.root)).await;
+    let signed_url = format!("https://localhost:{}/", signed.port());
+    for (name, trust) in [("viaca", "upstream_ca"), ("viapin", "upstream_pin")] {
+        admin.create_api(json!({"name": name, "listen_path": format!("/{name}"), "upstream_url": signed_url, "auth": "none", trust: root_id})).await;
+    }
+    assert_eq!(conn.get("/viaca/x", &[]).await.status, 200);
+    assert_eq!(conn.get("/viapin/x", &[]).await.code(), "upstream_unavailable", "the root is not the upstream's own certificate");
+
+    // Force-deleting the pinned certificate fails closed: no fall-back to the system's roots.
+    let (status, _) = admin.call(Method::DELETE, &format!("/certificates/{upstream_id}?force=true"), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(conn.get("/pinned/x", &[]).await.code(), "upstream_unavailable");
 }
 
 /// A client certificate with its key, presented as is.

@@ -278,7 +278,7 @@ impl Gateway {
             clients.push(CachedClient {
                 instance: self.instance,
                 connect_ms,
-                trust_key: trust_key.to_string(),
+                trust_key,
                 client: client.clone(),
             })
         });
@@ -476,6 +476,22 @@ fn prepare_upstream_headers(
     original_host: Option<&str>,
     trusted_proxies: &[IpNet],
 ) {
+    // Read before stripping (the `X-Forwarded-*` family goes): only a trusted proxy's list is
+    // kept; from anyone else it would be a forged address. Several lines are one comma-joined
+    // list (RFC 9110 §5.3).
+    let forwarded_for = info.map(|info| {
+        let client_ip = match info.peer.ip() {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+            v4 => v4,
+        };
+        let trusted = trusted_proxies.iter().any(|net| net.contains(&client_ip));
+        let previous: Vec<&str> = headers.get_all(X_FORWARDED_FOR).iter().filter_map(|v| v.to_str().ok()).collect();
+        if trusted && !previous.is_empty() {
+            format!("{}, {client_ip}", previous.join(", "))
+        } else {
+            client_ip.to_string()
+        }
+    });
     let strip_token = matches!(api.auth, AuthView::AuthToken);
     let identity_header = api.identity_header.as_deref();
     strip_headers(headers, |name| {
@@ -484,30 +500,8 @@ fn prepare_upstream_headers(
     if let Ok(host) = HeaderValue::from_str(&api.upstream.authority) {
         headers.insert(header::HOST, host);
     }
-    match info {
-        Some(info) => {
-            let client_ip = match info.peer.ip() {
-                IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
-                v4 => v4,
-            };
-            // Only a trusted proxy's list is kept: from anyone else it would be a forged address.
-            let trusted = trusted_proxies.iter().any(|net| net.contains(&client_ip));
-            let forwarded_for = match headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-                Some(previous) if trusted => format!("{previous}, {client_ip}"),
-                _ => client_ip.to_string(),
-            };
-            match HeaderValue::from_str(&forwarded_for) {
-                Ok(value) => {
-                    headers.insert(X_FORWARDED_FOR, value);
-                }
-                Err(_) => {
-                    headers.remove(X_FORWARDED_FOR);
-                }
-            }
-        }
-        None => {
-            headers.remove(X_FORWARDED_FOR);
-        }
+    if let Some(value) = forwarded_for.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        headers.insert(X_FORWARDED_FOR, value);
     }
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("https"));
     if let Some(value) = original_host.and_then(|h| HeaderValue::from_str(h).ok()) {

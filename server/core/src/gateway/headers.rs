@@ -19,10 +19,30 @@ const STRIPPED_NAMES: &[&str] = &[
     "x-forwarded-host",
     "forwarded",
     "x-real-ip",
+    "x-forwarded",
+    "forwarded-for",
+    "client-ip",
+    "true-client-ip",
+    "x-client-ip",
+    "x-cluster-client-ip",
+    "cf-connecting-ip",
+    "fastly-client-ip",
+    "x-proxyuser-ip",
+    "x-host",
+    "x-url-scheme",
+    "front-end-https",
+    "remote-user",
+    "x-remote-user",
+    "x-authenticated-user",
+    "x-client-subject",
+    "cert-subject",
 ];
 
-/// Name prefixes (lowercase): Traefik, nginx/Apache `SSL_*` mapped to headers, AWS, and others.
-const STRIPPED_PREFIXES: &[&str] = &["x-forwarded-tls-client-cert", "x-ssl-", "x-client-cert", "ssl-client-", "x-amzn-mtls-"];
+/// Name prefixes (lowercase): Traefik, nginx/Apache `SSL_*` mapped to headers, AWS, Envoy, and
+/// every `X-Forwarded-*` and `X-Original-*` (port, scheme, user, URI…): the gateway sets the
+/// `X-Forwarded-*` it vouches for itself (`-For`, `-Proto`, `-Host`) after stripping.
+const STRIPPED_PREFIXES: &[&str] =
+    &["x-forwarded-", "x-original-", "x-envoy-", "x-tls-client-", "x-ssl-", "x-client-cert", "ssl-client-", "x-amzn-mtls-"];
 
 /// A per-API pattern: an exact header name, or a prefix written with a trailing `*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,7 +137,10 @@ mod tests {
         ] {
             assert!(is_stripped(name, Some("x-identity"), &extra), "{name} must be stripped");
         }
-        for name in ["accept", "content-type", "x-request-id", "x-forwarded-for", "x-users", "authorization", "x-client"] {
+        for name in ["x-forwarded-port", "x-forwarded-user", "x-original-host", "x-envoy-original-path", "true-client-ip", "x-tls-client-cert"] {
+            assert!(is_stripped(name, None, &[]), "{name} must be stripped");
+        }
+        for name in ["accept", "content-type", "x-request-id", "x-users", "authorization", "x-client"] {
             assert!(!is_stripped(name, Some("x-identity"), &extra), "{name} must be kept");
         }
     }

@@ -98,13 +98,14 @@ impl UpstreamTrust {
         }
     }
 
-    /// Tells cached upstream clients apart.
-    pub fn cache_key(&self) -> &str {
+    /// Tells cached upstream clients apart: the kind of trust is part of the key, so a
+    /// certificate used as a CA by one API and as a pin by another never shares a client.
+    pub fn cache_key(&self) -> String {
         match self {
-            UpstreamTrust::SystemRoots => "",
-            UpstreamTrust::Ca(ca) => &ca.id,
-            UpstreamTrust::Pin { id, .. } => id,
-            UpstreamTrust::Unusable => "unusable",
+            UpstreamTrust::SystemRoots => "system".to_string(),
+            UpstreamTrust::Ca(ca) => format!("ca:{}", ca.id),
+            UpstreamTrust::Pin { id, .. } => format!("pin:{id}"),
+            UpstreamTrust::Unusable => "unusable".to_string(),
         }
     }
 }

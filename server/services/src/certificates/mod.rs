@@ -393,13 +393,9 @@ fn remove_reference(txn: &redb::WriteTransaction, used: &CertificateUse, certifi
             let mut apis = txn.open_table(tables::APIS)?;
             if let Some(mut api) = crate::apis::load(&apis, &used.id)? {
                 api.spec.mtls.allowed_certificates.retain(|c| c != certificate_id);
-                if api.spec.upstream_ca.as_deref() == Some(certificate_id) {
-                    // Forced: the upstream is then verified against the system's roots.
-                    api.spec.upstream_ca = None;
-                }
-                if api.spec.upstream_pin.as_deref() == Some(certificate_id) {
-                    api.spec.upstream_pin = None;
-                }
+                // An `upstream_ca` or `upstream_pin` naming it stays: the API then fails closed
+                // (502) until its owner sets another, rather than falling back to the
+                // system's roots, which would trust far more than the pinned certificate.
                 apis.insert(api.id.as_str(), codec::encode(&api)?.as_slice())?;
             }
         }

@@ -32,8 +32,9 @@ pub fn copy(db: &Database, out: &Path) -> Result<u64, StoreError> {
         return Err(e);
     }
     // Never replace a file that appeared meanwhile (hard_link fails if `out` exists).
-    std::fs::hard_link(&tmp, out).map_err(|e| fail(format!("cannot create {}: {e}", out.display())))?;
+    let linked = std::fs::hard_link(&tmp, out);
     let _ = std::fs::remove_file(&tmp);
+    linked.map_err(|e| fail(format!("cannot create {}: {e}", out.display())))?;
     if let Some(parent) = out.parent() {
         // The new directory entry is durable too.
         if let Ok(dir) = std::fs::File::open(parent) {

@@ -99,6 +99,7 @@ impl Store {
             why: e.to_string(),
         })?;
         let path = data_dir.join(STORE_FILE);
+        restrict_permissions(data_dir, &path);
         let db = Database::builder().set_cache_size(CACHE_BYTES).create(&path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen(data_dir.to_path_buf()),
             other => StoreError::Open { path: path.clone(), why: other.to_string() },
@@ -240,6 +241,28 @@ fn run_write<T>(
     }
 }
 
+/// The store holds password hashes and JWT HMAC secrets: the data directory is for certgate's
+/// user only (0700), the store file too (0600). Best effort: a failure is logged, not fatal.
+fn restrict_permissions(data_dir: &Path, store_file: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(e) = std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700)) {
+            tracing::warn!(path = %data_dir.display(), error = %e, "cannot restrict the data directory to its owner");
+        }
+        if !store_file.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Created empty with its final mode; redb initialises an empty file.
+            let created = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(store_file);
+            if let Err(e) = created {
+                tracing::warn!(path = %store_file.display(), error = %e, "cannot create the store file");
+            }
+        } else if let Err(e) = std::fs::set_permissions(store_file, std::fs::Permissions::from_mode(0o600)) {
+            tracing::warn!(path = %store_file.display(), error = %e, "cannot restrict the store file to its owner");
+        }
+    }
+}
+
 /// 1 -> 2: certificate facts gained keyUsage, the signature algorithm and the TLS library's
 /// verdict (the one usability policy reads them): parse every stored certificate again.
 fn refresh_certificate_facts(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
@@ -344,6 +367,21 @@ mod tests {
             .unwrap();
         assert_eq!(probe, None);
         assert!(matches!(Store::open(dir.path()), Err(StoreError::AlreadyOpen(_))));
+    }
+
+    #[tokio::test]
+    #[cfg(unix)]
+    async fn the_data_directory_and_the_store_are_for_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        std::fs::create_dir(&data_dir).unwrap();
+        std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let store = Store::open(&data_dir).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data_dir), 0o700);
+        assert_eq!(mode(&data_dir.join(STORE_FILE)), 0o600);
+        drop(store);
     }
 
     #[tokio::test]
