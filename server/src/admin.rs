@@ -90,7 +90,18 @@ async fn create_token(args: CreateTokenArgs) -> anyhow::Result<()> {
 }
 
 async fn revoke_token(args: RevokeTokenArgs) -> anyhow::Result<()> {
-    let store = open(&args.store.data_dir)?;
+    let data_dir = &args.store.data_dir;
+    require_store(data_dir)?;
+    let store = match Store::open(data_dir) {
+        Ok(store) => store,
+        // certgate runs: it revokes the token itself, effective on the next request.
+        Err(StoreError::AlreadyOpen(_)) => {
+            crate::control::ask(data_dir, &format!("revoke-token {}", args.id))?;
+            println!("admin token {} revoked", args.id);
+            return Ok(());
+        }
+        Err(e) => bail!(e),
+    };
     let result = AdminTokens::new(store.clone()).revoke(&args.id).await;
     close(store).await;
     match result {

@@ -1,8 +1,8 @@
 //! `certgate backup`, and the control socket that lets it work while certgate runs: redb lets
 //! one process open the store, so the running process makes the copy. The socket is
 //! `DATA_DIR/control.sock`, mode 0600 (filesystem permissions are the authentication), removed
-//! at shutdown. Protocol: one line `backup <absolute path>`, answered `ok <bytes>` or
-//! `error <message>`.
+//! at shutdown. Protocol: one line, `backup <absolute path>` or `revoke-token <id>`, answered
+//! `ok <detail>` or `error <message>`.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -23,12 +23,18 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(3600);
 #[derive(Debug, PartialEq, Eq)]
 enum ControlCommand {
     Backup(PathBuf),
+    /// A leaked admin token must be revocable without stopping the gateway.
+    RevokeToken(String),
 }
 
 fn parse(line: &str) -> Result<ControlCommand, String> {
     match line.trim_end_matches(['\r', '\n']).split_once(' ') {
         Some(("backup", path)) if Path::new(path).is_absolute() => Ok(ControlCommand::Backup(PathBuf::from(path))),
         Some(("backup", _)) => Err("the backup path must be absolute".into()),
+        Some(("revoke-token", id)) if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') => {
+            Ok(ControlCommand::RevokeToken(id.to_string()))
+        }
+        Some(("revoke-token", _)) => Err("not an admin token id".into()),
         _ => Err("unknown command".into()),
     }
 }
@@ -51,29 +57,34 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[cfg(unix)]
 fn ask_running(data_dir: &Path, out: &Path) -> anyhow::Result<u64> {
-    let socket = data_dir.join(SOCKET_FILE);
     let Some(path) = out.to_str().filter(|p| !p.contains(['\n', '\r'])) else {
         bail!("the backup path must be UTF-8 without line breaks");
     };
+    ask(data_dir, &format!("backup {path}"))?.parse().context("control socket: bad answer")
+}
+
+/// Sends one command to the running certgate; its `ok` detail, or its error.
+#[cfg(unix)]
+pub fn ask(data_dir: &Path, command: &str) -> anyhow::Result<String> {
+    let socket = data_dir.join(SOCKET_FILE);
     let mut stream = std::os::unix::net::UnixStream::connect(&socket).with_context(|| {
         format!("certgate holds {} but its control socket {} does not answer", data_dir.display(), socket.display())
     })?;
     stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
-    writeln!(stream, "backup {path}").context("control socket")?;
+    writeln!(stream, "{command}").context("control socket")?;
     let mut answer = String::new();
     std::io::BufReader::new(stream).read_line(&mut answer).context("control socket")?;
     match answer.trim_end().split_once(' ') {
-        Some(("ok", bytes)) => bytes.parse().context("control socket: bad answer"),
+        Some(("ok", detail)) => Ok(detail.to_string()),
         Some(("error", message)) => bail!("{message}"),
         _ => bail!("control socket: no answer (did certgate stop?)"),
     }
 }
 
 #[cfg(not(unix))]
-fn ask_running(data_dir: &Path, _out: &Path) -> anyhow::Result<u64> {
-    bail!("certgate holds {}: stop it to make a backup on this platform", data_dir.display())
+pub fn ask(data_dir: &Path, _command: &str) -> anyhow::Result<String> {
+    bail!("certgate holds {}: stop it first on this platform", data_dir.display())
 }
 
 /// The listening control socket of a running certgate.
@@ -151,6 +162,16 @@ async fn serve_one(stream: tokio::net::UnixStream, store: Store) {
                 Err(e) => format!("error {}\n", one_line(&e.to_string())),
             }
         }
+        (Ok(Ok(_)), Ok(ControlCommand::RevokeToken(id))) => {
+            match certgate_services::admin_tokens::AdminTokens::new(store).revoke(&id).await {
+                Ok(()) => {
+                    tracing::info!(token = %id, "admin token revoked through the control socket");
+                    "ok revoked\n".to_string()
+                }
+                Err(certgate_services::ServiceError::NotFound { .. }) => format!("error no admin token with the id {id}\n"),
+                Err(e) => format!("error {}\n", one_line(&e.to_string())),
+            }
+        }
         (Ok(Ok(_)), Err(e)) => format!("error {e}\n"),
         _ => "error no command received\n".to_string(),
     };
@@ -171,6 +192,9 @@ mod tests {
         assert!(parse("backup relative.redb").is_err());
         assert!(parse("backup").is_err());
         assert!(parse("restore /tmp/x").is_err());
+        assert_eq!(parse("revoke-token adt_1f\n"), Ok(ControlCommand::RevokeToken("adt_1f".into())));
+        assert!(parse("revoke-token ../x").is_err());
+        assert!(parse("revoke-token ").is_err());
         assert!(parse("").is_err());
     }
 }

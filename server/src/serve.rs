@@ -109,7 +109,10 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         services,
         admin_token,
         AdminTokens::new(store.clone()),
-        portal_tls.is_some(),
+        // Browsers reach the portal over HTTPS: its own TLS, or the TLS-terminating proxy that
+        // `--portal-insecure-http` declares. Cookies get `Secure` and `__Host-`, HSTS is sent,
+        // and same-origin checks expect https.
+        portal_tls.is_some() || args.portal_insecure_http,
         Arc::clone(&ready),
         Arc::clone(&gateway_state),
         if args.metrics_addr.is_none() { Some(Arc::clone(&registry)) } else { None },

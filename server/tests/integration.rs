@@ -758,11 +758,14 @@ async fn plain_http_off_loopback_needs_the_insecure_flag() {
         .find_map(|l| l.strip_prefix("certgate portal:").map(|u| u.trim().trim_end_matches('/').to_string()));
     let port = portal.as_deref().and_then(|p| p.rsplit(':').next()).map(str::to_string);
     let r = match &port {
-        Some(port) => client().get(format!("http://127.0.0.1:{port}/healthz")).send().await.ok().map(|r| r.status()),
+        Some(port) => client().get(format!("http://127.0.0.1:{port}/healthz")).send().await.ok(),
         None => None,
     };
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(portal.unwrap().starts_with("http://0.0.0.0:"));
-    assert_eq!(r, Some(StatusCode::OK));
+    let r = r.expect("the portal answered");
+    assert_eq!(r.status(), StatusCode::OK);
+    // The flag declares a TLS-terminating proxy in front: browsers get HSTS (and Secure cookies).
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
 }

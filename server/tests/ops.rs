@@ -239,6 +239,14 @@ async fn admin_tokens_work_beside_the_configured_one_until_revoked() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
+    // A leaked token is revoked while certgate runs (through its control socket), effective
+    // on the next request, without stopping the gateway.
+    let out = certgate(&["admin", "revoke-token", "adt_nope"], &data);
+    assert!(stderr(&out).contains("no admin token with the id adt_nope"), "{}", stderr(&out));
+    let out = certgate(&["admin", "revoke-token", &id], &data);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(organisations(&server, &token).await, 401, "revoked while running");
+    assert_eq!(organisations(&server, ADMIN_TOKEN).await, 200);
     assert!(server.terminate(Duration::from_secs(15)).success());
 
     let raw = std::fs::read(data.join("certgate.redb")).unwrap();
@@ -248,7 +256,7 @@ async fn admin_tokens_work_beside_the_configured_one_until_revoked() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no admin token with the id adt_nope"), "{}", stderr(&out));
     let out = certgate(&["admin", "revoke-token", &id], &data);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!out.status.success(), "revoked already");
     let server = Server::start_in(&data, &[]);
     assert_eq!(organisations(&server, &token).await, 401);
     assert_eq!(organisations(&server, ADMIN_TOKEN).await, 200);

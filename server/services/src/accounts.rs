@@ -315,6 +315,9 @@ impl Accounts {
                 user.password_hash = new_hash;
                 user.password_changed_at = clock::now();
                 users.insert(id.as_str(), codec::encode(&user)?.as_slice())?;
+                drop(users);
+                // Recovery is audited like any other change (from the command line).
+                crate::audit::record(txn, "cli", "user.password_reset", &id, user.email.clone())?;
                 Ok(user)
             })
             .await
