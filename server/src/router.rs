@@ -90,7 +90,8 @@ async fn healthz() -> impl IntoResponse {
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    if state.ready.load(Ordering::SeqCst) {
+    // Not ready while the gateway's view may lag behind a commit (it then refuses requests).
+    if state.ready.load(Ordering::SeqCst) && state.gateway.is_consistent() {
         (StatusCode::OK, Json(serde_json::json!({ "status": "ready" })))
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "starting or stopping" })))

@@ -98,7 +98,12 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     }
     let ready = Arc::new(AtomicBool::new(false));
     let gateway_stats = ListenerStats::default();
-    let gateway = Gateway::new(Arc::clone(&gateway_state.view), Arc::clone(&gateway_state.keys), args.trusted_proxies.clone()).context("gateway upstream TLS")?;
+    let gateway = Gateway::new(
+        Arc::clone(&gateway_state.view),
+        Arc::clone(&gateway_state.keys),
+        args.trusted_proxies.clone(),
+        gateway_state.consistency_flag(),
+    ).context("gateway upstream TLS")?;
     let registry = {
         let mut registry = prometheus_client::registry::Registry::default();
         gateway.metrics().register(&mut registry, &gateway_stats);
@@ -126,6 +131,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let gateway_service = hyper::service::service_fn(move |request| Arc::clone(&gateway_handle).handle(request));
 
     let purge = tokio::spawn(purge_expired_sessions(state_sessions));
+    let repair = tokio::spawn(repair_gateway_view(Arc::clone(&gateway_state), store.clone()));
     let renewal = renew_in.map(|dir| tokio::spawn(renew_gateway_certificate(dir, Arc::clone(&gateway_cert))));
     #[cfg(unix)]
     let control = match crate::control::ControlSocket::listen(&args.data_dir, store.clone()) {
@@ -208,6 +214,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         let _ = task.await;
     }
     purge.abort();
+    repair.abort();
     let _ = purge.await;
     if let Some(renewal) = renewal {
         renewal.abort();
@@ -281,6 +288,19 @@ async fn renew_gateway_certificate(dir: std::path::PathBuf, certificate: Arc<Swa
 }
 
 /// Deletes expired sessions every ten minutes.
+/// While the gateway's view is inconsistent (a publish failed), retries a whole rebuild every
+/// few seconds; the gateway refuses requests until one succeeds.
+async fn repair_gateway_view(state: certgate_services::gateway_view::SharedState, store: Store) {
+    let mut every = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        every.tick().await;
+        if !state.is_consistent() {
+            let (state, store) = (Arc::clone(&state), store.clone());
+            let _ = tokio::task::spawn_blocking(move || state.repair(&store)).await;
+        }
+    }
+}
+
 async fn purge_expired_sessions(sessions: Sessions) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {

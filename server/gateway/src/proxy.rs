@@ -2,7 +2,7 @@
 
 use std::convert::Infallible;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,6 +71,8 @@ pub struct Gateway {
     metrics: GatewayMetrics,
     /// Peers whose `X-Forwarded-For` is extended; from anyone else it is replaced.
     trusted_proxies: Vec<IpNet>,
+    /// False while the view may lag behind a commit: every request is refused (fail closed).
+    consistent: Arc<AtomicBool>,
 }
 
 fn unix_now() -> UnixSeconds {
@@ -82,6 +84,7 @@ impl Gateway {
         view: Arc<ArcSwap<GatewayView>>,
         keys: Arc<KeyMap>,
         trusted_proxies: Vec<IpNet>,
+        consistent: Arc<AtomicBool>,
     ) -> Result<Arc<Gateway>, crate::tls::TlsError> {
         Ok(Arc::new(Gateway {
             view,
@@ -92,6 +95,7 @@ impl Gateway {
             upstream_tls: crate::tls::upstream_client_config()?,
             metrics: GatewayMetrics::default(),
             trusted_proxies,
+            consistent,
         }))
     }
 
@@ -112,6 +116,13 @@ impl Gateway {
 
     async fn respond(&self, request: Request<Incoming>) -> (Option<Arc<ApiView>>, Response<Body>) {
         let info = request.extensions().get::<ConnectionInfo>().cloned();
+        if !self.consistent.load(Ordering::SeqCst) {
+            let denial = Denial::new(
+                DenialKind::GatewayUnavailable,
+                "The gateway cannot confirm that its configuration includes the latest changes; it refuses requests until it does.",
+            );
+            return (None, denial_response(&denial));
+        }
         // One strict path: routed on, stripped and forwarded as is (see core's `path`).
         let path = match normalise_request_path(request.uri().path()) {
             Ok(path) => path,

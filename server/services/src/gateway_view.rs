@@ -4,7 +4,7 @@
 //! new generation); a key change touches that key only.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -21,6 +21,10 @@ pub struct GatewayState {
     pub view: Arc<ArcSwap<GatewayView>>,
     pub keys: Arc<KeyMap>,
     generation: AtomicU64,
+    /// False while the view may lag behind a commit (a publish and the full rebuild after it
+    /// failed): the gateway then refuses every request, and /readyz is 503, until a rebuild
+    /// succeeds. A committed revocation is never left unenforced.
+    consistent: Arc<AtomicBool>,
 }
 
 pub type SharedState = Arc<GatewayState>;
@@ -100,15 +104,60 @@ impl GatewayState {
         Ok(())
     }
 
+    /// Whether the view includes every commit (see `consistent`).
+    pub fn is_consistent(&self) -> bool {
+        self.consistent.load(Ordering::SeqCst)
+    }
+
+    /// The flag the gateway checks per request.
+    pub fn consistency_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.consistent)
+    }
+
+    fn rebuild_all(&self, txn: &redb::ReadTransaction) -> Result<(), ServiceError> {
+        self.rebuild_keys(txn)?;
+        self.rebuild_apis(txn)
+    }
+
+    /// After a commit: the scoped update; if it fails, the whole view; if that fails too, the
+    /// gateway fails closed until a later rebuild succeeds. A view that was inconsistent is
+    /// always rebuilt whole (a scoped update would not repair what the failure left behind).
+    fn publish_or_fail_closed(&self, db: &redb::Database, scope: &PublishScope) {
+        let scoped = if self.is_consistent() { self.publish(db, scope) } else { self.publish(db, &PublishScope::Everything) };
+        let Err(e) = scoped else {
+            self.consistent.store(true, Ordering::SeqCst);
+            return;
+        };
+        tracing::error!(error = %e, ?scope, "could not update the gateway view after a commit: rebuilding it whole");
+        match self.publish(db, &PublishScope::Everything) {
+            Ok(()) => self.consistent.store(true, Ordering::SeqCst),
+            Err(e) => {
+                self.consistent.store(false, Ordering::SeqCst);
+                tracing::error!(error = %e, "could not rebuild the gateway view: the gateway refuses every request until a rebuild succeeds");
+            }
+        }
+    }
+
+    /// Tries a whole rebuild when the view is inconsistent (the binary calls this periodically).
+    pub fn repair(&self, store: &Store) {
+        if self.is_consistent() {
+            return;
+        }
+        match store.read_blocking(|txn| self.rebuild_all(txn)) {
+            Ok(()) => {
+                self.consistent.store(true, Ordering::SeqCst);
+                tracing::info!("the gateway view is rebuilt: serving again");
+            }
+            Err(e) => tracing::error!(error = %e, "the gateway view still cannot be rebuilt"),
+        }
+    }
+
     fn publish(&self, db: &redb::Database, scope: &PublishScope) -> Result<(), ServiceError> {
         let txn = db.begin_read().map_err(StoreError::from)?;
         match scope {
             PublishScope::Apis => self.rebuild_apis(&txn),
             PublishScope::Key(id) => self.refresh_key(&txn, id),
-            PublishScope::Everything => {
-                self.rebuild_keys(&txn)?;
-                self.rebuild_apis(&txn)
-            }
+            PublishScope::Everything => self.rebuild_all(&txn),
         }
     }
 }
@@ -119,17 +168,48 @@ pub fn attach(store: &Store) -> Result<SharedState, ServiceError> {
         view: Arc::new(ArcSwap::from_pointee(GatewayView::default())),
         keys: Arc::new(KeyMap::default()),
         generation: AtomicU64::new(0),
+        consistent: Arc::new(AtomicBool::new(true)),
     });
-    store.read_blocking(|txn| {
-        state.rebuild_keys(txn)?;
-        state.rebuild_apis(txn)
-    })?;
+    store.read_blocking(|txn| state.rebuild_all(txn))?;
     let target = Arc::clone(&state);
     store.set_publisher(Arc::new(move |db: &redb::Database, scope: &PublishScope| {
-        if let Err(e) = target.publish(db, scope) {
-            // The commit stands; the gateway keeps its previous view. Loud, because they differ.
-            tracing::error!(error = %e, ?scope, "could not update the gateway view after a commit");
-        }
+        target.publish_or_fail_closed(db, scope);
     }));
     Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    #[tokio::test]
+    async fn a_failed_publish_fails_closed_until_a_rebuild_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let state = attach(&store).unwrap();
+        assert!(state.is_consistent());
+        // A record the view cannot compile, committed: the scoped update and the whole rebuild
+        // both fail, so the gateway must refuse rather than serve a view without this commit.
+        store
+            .write_published(PublishScope::Key("key_bad".into()), |txn| {
+                txn.open_table(tables::KEYS)?.insert("key_bad", &b"\x01not json"[..]).map_err(StoreError::from)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert!(!state.is_consistent(), "the view may lag behind the commit: fail closed");
+        assert!(!state.consistency_flag().load(Ordering::SeqCst));
+        state.repair(&store);
+        assert!(!state.is_consistent(), "still broken: still closed");
+        // The next commit (which removes the bad record) rebuilds the whole view: open again.
+        store
+            .write_published(PublishScope::Key("key_bad".into()), |txn| {
+                txn.open_table(tables::KEYS)?.remove("key_bad").map_err(StoreError::from)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert!(state.is_consistent());
+    }
 }

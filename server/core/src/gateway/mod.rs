@@ -51,6 +51,7 @@ impl PeerCertificate {
 /// Why a request is refused. Each has a stable code and status (DESIGN.md lists them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DenialKind {
+    GatewayUnavailable,
     InvalidPath,
     ApiNotFound,
     ClientCertificateRequired,
@@ -74,6 +75,7 @@ pub enum DenialKind {
 impl DenialKind {
     pub fn code(self) -> &'static str {
         match self {
+            DenialKind::GatewayUnavailable => "gateway_unavailable",
             DenialKind::InvalidPath => "invalid_path",
             DenialKind::ApiNotFound => "api_not_found",
             DenialKind::ClientCertificateRequired => "client_certificate_required",
@@ -97,6 +99,7 @@ impl DenialKind {
 
     pub fn status(self) -> u16 {
         match self {
+            DenialKind::GatewayUnavailable => 503,
             DenialKind::InvalidPath => 400,
             DenialKind::ApiNotFound => 404,
             DenialKind::ClientCertificateRequired
@@ -119,6 +122,7 @@ impl DenialKind {
 
     pub fn title(self) -> &'static str {
         match self {
+            DenialKind::GatewayUnavailable => "Gateway unavailable",
             DenialKind::InvalidPath => "Invalid request path",
             DenialKind::ApiNotFound => "No API at this path",
             DenialKind::ClientCertificateRequired => "Client certificate required",
