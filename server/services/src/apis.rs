@@ -119,6 +119,7 @@ impl Apis {
                 claim_listen_path(txn, &stored.spec.listen_path, &stored.id)?;
                 require_certificates(txn, &stored.spec.certificate_ids().cloned().collect::<Vec<_>>())?;
                 require_upstream_trust(txn, &stored.spec)?;
+                certificate_users(txn, &[], &stored.spec, &stored.id)?;
                 txn.open_table(tables::APIS)?.insert(stored.id.as_str(), codec::encode(&stored)?.as_slice())?;
                 audit::record(txn, &actor, "api.created", &stored.id, format!("{} at {}", stored.spec.name, stored.spec.listen_path))?;
                 Ok(())
@@ -174,6 +175,7 @@ impl Apis {
                 }
                 require_certificates(txn, &spec.certificate_ids().cloned().collect::<Vec<_>>())?;
                 require_upstream_trust(txn, &spec)?;
+                certificate_users(txn, &old.spec.certificate_ids().cloned().collect::<Vec<_>>(), &spec, &id)?;
                 let record = ApiRecord { id: id.clone(), spec, created_at: old.created_at, updated_at: clock::now() };
                 txn.open_table(tables::APIS)?.insert(id.as_str(), codec::encode(&record)?.as_slice())?;
                 audit::record(txn, &actor, action, &id, record.spec.name.clone())?;
@@ -199,6 +201,8 @@ impl Apis {
                 }
                 table.remove(id.as_str())?;
                 txn.open_table(tables::APIS_BY_PATH)?.remove(old.spec.listen_path.as_str())?;
+                let old_ids: Vec<String> = old.spec.certificate_ids().cloned().collect();
+                crate::references::remove(txn, tables::CERTIFICATE_USERS, &old_ids, &format!("api:{id}"))?;
                 let mut keys = txn.open_table(tables::KEYS)?;
                 let mut changed: Vec<KeyRecord> = Vec::new();
                 for item in keys.iter()? {
@@ -217,6 +221,13 @@ impl Apis {
             })
             .await
     }
+}
+
+/// Keeps the "used by" index of certificates in step with an API's references.
+fn certificate_users(txn: &redb::WriteTransaction, old_ids: &[String], spec: &ApiSpec, id: &str) -> Result<(), ServiceError> {
+    let holder = format!("api:{id}");
+    crate::references::remove(txn, tables::CERTIFICATE_USERS, old_ids, &holder)?;
+    crate::references::add(txn, tables::CERTIFICATE_USERS, &spec.certificate_ids().cloned().collect::<Vec<_>>(), &holder)
 }
 
 fn keep_hmac_secret(mut spec: ApiSpec, old: &ApiSpec) -> ApiSpec {

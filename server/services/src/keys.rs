@@ -78,6 +78,8 @@ impl Keys {
                 }
                 require_certificates(txn, stored.spec.bound_certificates.as_deref().unwrap_or_default())?;
                 txn.open_table(tables::KEYS)?.insert(stored.id.as_str(), codec::encode(&stored)?.as_slice())?;
+                let bound = stored.spec.bound_certificates.clone().unwrap_or_default();
+                crate::references::add(txn, tables::CERTIFICATE_USERS, &bound, &format!("key:{}", stored.id))?;
                 audit::record(txn, &actor, "key.created", &stored.id, format!("apis {}", stored.spec.apis.join(", ")))?;
                 Ok(())
             })
@@ -106,10 +108,11 @@ impl Keys {
         let (id, actor) = (id.to_string(), actor.to_string());
         self.store
             .write_published(PublishScope::Key(id.clone()), move |txn| {
-                let removed = txn.open_table(tables::KEYS)?.remove(id.as_str())?.is_some();
-                if !removed {
-                    return Err(not_found());
-                }
+                let removed = txn.open_table(tables::KEYS)?.remove(id.as_str())?.map(|v| v.value().to_vec());
+                let Some(removed) = removed else { return Err(not_found()) };
+                let record: KeyRecord = codec::decode("keys", &id, &removed)?;
+                let bound = record.spec.bound_certificates.unwrap_or_default();
+                crate::references::remove(txn, tables::CERTIFICATE_USERS, &bound, &format!("key:{id}"))?;
                 txn.open_table(tables::QUOTA_USAGE)?.remove(id.as_str())?;
                 audit::record(txn, &actor, "key.revoked", &id, String::new())?;
                 Ok(())

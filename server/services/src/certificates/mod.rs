@@ -171,32 +171,32 @@ fn load_meta(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str) 
     }
 }
 
-/// certificate id -> what uses it, for every certificate at once.
-type UsageIndex = std::collections::HashMap<String, Vec<CertificateUse>>;
-
-fn usage_index(
+/// What uses one certificate, from the "used by" index (a prefix scan), with API names read
+/// from their records.
+fn uses_of(
+    users: &impl ReadableTable<&'static str, &'static [u8]>,
     apis: &impl ReadableTable<&'static str, &'static [u8]>,
-    keys: &impl ReadableTable<&'static str, &'static [u8]>,
-) -> Result<UsageIndex, ServiceError> {
-    let mut index = UsageIndex::new();
-    for api in crate::apis::all(apis)? {
-        for id in api.spec.certificate_ids() {
-            index.entry(id.clone()).or_default().push(CertificateUse { kind: "api".into(), id: api.id.clone(), name: api.spec.name.clone() });
+    id: &str,
+) -> Result<Vec<CertificateUse>, ServiceError> {
+    let mut uses = Vec::new();
+    for holder in crate::references::holders(users, id)? {
+        match holder.split_once(':') {
+            Some(("api", api_id)) => {
+                let name = crate::apis::load(apis, api_id)?.map(|a| a.spec.name).unwrap_or_default();
+                uses.push(CertificateUse { kind: "api".into(), id: api_id.to_string(), name });
+            }
+            Some(("key", key_id)) => uses.push(CertificateUse { kind: "key".into(), id: key_id.to_string(), name: key_id.to_string() }),
+            _ => {}
         }
     }
-    for key in crate::keys::all(keys)? {
-        for id in key.spec.bound_certificates.iter().flatten() {
-            index.entry(id.clone()).or_default().push(CertificateUse { kind: "key".into(), id: key.id.clone(), name: key.id.clone() });
-        }
-    }
-    Ok(index)
+    Ok(uses)
 }
 
-fn read_usage_index(txn: &redb::ReadTransaction) -> Result<UsageIndex, ServiceError> {
-    usage_index(&txn.open_table(tables::APIS)?, &txn.open_table(tables::KEYS)?)
+fn read_uses(txn: &redb::ReadTransaction, id: &str) -> Result<Vec<CertificateUse>, ServiceError> {
+    uses_of(&txn.open_table(tables::CERTIFICATE_USERS)?, &txn.open_table(tables::APIS)?, id)
 }
 
-fn load_entry(txn: &redb::ReadTransaction, record: CertificateRecord, usage: &UsageIndex) -> Result<CertificateEntry, ServiceError> {
+fn load_entry(txn: &redb::ReadTransaction, record: CertificateRecord) -> Result<CertificateEntry, ServiceError> {
     let meta = load_meta(&txn.open_table(tables::CERTIFICATE_PORTAL)?, &record.facts.id)?;
     let orgs = txn.open_table(tables::ORGANISATIONS)?;
     let mut organisations = Vec::new();
@@ -206,7 +206,7 @@ fn load_entry(txn: &redb::ReadTransaction, record: CertificateRecord, usage: &Us
         }
     }
     organisations.sort_by_key(|o| o.name.to_lowercase());
-    let used_by = usage.get(&record.facts.id).cloned().unwrap_or_default();
+    let used_by = read_uses(txn, &record.facts.id)?;
     Ok(CertificateEntry { record, meta, organisations, used_by })
 }
 
@@ -254,7 +254,7 @@ impl Certificates {
         self.store
             .read(move |txn| {
                 let record = load_record(&txn.open_table(tables::CERTIFICATES)?, &id)?.ok_or_else(not_found)?;
-                load_entry(txn, record, &read_usage_index(txn)?)
+                load_entry(txn, record)
             })
             .await
     }
@@ -265,12 +265,11 @@ impl Certificates {
         self.store
             .read(move |txn| {
                 let table = txn.open_table(tables::CERTIFICATES)?;
-                let usage = read_usage_index(txn)?;
                 let mut out = Vec::new();
                 for item in table.iter()? {
                     let (k, v) = item?;
                     let record: CertificateRecord = codec::decode("certificates", k.value(), v.value())?;
-                    let entry = load_entry(txn, record, &usage)?;
+                    let entry = load_entry(txn, record)?;
                     if filter.matches(&entry, now) {
                         out.push(entry);
                     }
@@ -290,10 +289,7 @@ impl Certificates {
             .write_published(PublishScope::Everything, move |txn| {
                 let mut table = txn.open_table(tables::CERTIFICATES)?;
                 let record = load_record(&table, &id)?.ok_or_else(not_found)?;
-                let uses = {
-                    let usage = usage_index(&txn.open_table(tables::APIS)?, &txn.open_table(tables::KEYS)?)?;
-                    usage.get(&id).cloned().unwrap_or_default()
-                };
+                let uses = uses_of(&txn.open_table(tables::CERTIFICATE_USERS)?, &txn.open_table(tables::APIS)?, &id)?;
                 if !uses.is_empty() && !force {
                     let list: Vec<String> = uses.iter().map(ToString::to_string).collect();
                     return Err(ServiceError::Conflict {
@@ -393,6 +389,9 @@ fn remove_reference(txn: &redb::WriteTransaction, used: &CertificateUse, certifi
             let mut apis = txn.open_table(tables::APIS)?;
             if let Some(mut api) = crate::apis::load(&apis, &used.id)? {
                 api.spec.mtls.allowed_certificates.retain(|c| c != certificate_id);
+                if !api.spec.certificate_ids().any(|c| c == certificate_id) {
+                    crate::references::remove(txn, tables::CERTIFICATE_USERS, &[certificate_id.to_string()], &format!("api:{}", api.id))?;
+                }
                 // An `upstream_ca` or `upstream_pin` naming it stays: the API then fails closed
                 // (502) until its owner sets another, rather than falling back to the
                 // system's roots, which would trust far more than the pinned certificate.
@@ -410,6 +409,7 @@ fn remove_reference(txn: &redb::WriteTransaction, used: &CertificateUse, certifi
                     // The binding stays (now possibly empty, which denies): never "no check".
                     bound.retain(|c| c != certificate_id);
                 }
+                crate::references::remove(txn, tables::CERTIFICATE_USERS, &[certificate_id.to_string()], &format!("key:{}", key.id))?;
                 keys.insert(key.id.as_str(), codec::encode(&key)?.as_slice())?;
             }
         }

@@ -111,3 +111,49 @@ async fn filters() {
     let all = certs.list(CertificateFilter::default()).await.unwrap();
     assert_eq!(all[0].label(), "soon");
 }
+
+#[tokio::test]
+async fn used_by_follows_apis_and_keys_through_the_index_and_a_migration_rebuilds_it() {
+    use certgate_core::gateway::spec::{ApiSpec, KeySpec};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let (certs, apis, keys) = (Certificates::new(store.clone()), crate::apis::Apis::new(store.clone()), crate::keys::Keys::new(store.clone()));
+    let pki = TestPki::new();
+    let (a, b) = (pki.leaf(&LeafSpec::client("a")), pki.leaf(&LeafSpec::client("b")));
+    let id_a = certs.add(a.cert_pem.as_bytes(), Encoding::Pem, "t").await.unwrap().record.facts.id;
+    let id_b = certs.add(b.cert_pem.as_bytes(), Encoding::Pem, "t").await.unwrap().record.facts.id;
+    let spec = |allowed: &[&String]| -> ApiSpec {
+        serde_json::from_value(serde_json::json!({"name": "orders", "listen_path": "/orders", "upstream_url": "http://127.0.0.1:9/",
+            "auth": "auth_token", "mtls": {"required": true, "allowed_certificates": allowed}}))
+        .unwrap()
+    };
+    let used_by = |id: String| {
+        let certs = certs.clone();
+        async move { certs.get(&id).await.unwrap().used_by.iter().map(|u| format!("{}:{}", u.kind, u.name)).collect::<Vec<_>>() }
+    };
+    let api = apis.create(spec(&[&id_a]), "t").await.unwrap();
+    assert_eq!(used_by(id_a.clone()).await, vec!["api:orders"]);
+    apis.update(&api.id, spec(&[&id_b]), "t").await.unwrap();
+    assert!(used_by(id_a.clone()).await.is_empty(), "an entry taken off the allow list leaves the index");
+    let key = keys.create(KeySpec { apis: vec![api.id.clone()], bound_certificates: Some(vec![id_b.clone()]), rate: None, quota: None, expires_at: None }, "t").await.unwrap();
+    assert_eq!(used_by(id_b.clone()).await.len(), 2);
+    assert!(matches!(certs.delete(&id_b, false, "t").await, Err(ServiceError::Conflict { code: "certificate_in_use", .. })));
+    keys.revoke(&key.record.id, "t").await.unwrap();
+    assert_eq!(used_by(id_b.clone()).await, vec!["api:orders"]);
+
+    // A store written before the index existed (schema 2) gets it built at open.
+    store
+        .write(|txn| {
+            txn.open_table(tables::CERTIFICATE_USERS)?.retain(|_, _| false).map_err(crate::store::StoreError::from)?;
+            txn.open_table(tables::META)?.insert("schema_version", "2").map_err(crate::store::StoreError::from)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert!(used_by(id_b.clone()).await.is_empty());
+    drop((certs, apis, keys));
+    assert!(store.close(std::time::Duration::from_secs(5)).await);
+    let reopened = Certificates::new(Store::open(dir.path()).unwrap());
+    let uses = reopened.get(&id_b).await.unwrap().used_by;
+    assert_eq!((uses.len(), uses[0].name.as_str()), (1, "orders"));
+}

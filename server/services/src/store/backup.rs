@@ -102,6 +102,7 @@ fn copy_tables(source: &ReadTransaction, target: &WriteTransaction) -> Result<()
         tables::PRODUCTS,
         tables::PRODUCTS_BY_API,
         tables::PRODUCTS_BY_PLAN,
+        tables::CERTIFICATE_USERS,
     );
     for table in source.list_tables()? {
         if !copied.iter().any(|name| name == table.name()) {

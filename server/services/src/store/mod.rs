@@ -18,7 +18,7 @@ use std::time::Duration;
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
 /// The schema version this build writes. Migrations from older versions go in `migrate`.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 /// The store's file name inside the data directory.
 pub const STORE_FILE: &str = "certgate.redb";
 /// redb's page cache bound. The gateway never reads the store on the request path and the
@@ -284,6 +284,25 @@ fn refresh_certificate_facts(txn: &redb::WriteTransaction) -> Result<(), StoreEr
     Ok(())
 }
 
+/// 2 -> 3: the "used by" index of certificates, built from every API and key.
+fn index_certificate_users(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    let to_store = |e: crate::ServiceError| match e {
+        crate::ServiceError::Store(e) => e,
+        other => StoreError::Io(other.to_string()),
+    };
+    let apis = crate::apis::all(&txn.open_table(tables::APIS)?).map_err(to_store)?;
+    for api in apis {
+        let ids: Vec<String> = api.spec.certificate_ids().cloned().collect();
+        crate::references::add(txn, tables::CERTIFICATE_USERS, &ids, &format!("api:{}", api.id)).map_err(to_store)?;
+    }
+    let keys = crate::keys::all(&txn.open_table(tables::KEYS)?).map_err(to_store)?;
+    for key in keys {
+        let ids = key.spec.bound_certificates.clone().unwrap_or_default();
+        crate::references::add(txn, tables::CERTIFICATE_USERS, &ids, &format!("key:{}", key.id)).map_err(to_store)?;
+    }
+    Ok(())
+}
+
 /// Creates every table, records the schema version, and runs migrations from older versions.
 fn migrate(db: &Database) -> Result<(), StoreError> {
     use redb::ReadableTable;
@@ -303,7 +322,11 @@ fn migrate(db: &Database) -> Result<(), StoreError> {
                 return Err(StoreError::SchemaTooNew { found: v, known: SCHEMA_VERSION })
             }
             // Migrations from older schema versions go here, one step per version.
-            Some(1) => refresh_certificate_facts(&txn)?,
+            Some(1) => {
+                refresh_certificate_facts(&txn)?;
+                index_certificate_users(&txn)?;
+            }
+            Some(2) => index_certificate_users(&txn)?,
             Some(_) | None => {}
         }
         meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
@@ -326,6 +349,7 @@ fn migrate(db: &Database) -> Result<(), StoreError> {
     txn.open_table(tables::PRODUCTS)?;
     txn.open_table(tables::PRODUCTS_BY_API)?;
     txn.open_table(tables::PRODUCTS_BY_PLAN)?;
+    txn.open_table(tables::CERTIFICATE_USERS)?;
     txn.commit()?;
     Ok(())
 }

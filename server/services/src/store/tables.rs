@@ -53,3 +53,6 @@ pub const PRODUCTS: TableDefinition<&str, &[u8]> = TableDefinition::new("product
 pub const PRODUCTS_BY_API: TableDefinition<&str, &[u8]> = TableDefinition::new("products_by_api");
 /// `<plan id>/<product id>` -> empty: the products offering a plan (a prefix scan).
 pub const PRODUCTS_BY_PLAN: TableDefinition<&str, &[u8]> = TableDefinition::new("products_by_plan");
+/// `<certificate id>/api:<api id>` or `<certificate id>/key:<key id>` -> empty: what uses a
+/// certificate (allow lists, upstream trust, bindings), so "used by" is a prefix scan.
+pub const CERTIFICATE_USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("certificate_users");
