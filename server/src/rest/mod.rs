@@ -178,8 +178,20 @@ fn json_rejection(rejection: JsonRejection) -> Response {
 }
 
 /// Query parameters whose rejection is a problem+json 400 with the given code.
-pub fn query<T>(query: Result<Query<T>, QueryRejection>, code: &str) -> Result<T, RestError> {
-    query.map(|Query(q)| q).map_err(|e| RestError::bad_request(code, "Invalid query", &e.body_text()))
+pub fn query<T>(query: Result<Query<T>, QueryRejection>, code: &'static str) -> Result<T, BadQuery> {
+    query.map(|Query(q)| q).map_err(|e| BadQuery { code, detail: e.body_text() })
+}
+
+/// Query parameters that could not be read (kept small: it is returned by value).
+pub struct BadQuery {
+    code: &'static str,
+    detail: String,
+}
+
+impl From<BadQuery> for RestError {
+    fn from(e: BadQuery) -> Self {
+        RestError::bad_request(e.code, "Invalid query", &e.detail)
+    }
 }
 
 /// 201 Created with a Location header.

@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 use aws_lc_rs::hmac;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use certgate_services::ServiceError;
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -64,19 +65,13 @@ impl PageQuery {
     ///
     /// Pages over the whole list loaded in memory: the stores are small today; paging in the
     /// store by index comes later and keeps this shape and these cursor rules.
-    pub fn page<T, K>(self, items: Vec<T>, key: impl Fn(&T) -> K, list: &str, caller: &AdminCaller) -> Result<Page<T>, RestError>
+    pub fn page<T, K>(self, items: Vec<T>, key: impl Fn(&T) -> K, list: &str, caller: &AdminCaller) -> Result<Page<T>, PageError>
     where
         K: Ord + Serialize + DeserializeOwned,
     {
         let limit = match self.limit.unwrap_or(DEFAULT_LIMIT) {
             n @ 1..=MAX_LIMIT => n as usize,
-            _ => {
-                return Err(RestError::bad_request(
-                    "invalid_limit",
-                    "Invalid limit",
-                    &format!("limit must be 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})."),
-                ))
-            }
+            _ => return Err(PageError::Limit),
         };
         let after: Option<K> = self.cursor.as_deref().map(|c| open(c, list, &caller.actor)).transpose()?;
         let mut keyed: Vec<(K, T)> = items.into_iter().map(|item| (key(&item), item)).collect();
@@ -97,6 +92,32 @@ impl PageQuery {
     }
 }
 
+/// Why a page cannot be served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageError {
+    Limit,
+    Cursor,
+    Internal,
+}
+
+impl From<PageError> for RestError {
+    fn from(e: PageError) -> Self {
+        match e {
+            PageError::Limit => RestError::bad_request(
+                "invalid_limit",
+                "Invalid limit",
+                &format!("limit must be 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})."),
+            ),
+            PageError::Cursor => RestError::bad_request(
+                "invalid_cursor",
+                "Invalid cursor",
+                "The cursor was not made for this list and caller, or was altered. Start again without a cursor.",
+            ),
+            PageError::Internal => RestError::Service(ServiceError::Internal("a list cursor could not be made".into())),
+        }
+    }
+}
+
 /// What the MAC covers: the list, the caller and the sort key, each length-prefixed so no two
 /// different triples give the same bytes.
 fn signed_bytes(list: &str, caller: &str, payload: &[u8]) -> Vec<u8> {
@@ -109,23 +130,17 @@ fn signed_bytes(list: &str, caller: &str, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-fn seal<K: Serialize>(key: &K, list: &str, caller: &str) -> Result<String, RestError> {
+fn seal<K: Serialize>(key: &K, list: &str, caller: &str) -> Result<String, PageError> {
     let payload = serde_json::to_vec(key).map_err(|e| {
         tracing::error!(error = %e, "a cursor could not be made");
-        RestError::Service(certgate_services::ServiceError::Internal("cursor".into()))
+        PageError::Internal
     })?;
     let tag = hmac::sign(&CURSOR_KEY, &signed_bytes(list, caller, &payload));
     Ok(format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(tag.as_ref())))
 }
 
-fn open<K: DeserializeOwned>(cursor: &str, list: &str, caller: &str) -> Result<K, RestError> {
-    let invalid = || {
-        RestError::bad_request(
-            "invalid_cursor",
-            "Invalid cursor",
-            "The cursor was not made for this list and caller, or was altered. Start again without a cursor.",
-        )
-    };
+fn open<K: DeserializeOwned>(cursor: &str, list: &str, caller: &str) -> Result<K, PageError> {
+    let invalid = || PageError::Cursor;
     let (payload, tag) = cursor.split_once('.').ok_or_else(invalid)?;
     let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| invalid())?;
     let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| invalid())?;
@@ -142,13 +157,13 @@ mod tests {
         AdminCaller { actor: actor.into() }
     }
 
-    fn page(limit: u32, cursor: Option<String>, who: &str) -> Result<Page<u32>, RestError> {
+    fn page(limit: u32, cursor: Option<String>, who: &str) -> Result<Page<u32>, PageError> {
         PageQuery { limit: Some(limit), cursor }.page((0..7).rev().collect(), |n| *n, "numbers", &caller(who))
     }
 
     /// The status and problem code of a refusal.
-    async fn refusal<T>(result: Result<Page<T>, RestError>) -> (u16, String) {
-        let Err(RestError::Refused(response)) = result else { panic!("not refused") };
+    async fn refusal<T>(result: Result<Page<T>, PageError>) -> (u16, String) {
+        let Err(RestError::Refused(response)) = result.map_err(RestError::from) else { panic!("not refused") };
         let status = response.status().as_u16();
         let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
