@@ -74,7 +74,8 @@ pub fn build(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_behind_admin_token))
-        .nest("/api/v1", rest::routes())
+        // Mounted at /api/v1 by rest::routes, which also serves the OpenAPI document there.
+        .merge(rest::routes())
         .route("/api/{*rest}", any(rest::unknown_route))
         .leptos_routes_with_context(&state, routes, security::provide_request_nonce, move || app::shell(leptos_options.clone()))
         .fallback(assets::serve_asset_or_not_found)

@@ -8,6 +8,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// An RFC 9457 problem. `code` is certgate's stable, machine-readable extension member;
 /// `title` is fixed per code and `detail` is the human message for this occurrence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     #[serde(rename = "type")]
     pub type_uri: String,

@@ -154,3 +154,26 @@ pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
+
+/// Every item of a REST list (`path` under the portal), as the admin token, following
+/// `next_cursor` from page to page.
+pub async fn list_all(server: &Server, path: &str) -> Vec<serde_json::Value> {
+    let c = client();
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut url = format!("{}{separator}limit=200", server.url(path));
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let r = c.get(url).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let page: serde_json::Value = r.json().await.unwrap();
+        items.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return items,
+        }
+    }
+}

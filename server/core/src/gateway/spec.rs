@@ -23,6 +23,7 @@ impl SpecError {
 
 /// How requests to an API present a credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuthKind {
     AuthToken,
@@ -32,6 +33,7 @@ pub enum AuthKind {
 
 /// The mTLS part of an API definition.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MtlsSpec {
     #[serde(default)]
@@ -43,10 +45,12 @@ pub struct MtlsSpec {
 
 /// Where a JWT's verification key comes from. Exactly one is set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct JwtKeySpec {
     /// HMAC secret (HS256/384/512). Kept because it is needed to verify; never shown back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(write_only))]
     pub hmac_secret: Option<String>,
     /// RSA, EC or Ed25519 public key in PEM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,6 +70,7 @@ fn default_leeway() -> u64 {
 
 /// JWT settings of an API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct JwtSpec {
     /// Pinned algorithms, e.g. `["RS256"]`. One key family only.
@@ -95,6 +100,7 @@ fn default_response_ms() -> u64 {
 
 /// Upstream timeouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TimeoutsSpec {
     #[serde(default = "default_connect_ms")]
@@ -121,6 +127,7 @@ fn default_max_body() -> u64 {
 /// An API definition as the admin writes it. Only `name`, `listen_path`, `upstream_url` and
 /// `auth` are required.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApiSpec {
     pub name: String,
@@ -329,6 +336,7 @@ impl Upstream {
 
 /// A token-bucket rate: `requests` per `per_seconds`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Rate {
     pub requests: u32,
@@ -337,6 +345,7 @@ pub struct Rate {
 
 /// The period a quota counts over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum QuotaPeriod {
     Day,
@@ -344,6 +353,7 @@ pub enum QuotaPeriod {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Quota {
     pub max: u64,
@@ -352,6 +362,7 @@ pub struct Quota {
 
 /// A credential (Auth Token) as the admin asks for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeySpec {
     pub apis: Vec<String>,
