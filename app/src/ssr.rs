@@ -8,6 +8,8 @@ use certgate_services::apis::Apis;
 use certgate_services::keys::Keys;
 use certgate_services::certificates::{CertificateEntry, CertificateFilter, CertificateKind, Certificates};
 use certgate_services::organisations::{OrganisationRecord, Organisations};
+use certgate_services::plans::Plans;
+use certgate_services::products::Products;
 use certgate_services::sessions::{ActiveSession, Sessions};
 use certgate_services::ServiceError;
 use http::header::{HeaderValue, RETRY_AFTER, SET_COOKIE};
@@ -31,6 +33,8 @@ pub struct PortalServices {
     pub certificates: Certificates,
     pub apis: Apis,
     pub keys: Keys,
+    pub plans: Plans,
+    pub products: Products,
 }
 
 /// Who sent a request, resolved once by the server's middleware and put in its extensions.

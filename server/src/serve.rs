@@ -20,6 +20,8 @@ use certgate_services::clock;
 use certgate_services::accounts::{Accounts, NewUser, Role};
 use certgate_services::apis::Apis;
 use certgate_services::certificates::Certificates;
+use certgate_services::plans::Plans;
+use certgate_services::products::Products;
 use certgate_services::keys::Keys;
 use certgate_services::organisations::Organisations;
 use certgate_services::sessions::Sessions;
@@ -58,6 +60,8 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         certificates: Certificates::new(store.clone()),
         apis: Apis::new(store.clone()),
         keys: Keys::new(store.clone()),
+        plans: Plans::new(store.clone()),
+        products: Products::new(store.clone()),
     };
     let gateway_state = certgate_services::gateway_view::attach(&store).context("cannot build the gateway's view")?;
     services.accounts.warm_up();

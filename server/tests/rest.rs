@@ -20,6 +20,7 @@ const SERVED: &[(&str, &str)] = &[
     ("get", "/api/v1/certificates"),
     ("post", "/api/v1/certificates"),
     ("get", "/api/v1/certificates/{id}"),
+    ("patch", "/api/v1/certificates/{id}"),
     ("delete", "/api/v1/certificates/{id}"),
     ("get", "/api/v1/apis"),
     ("post", "/api/v1/apis"),
@@ -31,6 +32,16 @@ const SERVED: &[(&str, &str)] = &[
     ("post", "/api/v1/keys"),
     ("get", "/api/v1/keys/{id}"),
     ("delete", "/api/v1/keys/{id}"),
+    ("get", "/api/v1/plans"),
+    ("post", "/api/v1/plans"),
+    ("get", "/api/v1/plans/{id}"),
+    ("put", "/api/v1/plans/{id}"),
+    ("delete", "/api/v1/plans/{id}"),
+    ("get", "/api/v1/products"),
+    ("post", "/api/v1/products"),
+    ("get", "/api/v1/products/{id}"),
+    ("put", "/api/v1/products/{id}"),
+    ("delete", "/api/v1/products/{id}"),
 ];
 
 const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
@@ -118,7 +129,7 @@ async fn the_openapi_document_is_public_openapi_3_1_and_covers_only_api_v1() {
     assert!(properties("NewKey").contains(&"token".to_string()), "{}", schemas["NewKey"]);
     assert!(!properties("JwtKey").iter().any(|p| p.contains("hmac_secret") && p != "hmac_secret_configured"));
     assert!(properties("JwtKey").contains(&"hmac_secret_configured".to_string()));
-    for page in ["Page_Organisation", "Page_Certificate", "Page_Api", "Page_Key"] {
+    for page in ["Page_Organisation", "Page_Certificate", "Page_Api", "Page_Key", "Page_Plan", "Page_Product"] {
         let mut got = properties(page);
         got.sort();
         assert_eq!(got, ["items", "next_cursor"], "{page}");
@@ -174,7 +185,7 @@ async fn every_list_answers_one_page_and_a_next_cursor() {
         .filter(|(m, p)| m == "get" && !p.contains('{') && p != "/api/v1/openapi.json")
         .map(|(_, p)| p)
         .collect();
-    assert_eq!(lists.len(), 4, "{lists:?}");
+    assert_eq!(lists.len(), 6, "{lists:?}");
     for list in lists {
         let params: Vec<&str> =
             doc["paths"][&list]["get"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();

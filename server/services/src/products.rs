@@ -38,20 +38,38 @@ pub(crate) fn load(table: &impl ReadableTable<&'static str, &'static [u8]>, id: 
 
 /// The facts of the stored APIs among `ids` (missing ones are left out: the product check
 /// names them).
-fn api_facts(txn: &WriteTransaction, ids: &[String]) -> Result<Vec<ApiFacts>, ServiceError> {
-    let apis = txn.open_table(tables::APIS)?;
+fn api_facts(apis: &impl ReadableTable<&'static str, &'static [u8]>, ids: &[String]) -> Result<Vec<ApiFacts>, ServiceError> {
     let mut out = Vec::new();
     for id in ids {
-        if let Some(api) = crate::apis::load(&apis, id)? {
+        if let Some(api) = crate::apis::load(apis, id)? {
             out.push(ApiFacts { id: api.id, auth: api.spec.auth, mtls_required: api.spec.mtls.required });
         }
     }
     Ok(out)
 }
 
+/// A product with how its credentials authenticate (decided by its APIs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductEntry {
+    pub record: ProductRecord,
+    pub auth: ProductAuth,
+}
+
+/// A stored product's authentication, from its APIs as stored now.
+fn entry_of(apis: &impl ReadableTable<&'static str, &'static [u8]>, record: ProductRecord) -> Result<ProductEntry, ServiceError> {
+    let facts = api_facts(apis, &record.spec.apis)?;
+    // API edits that would invalidate a product are refused (`check_api_change`), so a failure
+    // here is a broken store, not bad input.
+    let auth = record
+        .spec
+        .authentication(&facts)
+        .map_err(|e| ServiceError::Internal(format!("product {} no longer matches its APIs: {}", record.id, e.message)))?;
+    Ok(ProductEntry { record, auth })
+}
+
 /// Checks a product against the stored APIs, plans and organisations it names.
 fn checked(txn: &WriteTransaction, spec: ProductSpec) -> Result<(ProductSpec, ProductAuth), ServiceError> {
-    let facts = api_facts(txn, &spec.apis)?;
+    let facts = api_facts(&txn.open_table(tables::APIS)?, &spec.apis)?;
     let (spec, auth) = spec.normalise(&facts)?;
     let plans = txn.open_table(tables::PLANS)?;
     for plan in &spec.plans {
@@ -89,7 +107,7 @@ pub(crate) fn check_api_change(txn: &WriteTransaction, api: &str, auth: AuthKind
     let products = txn.open_table(tables::PRODUCTS)?;
     for id in products_of_api(txn, api)? {
         let Some(product) = load(&products, &id)? else { continue };
-        let mut facts = api_facts(txn, &product.spec.apis)?;
+        let mut facts = api_facts(&txn.open_table(tables::APIS)?, &product.spec.apis)?;
         for fact in facts.iter_mut().filter(|f| f.id == api) {
             (fact.auth, fact.mtls_required) = (auth, mtls_required);
         }
@@ -114,16 +132,21 @@ impl Products {
     }
 
     pub async fn create(&self, spec: ProductSpec, actor: &str) -> Result<ProductRecord, ServiceError> {
+        Ok(self.create_entry(spec, actor).await?.record)
+    }
+
+    /// [`Products::create`], answering with how the product authenticates too.
+    pub async fn create_entry(&self, spec: ProductSpec, actor: &str) -> Result<ProductEntry, ServiceError> {
         let actor = actor.to_string();
         self.store
             .write(move |txn| {
-                let (spec, _) = checked(txn, spec)?;
+                let (spec, auth) = checked(txn, spec)?;
                 let now = clock::now();
                 let record = ProductRecord { id: ids::new_id("prd"), spec, created_at: now, updated_at: now };
                 txn.open_table(tables::PRODUCTS)?.insert(record.id.as_str(), codec::encode(&record)?.as_slice())?;
                 index(txn, &record)?;
                 audit::record(txn, &actor, "product.created", &record.id, record.spec.name.clone())?;
-                Ok(record)
+                Ok(ProductEntry { record, auth })
             })
             .await
     }
@@ -150,19 +173,55 @@ impl Products {
         Ok(products)
     }
 
+    /// A product with how it authenticates.
+    pub async fn entry(&self, id: &str) -> Result<ProductEntry, ServiceError> {
+        let id = id.to_string();
+        self.store
+            .read(move |txn| {
+                let record = load(&txn.open_table(tables::PRODUCTS)?, &id)?.ok_or_else(not_found)?;
+                entry_of(&txn.open_table(tables::APIS)?, record)
+            })
+            .await
+    }
+
+    /// Every product with how it authenticates, by name (one read transaction).
+    pub async fn entries(&self) -> Result<Vec<ProductEntry>, ServiceError> {
+        let mut entries = self
+            .store
+            .read(|txn| {
+                let apis = txn.open_table(tables::APIS)?;
+                let mut out = Vec::new();
+                for item in txn.open_table(tables::PRODUCTS)?.iter()? {
+                    let (k, v) = item?;
+                    out.push(entry_of(&apis, codec::decode::<ProductRecord>("products", k.value(), v.value())?)?);
+                }
+                Ok(out)
+            })
+            .await?;
+        entries.sort_by(|a, b| {
+            a.record.spec.name.to_lowercase().cmp(&b.record.spec.name.to_lowercase()).then_with(|| a.record.id.cmp(&b.record.id))
+        });
+        Ok(entries)
+    }
+
     /// Replaces a product's definition, checked like a new one.
     pub async fn update(&self, id: &str, spec: ProductSpec, actor: &str) -> Result<ProductRecord, ServiceError> {
+        Ok(self.update_entry(id, spec, actor).await?.record)
+    }
+
+    /// [`Products::update`], answering with how the product authenticates too.
+    pub async fn update_entry(&self, id: &str, spec: ProductSpec, actor: &str) -> Result<ProductEntry, ServiceError> {
         let (id, actor) = (id.to_string(), actor.to_string());
         self.store
             .write(move |txn| {
                 let old = load(&txn.open_table(tables::PRODUCTS)?, &id)?.ok_or_else(not_found)?;
-                let (spec, _) = checked(txn, spec)?;
+                let (spec, auth) = checked(txn, spec)?;
                 let record = ProductRecord { id: id.clone(), spec, created_at: old.created_at, updated_at: clock::now() };
                 unindex(txn, &old)?;
                 index(txn, &record)?;
                 txn.open_table(tables::PRODUCTS)?.insert(id.as_str(), codec::encode(&record)?.as_slice())?;
                 audit::record(txn, &actor, "product.updated", &id, record.spec.name.clone())?;
-                Ok(record)
+                Ok(ProductEntry { record, auth })
             })
             .await
     }

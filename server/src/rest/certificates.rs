@@ -16,14 +16,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::pagination::{Page, PageQuery};
-use super::{created, query, AdminCaller, RestError};
+use super::{created, query, AdminCaller, JsonBody, RestError};
 use crate::router::AppState;
 use crate::web::{problem, too_large};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_certificates, add_certificate))
-        .routes(routes!(get_certificate, delete_certificate))
+        .routes(routes!(get_certificate, update_certificate, delete_certificate))
 }
 
 /// A subject alternative name.
@@ -280,6 +280,47 @@ async fn add_certificate(
 )]
 async fn get_certificate(_admin: AdminCaller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Certificate>, RestError> {
     Ok(Json(certificate_view(&state.services.certificates.get(&id).await?).into()))
+}
+
+/// The portal's data about a certificate; each field is optional, and one left out is kept.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificatePatch {
+    /// The portal-only display name (at most 100 characters); `""` clears it.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Organisation ids: replaces the set of links (`[]` unlinks every organisation).
+    #[serde(default)]
+    pub organisations: Option<Vec<String>>,
+}
+
+/// Sets the portal's display name and organisation links in one atomic write (one audit entry).
+/// An unknown organisation is 400 `unknown_organisation` (the body is wrong, the certificate
+/// exists), and then nothing changes.
+#[utoipa::path(
+    patch,
+    path = "/certificates/{id}",
+    tag = "certificates",
+    params(("id" = String, Path, description = "SHA-256 of the DER: hex, or colon-grouped")),
+    request_body = CertificatePatch,
+    security(("admin_token" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Updated", body = Certificate),
+        (status = 400, description = "`invalid_name`, `unknown_organisation`, or invalid JSON (unknown fields included)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such certificate", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn update_certificate(
+    admin: AdminCaller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(patch): JsonBody<CertificatePatch>,
+) -> Result<Json<Certificate>, RestError> {
+    let entry = state.services.certificates.update_portal(&id, patch.name.as_deref(), patch.organisations, &admin.actor).await?;
+    tracing::info!(actor = %admin.actor, certificate = %entry.record.facts.id, "certificate portal data updated");
+    Ok(Json(certificate_view(&entry).into()))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

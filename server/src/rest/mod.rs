@@ -11,6 +11,8 @@ mod keys;
 mod openapi;
 mod organisations;
 mod pagination;
+mod plans;
+mod products;
 
 use std::sync::Arc;
 
@@ -48,7 +50,9 @@ fn rest_api() -> OpenApiRouter<AppState> {
         .merge(organisations::routes())
         .merge(certificates::routes())
         .merge(apis::routes())
-        .merge(keys::routes());
+        .merge(keys::routes())
+        .merge(plans::routes())
+        .merge(products::routes());
     let mut api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest(PREFIX, v1);
     openapi::document_refusals(api.get_openapi_mut());
     api

@@ -26,7 +26,9 @@ pub const SESSION: &str = "session";
         (name = "organisations", description = "Consumer organisations"),
         (name = "certificates", description = "The provider's certificate store"),
         (name = "apis", description = "API definitions the gateway enforces"),
-        (name = "keys", description = "Auth Tokens issued by the admin")
+        (name = "keys", description = "Auth Tokens issued by the admin"),
+        (name = "plans", description = "Rate limits, quotas and approval rules of subscriptions"),
+        (name = "products", description = "APIs published to consumers, with plans, visibility and certificate mode")
     )
 )]
 pub struct ApiDoc;

@@ -11,6 +11,7 @@ pub const MAX_TOKEN_LIFETIME_SECONDS: u64 = 366 * 86_400;
 
 /// A plan as the admin writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlanSpec {
     pub name: String,

@@ -12,6 +12,7 @@ const MAX_PLANS: usize = 20;
 
 /// Where a credential's client certificates come from (the seed, Portal 1.16).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CertificateMode {
     /// The admin links certificates to organisations; a credential takes all of its
@@ -23,6 +24,7 @@ pub enum CertificateMode {
 
 /// A product as the admin writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProductSpec {
     pub name: String,
@@ -117,6 +119,17 @@ impl ProductSpec {
         Ok((self, auth))
     }
 
+    /// How a stored product's credentials authenticate, from the facts of its APIs as they are
+    /// now (API edits that would change a product's validity are refused, so this stays one of
+    /// the kinds `normalise` accepted).
+    pub fn authentication(&self, apis: &[ApiFacts]) -> Result<ProductAuth, SpecError> {
+        let mut facts = Vec::new();
+        for id in &self.apis {
+            facts.push(apis.iter().find(|a| &a.id == id).ok_or_else(|| SpecError::new("unknown_api", format!("API {id} does not exist.")))?);
+        }
+        product_auth(&facts)
+    }
+
     /// Whether consumers of `organisation` see this product in their catalogue.
     pub fn visible_to_organisation(&self, organisation: &str) -> bool {
         self.published && self.visible_to.as_ref().is_none_or(|orgs| orgs.iter().any(|o| o == organisation))
@@ -208,6 +221,10 @@ mod tests {
         assert_eq!(code(product(&["jwt", "tok"])), "mixed_authentication");
         assert_eq!(code(product(&["open"])), "api_not_protected");
         assert_eq!(code(product(&["missing"])), "unknown_api");
+        assert_eq!(product(&["tok", "tok_mtls"]).authentication(&apis).unwrap(), ProductAuth::AuthToken { mtls: true });
+        assert_eq!(product(&["tok"]).authentication(&apis).unwrap(), ProductAuth::AuthToken { mtls: false });
+        assert_eq!(product(&["jwt"]).authentication(&apis).unwrap(), ProductAuth::Jwt);
+        assert_eq!(product(&["missing"]).authentication(&apis).unwrap_err().code, "unknown_api");
         assert_eq!(code(product(&[])), "invalid_apis");
         assert_eq!(code(ProductSpec { plans: vec![], ..product(&["tok"]) }), "plan_missing");
         assert!(ProductSpec { plans: vec![], published: false, ..product(&["tok"]) }.normalise(&apis).is_ok());

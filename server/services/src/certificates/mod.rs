@@ -318,14 +318,7 @@ impl Certificates {
 
     /// Sets (or with an empty name, clears) the portal-only display name.
     pub async fn set_display_name(&self, id: &str, name: &str, actor: &str) -> Result<CertificateEntry, ServiceError> {
-        let name = name.trim().to_string();
-        if name.chars().count() > MAX_DISPLAY_NAME_CHARS || name.chars().any(char::is_control) {
-            return Err(ServiceError::invalid(
-                "invalid_name",
-                format!("The name must have at most {MAX_DISPLAY_NAME_CHARS} characters and no control characters."),
-            ));
-        }
-        let display_name = (!name.is_empty()).then_some(name);
+        let display_name = checked_display_name(name)?;
         self.update_meta(id, actor, "certificate.renamed", move |_, meta| {
             meta.display_name = display_name.clone();
             Ok(format!("display name {:?}", display_name))
@@ -356,6 +349,41 @@ impl Certificates {
         .await
     }
 
+    /// The portal facade in one write and one audit entry: sets the display name (when given;
+    /// empty clears it) and replaces the organisation links (when given). An organisation that
+    /// does not exist is bad input (400 `unknown_organisation`, the certificate being the resource
+    /// addressed), and a refusal changes nothing.
+    pub async fn update_portal(
+        &self,
+        id: &str,
+        name: Option<&str>,
+        organisation_ids: Option<Vec<String>>,
+        actor: &str,
+    ) -> Result<CertificateEntry, ServiceError> {
+        let display_name = name.map(checked_display_name).transpose()?;
+        let organisations: Option<BTreeSet<String>> =
+            organisation_ids.map(|ids| ids.iter().map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect());
+        self.update_meta(id, actor, "certificate.portal_updated", move |txn, meta| {
+            let mut detail = Vec::new();
+            if let Some(display_name) = display_name {
+                detail.push(format!("display name {display_name:?}"));
+                meta.display_name = display_name;
+            }
+            if let Some(organisations) = organisations {
+                let table = txn.open_table(tables::ORGANISATIONS)?;
+                for org in &organisations {
+                    if table.get(org.as_str())?.is_none() {
+                        return Err(ServiceError::invalid("unknown_organisation", format!("Organisation {org} does not exist.")));
+                    }
+                }
+                detail.push(format!("organisations [{}]", organisations.iter().cloned().collect::<Vec<_>>().join(", ")));
+                meta.organisation_ids = organisations;
+            }
+            Ok(if detail.is_empty() { "no change".to_string() } else { detail.join("; ") })
+        })
+        .await
+    }
+
     async fn update_meta(
         &self,
         id: &str,
@@ -380,6 +408,19 @@ impl Certificates {
             .await?;
         self.get(&lookup).await
     }
+}
+
+/// A display name as stored: trimmed, `None` when empty; too long or with control characters
+/// is refused.
+fn checked_display_name(name: &str) -> Result<Option<String>, ServiceError> {
+    let name = name.trim().to_string();
+    if name.chars().count() > MAX_DISPLAY_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(ServiceError::invalid(
+            "invalid_name",
+            format!("The name must have at most {MAX_DISPLAY_NAME_CHARS} characters and no control characters."),
+        ));
+    }
+    Ok((!name.is_empty()).then_some(name))
 }
 
 /// Takes a certificate id out of an API's allow list or a key's binding (forced deletion).
