@@ -157,3 +157,39 @@ async fn used_by_follows_apis_and_keys_through_the_index_and_a_migration_rebuild
     let uses = reopened.get(&id_b).await.unwrap().used_by;
     assert_eq!((uses.len(), uses[0].name.as_str()), (1, "orders"));
 }
+
+#[tokio::test]
+async fn the_portal_facade_sets_name_and_links_in_one_write_or_not_at_all() {
+    let (_d, store, certs) = setup().await;
+    let orgs = Organisations::new(store.clone());
+    let (acme, globex) = (orgs.create("Acme").await.unwrap(), orgs.create("Globex").await.unwrap());
+    let pki = TestPki::new();
+    let id = certs.add(pki.leaf(&LeafSpec::client("carol")).cert_pem.as_bytes(), Encoding::Pem, "a").await.unwrap().record.facts.id;
+    let audit_len = || async { store.read(|txn| audit::recent(txn, 100)).await.unwrap().len() };
+
+    let before = audit_len().await;
+    let both = certs.update_portal(&id, Some(" Carol "), Some(vec![acme.id.clone(), globex.id.clone()]), "a").await.unwrap();
+    assert_eq!((both.meta.display_name.as_deref(), both.meta.organisation_ids.len()), (Some("Carol"), 2));
+    assert_eq!(audit_len().await, before + 1, "one audit entry for the whole change");
+    let log = store.read(|txn| audit::recent(txn, 1)).await.unwrap();
+    assert_eq!(log[0].action, "certificate.portal_updated");
+
+    // Replaces the links; a name left out is kept.
+    let replaced = certs.update_portal(&id, None, Some(vec![globex.id.clone()]), "a").await.unwrap();
+    assert_eq!(replaced.meta.display_name.as_deref(), Some("Carol"));
+    assert_eq!(replaced.meta.organisation_ids.iter().cloned().collect::<Vec<_>>(), vec![globex.id.clone()]);
+
+    // An unknown organisation refuses the whole write, name included.
+    let before = audit_len().await;
+    match certs.update_portal(&id, Some("Renamed"), Some(vec![acme.id.clone(), "org_missing".into()]), "a").await {
+        Err(ServiceError::Invalid { code: "unknown_organisation", .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        certs.update_portal(&id, Some(&"x".repeat(101)), Some(vec![]), "a").await,
+        Err(ServiceError::Invalid { code: "invalid_name", .. })
+    ));
+    assert_eq!(certs.get(&id).await.unwrap().meta, replaced.meta);
+    assert_eq!(audit_len().await, before, "a refusal writes no audit entry");
+    assert!(matches!(certs.update_portal(&"0".repeat(64), Some("x"), None, "a").await, Err(ServiceError::NotFound { what: "certificate" })));
+}
