@@ -113,6 +113,7 @@ pub fn problem_for(error: &ServiceError) -> Problem {
             Problem::new(404, "not_found", "Not found", Some(format!("No such {what}.")))
         }
         ServiceError::Conflict { code, message } => Problem::new(409, code, "Conflict", Some(message.clone())),
+        ServiceError::Forbidden { message } => Problem::new(403, "forbidden", "Forbidden", Some(message.clone())),
         ServiceError::BadCredentials => {
             Problem::new(401, "bad_credentials", "Sign-in failed", Some("Wrong email or password.".into()))
         }

@@ -13,6 +13,9 @@ pub enum ServiceError {
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     /// Wrong email or password: one answer for both, so accounts cannot be enumerated.
+    /// Authenticated, but not allowed to do this (a consumer calling an admin operation).
+    #[error("{message}")]
+    Forbidden { message: String },
     #[error("wrong email or password")]
     BadCredentials,
     #[error("too many failed sign-in attempts")]

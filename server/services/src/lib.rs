@@ -16,6 +16,7 @@ pub mod ids;
 pub mod keys;
 pub mod organisations;
 pub mod plans;
+pub mod portal;
 pub mod products;
 mod references;
 pub mod sessions;

@@ -38,11 +38,10 @@ pub(crate) fn load(table: &impl ReadableTable<&'static str, &'static [u8]>, id: 
 
 /// The facts of the stored APIs among `ids` (missing ones are left out: the product check
 /// names them).
-fn api_facts(txn: &WriteTransaction, ids: &[String]) -> Result<Vec<ApiFacts>, ServiceError> {
-    let apis = txn.open_table(tables::APIS)?;
+pub(crate) fn api_facts(apis: &impl ReadableTable<&'static str, &'static [u8]>, ids: &[String]) -> Result<Vec<ApiFacts>, ServiceError> {
     let mut out = Vec::new();
     for id in ids {
-        if let Some(api) = crate::apis::load(&apis, id)? {
+        if let Some(api) = crate::apis::load(apis, id)? {
             out.push(ApiFacts { id: api.id, auth: api.spec.auth, mtls_required: api.spec.mtls.required });
         }
     }
@@ -51,7 +50,7 @@ fn api_facts(txn: &WriteTransaction, ids: &[String]) -> Result<Vec<ApiFacts>, Se
 
 /// Checks a product against the stored APIs, plans and organisations it names.
 fn checked(txn: &WriteTransaction, spec: ProductSpec) -> Result<(ProductSpec, ProductAuth), ServiceError> {
-    let facts = api_facts(txn, &spec.apis)?;
+    let facts = api_facts(&txn.open_table(tables::APIS)?, &spec.apis)?;
     let (spec, auth) = spec.normalise(&facts)?;
     let plans = txn.open_table(tables::PLANS)?;
     for plan in &spec.plans {
@@ -89,7 +88,7 @@ pub(crate) fn check_api_change(txn: &WriteTransaction, api: &str, auth: AuthKind
     let products = txn.open_table(tables::PRODUCTS)?;
     for id in products_of_api(txn, api)? {
         let Some(product) = load(&products, &id)? else { continue };
-        let mut facts = api_facts(txn, &product.spec.apis)?;
+        let mut facts = api_facts(&txn.open_table(tables::APIS)?, &product.spec.apis)?;
         for fact in facts.iter_mut().filter(|f| f.id == api) {
             (fact.auth, fact.mtls_required) = (auth, mtls_required);
         }

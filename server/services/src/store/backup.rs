@@ -103,6 +103,12 @@ fn copy_tables(source: &ReadTransaction, target: &WriteTransaction) -> Result<()
         tables::PRODUCTS_BY_API,
         tables::PRODUCTS_BY_PLAN,
         tables::CERTIFICATE_USERS,
+        tables::APPS,
+        tables::APPS_BY_ORGANISATION,
+        tables::ACCESS_REQUESTS,
+        tables::SUBSCRIPTIONS,
+        tables::APP_PRODUCT_CLAIMS,
+        tables::CREDENTIALS,
     );
     for table in source.list_tables()? {
         if !copied.iter().any(|name| name == table.name()) {
