@@ -31,6 +31,9 @@ pub struct PortalServices {
     pub certificates: Certificates,
     pub apis: Apis,
     pub keys: Keys,
+    pub apps: certgate_services::portal::apps::Apps,
+    pub access_requests: certgate_services::portal::requests::AccessRequests,
+    pub credentials: certgate_services::portal::credentials::Credentials,
 }
 
 /// Who sent a request, resolved once by the server's middleware and put in its extensions.

@@ -58,6 +58,9 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         certificates: Certificates::new(store.clone()),
         apis: Apis::new(store.clone()),
         keys: Keys::new(store.clone()),
+        apps: certgate_services::portal::apps::Apps::new(store.clone()),
+        access_requests: certgate_services::portal::requests::AccessRequests::new(store.clone()),
+        credentials: certgate_services::portal::credentials::Credentials::new(store.clone()),
     };
     let gateway_state = certgate_services::gateway_view::attach(&store).context("cannot build the gateway's view")?;
     services.accounts.warm_up();

@@ -31,6 +31,20 @@ const SERVED: &[(&str, &str)] = &[
     ("post", "/api/v1/keys"),
     ("get", "/api/v1/keys/{id}"),
     ("delete", "/api/v1/keys/{id}"),
+    ("get", "/api/v1/access-requests"),
+    ("post", "/api/v1/access-requests/{id}/approve"),
+    ("post", "/api/v1/access-requests/{id}/reject"),
+    ("delete", "/api/v1/credentials/{id}"),
+    ("get", "/api/v1/portal/apps"),
+    ("post", "/api/v1/portal/apps"),
+    ("get", "/api/v1/portal/apps/{id}"),
+    ("delete", "/api/v1/portal/apps/{id}"),
+    ("post", "/api/v1/portal/apps/{id}/access-requests"),
+    ("delete", "/api/v1/portal/access-requests/{id}"),
+    ("get", "/api/v1/portal/apps/{id}/credentials"),
+    ("post", "/api/v1/portal/credentials/{id}/token"),
+    ("post", "/api/v1/portal/credentials/{id}/rotate"),
+    ("delete", "/api/v1/portal/credentials/{id}"),
 ];
 
 const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
@@ -98,7 +112,9 @@ async fn the_openapi_document_is_public_openapi_3_1_and_covers_only_api_v1() {
             assert!(operation.get("security").is_none());
             continue;
         }
-        assert_eq!(operation["security"], json!([{"admin_token": []}, {"session": []}]), "{method} {path}");
+        // The consumers' routes take their session only; every other route the admin.
+        let expected = if path.starts_with("/api/v1/portal/") { json!([{"session": []}]) } else { json!([{"admin_token": []}, {"session": []}]) };
+        assert_eq!(operation["security"], expected, "{method} {path}");
         for status in ["401", "403", "500"] {
             assert!(operation["responses"].get(status).is_some(), "{method} {path} lacks {status}");
         }
@@ -171,10 +187,17 @@ async fn every_list_answers_one_page_and_a_next_cursor() {
     let c = client();
     let lists: Vec<String> = documented(&doc)
         .into_iter()
-        .filter(|(m, p)| m == "get" && !p.contains('{') && p != "/api/v1/openapi.json")
+        .filter(|(m, p)| m == "get" && !p.ends_with('}') && p != "/api/v1/openapi.json")
         .map(|(_, p)| p)
         .collect();
-    assert_eq!(lists.len(), 4, "{lists:?}");
+    assert_eq!(lists.len(), 7, "{lists:?}");
+    // The consumers' lists take a consumer session (tests/portal.rs pages them): here, their shape.
+    let (consumer_lists, lists): (Vec<String>, Vec<String>) = lists.into_iter().partition(|p| p.starts_with("/api/v1/portal/"));
+    for list in consumer_lists {
+        let params: Vec<&str> =
+            doc["paths"][&list]["get"]["parameters"].as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
+        assert!(params.contains(&"limit") && params.contains(&"cursor"), "{list}: {params:?}");
+    }
     for list in lists {
         let params: Vec<&str> =
             doc["paths"][&list]["get"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();

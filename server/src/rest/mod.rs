@@ -5,12 +5,14 @@
 //! so a secret can only appear by adding a field to it). Routes are registered only through
 //! [`OpenApiRouter`], so a route cannot be served without being in `/api/v1/openapi.json`.
 
+mod access_requests;
 mod apis;
 mod certificates;
 mod keys;
 mod openapi;
 mod organisations;
 mod pagination;
+mod portal;
 
 use std::sync::Arc;
 
@@ -48,7 +50,9 @@ fn rest_api() -> OpenApiRouter<AppState> {
         .merge(organisations::routes())
         .merge(certificates::routes())
         .merge(apis::routes())
-        .merge(keys::routes());
+        .merge(keys::routes())
+        .merge(access_requests::routes())
+        .merge(portal::routes());
     let mut api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest(PREFIX, v1);
     openapi::document_refusals(api.get_openapi_mut());
     api
