@@ -17,6 +17,8 @@ const SERVED: &[(&str, &str)] = &[
     ("get", "/api/v1/organisations/{id}"),
     ("put", "/api/v1/organisations/{id}"),
     ("delete", "/api/v1/organisations/{id}"),
+    ("post", "/api/v1/organisations/{id}/suspend"),
+    ("post", "/api/v1/organisations/{id}/resume"),
     ("get", "/api/v1/certificates"),
     ("post", "/api/v1/certificates"),
     ("get", "/api/v1/certificates/{id}"),

@@ -170,6 +170,13 @@ impl Products {
         let (id, actor) = (id.to_string(), actor.to_string());
         self.store
             .write(move |txn| {
+                let live = crate::portal::requests::subscriptions_using(txn, |s| &s.product, &id)?;
+                if !live.is_empty() {
+                    return Err(ServiceError::Conflict {
+                        code: "product_in_use",
+                        message: format!("The product has subscriptions {}: their apps must end them first.", live.join(", ")),
+                    });
+                }
                 let old = txn.open_table(tables::PRODUCTS)?.remove(id.as_str())?.map(|v| v.value().to_vec());
                 let old: ProductRecord = match old {
                     Some(bytes) => codec::decode("products", &id, &bytes)?,

@@ -39,6 +39,8 @@ pub fn derive_all(txn: &ReadTransaction, now: UnixSeconds) -> Result<PortalGrant
     let mut products: HashMap<String, Option<ProductTerms>> = HashMap::new();
     let mut plans: HashMap<String, Option<PlanRecord>> = HashMap::new();
     let mut organisation_certs: HashMap<String, Vec<String>> = HashMap::new();
+    let mut suspended: HashMap<String, bool> = HashMap::new();
+    let organisation_table = txn.open_table(tables::ORGANISATIONS)?;
     let (portal_table, certificate_table) = (txn.open_table(tables::CERTIFICATE_PORTAL)?, txn.open_table(tables::CERTIFICATES)?);
     let (product_table, plan_table, credential_table) =
         (txn.open_table(tables::PRODUCTS)?, txn.open_table(tables::PLANS)?, txn.open_table(tables::CREDENTIALS)?);
@@ -64,13 +66,20 @@ pub fn derive_all(txn: &ReadTransaction, now: UnixSeconds) -> Result<PortalGrant
             let certs = organisation_certificates(&portal_table, &certificate_table, &subscription.organisation)?;
             organisation_certs.insert(subscription.organisation.clone(), certs);
         }
+        if !suspended.contains_key(&subscription.organisation) {
+            let is = match organisation_table.get(subscription.organisation.as_str())? {
+                Some(v) => codec::decode::<crate::organisations::OrganisationRecord>("organisations", &subscription.organisation, v.value())?.suspended_at.is_some(),
+                None => true,
+            };
+            suspended.insert(subscription.organisation.clone(), is);
+        }
         let inputs = CredentialInputs {
             subscription_id: &subscription.id,
             product,
             rate: plan.and_then(|p| p.spec.rate),
             quota: plan.and_then(|p| p.spec.quota),
             revoked: credential.tokens.revoked_at.is_some(),
-            organisation_suspended: false,
+            organisation_suspended: suspended.get(&subscription.organisation).copied().unwrap_or(true),
             organisation_certificates: organisation_certs.get(&subscription.organisation).map(Vec::as_slice).unwrap_or_default(),
             subscription_certificates: &subscription.certificates,
         };

@@ -423,3 +423,21 @@ pub(crate) fn end_everything_of_app(txn: &WriteTransaction, app: &str, now: Unix
     }
     Ok(())
 }
+
+/// The subscriptions using a product or a plan (`which` picks the field), for the 409 that
+/// protects them from deletion.
+pub(crate) fn subscriptions_using(
+    txn: &WriteTransaction,
+    which: impl Fn(&SubscriptionRecord) -> &str,
+    id: &str,
+) -> Result<Vec<String>, ServiceError> {
+    let mut out = Vec::new();
+    for entry in txn.open_table(tables::SUBSCRIPTIONS)?.iter()? {
+        let (k, v) = entry?;
+        let record: SubscriptionRecord = codec::decode("subscriptions", k.value(), v.value())?;
+        if which(&record) == id {
+            out.push(record.id);
+        }
+    }
+    Ok(out)
+}

@@ -31,6 +31,7 @@ struct World {
     requests: AccessRequests,
     credentials: Credentials,
     products: Products,
+    organisations: Organisations,
     api: String,
     plan: String,
     admin: Actor,
@@ -61,6 +62,7 @@ async fn world() -> World {
         requests: AccessRequests::new(store.clone()),
         credentials: Credentials::new(store.clone()),
         products: Products::new(store.clone()),
+        organisations,
         api,
         plan,
         admin: Actor::Admin { name: "admin".into() },
@@ -156,6 +158,13 @@ async fn managed_approval_binding_rotation_and_revocation_on_the_gateway_view() 
     w.requests.approve(&w.admin, &globex_request.id).await.unwrap();
     assert_eq!(w.decide(&globex_cert, &token), Err(DenialKind::CertificateBindingMismatch));
 
+    // Suspending the organisation refuses its credentials at once; resuming restores them.
+    w.organisations.set_suspended(&acme, true, "admin").await.unwrap();
+    assert_eq!(w.decide(&acme_cert, &token), Err(DenialKind::ClientCertificateNotAllowed));
+    assert!(matches!(w.organisations.delete(&acme).await, Err(ServiceError::Conflict { code: "organisation_in_use", .. })), "it has apps");
+    w.organisations.set_suspended(&acme, false, "admin").await.unwrap();
+    assert!(w.decide(&acme_cert, &token).is_ok());
+
     // Rotation with an overlap: both tokens work; revocation ends both and the certificate
     // leaves the allow list (globex's stays: its own credential holds it).
     let rotated = w.credentials.rotate(&alice, &credential.credential.id, 3600).await.unwrap();
@@ -192,6 +201,7 @@ async fn self_serve_takes_a_usable_certificate_and_registers_it_on_approval() {
     let token = w.credentials.mint(&alice, &credential.credential.id).await.unwrap();
     assert!(w.decide(&mine, &token).is_ok());
 
+    assert_eq!(code(w.products.delete(&product, "admin").await), "product_in_use");
     // Deleting the app revokes everything it held.
     w.apps.delete(&alice, &app.id).await.unwrap();
     assert_eq!(w.decide(&mine, &token), Err(DenialKind::ClientCertificateNotAllowed));
