@@ -290,6 +290,7 @@ fn jwt_checks_algorithm_signature_time_audience_issuer_and_cnf() {
     assert_eq!((no_iss.kind, no_iss.detail.contains("no issuer")), (DenialKind::CredentialInvalid, true));
     assert_eq!(code(world.decide("/jwt", Some(&pa), Some(&sign(&with("sub", json!("")))))), "credential_invalid");
     assert_eq!(code(world.decide("/jwt", Some(&pa), Some(&sign(&with("sub", json!("  ")))))), "credential_invalid");
+    assert_eq!(code(world.decide("/jwt", Some(&pa), Some(&sign(&with("sub", json!("\u{200b}\u{feff}")))))), "credential_invalid");
     assert_eq!(code(world.decide("/jwt", Some(&pa), Some(&sign(&with("aud", json!(["orders", "x"])))))), "granted");
 
     // alg "none": header {"alg":"none"}, no signature.
