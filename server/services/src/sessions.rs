@@ -82,7 +82,8 @@ impl Sessions {
         let Some((session, user)) = found else { return Ok(None) };
         let now = clock::now();
         match (session_verdict(&self.policy, session.created_at, session.last_seen, now), user) {
-            (SessionVerdict::Valid { touch }, Some(user)) => {
+            // A disabled (or not yet admitted) user's sessions end at their next request.
+            (SessionVerdict::Valid { touch }, Some(user)) if user.is_active() => {
                 if touch {
                     let touched = SessionRecord { last_seen: now, ..session };
                     let key = hash.clone();

@@ -103,6 +103,8 @@ fn copy_tables(source: &ReadTransaction, target: &WriteTransaction) -> Result<()
         tables::PRODUCTS_BY_API,
         tables::PRODUCTS_BY_PLAN,
         tables::CERTIFICATE_USERS,
+        tables::ACCOUNT_LINKS,
+        tables::ACCOUNT_LINKS_BY_USER,
     );
     for table in source.list_tables()? {
         if !copied.iter().any(|name| name == table.name()) {

@@ -350,6 +350,8 @@ fn migrate(db: &Database) -> Result<(), StoreError> {
     txn.open_table(tables::PRODUCTS_BY_API)?;
     txn.open_table(tables::PRODUCTS_BY_PLAN)?;
     txn.open_table(tables::CERTIFICATE_USERS)?;
+    txn.open_table(tables::ACCOUNT_LINKS)?;
+    txn.open_table(tables::ACCOUNT_LINKS_BY_USER)?;
     txn.commit()?;
     Ok(())
 }

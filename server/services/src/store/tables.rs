@@ -56,3 +56,9 @@ pub const PRODUCTS_BY_PLAN: TableDefinition<&str, &[u8]> = TableDefinition::new(
 /// `<certificate id>/api:<api id>` or `<certificate id>/key:<key id>` -> empty: what uses a
 /// certificate (allow lists, upstream trust, bindings), so "used by" is a prefix scan.
 pub const CERTIFICATE_USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("certificate_users");
+
+/// SHA-256 hex of an invite or password-reset token -> `LinkRecord`. The token itself is
+/// never stored: it is shown once, in the link.
+pub const ACCOUNT_LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("account_links");
+/// `<user id>/<invite|reset>` -> token hash: the one live link of each kind per user.
+pub const ACCOUNT_LINKS_BY_USER: TableDefinition<&str, &str> = TableDefinition::new("account_links_by_user");
