@@ -226,6 +226,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_disabled_users_session_no_longer_resolves() {
+        let (_d, accounts, sessions, _admin) = setup(SessionPolicy::default()).await;
+        let org = crate::organisations::Organisations::new(accounts.store.clone()).create("Acme").await.unwrap();
+        let new = crate::consumers::NewConsumer {
+            email: "c@example.com",
+            password: Some("a long enough password"),
+            organisation_id: &org.id,
+            org_role: crate::accounts::OrgRole::Member,
+        };
+        let user = accounts.create_consumer(new, "t").await.unwrap();
+        let secret = sessions.start(&user.id).await.unwrap();
+        assert!(sessions.resolve(&secret).await.unwrap().is_some());
+        let disable = crate::consumers::ConsumerChange { disabled: Some(true), ..Default::default() };
+        accounts.update_consumer(&user.id, disable, "t").await.unwrap();
+        // Even before the caller deletes the sessions, the record itself refuses them.
+        assert!(sessions.resolve(&secret).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
     async fn ending_all_but_one() {
         let (_d, _a, sessions, user) = setup(SessionPolicy::default()).await;
         let keep = sessions.start(&user.id).await.unwrap();
