@@ -120,7 +120,7 @@ pub fn problem_for(error: &ServiceError) -> Problem {
             429,
             "too_many_attempts",
             "Too many attempts",
-            Some(format!("Too many failed sign-in attempts. Try again in {} minute(s).", (retry_after_secs + 59) / 60)),
+            Some(format!("Too many attempts. Try again in {} minute(s).", (retry_after_secs + 59) / 60)),
         ),
         ServiceError::Store(_) | ServiceError::Internal(_) => {
             // The cause goes to the log, not to the client.

@@ -15,7 +15,7 @@ pub enum ServiceError {
     /// Wrong email or password: one answer for both, so accounts cannot be enumerated.
     #[error("wrong email or password")]
     BadCredentials,
-    #[error("too many failed sign-in attempts")]
+    #[error("too many attempts (sign-in, sign-up or link redemption)")]
     Throttled { retry_after_secs: i64 },
     #[error("store error: {0}")]
     Store(#[from] StoreError),
