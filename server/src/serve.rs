@@ -113,7 +113,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         Arc::new(registry)
     };
     let state_sessions = services.sessions.clone();
-    let state = AppState::new(
+    let mut state = AppState::new(
         services,
         admin_token,
         AdminTokens::new(store.clone()),
@@ -125,6 +125,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         Arc::clone(&gateway_state),
         if args.metrics_addr.is_none() { Some(Arc::clone(&registry)) } else { None },
     );
+    state.consumer_sign_up = args.consumer_sign_up;
     let portal_service = hyper_util::service::TowerToHyperService::new(router::build(state));
     let usage = Usage::new(store.clone());
     let saved = usage.load_blocking().context("cannot load saved quota usage")?;

@@ -47,7 +47,35 @@ const SERVED: &[(&str, &str)] = &[
     ("post", "/api/v1/portal/credentials/{id}/token"),
     ("post", "/api/v1/portal/credentials/{id}/rotate"),
     ("delete", "/api/v1/portal/credentials/{id}"),
+    ("get", "/api/v1/users"),
+    ("post", "/api/v1/users"),
+    ("get", "/api/v1/users/{id}"),
+    ("patch", "/api/v1/users/{id}"),
+    ("post", "/api/v1/users/{id}/invite"),
+    ("delete", "/api/v1/users/{id}/invite"),
+    ("post", "/api/v1/users/{id}/reset-link"),
+    ("delete", "/api/v1/users/{id}/reset-link"),
+    ("post", "/api/v1/session"),
+    ("delete", "/api/v1/session"),
+    ("post", "/api/v1/invites/redeem"),
+    ("post", "/api/v1/password-resets/redeem"),
+    ("post", "/api/v1/sign-up"),
 ];
+
+/// Routes anyone may call (no security in the document): they authenticate by what they carry.
+const PUBLIC: &[(&str, &str)] = &[
+    ("get", "/api/v1/openapi.json"),
+    ("post", "/api/v1/session"),
+    ("post", "/api/v1/invites/redeem"),
+    ("post", "/api/v1/password-resets/redeem"),
+    ("post", "/api/v1/sign-up"),
+];
+/// Routes of a consumer's own session (the cookie only, never the admin token).
+const SESSION_ONLY: &[(&str, &str)] = &[("delete", "/api/v1/session")];
+
+fn listed(list: &[(&str, &str)], method: &str, path: &str) -> bool {
+    list.iter().any(|(m, p)| *m == method && *p == path)
+}
 
 const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
 
@@ -107,15 +135,20 @@ async fn the_openapi_document_is_public_openapi_3_1_and_covers_only_api_v1() {
         assert!(doc.pointer(&format!("/{reference}")).is_some(), "dangling $ref {reference}");
     }
 
-    // Every operation but the document itself needs the admin and says so, with problem+json refusals.
+    // Every operation but the public ones needs the admin (or the consumer's own session) and
+    // says so, with problem+json refusals.
     for (method, path) in documented(&doc) {
         let operation = &doc["paths"][&path][&method];
-        if path == "/api/v1/openapi.json" {
-            assert!(operation.get("security").is_none());
+        if listed(PUBLIC, &method, &path) {
+            assert!(operation.get("security").is_none(), "{method} {path}");
             continue;
         }
         // The consumers' routes take their session only; every other route the admin.
-        let expected = if path.starts_with("/api/v1/portal/") { json!([{"session": []}]) } else { json!([{"admin_token": []}, {"session": []}]) };
+        let expected = if listed(SESSION_ONLY, &method, &path) || path.starts_with("/api/v1/portal/") {
+            json!([{"session": []}])
+        } else {
+            json!([{"admin_token": []}, {"session": []}])
+        };
         assert_eq!(operation["security"], expected, "{method} {path}");
         for status in ["401", "403", "500"] {
             assert!(operation["responses"].get(status).is_some(), "{method} {path} lacks {status}");
@@ -136,7 +169,8 @@ async fn the_openapi_document_is_public_openapi_3_1_and_covers_only_api_v1() {
     assert!(properties("NewKey").contains(&"token".to_string()), "{}", schemas["NewKey"]);
     assert!(!properties("JwtKey").iter().any(|p| p.contains("hmac_secret") && p != "hmac_secret_configured"));
     assert!(properties("JwtKey").contains(&"hmac_secret_configured".to_string()));
-    for page in ["Page_Organisation", "Page_Certificate", "Page_Api", "Page_Key"] {
+    assert!(!properties("User").iter().any(|p| p.contains("password") || p.contains("token")), "{:?}", properties("User"));
+    for page in ["Page_Organisation", "Page_Certificate", "Page_Api", "Page_Key", "Page_User"] {
         let mut got = properties(page);
         got.sort();
         assert_eq!(got, ["items", "next_cursor"], "{page}");
@@ -145,7 +179,7 @@ async fn the_openapi_document_is_public_openapi_3_1_and_covers_only_api_v1() {
     // Anonymous callers are refused by every other documented route.
     let c = client();
     for (method, path) in documented(&doc) {
-        if path == "/api/v1/openapi.json" {
+        if listed(PUBLIC, &method, &path) {
             continue;
         }
         let r = request(&c, &method, server.url(&path.replace("{id}", "x"))).send().await.unwrap();
@@ -192,7 +226,7 @@ async fn every_list_answers_one_page_and_a_next_cursor() {
         .filter(|(m, p)| m == "get" && !p.ends_with('}') && p != "/api/v1/openapi.json")
         .map(|(_, p)| p)
         .collect();
-    assert_eq!(lists.len(), 7, "{lists:?}");
+    assert_eq!(lists.len(), 8, "{lists:?}");
     // The consumers' lists take a consumer session (tests/portal.rs pages them): here, their shape.
     let (consumer_lists, lists): (Vec<String>, Vec<String>) = lists.into_iter().partition(|p| p.starts_with("/api/v1/portal/"));
     for list in consumer_lists {

@@ -18,7 +18,7 @@ pub enum ServiceError {
     Forbidden { message: String },
     #[error("wrong email or password")]
     BadCredentials,
-    #[error("too many failed sign-in attempts")]
+    #[error("too many attempts (sign-in, sign-up or link redemption)")]
     Throttled { retry_after_secs: i64 },
     #[error("store error: {0}")]
     Store(#[from] StoreError),

@@ -13,6 +13,8 @@ mod openapi;
 mod organisations;
 mod pagination;
 mod portal;
+mod session;
+mod users;
 
 use std::sync::Arc;
 
@@ -36,6 +38,9 @@ use crate::web::{problem, problem_response, too_large};
 /// Where the REST API is mounted.
 pub const PREFIX: &str = "/api/v1";
 
+/// Routes for consumers and anonymous visitors: they never take an `Authorization` header.
+pub const PUBLIC_ROUTES: &[&str] = &["/api/v1/session", "/api/v1/invites/redeem", "/api/v1/password-resets/redeem", "/api/v1/sign-up"];
+
 /// The REST routes, mounted at [`PREFIX`], with their OpenAPI document at `/api/v1/openapi.json`.
 pub fn routes() -> Router<AppState> {
     pagination::init();
@@ -52,7 +57,9 @@ fn rest_api() -> OpenApiRouter<AppState> {
         .merge(apis::routes())
         .merge(keys::routes())
         .merge(access_requests::routes())
-        .merge(portal::routes());
+        .merge(portal::routes())
+        .merge(users::routes())
+        .merge(session::routes());
     let mut api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest(PREFIX, v1);
     openapi::document_refusals(api.get_openapi_mut());
     api
@@ -105,7 +112,15 @@ impl From<ServiceError> for RestError {
 impl IntoResponse for RestError {
     fn into_response(self) -> Response {
         match self {
-            RestError::Service(e) => problem_response(&problem_for(&e)),
+            RestError::Service(e) => {
+                let mut response = problem_response(&problem_for(&e));
+                if let ServiceError::Throttled { retry_after_secs } = e {
+                    if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                        response.headers_mut().insert(header::RETRY_AFTER, v);
+                    }
+                }
+                response
+            }
             RestError::Refused(r) => r,
         }
     }

@@ -26,7 +26,9 @@ pub const SESSION: &str = "session";
         (name = "organisations", description = "Consumer organisations"),
         (name = "certificates", description = "The provider's certificate store"),
         (name = "apis", description = "API definitions the gateway enforces"),
-        (name = "keys", description = "Auth Tokens issued by the admin")
+        (name = "keys", description = "Auth Tokens issued by the admin"),
+        (name = "users", description = "Consumers, their invite and password-reset links"),
+        (name = "session", description = "Consumer sign-in and sign-out, link redemption and sign-up (no bearer token)")
     )
 )]
 pub struct ApiDoc;

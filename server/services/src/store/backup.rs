@@ -109,6 +109,8 @@ fn copy_tables(source: &ReadTransaction, target: &WriteTransaction) -> Result<()
         tables::SUBSCRIPTIONS,
         tables::APP_PRODUCT_CLAIMS,
         tables::CREDENTIALS,
+        tables::ACCOUNT_LINKS,
+        tables::ACCOUNT_LINKS_BY_USER,
     );
     for table in source.list_tables()? {
         if !copied.iter().any(|name| name == table.name()) {

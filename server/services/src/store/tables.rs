@@ -70,3 +70,8 @@ pub const SUBSCRIPTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("su
 pub const APP_PRODUCT_CLAIMS: TableDefinition<&str, &[u8]> = TableDefinition::new("app_product_claims");
 /// credential id -> `CredentialRecord`: a subscription's token digests and state.
 pub const CREDENTIALS: TableDefinition<&str, &[u8]> = TableDefinition::new("credentials");
+/// SHA-256 hex of an invite or password-reset token -> `LinkRecord`. The token itself is
+/// never stored: it is shown once, in the link.
+pub const ACCOUNT_LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("account_links");
+/// `<user id>/<invite|reset>` -> token hash: the one live link of each kind per user.
+pub const ACCOUNT_LINKS_BY_USER: TableDefinition<&str, &str> = TableDefinition::new("account_links_by_user");
