@@ -35,6 +35,9 @@ pub struct PortalServices {
     pub keys: Keys,
     pub plans: Plans,
     pub products: Products,
+    pub apps: certgate_services::portal::apps::Apps,
+    pub access_requests: certgate_services::portal::requests::AccessRequests,
+    pub credentials: certgate_services::portal::credentials::Credentials,
 }
 
 /// Who sent a request, resolved once by the server's middleware and put in its extensions.
@@ -117,6 +120,7 @@ pub fn problem_for(error: &ServiceError) -> Problem {
             Problem::new(404, "not_found", "Not found", Some(format!("No such {what}.")))
         }
         ServiceError::Conflict { code, message } => Problem::new(409, code, "Conflict", Some(message.clone())),
+        ServiceError::Forbidden { message } => Problem::new(403, "forbidden", "Forbidden", Some(message.clone())),
         ServiceError::BadCredentials => {
             Problem::new(401, "bad_credentials", "Sign-in failed", Some("Wrong email or password.".into()))
         }
@@ -124,7 +128,7 @@ pub fn problem_for(error: &ServiceError) -> Problem {
             429,
             "too_many_attempts",
             "Too many attempts",
-            Some(format!("Too many failed sign-in attempts. Try again in {} minute(s).", (retry_after_secs + 59) / 60)),
+            Some(format!("Too many attempts. Try again in {} minute(s).", (retry_after_secs + 59) / 60)),
         ),
         ServiceError::Store(_) | ServiceError::Internal(_) => {
             // The cause goes to the log, not to the client.
@@ -146,19 +150,24 @@ pub fn service_error(error: ServiceError) -> AppError {
     AppError::new(&problem.code, problem.detail.unwrap_or(problem.title))
 }
 
+/// The `Set-Cookie` value that starts a session (shared by the server functions and REST).
+pub fn session_cookie(secret: &str, secure: bool) -> String {
+    let flag = if secure { "; Secure" } else { "" };
+    format!("{}={secret}; Path=/; HttpOnly; SameSite=Lax{flag}", session_cookie_name(secure))
+}
+
+/// The `Set-Cookie` value that ends a session.
+pub fn cleared_session_cookie(secure: bool) -> String {
+    let flag = if secure { "; Secure" } else { "" };
+    format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{flag}", session_cookie_name(secure))
+}
+
 pub fn set_session_cookie(secret: &str, auth: &RequestAuth) {
-    let secure = if auth.secure { "; Secure" } else { "" };
-    let cookie = format!(
-        "{}={secret}; Path=/; HttpOnly; SameSite=Lax{secure}",
-        session_cookie_name(auth.secure)
-    );
-    set_cookie_header(&cookie);
+    set_cookie_header(&session_cookie(secret, auth.secure));
 }
 
 pub fn clear_session_cookie(auth: &RequestAuth) {
-    let secure = if auth.secure { "; Secure" } else { "" };
-    let cookie = format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}", session_cookie_name(auth.secure));
-    set_cookie_header(&cookie);
+    set_cookie_header(&cleared_session_cookie(auth.secure));
 }
 
 fn set_cookie_header(cookie: &str) {

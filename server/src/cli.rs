@@ -118,6 +118,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CERTGATE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_ip_net)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
+    /// Let visitors sign up as consumers (`POST /api/v1/sign-up`). A sign-up is a pending
+    /// account that an admin admits into an organisation; off by default.
+    #[arg(long, env = "CERTGATE_CONSUMER_SIGN_UP")]
+    pub consumer_sign_up: bool,
+
     /// Log format on stderr.
     #[arg(long, env = "CERTGATE_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,

@@ -34,6 +34,8 @@ pub struct AppState {
     pub gateway: SharedState,
     /// Prometheus metrics, when served on the portal listener (behind the admin token).
     pub metrics: Option<Arc<Registry>>,
+    /// `--consumer-sign-up`: `POST /api/v1/sign-up` is served (404 otherwise).
+    pub consumer_sign_up: bool,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
             ready,
             gateway,
             metrics,
+            consumer_sign_up: false,
         }
     }
 }

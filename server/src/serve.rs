@@ -62,6 +62,9 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         keys: Keys::new(store.clone()),
         plans: Plans::new(store.clone()),
         products: Products::new(store.clone()),
+        apps: certgate_services::portal::apps::Apps::new(store.clone()),
+        access_requests: certgate_services::portal::requests::AccessRequests::new(store.clone()),
+        credentials: certgate_services::portal::credentials::Credentials::new(store.clone()),
     };
     let gateway_state = certgate_services::gateway_view::attach(&store).context("cannot build the gateway's view")?;
     services.accounts.warm_up();
@@ -114,7 +117,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         Arc::new(registry)
     };
     let state_sessions = services.sessions.clone();
-    let state = AppState::new(
+    let mut state = AppState::new(
         services,
         admin_token,
         AdminTokens::new(store.clone()),
@@ -126,6 +129,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         Arc::clone(&gateway_state),
         if args.metrics_addr.is_none() { Some(Arc::clone(&registry)) } else { None },
     );
+    state.consumer_sign_up = args.consumer_sign_up;
     let portal_service = hyper_util::service::TowerToHyperService::new(router::build(state));
     let usage = Usage::new(store.clone());
     let saved = usage.load_blocking().context("cannot load saved quota usage")?;

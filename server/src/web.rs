@@ -153,7 +153,10 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
 /// Routes a bearer token authenticates: the admin REST API (but not the consumers' part of it)
 /// and the portal's `/metrics`.
 fn bearer_route(path: &str) -> bool {
-    let admin_api = path.starts_with("/api/") && !path.starts_with("/api/v1/portal/") && path != "/api/v1/portal";
+    let admin_api = path.starts_with("/api/")
+        && !path.starts_with("/api/v1/portal/")
+        && path != "/api/v1/portal"
+        && !crate::rest::PUBLIC_ROUTES.contains(&path);
     // Health probes take no authentication: a monitor that sends a header anyway is not refused.
     admin_api || matches!(path, "/metrics" | "/healthz" | "/readyz")
 }
@@ -266,10 +269,14 @@ mod tests {
 
     #[test]
     fn only_admin_routes_take_a_bearer() {
-        for path in ["/api/v1/organisations", "/api/v1/apis/x/explain", "/api/nope", "/metrics", "/healthz", "/readyz"] {
+        for path in ["/api/v1/organisations", "/api/v1/users", "/api/v1/users/x/invite", "/api/v1/apis/x/explain", "/api/nope", "/metrics", "/healthz", "/readyz"] {
             assert!(bearer_route(path), "{path}");
         }
         for path in ["/fn/sign_out", "/fn/create_organisation", "/api/v1/portal", "/api/v1/portal/keys", "/admin", "/", "/api", "/metricsx"] {
+            assert!(!bearer_route(path), "{path}");
+        }
+        // Consumer and public REST routes: sessions, links and sign-up never take a bearer.
+        for path in ["/api/v1/session", "/api/v1/invites/redeem", "/api/v1/password-resets/redeem", "/api/v1/sign-up"] {
             assert!(!bearer_route(path), "{path}");
         }
     }

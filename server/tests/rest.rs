@@ -17,6 +17,8 @@ const SERVED: &[(&str, &str)] = &[
     ("get", "/api/v1/organisations/{id}"),
     ("put", "/api/v1/organisations/{id}"),
     ("delete", "/api/v1/organisations/{id}"),
+    ("post", "/api/v1/organisations/{id}/suspend"),
+    ("post", "/api/v1/organisations/{id}/resume"),
     ("get", "/api/v1/certificates"),
     ("post", "/api/v1/certificates"),
     ("get", "/api/v1/certificates/{id}"),
@@ -42,7 +44,49 @@ const SERVED: &[(&str, &str)] = &[
     ("get", "/api/v1/products/{id}"),
     ("put", "/api/v1/products/{id}"),
     ("delete", "/api/v1/products/{id}"),
+    ("get", "/api/v1/access-requests"),
+    ("post", "/api/v1/access-requests/{id}/approve"),
+    ("post", "/api/v1/access-requests/{id}/reject"),
+    ("delete", "/api/v1/credentials/{id}"),
+    ("get", "/api/v1/portal/apps"),
+    ("post", "/api/v1/portal/apps"),
+    ("get", "/api/v1/portal/apps/{id}"),
+    ("delete", "/api/v1/portal/apps/{id}"),
+    ("post", "/api/v1/portal/apps/{id}/access-requests"),
+    ("delete", "/api/v1/portal/access-requests/{id}"),
+    ("get", "/api/v1/portal/apps/{id}/credentials"),
+    ("post", "/api/v1/portal/credentials/{id}/token"),
+    ("post", "/api/v1/portal/credentials/{id}/rotate"),
+    ("delete", "/api/v1/portal/credentials/{id}"),
+    ("get", "/api/v1/users"),
+    ("post", "/api/v1/users"),
+    ("get", "/api/v1/users/{id}"),
+    ("patch", "/api/v1/users/{id}"),
+    ("post", "/api/v1/users/{id}/invite"),
+    ("delete", "/api/v1/users/{id}/invite"),
+    ("post", "/api/v1/users/{id}/reset-link"),
+    ("delete", "/api/v1/users/{id}/reset-link"),
+    ("post", "/api/v1/session"),
+    ("delete", "/api/v1/session"),
+    ("post", "/api/v1/invites/redeem"),
+    ("post", "/api/v1/password-resets/redeem"),
+    ("post", "/api/v1/sign-up"),
 ];
+
+/// Routes anyone may call (no security in the document): they authenticate by what they carry.
+const PUBLIC: &[(&str, &str)] = &[
+    ("get", "/api/v1/openapi.json"),
+    ("post", "/api/v1/session"),
+    ("post", "/api/v1/invites/redeem"),
+    ("post", "/api/v1/password-resets/redeem"),
+    ("post", "/api/v1/sign-up"),
+];
+/// Routes of a consumer's own session (the cookie only, never the admin token).
+const SESSION_ONLY: &[(&str, &str)] = &[("delete", "/api/v1/session")];
+
+fn listed(list: &[(&str, &str)], method: &str, path: &str) -> bool {
+    list.iter().any(|(m, p)| *m == method && *p == path)
+}
 
 const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
 
@@ -102,14 +146,21 @@ async fn the_openapi_document_is_public_openapi_3_1_and_covers_only_api_v1() {
         assert!(doc.pointer(&format!("/{reference}")).is_some(), "dangling $ref {reference}");
     }
 
-    // Every operation but the document itself needs the admin and says so, with problem+json refusals.
+    // Every operation but the public ones needs the admin (or the consumer's own session) and
+    // says so, with problem+json refusals.
     for (method, path) in documented(&doc) {
         let operation = &doc["paths"][&path][&method];
-        if path == "/api/v1/openapi.json" {
-            assert!(operation.get("security").is_none());
+        if listed(PUBLIC, &method, &path) {
+            assert!(operation.get("security").is_none(), "{method} {path}");
             continue;
         }
-        assert_eq!(operation["security"], json!([{"admin_token": []}, {"session": []}]), "{method} {path}");
+        // The consumers' routes take their session only; every other route the admin.
+        let expected = if listed(SESSION_ONLY, &method, &path) || path.starts_with("/api/v1/portal/") {
+            json!([{"session": []}])
+        } else {
+            json!([{"admin_token": []}, {"session": []}])
+        };
+        assert_eq!(operation["security"], expected, "{method} {path}");
         for status in ["401", "403", "500"] {
             assert!(operation["responses"].get(status).is_some(), "{method} {path} lacks {status}");
         }
@@ -129,7 +180,8 @@ async fn the_openapi_document_is_public_openapi_3_1_and_covers_only_api_v1() {
     assert!(properties("NewKey").contains(&"token".to_string()), "{}", schemas["NewKey"]);
     assert!(!properties("JwtKey").iter().any(|p| p.contains("hmac_secret") && p != "hmac_secret_configured"));
     assert!(properties("JwtKey").contains(&"hmac_secret_configured".to_string()));
-    for page in ["Page_Organisation", "Page_Certificate", "Page_Api", "Page_Key", "Page_Plan", "Page_Product"] {
+    assert!(!properties("User").iter().any(|p| p.contains("password") || p.contains("token")), "{:?}", properties("User"));
+    for page in ["Page_Organisation", "Page_Certificate", "Page_Api", "Page_Key", "Page_User", "Page_Plan", "Page_Product"] {
         let mut got = properties(page);
         got.sort();
         assert_eq!(got, ["items", "next_cursor"], "{page}");
@@ -138,7 +190,7 @@ async fn the_openapi_document_is_public_openapi_3_1_and_covers_only_api_v1() {
     // Anonymous callers are refused by every other documented route.
     let c = client();
     for (method, path) in documented(&doc) {
-        if path == "/api/v1/openapi.json" {
+        if listed(PUBLIC, &method, &path) {
             continue;
         }
         let r = request(&c, &method, server.url(&path.replace("{id}", "x"))).send().await.unwrap();
@@ -182,10 +234,17 @@ async fn every_list_answers_one_page_and_a_next_cursor() {
     let c = client();
     let lists: Vec<String> = documented(&doc)
         .into_iter()
-        .filter(|(m, p)| m == "get" && !p.contains('{') && p != "/api/v1/openapi.json")
+        .filter(|(m, p)| m == "get" && !p.ends_with('}') && p != "/api/v1/openapi.json")
         .map(|(_, p)| p)
         .collect();
-    assert_eq!(lists.len(), 6, "{lists:?}");
+    assert_eq!(lists.len(), 10, "{lists:?}");
+    // The consumers' lists take a consumer session (tests/portal.rs pages them): here, their shape.
+    let (consumer_lists, lists): (Vec<String>, Vec<String>) = lists.into_iter().partition(|p| p.starts_with("/api/v1/portal/"));
+    for list in consumer_lists {
+        let params: Vec<&str> =
+            doc["paths"][&list]["get"]["parameters"].as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
+        assert!(params.contains(&"limit") && params.contains(&"cursor"), "{list}: {params:?}");
+    }
     for list in lists {
         let params: Vec<&str> =
             doc["paths"][&list]["get"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();

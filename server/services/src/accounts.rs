@@ -23,6 +23,16 @@ pub enum Role {
     Consumer,
 }
 
+/// A consumer's role within their one organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrgRole {
+    OrgAdmin,
+    Member,
+}
+
+// Fields added after version 1 carry serde defaults, so records written before them still
+// decode (the codec is JSON): no migration and no version bump.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UserRecord {
     pub id: String,
@@ -34,6 +44,34 @@ pub struct UserRecord {
     pub password_hash: String,
     pub created_at: UnixSeconds,
     pub password_changed_at: UnixSeconds,
+    /// A consumer's role in `organisation_id` (older consumer records: none, read as member).
+    #[serde(default)]
+    pub org_role: Option<OrgRole>,
+    /// A disabled user cannot sign in and their sessions no longer resolve.
+    #[serde(default)]
+    pub disabled: bool,
+    /// Accounts made by an admin count as verified; self sign-ups are not (no mail is sent).
+    #[serde(default = "verified_by_default")]
+    pub email_verified: bool,
+    /// A self sign-up waiting for an admin to admit it into an organisation.
+    #[serde(default)]
+    pub pending: bool,
+}
+
+fn verified_by_default() -> bool {
+    true
+}
+
+impl UserRecord {
+    /// Whether this account may sign in or keep a session (the password is checked apart).
+    pub fn is_active(&self) -> bool {
+        !self.disabled && !self.pending
+    }
+
+    /// An account made without a password waits for its invite to be redeemed.
+    pub fn has_password(&self) -> bool {
+        !self.password_hash.is_empty()
+    }
 }
 
 impl Versioned for UserRecord {
@@ -57,9 +95,12 @@ const THROTTLE_PRUNE_AT: usize = 10_000;
 
 #[derive(Clone)]
 pub struct Accounts {
-    store: Store,
+    pub(crate) store: Store,
     by_account: Arc<Mutex<HashMap<String, FailureWindow>>>,
     by_address: Arc<Mutex<HashMap<String, FailureWindow>>>,
+    /// Failed link redemptions and every sign-up, per client address (see `account_links`).
+    pub(crate) links_by_address: Arc<Mutex<HashMap<String, FailureWindow>>>,
+    pub(crate) sign_ups_by_address: Arc<Mutex<HashMap<String, FailureWindow>>>,
 }
 
 /// OWASP's minimum for argon2id: m = 19 MiB, t = 2, p = 1.
@@ -76,14 +117,14 @@ pub fn hash_password(password: &str) -> Result<String, ServiceError> {
         .map_err(|e| ServiceError::Internal(format!("hashing failed: {e}")))
 }
 
-fn verify_password(password: &str, phc: &str) -> bool {
+pub(crate) fn verify_password(password: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else { return false };
     let Ok(argon) = hasher() else { return false };
     argon.verify_password(password.as_bytes(), &parsed).is_ok()
 }
 
 /// A hash of a random password, verified for unknown emails so they cost what known ones do.
-fn dummy_hash() -> &'static str {
+pub(crate) fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| hash_password(&ids::new_secret()).unwrap_or_default())
 }
@@ -92,7 +133,7 @@ pub fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-fn check_email(email: &str) -> Result<(), ServiceError> {
+pub(crate) fn check_email(email: &str) -> Result<(), ServiceError> {
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
@@ -117,7 +158,13 @@ pub(crate) fn load_user(
 
 impl Accounts {
     pub fn new(store: Store) -> Accounts {
-        Accounts { store, by_account: Arc::default(), by_address: Arc::default() }
+        Accounts {
+            store,
+            by_account: Arc::default(),
+            by_address: Arc::default(),
+            links_by_address: Arc::default(),
+            sign_ups_by_address: Arc::default(),
+        }
     }
 
     /// Computes the dummy hash now, off the async workers, so the first sign-in is not slower.
@@ -155,7 +202,16 @@ impl Accounts {
             password_hash: phc,
             created_at: now,
             password_changed_at: now,
+            org_role: (new.role == Role::Consumer).then_some(OrgRole::Member),
+            disabled: false,
+            email_verified: true,
+            pending: false,
         };
+        self.insert_user(user).await
+    }
+
+    /// Stores a new user whose email and organisation were checked by the caller's rules.
+    pub(crate) async fn insert_user(&self, user: UserRecord) -> Result<UserRecord, ServiceError> {
         let record = user.clone();
         self.store
             .write(move |txn| {
@@ -209,7 +265,8 @@ impl Accounts {
             return Err(ServiceError::BadCredentials);
         }
         let user = self.find_by_email(&email).await?;
-        let phc = user.as_ref().map(|u| u.password_hash.clone());
+        // An account without a password (waiting for its invite) costs the same as an unknown one.
+        let phc = user.as_ref().map(|u| u.password_hash.clone()).filter(|h| !h.is_empty());
         let password = password.to_string();
         let matches = tokio::task::spawn_blocking(move || match phc {
             Some(phc) => verify_password(&password, &phc),
@@ -221,10 +278,13 @@ impl Accounts {
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
         match user {
-            Some(user) if matches => {
+            Some(user) if matches && user.is_active() => {
                 lock(&self.by_account).remove(&email);
                 Ok(user)
             }
+            // The right password of a disabled or pending account: the same answer as a wrong
+            // one (nothing about the account is revealed), but not counted as a guess.
+            Some(_) if matches => Err(ServiceError::BadCredentials),
             _ => {
                 self.record_failure(&email, client_address, now);
                 Err(ServiceError::BadCredentials)
@@ -325,7 +385,7 @@ impl Accounts {
 }
 
 /// A poisoned throttle map is still a valid map: recover it rather than panic.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 

@@ -13,9 +13,12 @@ pub enum ServiceError {
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     /// Wrong email or password: one answer for both, so accounts cannot be enumerated.
+    /// Authenticated, but not allowed to do this (a consumer calling an admin operation).
+    #[error("{message}")]
+    Forbidden { message: String },
     #[error("wrong email or password")]
     BadCredentials,
-    #[error("too many failed sign-in attempts")]
+    #[error("too many attempts (sign-in, sign-up or link redemption)")]
     Throttled { retry_after_secs: i64 },
     #[error("store error: {0}")]
     Store(#[from] StoreError),

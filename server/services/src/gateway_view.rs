@@ -53,16 +53,30 @@ fn compile_key(
     lists: &mut ApiLists,
 ) -> Result<([u8; 32], Arc<KeyView>), ServiceError> {
     let certs = certificates(certificate_table, record.spec.bound_certificates.iter().flatten().cloned())?;
-    let input = KeyInput { id: record.id, token_sha256: record.token_sha256, spec: record.spec };
+    let input = KeyInput { id: record.id, token_sha256: record.token_sha256, spec: record.spec, limits_key: None };
     Ok(KeyView::build_sharing(input, &certs, lists))
 }
 
 impl GatewayState {
     fn rebuild_apis(&self, txn: &redb::ReadTransaction) -> Result<(), ServiceError> {
         let records = apis::all(&txn.open_table(tables::APIS)?)?;
-        let certs = certificates(&txn.open_table(tables::CERTIFICATES)?, records.iter().flat_map(|a| a.spec.certificate_ids().cloned()).collect::<Vec<_>>())?;
+        // Each API's effective allow list: the admin's entries and what the portal's live
+        // credentials contribute, derived again from the store (never reference-counted).
+        let mut contributions = crate::portal::grants::derive_all(txn, crate::clock::now())?.contributions;
+        let ids = records
+            .iter()
+            .flat_map(|a| a.spec.certificate_ids().cloned())
+            .chain(contributions.values().flatten().cloned())
+            .collect::<Vec<_>>();
+        let certs = certificates(&txn.open_table(tables::CERTIFICATES)?, ids)?;
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        let inputs = records.into_iter().map(|r| ApiInput { id: r.id, spec: r.spec, contributed_certificates: Vec::new() }).collect();
+        let inputs = records
+            .into_iter()
+            .map(|r| {
+                let contributed_certificates = contributions.remove(&r.id).map(|c| c.into_iter().collect()).unwrap_or_default();
+                ApiInput { id: r.id, spec: r.spec, contributed_certificates }
+            })
+            .collect();
         self.view.store(Arc::new(GatewayView::build(generation, inputs, &certs)));
         Ok(())
     }
@@ -97,6 +111,14 @@ impl GatewayState {
             let (id, value) = item?;
             let record: KeyRecord = codec::decode("keys", id.value(), value.value())?;
             let (hash, view) = compile_key(&certificate_table, record, &mut lists)?;
+            self.keys.insert(hash, view);
+            fresh.insert(hash);
+        }
+        // The portal's credentials: one entry per usable token digest, derived at each rebuild.
+        for key in crate::portal::grants::derive_all(txn, crate::clock::now())?.keys {
+            let certs = certificates(&certificate_table, key.spec.bound_certificates.iter().flatten().cloned())?;
+            let input = KeyInput { id: key.credential, token_sha256: key.token_sha256, spec: key.spec, limits_key: Some(key.limits_key) };
+            let (hash, view) = KeyView::build_sharing(input, &certs, &mut lists);
             self.keys.insert(hash, view);
             fresh.insert(hash);
         }

@@ -4,7 +4,9 @@
 //! its transaction committed durably. Reads run on tokio's blocking pool, never on the async
 //! workers.
 
+pub mod account_links;
 pub mod accounts;
+pub mod consumers;
 pub mod admin_tokens;
 pub mod apis;
 pub mod audit;
@@ -16,6 +18,7 @@ pub mod ids;
 pub mod keys;
 pub mod organisations;
 pub mod plans;
+pub mod portal;
 pub mod products;
 mod references;
 pub mod sessions;

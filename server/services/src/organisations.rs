@@ -15,6 +15,9 @@ pub struct OrganisationRecord {
     pub name: String,
     pub created_at: UnixSeconds,
     pub updated_at: UnixSeconds,
+    /// While set, every credential of the organisation is refused (reversible).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended_at: Option<UnixSeconds>,
 }
 
 impl Versioned for OrganisationRecord {
@@ -54,7 +57,7 @@ impl Organisations {
     pub async fn create(&self, name: &str) -> Result<OrganisationRecord, ServiceError> {
         let name = clean_name(name)?;
         let now = clock::now();
-        let org = OrganisationRecord { id: ids::new_id("org"), name, created_at: now, updated_at: now };
+        let org = OrganisationRecord { id: ids::new_id("org"), name, created_at: now, updated_at: now, suspended_at: None };
         let record = org.clone();
         self.store
             .write(move |txn| {
@@ -124,7 +127,31 @@ impl Organisations {
             .await
     }
 
-    /// Deletes an organisation; refused while users belong to it.
+    /// Suspends (`true`) or resumes an organisation: while suspended, every credential of its
+    /// apps is refused by the gateway and its certificates leave the allow lists (unless held
+    /// otherwise), from the first request after this returns.
+    pub async fn set_suspended(&self, id: &str, suspended: bool, actor: &str) -> Result<OrganisationRecord, ServiceError> {
+        let (id, actor) = (id.to_string(), actor.to_string());
+        self.store
+            .write_published(crate::store::PublishScope::Everything, move |txn| {
+                let mut orgs = txn.open_table(tables::ORGANISATIONS)?;
+                let mut org: OrganisationRecord = match orgs.get(id.as_str())? {
+                    Some(bytes) => codec::decode("organisations", &id, bytes.value())?,
+                    None => return Err(ServiceError::NotFound { what: "organisation" }),
+                };
+                let now = clock::now();
+                org.suspended_at = if suspended { Some(org.suspended_at.unwrap_or(now)) } else { None };
+                org.updated_at = now;
+                orgs.insert(id.as_str(), codec::encode(&org)?.as_slice())?;
+                drop(orgs);
+                let action = if suspended { "organisation.suspended" } else { "organisation.resumed" };
+                crate::audit::record(txn, &actor, action, &id, org.name.clone())?;
+                Ok(org)
+            })
+            .await
+    }
+
+    /// Deletes an organisation; refused while users, apps or certificate links belong to it.
     pub async fn delete(&self, id: &str) -> Result<(), ServiceError> {
         let id = id.to_string();
         self.store
@@ -147,6 +174,13 @@ impl Organisations {
                     return Err(ServiceError::Conflict {
                         code: "organisation_in_use",
                         message: format!("The organisation still has {members} user(s); remove them first."),
+                    });
+                }
+                let apps = crate::references::holders(&txn.open_table(tables::APPS_BY_ORGANISATION)?, &id)?;
+                if !apps.is_empty() {
+                    return Err(ServiceError::Conflict {
+                        code: "organisation_in_use",
+                        message: format!("The organisation still has {} app(s), with their subscriptions and credentials; delete them first.", apps.len()),
                     });
                 }
                 let linked = crate::certificates::linked_to_organisation(&txn.open_table(tables::CERTIFICATE_PORTAL)?, &id)?;

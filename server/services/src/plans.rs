@@ -102,6 +102,13 @@ impl Plans {
             .write(move |txn| {
                 let mut table = txn.open_table(tables::PLANS)?;
                 let old = load(&table, &id)?.ok_or_else(not_found)?;
+                let live = crate::portal::requests::subscriptions_using(txn, |s| &s.plan, &id)?;
+                if !live.is_empty() {
+                    return Err(ServiceError::Conflict {
+                        code: "plan_in_use",
+                        message: format!("Subscriptions {} use the plan.", live.join(", ")),
+                    });
+                }
                 let products = references::holders(&txn.open_table(tables::PRODUCTS_BY_PLAN)?, &id)?;
                 if !products.is_empty() {
                     return Err(ServiceError::Conflict {

@@ -38,7 +38,7 @@ pub(crate) fn load(table: &impl ReadableTable<&'static str, &'static [u8]>, id: 
 
 /// The facts of the stored APIs among `ids` (missing ones are left out: the product check
 /// names them).
-fn api_facts(apis: &impl ReadableTable<&'static str, &'static [u8]>, ids: &[String]) -> Result<Vec<ApiFacts>, ServiceError> {
+pub(crate) fn api_facts(apis: &impl ReadableTable<&'static str, &'static [u8]>, ids: &[String]) -> Result<Vec<ApiFacts>, ServiceError> {
     let mut out = Vec::new();
     for id in ids {
         if let Some(api) = crate::apis::load(apis, id)? {
@@ -230,6 +230,13 @@ impl Products {
         let (id, actor) = (id.to_string(), actor.to_string());
         self.store
             .write(move |txn| {
+                let live = crate::portal::requests::subscriptions_using(txn, |s| &s.product, &id)?;
+                if !live.is_empty() {
+                    return Err(ServiceError::Conflict {
+                        code: "product_in_use",
+                        message: format!("The product has subscriptions {}: their apps must end them first.", live.join(", ")),
+                    });
+                }
                 let old = txn.open_table(tables::PRODUCTS)?.remove(id.as_str())?.map(|v| v.value().to_vec());
                 let old: ProductRecord = match old {
                     Some(bytes) => codec::decode("products", &id, &bytes)?,

@@ -82,7 +82,8 @@ impl Sessions {
         let Some((session, user)) = found else { return Ok(None) };
         let now = clock::now();
         match (session_verdict(&self.policy, session.created_at, session.last_seen, now), user) {
-            (SessionVerdict::Valid { touch }, Some(user)) => {
+            // A disabled (or not yet admitted) user's sessions end at their next request.
+            (SessionVerdict::Valid { touch }, Some(user)) if user.is_active() => {
                 if touch {
                     let touched = SessionRecord { last_seen: now, ..session };
                     let key = hash.clone();
@@ -221,6 +222,25 @@ mod tests {
         let policy = SessionPolicy { idle_timeout_secs: 0, absolute_timeout_secs: 0, touch_interval_secs: 0 };
         let (_d, _a, sessions, user) = setup(policy).await;
         let secret = sessions.start(&user.id).await.unwrap();
+        assert!(sessions.resolve(&secret).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_disabled_users_session_no_longer_resolves() {
+        let (_d, accounts, sessions, _admin) = setup(SessionPolicy::default()).await;
+        let org = crate::organisations::Organisations::new(accounts.store.clone()).create("Acme").await.unwrap();
+        let new = crate::consumers::NewConsumer {
+            email: "c@example.com",
+            password: Some("a long enough password"),
+            organisation_id: &org.id,
+            org_role: crate::accounts::OrgRole::Member,
+        };
+        let user = accounts.create_consumer(new, "t").await.unwrap();
+        let secret = sessions.start(&user.id).await.unwrap();
+        assert!(sessions.resolve(&secret).await.unwrap().is_some());
+        let disable = crate::consumers::ConsumerChange { disabled: Some(true), ..Default::default() };
+        accounts.update_consumer(&user.id, disable, "t").await.unwrap();
+        // Even before the caller deletes the sessions, the record itself refuses them.
         assert!(sessions.resolve(&secret).await.unwrap().is_none());
     }
 

@@ -5,6 +5,7 @@
 //! so a secret can only appear by adding a field to it). Routes are registered only through
 //! [`OpenApiRouter`], so a route cannot be served without being in `/api/v1/openapi.json`.
 
+mod access_requests;
 mod apis;
 mod certificates;
 mod keys;
@@ -13,6 +14,9 @@ mod organisations;
 mod pagination;
 mod plans;
 mod products;
+mod portal;
+mod session;
+mod users;
 
 use std::sync::Arc;
 
@@ -36,6 +40,9 @@ use crate::web::{problem, problem_response, too_large};
 /// Where the REST API is mounted.
 pub const PREFIX: &str = "/api/v1";
 
+/// Routes for consumers and anonymous visitors: they never take an `Authorization` header.
+pub const PUBLIC_ROUTES: &[&str] = &["/api/v1/session", "/api/v1/invites/redeem", "/api/v1/password-resets/redeem", "/api/v1/sign-up"];
+
 /// The REST routes, mounted at [`PREFIX`], with their OpenAPI document at `/api/v1/openapi.json`.
 pub fn routes() -> Router<AppState> {
     pagination::init();
@@ -52,7 +59,11 @@ fn rest_api() -> OpenApiRouter<AppState> {
         .merge(apis::routes())
         .merge(keys::routes())
         .merge(plans::routes())
-        .merge(products::routes());
+        .merge(products::routes())
+        .merge(access_requests::routes())
+        .merge(portal::routes())
+        .merge(users::routes())
+        .merge(session::routes());
     let mut api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest(PREFIX, v1);
     openapi::document_refusals(api.get_openapi_mut());
     api
@@ -105,7 +116,15 @@ impl From<ServiceError> for RestError {
 impl IntoResponse for RestError {
     fn into_response(self) -> Response {
         match self {
-            RestError::Service(e) => problem_response(&problem_for(&e)),
+            RestError::Service(e) => {
+                let mut response = problem_response(&problem_for(&e));
+                if let ServiceError::Throttled { retry_after_secs } = e {
+                    if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                        response.headers_mut().insert(header::RETRY_AFTER, v);
+                    }
+                }
+                response
+            }
             RestError::Refused(r) => r,
         }
     }

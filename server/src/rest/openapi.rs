@@ -28,7 +28,9 @@ pub const SESSION: &str = "session";
         (name = "apis", description = "API definitions the gateway enforces"),
         (name = "keys", description = "Auth Tokens issued by the admin"),
         (name = "plans", description = "Rate limits, quotas and approval rules of subscriptions"),
-        (name = "products", description = "APIs published to consumers, with plans, visibility and certificate mode")
+        (name = "products", description = "APIs published to consumers, with plans, visibility and certificate mode"),
+        (name = "users", description = "Consumers, their invite and password-reset links"),
+        (name = "session", description = "Consumer sign-in and sign-out, link redemption and sign-up (no bearer token)")
     )
 )]
 pub struct ApiDoc;

@@ -20,6 +20,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_organisations, create_organisation))
         .routes(routes!(get_organisation, rename_organisation, delete_organisation))
+        .routes(routes!(suspend_organisation))
+        .routes(routes!(resume_organisation))
 }
 
 /// An organisation.
@@ -31,11 +33,13 @@ pub struct Organisation {
     pub created_at: i64,
     /// Unix seconds.
     pub updated_at: i64,
+    /// Suspended: every credential of its apps is refused until it is resumed.
+    pub suspended: bool,
 }
 
 impl From<OrganisationRecord> for Organisation {
     fn from(o: OrganisationRecord) -> Self {
-        Organisation { id: o.id, name: o.name, created_at: o.created_at, updated_at: o.updated_at }
+        Organisation { id: o.id, name: o.name, created_at: o.created_at, updated_at: o.updated_at, suspended: o.suspended_at.is_some() }
     }
 }
 
@@ -150,4 +154,34 @@ async fn delete_organisation(admin: AdminCaller, State(state): State<AppState>, 
     state.services.organisations.delete(&id).await?;
     tracing::info!(actor = %admin.actor, organisation = %id, "organisation deleted");
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[utoipa::path(
+    post,
+    path = "/organisations/{id}/suspend",
+    tag = "organisations",
+    params(("id" = String, Path, description = "Organisation id")),
+    security(("admin_token" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Suspended: its credentials are refused from the next request", body = Organisation),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn suspend_organisation(admin: AdminCaller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Organisation>, RestError> {
+    Ok(Json(state.services.organisations.set_suspended(&id, true, &admin.actor).await?.into()))
+}
+
+#[utoipa::path(
+    post,
+    path = "/organisations/{id}/resume",
+    tag = "organisations",
+    params(("id" = String, Path, description = "Organisation id")),
+    security(("admin_token" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Resumed: its credentials work again", body = Organisation),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn resume_organisation(admin: AdminCaller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Organisation>, RestError> {
+    Ok(Json(state.services.organisations.set_suspended(&id, false, &admin.actor).await?.into()))
 }

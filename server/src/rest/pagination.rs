@@ -69,11 +69,20 @@ impl PageQuery {
     where
         K: Ord + Serialize + DeserializeOwned,
     {
+        self.page_for(items, key, list, &caller.actor)
+    }
+
+    /// [`PageQuery::page`] for any caller, named by a string that tells callers apart
+    /// (a consumer's cursors are bound to `consumer:<user id>`).
+    pub fn page_for<T, K>(self, items: Vec<T>, key: impl Fn(&T) -> K, list: &str, caller: &str) -> Result<Page<T>, PageError>
+    where
+        K: Ord + Serialize + DeserializeOwned,
+    {
         let limit = match self.limit.unwrap_or(DEFAULT_LIMIT) {
             n @ 1..=MAX_LIMIT => n as usize,
             _ => return Err(PageError::Limit),
         };
-        let after: Option<K> = self.cursor.as_deref().map(|c| open(c, list, &caller.actor)).transpose()?;
+        let after: Option<K> = self.cursor.as_deref().map(|c| open(c, list, caller)).transpose()?;
         let mut keyed: Vec<(K, T)> = items.into_iter().map(|item| (key(&item), item)).collect();
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
         let start = after.map_or(0, |after| keyed.partition_point(|(k, _)| *k <= after));
@@ -85,7 +94,7 @@ impl PageQuery {
             last = Some(k);
         }
         let next_cursor = match (more, last) {
-            (true, Some(last)) => Some(seal(&last, list, &caller.actor)?),
+            (true, Some(last)) => Some(seal(&last, list, caller)?),
             _ => None,
         };
         Ok(Page { items, next_cursor })

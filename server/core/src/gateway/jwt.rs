@@ -197,7 +197,7 @@ impl JwtVerifier {
             }
         }
         let identity = match claims.get(&self.identity_claim) {
-            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            Some(Value::String(s)) if s.chars().any(|c| !c.is_whitespace() && !is_invisible(c)) => s.clone(),
             Some(Value::Number(n)) => n.to_string(),
             _ => return Err("the token lacks the identity claim"),
         };
@@ -212,6 +212,11 @@ impl JwtVerifier {
         };
         Ok(JwtClaims { identity, plan, bound_x5t_s256 })
     }
+}
+
+/// Format characters that render as nothing: an identity made only of them names no one.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
 }
 
 fn family_name_of_key(key: &DecodingKey) -> &'static str {

@@ -57,7 +57,7 @@ impl World {
         let apis = apis.into_iter().map(|(id, spec)| ApiInput { id: id.into(), spec: spec.normalise().unwrap(), contributed_certificates: Vec::new() }).collect();
         let keys: KeyMap = keys
             .into_iter()
-            .map(|(id, token, spec)| KeyView::build(KeyInput { id: id.into(), token_sha256: token_hash(token), spec }, &certificates))
+            .map(|(id, token, spec)| KeyView::build(KeyInput { id: id.into(), token_sha256: token_hash(token), spec, limits_key: None }, &certificates))
             .collect();
         World { view: GatewayView::build(1, apis, &certificates), keys }
     }
@@ -290,6 +290,7 @@ fn jwt_checks_algorithm_signature_time_audience_issuer_and_cnf() {
     assert_eq!((no_iss.kind, no_iss.detail.contains("no issuer")), (DenialKind::CredentialInvalid, true));
     assert_eq!(code(world.decide("/jwt", Some(&pa), Some(&sign(&with("sub", json!("")))))), "credential_invalid");
     assert_eq!(code(world.decide("/jwt", Some(&pa), Some(&sign(&with("sub", json!("  ")))))), "credential_invalid");
+    assert_eq!(code(world.decide("/jwt", Some(&pa), Some(&sign(&with("sub", json!("\u{200b}\u{feff}")))))), "credential_invalid");
     assert_eq!(code(world.decide("/jwt", Some(&pa), Some(&sign(&with("aud", json!(["orders", "x"])))))), "granted");
 
     // alg "none": header {"alg":"none"}, no signature.
@@ -453,7 +454,7 @@ fn portal_contributions_widen_the_allow_list_and_limits_count_by_the_limits_key(
     assert_eq!(check(&stranger), Err(DenialKind::ClientCertificateNotAllowed));
 
     let (digest, key) = KeyView::build(
-        KeyInput { id: "key_1".into(), token_sha256: token_hash("cgk_t"), spec: KeySpec { apis: vec!["orders".into()], bound_certificates: None, rate: None, quota: None, expires_at: None } },
+        KeyInput { id: "key_1".into(), token_sha256: token_hash("cgk_t"), spec: KeySpec { apis: vec!["orders".into()], bound_certificates: None, rate: None, quota: None, expires_at: None }, limits_key: None },
         &certificates,
     );
     assert_eq!(key.limits_key(), "key_1", "an admin key counts by its own id");

@@ -183,6 +183,8 @@ pub struct KeyInput {
     pub id: String,
     pub token_sha256: String,
     pub spec: KeySpec,
+    /// What limits count by when not the key's id (a portal credential's subscription).
+    pub limits_key: Option<String>,
 }
 
 pub struct CertificateInput {
@@ -225,7 +227,7 @@ impl KeyView {
             rate: input.spec.rate,
             quota: input.spec.quota,
             expires_at: input.spec.expires_at,
-            limits_key: None,
+            limits_key: input.limits_key,
         };
         (id_digest(&input.token_sha256).unwrap_or([0xff; 32]), Arc::new(view))
     }

@@ -66,6 +66,7 @@ impl std::fmt::Display for CertificateUse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.kind.as_str() {
             "api" => write!(f, "the allow list of API {} ({})", self.name, self.id),
+            "subscription" => write!(f, "the Self-Serve subscription {}", self.id),
             _ => write!(f, "the binding of key {}", self.id),
         }
     }
@@ -186,6 +187,9 @@ fn uses_of(
                 uses.push(CertificateUse { kind: "api".into(), id: api_id.to_string(), name });
             }
             Some(("key", key_id)) => uses.push(CertificateUse { kind: "key".into(), id: key_id.to_string(), name: key_id.to_string() }),
+            Some(("sub", subscription)) => {
+                uses.push(CertificateUse { kind: "subscription".into(), id: subscription.to_string(), name: subscription.to_string() })
+            }
             _ => {}
         }
     }
@@ -394,7 +398,8 @@ impl Certificates {
         let (id, actor) = (normalise_id(id), actor.to_string());
         let lookup = id.clone();
         self.store
-            .write(move |txn| {
+            // Organisation links decide Managed credentials' certificates: the gateway follows.
+            .write_published(PublishScope::Everything, move |txn| {
                 if load_record(&txn.open_table(tables::CERTIFICATES)?, &id)?.is_none() {
                     return Err(not_found());
                 }

@@ -103,6 +103,14 @@ fn copy_tables(source: &ReadTransaction, target: &WriteTransaction) -> Result<()
         tables::PRODUCTS_BY_API,
         tables::PRODUCTS_BY_PLAN,
         tables::CERTIFICATE_USERS,
+        tables::APPS,
+        tables::APPS_BY_ORGANISATION,
+        tables::ACCESS_REQUESTS,
+        tables::SUBSCRIPTIONS,
+        tables::APP_PRODUCT_CLAIMS,
+        tables::CREDENTIALS,
+        tables::ACCOUNT_LINKS,
+        tables::ACCOUNT_LINKS_BY_USER,
     );
     for table in source.list_tables()? {
         if !copied.iter().any(|name| name == table.name()) {

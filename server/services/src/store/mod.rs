@@ -350,6 +350,14 @@ fn migrate(db: &Database) -> Result<(), StoreError> {
     txn.open_table(tables::PRODUCTS_BY_API)?;
     txn.open_table(tables::PRODUCTS_BY_PLAN)?;
     txn.open_table(tables::CERTIFICATE_USERS)?;
+    txn.open_table(tables::APPS)?;
+    txn.open_table(tables::APPS_BY_ORGANISATION)?;
+    txn.open_table(tables::ACCESS_REQUESTS)?;
+    txn.open_table(tables::SUBSCRIPTIONS)?;
+    txn.open_table(tables::APP_PRODUCT_CLAIMS)?;
+    txn.open_table(tables::CREDENTIALS)?;
+    txn.open_table(tables::ACCOUNT_LINKS)?;
+    txn.open_table(tables::ACCOUNT_LINKS_BY_USER)?;
     txn.commit()?;
     Ok(())
 }

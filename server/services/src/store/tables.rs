@@ -56,3 +56,22 @@ pub const PRODUCTS_BY_PLAN: TableDefinition<&str, &[u8]> = TableDefinition::new(
 /// `<certificate id>/api:<api id>` or `<certificate id>/key:<key id>` -> empty: what uses a
 /// certificate (allow lists, upstream trust, bindings), so "used by" is a prefix scan.
 pub const CERTIFICATE_USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("certificate_users");
+
+/// app id -> `AppRecord`: a consumer application of one organisation.
+pub const APPS: TableDefinition<&str, &[u8]> = TableDefinition::new("apps");
+/// `<organisation id>/<app id>` -> empty: the apps of an organisation (a prefix scan).
+pub const APPS_BY_ORGANISATION: TableDefinition<&str, &[u8]> = TableDefinition::new("apps_by_organisation");
+/// request id -> `AccessRequestRecord`: what a consumer asked for, and its state.
+pub const ACCESS_REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("access_requests");
+/// subscription id -> `SubscriptionRecord`: app x product, with the plan as a field.
+pub const SUBSCRIPTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("subscriptions");
+/// `<app id>/<product id>` -> empty, while the app has a pending request or a live subscription
+/// for the product (one at a time: a second request is 409 `already_subscribed`).
+pub const APP_PRODUCT_CLAIMS: TableDefinition<&str, &[u8]> = TableDefinition::new("app_product_claims");
+/// credential id -> `CredentialRecord`: a subscription's token digests and state.
+pub const CREDENTIALS: TableDefinition<&str, &[u8]> = TableDefinition::new("credentials");
+/// SHA-256 hex of an invite or password-reset token -> `LinkRecord`. The token itself is
+/// never stored: it is shown once, in the link.
+pub const ACCOUNT_LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("account_links");
+/// `<user id>/<invite|reset>` -> token hash: the one live link of each kind per user.
+pub const ACCOUNT_LINKS_BY_USER: TableDefinition<&str, &str> = TableDefinition::new("account_links_by_user");

@@ -1,0 +1,18 @@
+//! The developer portal's consumer side: apps, access requests, subscriptions and their
+//! credentials. Every call carries who acts ([`Actor`]); a consumer asking for another
+//! organisation's object gets `NotFound`, exactly like an id that does not exist.
+//!
+//! Credentials store no copy of what they grant: the gateway's view derives their APIs,
+//! certificates, binding and limits from the product, the plan and the organisation's or the
+//! subscription's certificates (`grants`), so every portal write republishes the view.
+
+mod actor;
+pub mod apps;
+pub mod credentials;
+pub mod grants;
+pub mod requests;
+
+pub use actor::Actor;
+
+#[cfg(test)]
+mod tests;

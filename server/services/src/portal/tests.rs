@@ -1,0 +1,208 @@
+//! The seed's rules on the real store and the real gateway view (core's decision on it):
+//! Managed and Self-Serve approval, binding, token lifecycle, revocation, and another
+//! organisation's ids answering NotFound.
+
+use certgate_core::gateway::chain::WebpkiChainCheck;
+use certgate_core::gateway::spec::ApiSpec;
+use certgate_core::gateway::{check_client_certificate, decide, DenialKind, PeerCertificate, Presented};
+use certgate_core::pki::Encoding;
+use certgate_core::portal::plan::PlanSpec;
+use certgate_core::portal::product::{CertificateMode, ProductSpec};
+use certgate_testpki::{Issued, LeafSpec, TestPki};
+
+use super::apps::Apps;
+use super::credentials::Credentials;
+use super::requests::{AccessRequests, NewRequest};
+use super::Actor;
+use crate::apis::Apis;
+use crate::certificates::Certificates;
+use crate::gateway_view::{attach, SharedState};
+use crate::organisations::Organisations;
+use crate::plans::Plans;
+use crate::products::Products;
+use crate::store::Store;
+use crate::ServiceError;
+
+struct World {
+    _dir: tempfile::TempDir,
+    state: SharedState,
+    certificates: Certificates,
+    apps: Apps,
+    requests: AccessRequests,
+    credentials: Credentials,
+    products: Products,
+    organisations: Organisations,
+    api: String,
+    plan: String,
+    admin: Actor,
+    /// Acme's and Globex's organisation ids.
+    acme: String,
+    globex: String,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let state = attach(&store).unwrap();
+    let spec: ApiSpec = serde_json::from_value(serde_json::json!({
+        "name": "payments", "listen_path": "/pay", "upstream_url": "http://127.0.0.1:9/", "auth": "auth_token", "mtls": {"required": true}
+    }))
+    .unwrap();
+    let api = Apis::new(store.clone()).create(spec, "admin").await.unwrap().id;
+    let plan = PlanSpec { name: "Gold".into(), rate: None, quota: None, auto_approve: false, token_lifetime_seconds: None };
+    let plan = Plans::new(store.clone()).create(plan, "admin").await.unwrap().id;
+    let organisations = Organisations::new(store.clone());
+    let acme = organisations.create("Acme").await.unwrap().id;
+    let globex = organisations.create("Globex").await.unwrap().id;
+    World {
+        _dir: dir,
+        state,
+        certificates: Certificates::new(store.clone()),
+        apps: Apps::new(store.clone()),
+        requests: AccessRequests::new(store.clone()),
+        credentials: Credentials::new(store.clone()),
+        products: Products::new(store.clone()),
+        organisations,
+        api,
+        plan,
+        admin: Actor::Admin { name: "admin".into() },
+        acme,
+        globex,
+    }
+}
+
+impl World {
+    async fn product(&self, mode: CertificateMode, binding: bool) -> String {
+        let spec = ProductSpec {
+            name: format!("{mode:?} {binding}"),
+            description: String::new(),
+            apis: vec![self.api.clone()],
+            plans: vec![self.plan.clone()],
+            published: true,
+            visible_to: None,
+            certificate_mode: Some(mode),
+            certificate_binding: binding,
+        };
+        self.products.create(spec, "admin").await.unwrap().id
+    }
+
+    async fn upload(&self, cert: &Issued, organisation: Option<&str>) -> String {
+        let id = self.certificates.add(cert.cert_pem.as_bytes(), Encoding::Pem, "admin").await.unwrap().record.facts.id;
+        if let Some(org) = organisation {
+            self.certificates.link_organisation(&id, org, "admin").await.unwrap();
+        }
+        id
+    }
+
+    /// The gateway's decision for this certificate and token on the API, now.
+    fn decide(&self, cert: &Issued, token: &str) -> Result<Option<String>, DenialKind> {
+        let view = self.state.view.load();
+        let api = view.route("/pay").expect("the API is routed");
+        let peer = PeerCertificate::new(std::slice::from_ref(&cert.der)).unwrap();
+        let now = certgate_core::UnixSeconds::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap();
+        check_client_certificate(api, Some(&peer), now, &WebpkiChainCheck).map_err(|d| d.kind)?;
+        decide(&self.state.keys, api, Some(&peer), Presented { bearer: Some(token) }, now, &WebpkiChainCheck, None)
+            .map(|grant| grant.limits_key)
+            .map_err(|d| d.kind)
+    }
+}
+
+fn code<T: std::fmt::Debug>(result: Result<T, ServiceError>) -> &'static str {
+    match result {
+        Err(ServiceError::Invalid { code, .. } | ServiceError::Conflict { code, .. }) => code,
+        Err(ServiceError::NotFound { .. }) => "not_found",
+        Err(ServiceError::Forbidden { .. }) => "forbidden",
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn managed_approval_binding_rotation_and_revocation_on_the_gateway_view() {
+    let w = world().await;
+    let pki = TestPki::new();
+    let (acme_cert, globex_cert) = (pki.leaf(&LeafSpec::client("acme")), pki.leaf(&LeafSpec::client("globex")));
+    let (acme, globex) = (w.acme.clone(), w.globex.clone());
+    let product = w.product(CertificateMode::Managed, true).await;
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: acme.clone() };
+    let bob = Actor::Consumer { user: "usr_bob".into(), organisation: globex.clone() };
+    let app = w.apps.create(&alice, "Shop").await.unwrap();
+    let ask = || NewRequest { product: product.clone(), plan: w.plan.clone(), certificate: None };
+
+    // Managed: no certificate linked to the organisation yet -> refused, saying whom to ask.
+    assert_eq!(code(w.requests.create(&alice, &app.id, ask()).await), "organisation_has_no_certificate");
+    w.upload(&acme_cert, Some(&acme)).await;
+    w.upload(&globex_cert, Some(&globex)).await;
+    // Another organisation's app is not found, exactly like a missing one.
+    assert_eq!(code(w.requests.create(&bob, &app.id, ask()).await), "not_found");
+    let request = w.requests.create(&alice, &app.id, ask()).await.unwrap();
+    assert_eq!(code(w.requests.create(&alice, &app.id, ask()).await), "already_subscribed");
+    assert_eq!(code(w.requests.approve(&alice, &request.id).await), "forbidden");
+    w.requests.approve(&w.admin, &request.id).await.unwrap();
+    assert_eq!(code(w.requests.approve(&w.admin, &request.id).await), "request_not_pending");
+
+    // The organisation's certificate joined the allow list; the credential has no token yet.
+    let credential = w.credentials.of_app(&alice, &app.id).await.unwrap().pop().unwrap();
+    assert!(credential.credential.tokens.current.is_none());
+    assert_eq!(w.decide(&acme_cert, "cgk_nothing"), Err(DenialKind::CredentialInvalid), "acme's certificate passes mTLS now");
+    assert_eq!(w.decide(&globex_cert, "cgk_nothing"), Err(DenialKind::ClientCertificateNotAllowed));
+    assert_eq!(code(w.credentials.mint(&w.admin, &credential.credential.id).await), "forbidden", "the admin never sees a token");
+    assert_eq!(code(w.credentials.mint(&bob, &credential.credential.id).await), "not_found");
+    let token = w.credentials.mint(&alice, &credential.credential.id).await.unwrap();
+    assert_eq!(code(w.credentials.mint(&alice, &credential.credential.id).await), "token_already_minted");
+    assert_eq!(w.decide(&acme_cert, &token), Ok(Some(credential.subscription.id.clone())), "limits count by the subscription");
+
+    // Binding: globex's own approved credential puts its certificate on the same API; acme's
+    // token with globex's (allow-listed) certificate is the misuse binding prevents.
+    let globex_app = w.apps.create(&bob, "Globex app").await.unwrap();
+    let globex_request = w.requests.create(&bob, &globex_app.id, ask()).await.unwrap();
+    w.requests.approve(&w.admin, &globex_request.id).await.unwrap();
+    assert_eq!(w.decide(&globex_cert, &token), Err(DenialKind::CertificateBindingMismatch));
+
+    // Suspending the organisation refuses its credentials at once; resuming restores them.
+    w.organisations.set_suspended(&acme, true, "admin").await.unwrap();
+    assert_eq!(w.decide(&acme_cert, &token), Err(DenialKind::ClientCertificateNotAllowed));
+    assert!(matches!(w.organisations.delete(&acme).await, Err(ServiceError::Conflict { code: "organisation_in_use", .. })), "it has apps");
+    w.organisations.set_suspended(&acme, false, "admin").await.unwrap();
+    assert!(w.decide(&acme_cert, &token).is_ok());
+
+    // Rotation with an overlap: both tokens work; revocation ends both and the certificate
+    // leaves the allow list (globex's stays: its own credential holds it).
+    let rotated = w.credentials.rotate(&alice, &credential.credential.id, 3600).await.unwrap();
+    assert!(w.decide(&acme_cert, &token).is_ok() && w.decide(&acme_cert, &rotated).is_ok());
+    w.credentials.revoke(&alice, &credential.credential.id).await.unwrap();
+    assert_eq!(w.decide(&acme_cert, &rotated), Err(DenialKind::ClientCertificateNotAllowed));
+    assert_eq!(w.decide(&globex_cert, &rotated), Err(DenialKind::CredentialInvalid));
+}
+
+#[tokio::test]
+async fn self_serve_takes_a_usable_certificate_and_registers_it_on_approval() {
+    let w = world().await;
+    let acme = w.acme.clone();
+    let product = w.product(CertificateMode::SelfServe, true).await;
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: acme };
+    let app = w.apps.create(&alice, "Shop").await.unwrap();
+    let pki = TestPki::new();
+    let mine = pki.leaf(&LeafSpec::client("mine"));
+    let with = |body: &str| NewRequest { product: product.clone(), plan: w.plan.clone(), certificate: Some(body.as_bytes().to_vec()) };
+
+    assert_eq!(code(w.requests.create(&alice, &app.id, NewRequest { certificate: None, ..with("") }).await), "certificate_required");
+    assert_eq!(code(w.requests.create(&alice, &app.id, with(&mine.key_pem)).await), "private_key_not_certificate");
+    let expired = pki.leaf(&LeafSpec::client("old").expired());
+    assert_eq!(code(w.requests.create(&alice, &app.id, with(&expired.cert_pem)).await), "certificate_not_usable");
+    assert_eq!(code(w.requests.create(&alice, &app.id, with(&pki.intermediate.cert_pem)).await), "certificate_not_usable");
+    assert!(w.requests.list(&w.admin, None).await.unwrap().is_empty(), "refusals store nothing");
+
+    let request = w.requests.create(&alice, &app.id, with(&mine.cert_pem)).await.unwrap();
+    assert_eq!(w.decide(&mine, "cgk_x"), Err(DenialKind::ClientCertificateNotAllowed), "not before approval");
+    w.requests.approve(&w.admin, &request.id).await.unwrap();
+    let id = certgate_core::pki::parse_der(&mine.der).unwrap().id;
+    assert_eq!(w.certificates.get(&id).await.unwrap().used_by[0].kind, "subscription", "registered in the provider store");
+    let credential = w.credentials.of_app(&alice, &app.id).await.unwrap().pop().unwrap();
+    let token = w.credentials.mint(&alice, &credential.credential.id).await.unwrap();
+    assert!(w.decide(&mine, &token).is_ok());
+
+    assert_eq!(code(w.products.delete(&product, "admin").await), "product_in_use");
+    // Deleting the app revokes everything it held.
+    w.apps.delete(&alice, &app.id).await.unwrap();
+    assert_eq!(w.decide(&mine, &token), Err(DenialKind::ClientCertificateNotAllowed));
+}
