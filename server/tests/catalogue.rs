@@ -308,3 +308,59 @@ async fn patching_a_certificate_renames_it_and_replaces_its_links_atomically() {
     // The organisation filter of the list follows the links.
     assert!(list_all(&server, &format!("/api/v1/certificates?organisation={initech}")).await.is_empty());
 }
+
+/// A product edit changes where its live credentials are granted, from the answer on: an API
+/// added to a Managed product takes the organisation's certificate and token at once, and one
+/// taken out refuses them.
+#[tokio::test]
+async fn a_product_edit_reaches_the_gateway_before_the_answer() {
+    use rustls::pki_types::pem::PemObject;
+    use support::gateway::{connect_with, echo_upstream};
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start_in(&data, &["--demo"]);
+    let admin = Admin::new(&server);
+    let upstream = echo_upstream().await;
+    let api = |name: &str| {
+        json!({"name": name, "listen_path": format!("/{name}"), "upstream_url": format!("http://{upstream}/"), "auth": "auth_token",
+               "mtls": {"required": true}})
+    };
+    let (shop, more) = (admin.create_api(api("shop")).await, admin.create_api(api("more")).await);
+    let gold = create_plan(&admin, "Gold").await;
+    let product = |apis: Value| json!({"name": "Shop", "apis": apis, "plans": [gold], "published": true});
+    let (status, created) = admin.call(Method::POST, "/products", Some(product(json!([shop])))).await;
+    assert_eq!(status, 201, "{created}");
+    let product_id = created["id"].as_str().unwrap().to_string();
+
+    // The demo consumer of Acme Corp gets a credential for the product.
+    let consumer = support::client();
+    support::sign_in(&consumer, &server, "dev@acme.example", "demo-consumer-password").await;
+    let portal = |path: &str| server.url(&format!("/api/v1/portal{path}"));
+    let app: Value = consumer.post(portal("/apps")).json(&json!({"name": "Checkout"})).send().await.unwrap().json().await.unwrap();
+    let app = app["id"].as_str().unwrap().to_string();
+    let ask = json!({"product": product_id, "plan": gold});
+    let request: Value =
+        consumer.post(portal(&format!("/apps/{app}/access-requests"))).json(&ask).send().await.unwrap().json().await.unwrap();
+    let (status, _) = admin.call(Method::POST, &format!("/access-requests/{}/approve", request["id"].as_str().unwrap()), None).await;
+    assert_eq!(status, 200);
+    let credentials: Value = consumer.get(portal(&format!("/apps/{app}/credentials"))).send().await.unwrap().json().await.unwrap();
+    let credential = credentials["items"][0]["id"].as_str().unwrap().to_string();
+    let minted: Value = consumer.post(portal(&format!("/credentials/{credential}/token"))).send().await.unwrap().json().await.unwrap();
+    let bearer = format!("Bearer {}", minted["token"].as_str().unwrap());
+
+    let cert_pem = std::fs::read(data.join("demo/client.crt")).unwrap();
+    let key_pem = std::fs::read_to_string(data.join("demo/client.key")).unwrap();
+    let der = rustls::pki_types::CertificateDer::from_pem_slice(&cert_pem).unwrap().to_vec();
+    let mut acme = connect_with(&server, &[der], Some(&key_pem), "localhost").await;
+    assert_eq!(acme.get("/shop/x", &[("authorization", &bearer)]).await.status, 200);
+    assert_eq!(acme.get("/more/x", &[("authorization", &bearer)]).await.code(), "client_certificate_not_allowed");
+
+    let (status, answer) = admin.call(Method::PUT, &format!("/products/{product_id}"), Some(product(json!([shop, more])))).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(acme.get("/more/x", &[("authorization", &bearer)]).await.status, 200, "the added API grants at once");
+    let (status, answer) = admin.call(Method::PUT, &format!("/products/{product_id}"), Some(product(json!([more])))).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(acme.get("/shop/x", &[("authorization", &bearer)]).await.code(), "client_certificate_not_allowed", "the API taken out refuses");
+    assert_eq!(acme.get("/more/x", &[("authorization", &bearer)]).await.status, 200);
+}

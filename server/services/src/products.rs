@@ -9,7 +9,7 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use crate::store::codec::{self, Versioned};
-use crate::store::{tables, Store};
+use crate::store::{tables, PublishScope, Store};
 use crate::{audit, clock, ids, references, ServiceError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,7 +213,9 @@ impl Products {
     pub async fn update_entry(&self, id: &str, spec: ProductSpec, actor: &str) -> Result<ProductEntry, ServiceError> {
         let (id, actor) = (id.to_string(), actor.to_string());
         self.store
-            .write(move |txn| {
+            // The product's APIs decide where its live credentials (and their certificates) are
+            // granted: the gateway follows before the answer.
+            .write_published(PublishScope::Everything, move |txn| {
                 let old = load(&txn.open_table(tables::PRODUCTS)?, &id)?.ok_or_else(not_found)?;
                 let (spec, auth) = checked(txn, spec)?;
                 let record = ProductRecord { id: id.clone(), spec, created_at: old.created_at, updated_at: clock::now() };
