@@ -146,6 +146,16 @@ pub(crate) fn check_email(email: &str) -> Result<(), ServiceError> {
     }
 }
 
+/// Replaces a user's password hash (and when it changed); the updated record.
+fn store_password_hash(txn: &redb::WriteTransaction, id: &str, hash: String) -> Result<UserRecord, ServiceError> {
+    let mut users = txn.open_table(tables::USERS)?;
+    let mut user = load_user(&users, id)?.ok_or(ServiceError::NotFound { what: "user" })?;
+    user.password_hash = hash;
+    user.password_changed_at = clock::now();
+    users.insert(id, codec::encode(&user)?.as_slice())?;
+    Ok(user)
+}
+
 pub(crate) fn load_user(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     id: &str,
@@ -347,14 +357,7 @@ impl Accounts {
         };
         let id = user_id.to_string();
         self.store
-            .write(move |txn| {
-                let mut users = txn.open_table(tables::USERS)?;
-                let mut user = load_user(&users, &id)?.ok_or(ServiceError::NotFound { what: "user" })?;
-                user.password_hash = new_hash;
-                user.password_changed_at = clock::now();
-                users.insert(id.as_str(), codec::encode(&user)?.as_slice())?;
-                Ok(())
-            })
+            .write(move |txn| store_password_hash(txn, &id, new_hash).map(|_| ()))
             .await
     }
 
@@ -370,12 +373,7 @@ impl Accounts {
         let id = user.id.clone();
         self.store
             .write(move |txn| {
-                let mut users = txn.open_table(tables::USERS)?;
-                let mut user = load_user(&users, &id)?.ok_or(ServiceError::NotFound { what: "user" })?;
-                user.password_hash = new_hash;
-                user.password_changed_at = clock::now();
-                users.insert(id.as_str(), codec::encode(&user)?.as_slice())?;
-                drop(users);
+                let user = store_password_hash(txn, &id, new_hash)?;
                 // Recovery is audited like any other change (from the command line).
                 crate::audit::record(txn, "cli", "user.password_reset", &id, user.email.clone())?;
                 Ok(user)
