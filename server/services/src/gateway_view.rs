@@ -12,6 +12,7 @@ use certgate_core::gateway::view::{ApiInput, ApiLists, CertificateInput, Gateway
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use crate::certificates::CertificateRecord;
+use crate::portal::grants::{derive_all, PortalGrants, PortalKey};
 use crate::keys::KeyRecord;
 use crate::store::{codec, tables, PublishScope, Store, StoreError};
 use crate::{apis, ServiceError};
@@ -28,6 +29,9 @@ pub struct GatewayState {
 }
 
 pub type SharedState = Arc<GatewayState>;
+
+/// API id -> certificate ids the portal's credentials add to its allow list.
+type Contributions = std::collections::BTreeMap<String, std::collections::BTreeSet<String>>;
 
 /// The certificates (from the certificates table) with these ids, for allow lists and bindings.
 fn certificates(
@@ -58,11 +62,10 @@ fn compile_key(
 }
 
 impl GatewayState {
-    fn rebuild_apis(&self, txn: &redb::ReadTransaction) -> Result<(), ServiceError> {
+    /// Each API's effective allow list: the admin's entries and what the portal's live
+    /// credentials contribute (`contributions`, derived from the store: never reference-counted).
+    fn rebuild_apis(&self, txn: &redb::ReadTransaction, mut contributions: Contributions) -> Result<(), ServiceError> {
         let records = apis::all(&txn.open_table(tables::APIS)?)?;
-        // Each API's effective allow list: the admin's entries and what the portal's live
-        // credentials contribute, derived again from the store (never reference-counted).
-        let mut contributions = crate::portal::grants::derive_all(txn, crate::clock::now())?.contributions;
         let ids = records
             .iter()
             .flat_map(|a| a.spec.certificate_ids().cloned())
@@ -99,7 +102,7 @@ impl GatewayState {
         Ok(())
     }
 
-    fn rebuild_keys(&self, txn: &redb::ReadTransaction) -> Result<(), ServiceError> {
+    fn rebuild_keys(&self, txn: &redb::ReadTransaction, portal_keys: Vec<PortalKey>) -> Result<(), ServiceError> {
         // One record at a time: holding every decoded record while the views are allocated
         // would interleave short- and long-lived allocations and leave the heap fragmented.
         let table = txn.open_table(tables::KEYS)?;
@@ -115,7 +118,7 @@ impl GatewayState {
             fresh.insert(hash);
         }
         // The portal's credentials: one entry per usable token digest, derived at each rebuild.
-        for key in crate::portal::grants::derive_all(txn, crate::clock::now())?.keys {
+        for key in portal_keys {
             let certs = certificates(&certificate_table, key.spec.bound_certificates.iter().flatten().cloned())?;
             let input = KeyInput { id: key.credential, token_sha256: key.token_sha256, spec: key.spec, limits_key: Some(key.limits_key) };
             let (hash, view) = KeyView::build_sharing(input, &certs, &mut lists);
@@ -136,9 +139,11 @@ impl GatewayState {
         Arc::clone(&self.consistent)
     }
 
+    /// Keys and APIs, from one derivation of the portal's grants.
     fn rebuild_all(&self, txn: &redb::ReadTransaction) -> Result<(), ServiceError> {
-        self.rebuild_keys(txn)?;
-        self.rebuild_apis(txn)
+        let PortalGrants { keys, contributions } = derive_all(txn, crate::clock::now())?;
+        self.rebuild_keys(txn, keys)?;
+        self.rebuild_apis(txn, contributions)
     }
 
     /// After a commit: the scoped update; if it fails, the whole view; if that fails too, the
@@ -177,7 +182,7 @@ impl GatewayState {
     fn publish(&self, db: &redb::Database, scope: &PublishScope) -> Result<(), ServiceError> {
         let txn = db.begin_read().map_err(StoreError::from)?;
         match scope {
-            PublishScope::Apis => self.rebuild_apis(&txn),
+            PublishScope::Apis => self.rebuild_apis(&txn, derive_all(&txn, crate::clock::now())?.contributions),
             PublishScope::Key(id) => self.refresh_key(&txn, id),
             PublishScope::Everything => self.rebuild_all(&txn),
         }
