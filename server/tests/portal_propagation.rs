@@ -258,6 +258,31 @@ async fn changing_the_products_apis_updates_existing_credentials_and_keeps_admin
     assert_eq!(outcome(&mut conn, "/one/x", &sub).await, "ok");
     let stored = w.ok(Method::GET, &format!("/apis/{two}"), None).await;
     assert!(stored.to_string().contains(&pinned_id), "the admin's entry is untouched: {stored}");
+
+    // And the reverse: the admin editing the API's own entries leaves the portal's.
+    let edited = json!({"name": "one, edited", "listen_path": "/one", "upstream_url": format!("http://{}/", w.upstream), "auth": "auth_token",
+        "mtls": {"required": true, "allowed_certificates": [pinned_id]}});
+    w.ok(Method::PUT, &format!("/apis/{one}"), Some(edited)).await;
+    assert_eq!(outcome(&mut conn, "/one/x", &sub).await, "ok");
+}
+
+#[tokio::test]
+async fn a_plan_change_reaches_existing_credentials() {
+    let w = World::new().await;
+    let acme = w.organisation("Acme").await;
+    let (mine, _) = w.certificate("acme", &[&acme]).await;
+    let api = w.api("/shop", &[]).await;
+    w.ok(Method::PUT, &format!("/plans/{}", w.plan), Some(json!({"name": "Gold", "rate": {"requests": 100, "per_seconds": 60}}))).await;
+    let product = w.product(&w.product_spec(&[&api], "managed", true)).await;
+    let sub = w.subscribe(&w.consumer(&acme, "dev@acme.example").await, &product).await;
+    let mut conn = w.connect(&[&mine]).await;
+    let limit = |answer: &support::gateway::Answer| answer.headers.get("x-ratelimit-limit").map(|v| v.to_str().unwrap().to_string());
+    let answer = conn.get("/shop/x", &[("authorization", &sub.bearer)]).await;
+    assert_eq!((answer.status, limit(&answer).as_deref()), (200, Some("100")));
+
+    w.ok(Method::PUT, &format!("/plans/{}", w.plan), Some(json!({"name": "Gold", "rate": {"requests": 5, "per_seconds": 60}}))).await;
+    let answer = conn.get("/shop/x", &[("authorization", &sub.bearer)]).await;
+    assert_eq!((answer.status, limit(&answer).as_deref()), (200, Some("5")), "the plan's new rate applies from the next request");
 }
 
 #[tokio::test]
