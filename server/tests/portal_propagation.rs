@@ -305,7 +305,7 @@ async fn managed_to_self_serve_keeps_the_credential_working_with_the_same_certif
     w.link(&mine_id, &[]).await;
     assert_eq!(outcome(&mut conn, "/shop/x", &sub).await, "ok");
     let entry = w.ok(Method::GET, &format!("/certificates/{mine_id}"), None).await;
-    assert!(entry.to_string().contains(&sub.subscription), "\"used by\" names the subscription: {entry}");
+    assert_eq!(entry["used_by"], json!([format!("subscription {}", sub.subscription)]), "\"used by\" names the subscription");
 
     // Back to Managed while the organisation has no certificate: 409, and nothing changes.
     let (status, refused) = w.put_product(&product, &w.product_spec(&[&api], "managed", true)).await;
@@ -401,4 +401,42 @@ async fn deleting_a_product_plan_or_organisation_that_live_subscriptions_use_is_
     let (status, refused) = w.admin.call(Method::DELETE, &format!("/organisations/{acme}"), None).await;
     assert_eq!((status, refused["code"].as_str()), (409, Some("organisation_in_use")), "{refused}");
     assert_eq!(outcome(&mut conn, "/shop/x", &sub).await, "ok", "the refusals changed nothing");
+}
+
+#[tokio::test]
+async fn a_self_serve_certificate_deleted_with_force_is_refused_from_the_next_request() {
+    let w = World::new().await;
+    let acme = w.organisation("Acme").await;
+    let api = w.api("/shop", &[]).await;
+    let product = w.product(&w.product_spec(&[&api], "self_serve", true)).await;
+    let consumer = w.consumer(&acme, "dev@acme.example").await;
+    let (status, app) = send(consumer.client.post(format!("{}/apps", consumer.portal)).json(&json!({"name": "App"}))).await;
+    assert_eq!(status, 201, "{app}");
+    let mine = w.pki.leaf(&LeafSpec::client("self-serve"));
+    let ask = json!({"product": product, "plan": w.plan, "certificate": mine.cert_pem});
+    let (status, request) = send(consumer.client.post(format!("{}/apps/{}/access-requests", consumer.portal, app["id"].as_str().unwrap())).json(&ask)).await;
+    assert_eq!(status, 201, "{request}");
+    w.ok(Method::POST, &format!("/access-requests/{}/approve", request["id"].as_str().unwrap()), None).await;
+    let (_, credentials) = send(consumer.client.get(format!("{}/apps/{}/credentials", consumer.portal, app["id"].as_str().unwrap()))).await;
+    let credential = credentials["items"][0]["id"].as_str().unwrap().to_string();
+    let (status, minted) = send(consumer.client.post(format!("{}/credentials/{credential}/token", consumer.portal))).await;
+    assert_eq!(status, 201, "{minted}");
+    let sub = Subscribed { app: String::new(), credential, subscription: String::new(), bearer: format!("Bearer {}", minted["token"].as_str().unwrap()) };
+    let mut conn = w.connect(&[&mine]).await;
+    assert_eq!(outcome(&mut conn, "/shop/x", &sub).await, "ok");
+
+    let id = credentials["items"][0]["certificates"][0].as_str().unwrap().to_string();
+    let (status, refused) = w.admin.call(Method::DELETE, &format!("/certificates/{id}"), None).await;
+    assert_eq!((status, refused["code"].as_str()), (409, Some("certificate_in_use")), "{refused}");
+    assert_eq!(outcome(&mut conn, "/shop/x", &sub).await, "ok");
+    let (status, body) = w.admin.call(Method::DELETE, &format!("/certificates/{id}?force=true"), None).await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(outcome(&mut conn, "/shop/x", &sub).await, "client_certificate_not_allowed");
+    // Uploaded again later (for another use), it does not come back into the subscription.
+    assert_eq!(w.admin.upload(&mine).await, id);
+    let (status, body) = w.put_product(&product, &w.product_spec(&[&api], "self_serve", true)).await;
+    assert_eq!(status, 200, "a write that republishes the view: {body}");
+    assert_eq!(outcome(&mut conn, "/shop/x", &sub).await, "client_certificate_not_allowed");
+    let entry = w.ok(Method::GET, &format!("/certificates/{id}"), None).await;
+    assert_eq!(entry["used_by"], json!([]), "{entry}");
 }

@@ -340,7 +340,7 @@ impl Certificates {
             }
             let mut linked = meta.organisation_ids.clone();
             linked.insert(org.clone());
-            check_ca_links(facts, &linked)?;
+            check_ca_links(txn, facts, &linked)?;
             meta.organisation_ids = linked;
             Ok(format!("organisation {org}"))
         })
@@ -384,7 +384,7 @@ impl Certificates {
                         return Err(ServiceError::invalid("unknown_organisation", format!("Organisation {org} does not exist.")));
                     }
                 }
-                check_ca_links(facts, &organisations)?;
+                check_ca_links(txn, facts, &organisations)?;
                 detail.push(format!("organisations [{}]", organisations.iter().cloned().collect::<Vec<_>>().join(", ")));
                 meta.organisation_ids = organisations;
             }
@@ -420,17 +420,29 @@ impl Certificates {
 
 /// A CA certificate covers every leaf it issues: linked to two organisations, each would get
 /// the other's leaves (and with binding, tokens of one would work with the other's
-/// certificates). So a CA is linked to at most one organisation; leaves may be shared. The
-/// message names the organisations: only the admin reaches this facade.
-fn check_ca_links(facts: &CertificateFacts, organisations: &BTreeSet<String>) -> Result<(), ServiceError> {
-    if !facts.is_ca || organisations.len() <= 1 {
+/// certificates). So a CA belongs to at most one organisation, counting the Self-Serve
+/// subscriptions that hold it (a Managed product switched to Self-Serve keeps it there);
+/// leaves may be shared. The message names the organisations: only the admin reaches this.
+fn check_ca_links(txn: &redb::WriteTransaction, facts: &CertificateFacts, organisations: &BTreeSet<String>) -> Result<(), ServiceError> {
+    if !facts.is_ca {
+        return Ok(());
+    }
+    let mut holders = organisations.clone();
+    let subscriptions = txn.open_table(tables::SUBSCRIPTIONS)?;
+    for holder in crate::references::holders(&txn.open_table(tables::CERTIFICATE_USERS)?, &facts.id)? {
+        let Some(id) = holder.strip_prefix("sub:") else { continue };
+        if let Some(v) = subscriptions.get(id)? {
+            holders.insert(codec::decode::<crate::portal::requests::SubscriptionRecord>("subscriptions", id, v.value())?.organisation);
+        }
+    }
+    if holders.len() <= 1 {
         return Ok(());
     }
     Err(ServiceError::Conflict {
         code: "ca_linked_elsewhere",
         message: format!(
-            "A CA certificate covers every certificate it issues, so it may be linked to one organisation only (asked: {}). Unlink it first, or link leaf certificates instead.",
-            organisations.iter().cloned().collect::<Vec<_>>().join(", ")
+            "A CA certificate covers every certificate it issues, so it may belong to one organisation only (it would belong to {}). Unlink it first, or link leaf certificates instead.",
+            holders.into_iter().collect::<Vec<_>>().join(", ")
         ),
     })
 }

@@ -202,3 +202,20 @@ async fn forcing_the_deletion_of_a_self_serve_certificate_takes_it_off_the_subsc
     let again = w.upload(&mine, None).await;
     assert!(w.users_of(&again).await.is_empty(), "no dangling reference");
 }
+
+#[tokio::test]
+async fn a_ca_held_by_a_self_serve_subscription_is_not_linked_to_another_organisation() {
+    let w = world().await;
+    let pki = TestPki::new();
+    let ca = w.upload(&pki.intermediate, Some(&w.acme)).await;
+    let product = w.products.create(spec(&w, CertificateMode::Managed), "admin").await.unwrap().id;
+    let (_, _, token) = w.subscribe(&w.acme, &product, None).await;
+    w.products.update(&product, spec(&w, CertificateMode::SelfServe), "admin").await.unwrap();
+    // Acme's subscription holds the CA now: moving the link to Globex would give it two owners.
+    assert_eq!(code(w.certificates.update_portal(&ca, None, Some(vec![w.globex.clone()]), "admin").await), "ca_linked_elsewhere");
+    assert_eq!(code(w.certificates.link_organisation(&ca, &w.globex, "admin").await), "ca_linked_elsewhere");
+    // Unlinking it from Acme itself is fine: the subscription still holds it.
+    w.certificates.update_portal(&ca, None, Some(vec![]), "admin").await.unwrap();
+    let issued = pki.leaf(&LeafSpec::client("issued"));
+    assert!(w.decide(&[&issued, &pki.intermediate], &token).is_ok());
+}
