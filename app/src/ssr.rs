@@ -268,6 +268,7 @@ pub fn certificate_view(entry: &CertificateEntry) -> CertificateView {
         organisations: entry.organisations.iter().map(|o| OrganisationRef { id: o.id.clone(), name: o.name.clone() }).collect(),
         used_by: entry.used_by.iter().map(|u| match u.kind.as_str() {
             "api" => format!("API {}", u.name),
+            "subscription" => format!("subscription {}", u.id),
             _ => format!("key {}", u.id),
         }).collect(),
         added_at: clock::rfc3339(entry.record.added_at),

@@ -7,7 +7,7 @@ use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use crate::store::codec::{self, Versioned};
-use crate::store::{tables, Store};
+use crate::store::{tables, PublishScope, Store};
 use crate::{audit, clock, ids, references, ServiceError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,7 +84,9 @@ impl Plans {
         let spec = spec.normalise()?;
         let (id, actor) = (id.to_string(), actor.to_string());
         self.store
-            .write(move |txn| {
+            // Live credentials take their rate and quota from the plan (derived, not copied):
+            // the gateway follows before the answer.
+            .write_published(PublishScope::Everything, move |txn| {
                 let mut table = txn.open_table(tables::PLANS)?;
                 let old = load(&table, &id)?.ok_or_else(not_found)?;
                 let record = PlanRecord { id: id.clone(), spec, created_at: old.created_at, updated_at: clock::now() };

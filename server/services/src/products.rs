@@ -204,7 +204,8 @@ impl Products {
         Ok(entries)
     }
 
-    /// Replaces a product's definition, checked like a new one.
+    /// Replaces a product's definition, checked like a new one. A change of certificate mode
+    /// carries the subscriptions' certificates over (`mode_switch`).
     pub async fn update(&self, id: &str, spec: ProductSpec, actor: &str) -> Result<ProductRecord, ServiceError> {
         Ok(self.update_entry(id, spec, actor).await?.record)
     }
@@ -219,6 +220,7 @@ impl Products {
                 let old = load(&txn.open_table(tables::PRODUCTS)?, &id)?.ok_or_else(not_found)?;
                 let (spec, auth) = checked(txn, spec)?;
                 let record = ProductRecord { id: id.clone(), spec, created_at: old.created_at, updated_at: clock::now() };
+                mode_switch::apply(txn, &id, old.spec.certificate_mode, record.spec.certificate_mode)?;
                 unindex(txn, &old)?;
                 index(txn, &record)?;
                 txn.open_table(tables::PRODUCTS)?.insert(id.as_str(), codec::encode(&record)?.as_slice())?;
@@ -250,6 +252,8 @@ impl Products {
             .await
     }
 }
+
+mod mode_switch;
 
 #[cfg(test)]
 mod tests;

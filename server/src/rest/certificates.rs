@@ -296,7 +296,8 @@ pub struct CertificatePatch {
 
 /// Sets the portal's display name and organisation links in one atomic write (one audit entry).
 /// An unknown organisation is 400 `unknown_organisation` (the body is wrong, the certificate
-/// exists), and then nothing changes.
+/// exists); a CA certificate given two organisations is 409 `ca_linked_elsewhere` (it covers
+/// every leaf it issues). A refusal changes nothing.
 #[utoipa::path(
     patch,
     path = "/certificates/{id}",
@@ -308,6 +309,7 @@ pub struct CertificatePatch {
         (status = 200, description = "Updated", body = Certificate),
         (status = 400, description = "`invalid_name`, `unknown_organisation`, or invalid JSON (unknown fields included)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such certificate", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`ca_linked_elsewhere`: a CA certificate may be linked to one organisation only", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
     )

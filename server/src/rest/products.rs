@@ -158,7 +158,10 @@ async fn get_product(_admin: AdminCaller, State(state): State<AppState>, Path(id
     Ok(Json(state.services.products.entry(&id).await?.into()))
 }
 
-/// Replaces a product's definition, checked like a new one.
+/// Replaces a product's definition, checked like a new one. Changing the certificate mode
+/// carries live subscriptions over: Managed → Self-Serve gives each subscription its
+/// organisation's current certificates as its own; Self-Serve → Managed uses the
+/// organisations' certificates again, and is refused while one with live credentials has none.
 #[utoipa::path(
     put,
     path = "/products/{id}",
@@ -170,6 +173,7 @@ async fn get_product(_admin: AdminCaller, State(state): State<AppState>, Path(id
         (status = 200, description = "Replaced", body = Product),
         (status = 400, description = "Invalid product or JSON (codes as for POST)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`organisation_has_no_certificate`: switching to Managed would leave an organisation's live credentials without a certificate", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn update_product(

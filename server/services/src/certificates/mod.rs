@@ -323,21 +323,25 @@ impl Certificates {
     /// Sets (or with an empty name, clears) the portal-only display name.
     pub async fn set_display_name(&self, id: &str, name: &str, actor: &str) -> Result<CertificateEntry, ServiceError> {
         let display_name = checked_display_name(name)?;
-        self.update_meta(id, actor, "certificate.renamed", move |_, meta| {
+        self.update_meta(id, actor, "certificate.renamed", move |_, _, meta| {
             meta.display_name = display_name.clone();
             Ok(format!("display name {:?}", display_name))
         })
         .await
     }
 
-    /// Links the certificate to an organisation (idempotent).
+    /// Links the certificate to an organisation (idempotent). A CA certificate already linked
+    /// to another organisation is refused (409 `ca_linked_elsewhere`).
     pub async fn link_organisation(&self, id: &str, organisation_id: &str, actor: &str) -> Result<CertificateEntry, ServiceError> {
         let org = organisation_id.to_string();
-        self.update_meta(id, actor, "certificate.linked", move |txn, meta| {
+        self.update_meta(id, actor, "certificate.linked", move |txn, facts, meta| {
             if txn.open_table(tables::ORGANISATIONS)?.get(org.as_str())?.is_none() {
                 return Err(ServiceError::NotFound { what: "organisation" });
             }
-            meta.organisation_ids.insert(org.clone());
+            let mut linked = meta.organisation_ids.clone();
+            linked.insert(org.clone());
+            check_ca_links(txn, facts, &linked)?;
+            meta.organisation_ids = linked;
             Ok(format!("organisation {org}"))
         })
         .await
@@ -346,7 +350,7 @@ impl Certificates {
     /// Unlinks the certificate from an organisation (idempotent).
     pub async fn unlink_organisation(&self, id: &str, organisation_id: &str, actor: &str) -> Result<CertificateEntry, ServiceError> {
         let org = organisation_id.to_string();
-        self.update_meta(id, actor, "certificate.unlinked", move |_, meta| {
+        self.update_meta(id, actor, "certificate.unlinked", move |_, _, meta| {
             meta.organisation_ids.remove(&org);
             Ok(format!("organisation {org}"))
         })
@@ -367,7 +371,7 @@ impl Certificates {
         let display_name = name.map(checked_display_name).transpose()?;
         let organisations: Option<BTreeSet<String>> =
             organisation_ids.map(|ids| ids.iter().map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect());
-        self.update_meta(id, actor, "certificate.portal_updated", move |txn, meta| {
+        self.update_meta(id, actor, "certificate.portal_updated", move |txn, facts, meta| {
             let mut detail = Vec::new();
             if let Some(display_name) = display_name {
                 detail.push(format!("display name {display_name:?}"));
@@ -380,6 +384,7 @@ impl Certificates {
                         return Err(ServiceError::invalid("unknown_organisation", format!("Organisation {org} does not exist.")));
                     }
                 }
+                check_ca_links(txn, facts, &organisations)?;
                 detail.push(format!("organisations [{}]", organisations.iter().cloned().collect::<Vec<_>>().join(", ")));
                 meta.organisation_ids = organisations;
             }
@@ -393,19 +398,17 @@ impl Certificates {
         id: &str,
         actor: &str,
         action: &'static str,
-        change: impl FnOnce(&redb::WriteTransaction, &mut CertificatePortalMeta) -> Result<String, ServiceError> + Send + 'static,
+        change: impl FnOnce(&redb::WriteTransaction, &CertificateFacts, &mut CertificatePortalMeta) -> Result<String, ServiceError> + Send + 'static,
     ) -> Result<CertificateEntry, ServiceError> {
         let (id, actor) = (normalise_id(id), actor.to_string());
         let lookup = id.clone();
         self.store
             // Organisation links decide Managed credentials' certificates: the gateway follows.
             .write_published(PublishScope::Everything, move |txn| {
-                if load_record(&txn.open_table(tables::CERTIFICATES)?, &id)?.is_none() {
-                    return Err(not_found());
-                }
+                let record = load_record(&txn.open_table(tables::CERTIFICATES)?, &id)?.ok_or_else(not_found)?;
                 let mut table = txn.open_table(tables::CERTIFICATE_PORTAL)?;
                 let mut meta = load_meta(&table, &id)?;
-                let detail = change(txn, &mut meta)?;
+                let detail = change(txn, &record.facts, &mut meta)?;
                 table.insert(id.as_str(), codec::encode(&meta)?.as_slice())?;
                 audit::record(txn, &actor, action, &id, detail)?;
                 Ok(())
@@ -413,6 +416,35 @@ impl Certificates {
             .await?;
         self.get(&lookup).await
     }
+}
+
+/// A CA certificate covers every leaf it issues: linked to two organisations, each would get
+/// the other's leaves (and with binding, tokens of one would work with the other's
+/// certificates). So a CA belongs to at most one organisation, counting the Self-Serve
+/// subscriptions that hold it (a Managed product switched to Self-Serve keeps it there);
+/// leaves may be shared. The message names the organisations: only the admin reaches this.
+fn check_ca_links(txn: &redb::WriteTransaction, facts: &CertificateFacts, organisations: &BTreeSet<String>) -> Result<(), ServiceError> {
+    if !facts.is_ca {
+        return Ok(());
+    }
+    let mut holders = organisations.clone();
+    let subscriptions = txn.open_table(tables::SUBSCRIPTIONS)?;
+    for holder in crate::references::holders(&txn.open_table(tables::CERTIFICATE_USERS)?, &facts.id)? {
+        let Some(id) = holder.strip_prefix("sub:") else { continue };
+        if let Some(v) = subscriptions.get(id)? {
+            holders.insert(codec::decode::<crate::portal::requests::SubscriptionRecord>("subscriptions", id, v.value())?.organisation);
+        }
+    }
+    if holders.len() <= 1 {
+        return Ok(());
+    }
+    Err(ServiceError::Conflict {
+        code: "ca_linked_elsewhere",
+        message: format!(
+            "A CA certificate covers every certificate it issues, so it may belong to one organisation only (it would belong to {}). Unlink it first, or link leaf certificates instead.",
+            holders.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+    })
 }
 
 /// A display name as stored: trimmed, `None` when empty; too long or with control characters
@@ -428,7 +460,8 @@ fn checked_display_name(name: &str) -> Result<Option<String>, ServiceError> {
     Ok((!name.is_empty()).then_some(name))
 }
 
-/// Takes a certificate id out of an API's allow list or a key's binding (forced deletion).
+/// Takes a certificate id out of an API's allow list, a key's binding or a Self-Serve
+/// subscription (forced deletion).
 fn remove_reference(txn: &redb::WriteTransaction, used: &CertificateUse, certificate_id: &str) -> Result<(), ServiceError> {
     match used.kind.as_str() {
         "api" => {
@@ -443,6 +476,20 @@ fn remove_reference(txn: &redb::WriteTransaction, used: &CertificateUse, certifi
                 // system's roots, which would trust far more than the pinned certificate.
                 apis.insert(api.id.as_str(), codec::encode(&api)?.as_slice())?;
             }
+        }
+        "subscription" => {
+            // A Self-Serve subscription's own certificate: it leaves the subscription (and with
+            // it the allow lists and the binding; a bound credential left with none denies).
+            let mut subscriptions = txn.open_table(tables::SUBSCRIPTIONS)?;
+            let found = match subscriptions.get(used.id.as_str())? {
+                Some(v) => Some(codec::decode::<crate::portal::requests::SubscriptionRecord>("subscriptions", &used.id, v.value())?),
+                None => None,
+            };
+            if let Some(mut subscription) = found {
+                subscription.certificates.retain(|c| c.id != certificate_id);
+                subscriptions.insert(subscription.id.as_str(), codec::encode(&subscription)?.as_slice())?;
+            }
+            crate::references::remove(txn, tables::CERTIFICATE_USERS, &[certificate_id.to_string()], &format!("sub:{}", used.id))?;
         }
         _ => {
             let mut keys = txn.open_table(tables::KEYS)?;
