@@ -226,3 +226,22 @@ async fn a_plan_change_is_approved_like_a_request_and_keeps_the_subscription() {
     assert_eq!(subscriptions.get(&alice, &subscription).await.unwrap().plan, bronze);
     assert_eq!(w.decide(&cert, &token), Ok(Some(subscription)));
 }
+
+#[tokio::test]
+async fn a_managed_subscription_has_nothing_to_renew() {
+    let w = world().await;
+    let pki = TestPki::new();
+    let org_cert = pki.leaf(&LeafSpec::client("acme"));
+    w.upload(&org_cert, Some(&w.acme)).await;
+    let product = w.product(CertificateMode::Managed, true).await;
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone() };
+    let app = w.apps.create(&alice, "Shop").await.unwrap().id;
+    let request = w.requests.create(&alice, &app, NewRequest { product, plan: w.plan.clone(), certificate: None }).await.unwrap();
+    w.requests.approve(&w.admin, &request.id).await.unwrap();
+    let subscriptions = Subscriptions::new(w.store.clone());
+    let subscription = subscriptions.of_app(&alice, &app).await.unwrap()[0].subscription.id.clone();
+    let replacement = pki.leaf(&LeafSpec::client("mine"));
+    assert_eq!(code(subscriptions.renew(&alice, &subscription, replacement.cert_pem.as_bytes()).await), "not_self_serve");
+    assert_eq!(code(subscriptions.retire_certificate(&alice, &subscription, &id_of(&org_cert)).await), "not_found", "not the subscription's own");
+    assert!(w.requests.list(&w.admin, Some("pending")).await.unwrap().is_empty());
+}
