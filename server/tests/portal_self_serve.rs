@@ -218,6 +218,13 @@ async fn self_serve_request_binding_renewal_and_retirement_through_the_gateway()
     assert_eq!((status, twice["code"].as_str()), (409, Some("renewal_pending")));
     let (_, listed) = w.acme.call(Method::GET, &format!("/apps/{app}/subscriptions"), None).await;
     assert_eq!(listed["items"][0]["pending"][0]["id"], renewal["id"], "the consumer sees the pending renewal: {listed}");
+    let (status, mine) = w.acme.call(Method::GET, "/access-requests?state=pending", None).await;
+    assert_eq!(status, 200, "{mine}");
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(1), "{mine}");
+    assert_eq!((mine["items"][0]["id"].clone(), mine["items"][0]["kind"].as_str()), (renewal["id"].clone(), Some("renew")));
+    assert_eq!(mine["items"][0]["subscription"], json!(sub));
+    let (_, theirs) = w.globex.call(Method::GET, "/access-requests", None).await;
+    assert_eq!(theirs["items"], json!([]), "another organisation's requests are not listed");
     let id = renewal["id"].as_str().unwrap();
     let (status, rejected) = w.admin.call(Method::POST, &format!("/access-requests/{id}/reject"), Some(json!({"reason": "not our CA"}))).await;
     assert_eq!((status, rejected["state"].as_str()), (200, Some("rejected")), "{rejected}");

@@ -1,7 +1,8 @@
 //! `/portal/apps/{id}/subscriptions` and `/portal/subscriptions/{id}/*`: a consumer's live
 //! subscriptions and the requests that change them (another plan, a replacement Self-Serve
-//! certificate), approved like access requests by the admin; and retiring a replaced
-//! certificate. Consumers' session only, like the rest of `/portal`.
+//! certificate), approved like access requests by the admin; retiring a replaced certificate;
+//! and `/portal/access-requests`, the organisation's requests of every kind with their state.
+//! Consumers' session only, like the rest of `/portal`.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -16,7 +17,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::access_requests::AccessRequest;
+use super::access_requests::{AccessRequest, AccessRequestQuery};
 use super::pagination::{Page, PageQuery};
 use super::portal::ConsumerCaller;
 use super::{created, query, JsonBody, RestError};
@@ -24,6 +25,7 @@ use crate::router::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list_my_requests))
         .routes(routes!(list_subscriptions))
         .routes(routes!(change_plan))
         .routes(routes!(renew_certificate))
@@ -96,6 +98,24 @@ impl From<SubscriptionEntry> for Subscription {
             .collect();
         Subscription::of(e.subscription, pending)
     }
+}
+
+#[utoipa::path(get, path = "/portal/access-requests", tag = "portal", params(AccessRequestQuery), security(("session" = [])),
+    responses((status = 200, description = "One page of your organisation's requests (first requests, plan changes, renewals), newest first", body = Page<AccessRequest>),
+              (status = 400, description = "Bad state, limit or cursor", body = Problem, content_type = "application/problem+json")))]
+async fn list_my_requests(
+    caller: ConsumerCaller,
+    State(state): State<AppState>,
+    params: Result<Query<AccessRequestQuery>, QueryRejection>,
+) -> Result<Json<Page<AccessRequest>>, RestError> {
+    let params = query(params, "invalid_query")?;
+    if params.state.as_deref().is_some_and(|s| !matches!(s, "pending" | "approved" | "rejected" | "withdrawn")) {
+        return Err(RestError::bad_request("invalid_state", "Invalid state", "state is pending, approved, rejected or withdrawn."));
+    }
+    let records = state.services.access_requests.list(&caller.actor, params.state.as_deref()).await?;
+    let page = PageQuery { limit: params.limit, cursor: params.cursor };
+    let page = page.page_for(records, |r| (std::cmp::Reverse(r.created_at), r.id.clone()), "portal_access_requests", &caller.cursor_owner)?;
+    Ok(Json(page.map(AccessRequest::from)))
 }
 
 #[utoipa::path(get, path = "/portal/apps/{id}/subscriptions", tag = "portal", params(("id" = String, Path, description = "App id"), PageQuery), security(("session" = [])),

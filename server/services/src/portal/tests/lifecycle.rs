@@ -224,7 +224,13 @@ async fn a_plan_change_is_approved_like_a_request_and_keeps_the_subscription() {
     let change = subscriptions.change_plan(&alice, &subscription, &bronze).await.unwrap();
     assert_eq!(change.state.name(), "approved");
     assert_eq!(subscriptions.get(&alice, &subscription).await.unwrap().plan, bronze);
-    assert_eq!(w.decide(&cert, &token), Ok(Some(subscription)));
+    assert_eq!(w.decide(&cert, &token), Ok(Some(subscription.clone())));
+
+    // The subscription's plan auto-approves: so is a renewal, and both certificates work at once.
+    let replacement = pki.leaf(&LeafSpec::client("next"));
+    let renewal = subscriptions.renew(&alice, &subscription, replacement.cert_pem.as_bytes()).await.unwrap();
+    assert_eq!(renewal.state.name(), "approved");
+    assert!(w.decide(&cert, &token).is_ok() && w.decide(&replacement, &token).is_ok());
 }
 
 #[tokio::test]
