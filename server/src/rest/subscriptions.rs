@@ -199,6 +199,5 @@ async fn retire_certificate(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RetireBody>,
 ) -> Result<Json<Subscription>, RestError> {
-    let subscription = state.services.subscriptions.retire_certificate(&caller.actor, &id, &body.certificate).await?;
-    Ok(Json(Subscription::of(subscription, Vec::new())))
+    Ok(Json(state.services.subscriptions.retire_certificate(&caller.actor, &id, &body.certificate).await?.into()))
 }

@@ -42,16 +42,7 @@ impl Subscriptions {
                         out.push(SubscriptionEntry { subscription, pending: Vec::new() });
                     }
                 }
-                for entry in txn.open_table(tables::ACCESS_REQUESTS)?.iter()? {
-                    let (k, v) = entry?;
-                    let request: AccessRequestRecord = codec::decode("access_requests", k.value(), v.value())?;
-                    if request.app != app || !request.state.is_pending() {
-                        continue;
-                    }
-                    let target = match &request.kind {
-                        RequestKind::ChangePlan { subscription, .. } | RequestKind::Renew { subscription, .. } => subscription.clone(),
-                        RequestKind::Subscribe { .. } => continue,
-                    };
+                for (target, request) in pending_changes(&txn.open_table(tables::ACCESS_REQUESTS)?, &app)? {
                     if let Some(entry) = out.iter_mut().find(|e| e.subscription.id == target) {
                         entry.pending.push(request);
                     }
@@ -91,10 +82,38 @@ impl Subscriptions {
     }
 
     /// Retires one of the subscription's certificates now: refused from the next request.
-    pub async fn retire_certificate(&self, actor: &Actor, subscription: &str, certificate: &str) -> Result<SubscriptionRecord, ServiceError> {
+    pub async fn retire_certificate(&self, actor: &Actor, subscription: &str, certificate: &str) -> Result<SubscriptionEntry, ServiceError> {
         let (actor, subscription, certificate) = (actor.clone(), subscription.to_string(), certificate.to_string());
         self.store
-            .write_published(PublishScope::Everything, move |txn| lifecycle::retire_certificate(txn, &actor, &subscription, &certificate))
+            .write_published(PublishScope::Everything, move |txn| {
+                let subscription = lifecycle::retire_certificate(txn, &actor, &subscription, &certificate)?;
+                let pending = pending_changes(&txn.open_table(tables::ACCESS_REQUESTS)?, &subscription.app)?
+                    .into_iter()
+                    .filter(|(target, _)| *target == subscription.id)
+                    .map(|(_, request)| request)
+                    .collect();
+                Ok(SubscriptionEntry { subscription, pending })
+            })
             .await
     }
+}
+
+/// The app's pending plan changes and renewals, with the subscription each would change.
+fn pending_changes(
+    requests: &impl ReadableTable<&'static str, &'static [u8]>,
+    app: &str,
+) -> Result<Vec<(String, AccessRequestRecord)>, ServiceError> {
+    let mut out = Vec::new();
+    for entry in requests.iter()? {
+        let (k, v) = entry?;
+        let request: AccessRequestRecord = codec::decode("access_requests", k.value(), v.value())?;
+        if request.app != app || !request.state.is_pending() {
+            continue;
+        }
+        match &request.kind {
+            RequestKind::ChangePlan { subscription, .. } | RequestKind::Renew { subscription, .. } => out.push((subscription.clone(), request)),
+            RequestKind::Subscribe { .. } => {}
+        }
+    }
+    Ok(out)
 }

@@ -15,6 +15,12 @@ fn now() -> UnixSeconds {
     crate::clock::now()
 }
 
+/// A consumer who manages every app of the organisation (the only constructor here: the
+/// actor's shape lives in one place).
+fn consumer(user: &str, organisation: &str) -> Actor {
+    Actor::Consumer { user: user.into(), organisation: organisation.into() }
+}
+
 fn id_of(cert: &Issued) -> String {
     certgate_core::pki::parse_der(&cert.der).unwrap().id
 }
@@ -31,8 +37,8 @@ struct Subscribed {
 /// Alice's app subscribed to a Self-Serve product with binding, with `first`, and its token.
 async fn self_serve_subscription(w: &World, first: &Issued) -> Subscribed {
     let product = w.product(CertificateMode::SelfServe, true).await;
-    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone() };
-    let bob = Actor::Consumer { user: "usr_bob".into(), organisation: w.globex.clone() };
+    let alice = consumer("usr_alice", &w.acme);
+    let bob = consumer("usr_bob", &w.globex);
     let app = w.apps.create(&alice, "Shop").await.unwrap().id;
     let ask = NewRequest { product, plan: w.plan.clone(), certificate: Some(first.cert_pem.as_bytes().to_vec()) };
     let request = w.requests.create(&alice, &app, ask).await.unwrap();
@@ -197,8 +203,8 @@ async fn a_plan_change_is_approved_like_a_request_and_keeps_the_subscription() {
     let product = w.products.create(spec, "admin").await.unwrap().id;
     let pki = TestPki::new();
     let cert = pki.leaf(&LeafSpec::client("mine"));
-    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone() };
-    let bob = Actor::Consumer { user: "usr_bob".into(), organisation: w.globex.clone() };
+    let alice = consumer("usr_alice", &w.acme);
+    let bob = consumer("usr_bob", &w.globex);
     let app = w.apps.create(&alice, "Shop").await.unwrap().id;
     let request = w.requests.create(&alice, &app, NewRequest { product, plan: w.plan.clone(), certificate: Some(cert.cert_pem.as_bytes().to_vec()) }).await.unwrap();
     w.requests.approve(&w.admin, &request.id).await.unwrap();
@@ -240,7 +246,7 @@ async fn a_managed_subscription_has_nothing_to_renew() {
     let org_cert = pki.leaf(&LeafSpec::client("acme"));
     w.upload(&org_cert, Some(&w.acme)).await;
     let product = w.product(CertificateMode::Managed, true).await;
-    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone() };
+    let alice = consumer("usr_alice", &w.acme);
     let app = w.apps.create(&alice, "Shop").await.unwrap().id;
     let request = w.requests.create(&alice, &app, NewRequest { product, plan: w.plan.clone(), certificate: None }).await.unwrap();
     w.requests.approve(&w.admin, &request.id).await.unwrap();
