@@ -74,7 +74,7 @@ mod optional_base64 {
     }
 }
 
-pub(super) fn request_not_found() -> ServiceError {
+fn request_not_found() -> ServiceError {
     ServiceError::NotFound { what: "access request" }
 }
 
@@ -292,7 +292,7 @@ impl AccessRequests {
     }
 }
 
-pub(super) fn load(txn: &WriteTransaction, id: &str) -> Result<AccessRequestRecord, ServiceError> {
+fn load(txn: &WriteTransaction, id: &str) -> Result<AccessRequestRecord, ServiceError> {
     match txn.open_table(tables::ACCESS_REQUESTS)?.get(id)? {
         Some(v) => Ok(codec::decode("access_requests", id, v.value())?),
         None => Err(request_not_found()),
