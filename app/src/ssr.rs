@@ -38,6 +38,7 @@ pub struct PortalServices {
     pub apps: certgate_services::portal::apps::Apps,
     pub access_requests: certgate_services::portal::requests::AccessRequests,
     pub credentials: certgate_services::portal::credentials::Credentials,
+    pub subscriptions: certgate_services::portal::subscriptions::Subscriptions,
 }
 
 /// Who sent a request, resolved once by the server's middleware and put in its extensions.

@@ -24,6 +24,7 @@ use certgate_services::plans::Plans;
 use certgate_services::products::Products;
 use certgate_services::keys::Keys;
 use certgate_services::organisations::Organisations;
+use certgate_services::portal::retirement::{Retirements, RECHECK};
 use certgate_services::sessions::Sessions;
 use certgate_services::store::{Store, StoreError};
 use tokio::net::TcpListener;
@@ -65,6 +66,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         apps: certgate_services::portal::apps::Apps::new(store.clone()),
         access_requests: certgate_services::portal::requests::AccessRequests::new(store.clone()),
         credentials: certgate_services::portal::credentials::Credentials::new(store.clone()),
+        subscriptions: certgate_services::portal::subscriptions::Subscriptions::new(store.clone()),
     };
     let gateway_state = certgate_services::gateway_view::attach(&store).context("cannot build the gateway's view")?;
     services.accounts.warm_up();
@@ -140,6 +142,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
 
     let purge = tokio::spawn(purge_expired_sessions(state_sessions));
     let repair = tokio::spawn(repair_gateway_view(Arc::clone(&gateway_state), store.clone()));
+    let retirements = tokio::spawn(retire_replaced_certificates(Retirements::new(store.clone())));
     let renewal = renew_in.map(|dir| tokio::spawn(renew_gateway_certificate(dir, Arc::clone(&gateway_cert))));
     #[cfg(unix)]
     let control = match crate::control::ControlSocket::listen(&args.data_dir, store.clone()) {
@@ -223,6 +226,8 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     }
     purge.abort();
     repair.abort();
+    retirements.abort();
+    let _ = retirements.await;
     let _ = purge.await;
     if let Some(renewal) = renewal {
         renewal.abort();
@@ -295,7 +300,23 @@ async fn renew_gateway_certificate(dir: std::path::PathBuf, certificate: Arc<Swa
     }
 }
 
-/// Deletes expired sessions every ten minutes.
+/// Retires replaced Self-Serve certificates at their retire-by time: the gateway's view is
+/// derived at write time, so the time passing needs a write (`portal::retirement`). Sleeps
+/// until the next retire-by time, and reads the index again at least every minute (new ones are
+/// always 30 days ahead, so none is missed).
+async fn retire_replaced_certificates(retirements: Retirements) {
+    loop {
+        let wait = match retirements.tick(clock::now()).await {
+            Ok(wait) => wait,
+            Err(e) => {
+                tracing::error!(error = %e, "retiring replaced certificates failed; retrying in a minute");
+                RECHECK
+            }
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
 /// While the gateway's view is inconsistent (a publish failed), retries a whole rebuild every
 /// few seconds; the gateway refuses requests until one succeeds.
 async fn repair_gateway_view(state: certgate_services::gateway_view::SharedState, store: Store) {
@@ -309,6 +330,7 @@ async fn repair_gateway_view(state: certgate_services::gateway_view::SharedState
     }
 }
 
+/// Deletes expired sessions every ten minutes.
 async fn purge_expired_sessions(sessions: Sessions) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {

@@ -58,6 +58,11 @@ const SERVED: &[(&str, &str)] = &[
     ("post", "/api/v1/portal/credentials/{id}/token"),
     ("post", "/api/v1/portal/credentials/{id}/rotate"),
     ("delete", "/api/v1/portal/credentials/{id}"),
+    ("get", "/api/v1/portal/apps/{id}/subscriptions"),
+    ("get", "/api/v1/portal/access-requests"),
+    ("post", "/api/v1/portal/subscriptions/{id}/change-plan"),
+    ("post", "/api/v1/portal/subscriptions/{id}/renewals"),
+    ("post", "/api/v1/portal/subscriptions/{id}/retire-certificate"),
     ("get", "/api/v1/users"),
     ("post", "/api/v1/users"),
     ("get", "/api/v1/users/{id}"),
@@ -237,7 +242,7 @@ async fn every_list_answers_one_page_and_a_next_cursor() {
         .filter(|(m, p)| m == "get" && !p.ends_with('}') && p != "/api/v1/openapi.json")
         .map(|(_, p)| p)
         .collect();
-    assert_eq!(lists.len(), 10, "{lists:?}");
+    assert_eq!(lists.len(), 12, "{lists:?}");
     // The consumers' lists take a consumer session (tests/portal.rs pages them): here, their shape.
     let (consumer_lists, lists): (Vec<String>, Vec<String>) = lists.into_iter().partition(|p| p.starts_with("/api/v1/portal/"));
     for list in consumer_lists {

@@ -37,9 +37,13 @@ pub struct AccessRequest {
     pub id: String,
     pub app: String,
     pub organisation: String,
+    /// `subscribe` (a first request), `change_plan` or `renew` (of a live subscription).
+    pub kind: String,
+    /// `change_plan` and `renew`: the subscription they change.
+    pub subscription: Option<String>,
     pub product: Option<String>,
     pub plan: Option<String>,
-    /// Self-Serve: the submitted certificate's id.
+    /// Self-Serve: the submitted certificate's id (`renew`: the replacement's).
     pub certificate: Option<String>,
     /// `pending`, `approved`, `rejected` or `withdrawn`.
     pub state: String,
@@ -51,10 +55,10 @@ pub struct AccessRequest {
 
 impl From<AccessRequestRecord> for AccessRequest {
     fn from(r: AccessRequestRecord) -> Self {
-        let (product, plan, certificate) = match r.kind {
-            RequestKind::Subscribe { product, plan, certificate } => (Some(product), Some(plan), certificate),
-            RequestKind::ChangePlan { plan, .. } => (None, Some(plan), None),
-            RequestKind::Renew { certificate, .. } => (None, None, Some(certificate)),
+        let (kind, subscription, product, plan, certificate) = match r.kind {
+            RequestKind::Subscribe { product, plan, certificate } => ("subscribe", None, Some(product), Some(plan), certificate),
+            RequestKind::ChangePlan { subscription, plan } => ("change_plan", Some(subscription), None, Some(plan), None),
+            RequestKind::Renew { subscription, certificate } => ("renew", Some(subscription), None, None, Some(certificate)),
         };
         let reason = match &r.state {
             RequestState::Rejected { reason, .. } => Some(reason.clone()),
@@ -64,6 +68,8 @@ impl From<AccessRequestRecord> for AccessRequest {
             id: r.id,
             app: r.app,
             organisation: r.organisation,
+            kind: kind.to_string(),
+            subscription,
             product,
             plan,
             certificate,

@@ -16,6 +16,7 @@ mod plans;
 mod products;
 mod portal;
 mod session;
+mod subscriptions;
 mod users;
 
 use std::sync::Arc;
@@ -62,6 +63,7 @@ fn rest_api() -> OpenApiRouter<AppState> {
         .merge(products::routes())
         .merge(access_requests::routes())
         .merge(portal::routes())
+        .merge(subscriptions::routes())
         .merge(users::routes())
         .merge(session::routes());
     let mut api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest(PREFIX, v1);

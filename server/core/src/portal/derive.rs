@@ -198,6 +198,25 @@ mod tests {
     }
 
     #[test]
+    fn a_replaced_certificate_leaves_the_binding_and_the_allow_lists_at_its_retire_by_time() {
+        let self_serve = product(Some(CertificateMode::SelfServe), true);
+        let own = vec![
+            SubscriptionCertificate { id: "old".into(), retire_by: Some(5_000) },
+            SubscriptionCertificate { id: "new".into(), retire_by: None },
+        ];
+        let before = credential_grant(&inputs(&self_serve, &[], &own), 4_999).unwrap();
+        assert_eq!((before.bound, before.certificates.clone()), (true, vec!["new".to_string(), "old".to_string()]));
+        assert!(allow_list_contributions([&before])["api_a"].contains("old"));
+        let at = credential_grant(&inputs(&self_serve, &[], &own), 5_000).unwrap();
+        assert_eq!(at.certificates, vec!["new".to_string()], "bound to the new one only");
+        assert!(!allow_list_contributions([&at])["api_b"].contains("old"), "off the allow lists");
+        // Only retired certificates left: a bound credential with an empty set denies.
+        let gone = [SubscriptionCertificate { id: "old".into(), retire_by: Some(5_000) }];
+        let empty = credential_grant(&inputs(&self_serve, &[], &gone), 5_000).unwrap();
+        assert!(empty.bound && empty.certificates.is_empty());
+    }
+
+    #[test]
     fn revoked_suspended_and_jwt_grant_nothing() {
         let managed = product(Some(CertificateMode::Managed), true);
         let org = vec!["c1".to_string()];

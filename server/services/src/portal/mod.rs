@@ -10,7 +10,10 @@ mod actor;
 pub mod apps;
 pub mod credentials;
 pub mod grants;
+mod lifecycle;
 pub mod requests;
+pub mod retirement;
+pub mod subscriptions;
 
 pub use actor::Actor;
 

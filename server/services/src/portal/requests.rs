@@ -13,7 +13,7 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::credentials::CredentialRecord;
-use super::{apps, Actor};
+use super::{apps, lifecycle, Actor};
 use crate::certificates::{CertificatePortalMeta, CertificateRecord};
 use crate::store::codec::{self, Versioned};
 use crate::store::{tables, PublishScope, Store};
@@ -85,7 +85,7 @@ impl From<TransitionError> for ServiceError {
 }
 
 /// The claim an app holds on a product while a request is pending or a subscription live.
-fn claim_key(app: &str, product: &str) -> String {
+pub(super) fn claim_key(app: &str, product: &str) -> String {
     format!("{app}/{product}")
 }
 
@@ -121,7 +121,7 @@ pub(crate) fn organisation_certificates(
 }
 
 /// The product, the plan's membership in it, and how the product authenticates.
-fn product_terms(txn: &WriteTransaction, product: &str) -> Result<(crate::products::ProductRecord, ProductAuth), ServiceError> {
+pub(super) fn product_terms(txn: &WriteTransaction, product: &str) -> Result<(crate::products::ProductRecord, ProductAuth), ServiceError> {
     let record = crate::products::load(&txn.open_table(tables::PRODUCTS)?, product)?.ok_or(ServiceError::NotFound { what: "product" })?;
     let facts = crate::products::api_facts(&txn.open_table(tables::APIS)?, &record.spec.apis)?;
     let (_, auth) = record.spec.clone().normalise(&facts)?;
@@ -129,7 +129,7 @@ fn product_terms(txn: &WriteTransaction, product: &str) -> Result<(crate::produc
 }
 
 /// A Self-Serve certificate must be usable for client authentication now: the gateway's policy.
-fn usable_certificate(body: &[u8], now: UnixSeconds) -> Result<(Vec<u8>, CertificateFacts), ServiceError> {
+pub(super) fn usable_certificate(body: &[u8], now: UnixSeconds) -> Result<(Vec<u8>, CertificateFacts), ServiceError> {
     let (der, facts) = pki::read_one_certificate(body, pki::sniff_encoding(body)).map_err(|e| ServiceError::invalid(e.code(), e.message()))?;
     if let Some(problem) = pki::client_auth_problem(&facts, now) {
         return Err(ServiceError::invalid("certificate_not_usable", problem.describe()));
@@ -300,18 +300,27 @@ fn load(txn: &WriteTransaction, id: &str) -> Result<AccessRequestRecord, Service
 }
 
 fn release_claim(txn: &WriteTransaction, record: &AccessRequestRecord) -> Result<(), ServiceError> {
-    if let RequestKind::Subscribe { product, .. } = &record.kind {
-        txn.open_table(tables::APP_PRODUCT_CLAIMS)?.remove(claim_key(&record.app, product).as_str())?;
-    }
+    let claim = match &record.kind {
+        RequestKind::Subscribe { product, .. } => claim_key(&record.app, product),
+        RequestKind::ChangePlan { .. } | RequestKind::Renew { .. } => lifecycle::claim_of(record),
+    };
+    txn.open_table(tables::APP_PRODUCT_CLAIMS)?.remove(claim.as_str())?;
     Ok(())
 }
 
 /// Approval inside a write: checks the rules again (things may have changed since the
 /// request), registers a Self-Serve certificate, creates the subscription and its credential.
-fn approve_in(txn: &WriteTransaction, record: &mut AccessRequestRecord, who: &str, now: UnixSeconds) -> Result<(), ServiceError> {
+/// A plan change or a renewal changes the subscription instead (`lifecycle`).
+pub(super) fn approve_in(txn: &WriteTransaction, record: &mut AccessRequestRecord, who: &str, now: UnixSeconds) -> Result<(), ServiceError> {
     let state = states::approve(&record.state, who, now)?;
-    let RequestKind::Subscribe { product, plan, .. } = record.kind.clone() else {
-        return Err(ServiceError::invalid("unsupported_request", "Only subscription requests can be approved so far."));
+    let (product, plan) = match record.kind.clone() {
+        RequestKind::Subscribe { product, plan, .. } => (product, plan),
+        RequestKind::ChangePlan { .. } | RequestKind::Renew { .. } => {
+            lifecycle::approve_in(txn, record, who, now)?;
+            release_claim(txn, record)?;
+            record.state = state;
+            return Ok(());
+        }
     };
     let (product_record, auth) = product_terms(txn, &product)?;
     let mtls = matches!(auth, ProductAuth::AuthToken { mtls: true });
@@ -351,19 +360,31 @@ fn approve_in(txn: &WriteTransaction, record: &mut AccessRequestRecord, who: &st
 /// Registers a Self-Serve certificate in the provider store, or reuses the entry. A certificate
 /// another organisation holds (linked to it, or in its subscriptions) is refused without naming
 /// that organisation.
-fn register_self_serve(txn: &WriteTransaction, der: &[u8], facts: &CertificateFacts, organisation: &str, now: UnixSeconds) -> Result<(), ServiceError> {
+pub(super) fn register_self_serve(txn: &WriteTransaction, der: &[u8], facts: &CertificateFacts, organisation: &str, now: UnixSeconds) -> Result<(), ServiceError> {
+    refuse_held_elsewhere(txn, &facts.id, organisation)?;
+    let mut table = txn.open_table(tables::CERTIFICATES)?;
+    if table.get(facts.id.as_str())?.is_none() {
+        let record = CertificateRecord { facts: facts.clone(), der: der.to_vec(), added_at: now };
+        table.insert(facts.id.as_str(), codec::encode(&record)?.as_slice())?;
+    }
+    Ok(())
+}
+
+/// A certificate another organisation holds (linked to it, or in its subscriptions) is refused
+/// without naming that organisation.
+pub(super) fn refuse_held_elsewhere(txn: &WriteTransaction, certificate: &str, organisation: &str) -> Result<(), ServiceError> {
     let held_elsewhere = || ServiceError::Conflict {
         code: "certificate_held_elsewhere",
         message: "This certificate already belongs to another organisation: use a certificate of your own.".into(),
     };
-    if let Some(v) = txn.open_table(tables::CERTIFICATE_PORTAL)?.get(facts.id.as_str())? {
-        let meta: CertificatePortalMeta = codec::decode("certificate_portal", &facts.id, v.value())?;
+    if let Some(v) = txn.open_table(tables::CERTIFICATE_PORTAL)?.get(certificate)? {
+        let meta: CertificatePortalMeta = codec::decode("certificate_portal", certificate, v.value())?;
         if meta.organisation_ids.iter().any(|o| o != organisation) {
             return Err(held_elsewhere());
         }
     }
     let subscriptions = txn.open_table(tables::SUBSCRIPTIONS)?;
-    for holder in references::holders(&txn.open_table(tables::CERTIFICATE_USERS)?, &facts.id)? {
+    for holder in references::holders(&txn.open_table(tables::CERTIFICATE_USERS)?, certificate)? {
         if let Some(sub) = holder.strip_prefix("sub:") {
             if let Some(v) = subscriptions.get(sub)? {
                 let other: SubscriptionRecord = codec::decode("subscriptions", sub, v.value())?;
@@ -372,12 +393,6 @@ fn register_self_serve(txn: &WriteTransaction, der: &[u8], facts: &CertificateFa
                 }
             }
         }
-    }
-    drop(subscriptions);
-    let mut table = txn.open_table(tables::CERTIFICATES)?;
-    if table.get(facts.id.as_str())?.is_none() {
-        let record = CertificateRecord { facts: facts.clone(), der: der.to_vec(), added_at: now };
-        table.insert(facts.id.as_str(), codec::encode(&record)?.as_slice())?;
     }
     Ok(())
 }

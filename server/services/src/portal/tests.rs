@@ -25,6 +25,7 @@ use crate::ServiceError;
 
 struct World {
     _dir: tempfile::TempDir,
+    store: Store,
     state: SharedState,
     certificates: Certificates,
     apps: Apps,
@@ -56,6 +57,7 @@ async fn world() -> World {
     let globex = organisations.create("Globex").await.unwrap().id;
     World {
         _dir: dir,
+        store: store.clone(),
         state,
         certificates: Certificates::new(store.clone()),
         apps: Apps::new(store.clone()),
@@ -206,3 +208,5 @@ async fn self_serve_takes_a_usable_certificate_and_registers_it_on_approval() {
     w.apps.delete(&alice, &app.id).await.unwrap();
     assert_eq!(w.decide(&mine, &token), Err(DenialKind::ClientCertificateNotAllowed));
 }
+
+mod lifecycle;

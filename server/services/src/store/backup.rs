@@ -109,6 +109,7 @@ fn copy_tables(source: &ReadTransaction, target: &WriteTransaction) -> Result<()
         tables::SUBSCRIPTIONS,
         tables::APP_PRODUCT_CLAIMS,
         tables::CREDENTIALS,
+        tables::RETIREMENTS,
         tables::ACCOUNT_LINKS,
         tables::ACCOUNT_LINKS_BY_USER,
     );

@@ -356,6 +356,7 @@ fn migrate(db: &Database) -> Result<(), StoreError> {
     txn.open_table(tables::SUBSCRIPTIONS)?;
     txn.open_table(tables::APP_PRODUCT_CLAIMS)?;
     txn.open_table(tables::CREDENTIALS)?;
+    txn.open_table(tables::RETIREMENTS)?;
     txn.open_table(tables::ACCOUNT_LINKS)?;
     txn.open_table(tables::ACCOUNT_LINKS_BY_USER)?;
     txn.commit()?;

@@ -66,8 +66,13 @@ pub const ACCESS_REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("
 /// subscription id -> `SubscriptionRecord`: app x product, with the plan as a field.
 pub const SUBSCRIPTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("subscriptions");
 /// `<app id>/<product id>` -> empty, while the app has a pending request or a live subscription
-/// for the product (one at a time: a second request is 409 `already_subscribed`).
+/// for the product (one at a time: a second request is 409 `already_subscribed`); also
+/// `<app id>/change-plan:<subscription id>` and `<app id>/renewal:<subscription id>` while a plan
+/// change or a renewal of the app's subscription is pending (one of each at a time).
 pub const APP_PRODUCT_CLAIMS: TableDefinition<&str, &[u8]> = TableDefinition::new("app_product_claims");
+/// `<retire_by, 20 zero-padded digits>/<subscription id>/<certificate id>` -> empty: when a
+/// replaced Self-Serve certificate leaves its subscription, in time order (portal::retirement).
+pub const RETIREMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("retirements");
 /// credential id -> `CredentialRecord`: a subscription's token digests and state.
 pub const CREDENTIALS: TableDefinition<&str, &[u8]> = TableDefinition::new("credentials");
 /// SHA-256 hex of an invite or password-reset token -> `LinkRecord`. The token itself is
