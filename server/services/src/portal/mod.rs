@@ -8,11 +8,15 @@
 
 mod actor;
 pub mod apps;
+pub mod catalogue;
 pub mod credentials;
 pub mod grants;
+pub mod overview;
 pub mod requests;
 
 pub use actor::Actor;
 
+#[cfg(test)]
+mod reads_tests;
 #[cfg(test)]
 mod tests;
