@@ -7,7 +7,11 @@
 
 mod access_requests;
 mod apis;
+mod apps;
+mod audit;
+mod catalogue;
 mod certificates;
+mod credentials;
 mod keys;
 mod openapi;
 mod organisations;
@@ -16,6 +20,7 @@ mod plans;
 mod products;
 mod portal;
 mod session;
+mod subscriptions;
 mod users;
 
 use std::sync::Arc;
@@ -62,6 +67,11 @@ fn rest_api() -> OpenApiRouter<AppState> {
         .merge(products::routes())
         .merge(access_requests::routes())
         .merge(portal::routes())
+        .merge(apps::routes())
+        .merge(subscriptions::routes())
+        .merge(credentials::routes())
+        .merge(audit::routes())
+        .merge(catalogue::routes())
         .merge(users::routes())
         .merge(session::routes());
     let mut api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest(PREFIX, v1);

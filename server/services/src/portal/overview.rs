@@ -39,6 +39,21 @@ pub enum CredentialOrigin {
     Portal,
 }
 
+/// Which credentials to list; every field given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CredentialFilter {
+    pub origin: Option<CredentialOrigin>,
+    /// Portal credentials of this organisation (admin keys belong to none).
+    pub organisation: Option<String>,
+}
+
+impl CredentialFilter {
+    pub fn matches(&self, c: &CredentialSummary) -> bool {
+        self.origin.is_none_or(|o| o == c.origin)
+            && self.organisation.as_deref().is_none_or(|org| c.portal.as_ref().is_some_and(|p| p.organisation == org))
+    }
+}
+
 /// The portal side of a portal credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortalCredentialLink {
@@ -95,8 +110,9 @@ impl Overview {
             .await
     }
 
-    /// Every credential of both origins (the admin only), with its status at this instant.
-    pub async fn credentials(&self, actor: &Actor) -> Result<Vec<CredentialSummary>, ServiceError> {
+    /// Every credential of both origins matching `filter` (the admin only), with its status at
+    /// this instant.
+    pub async fn credentials(&self, actor: &Actor, filter: CredentialFilter) -> Result<Vec<CredentialSummary>, ServiceError> {
         actor.require_admin()?;
         let now = clock::now();
         self.store
@@ -150,6 +166,7 @@ impl Overview {
                         }),
                     });
                 }
+                out.retain(|c| filter.matches(c));
                 Ok(out)
             })
             .await

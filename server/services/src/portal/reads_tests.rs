@@ -10,7 +10,7 @@ use certgate_core::portal::product::ProductSpec;
 use super::apps::Apps;
 use super::catalogue::Catalogue;
 use super::credentials::Credentials;
-use super::overview::{CredentialOrigin, Overview, SubscriptionFilter};
+use super::overview::{CredentialFilter, CredentialOrigin, Overview, SubscriptionFilter};
 use super::requests::{AccessRequests, NewRequest};
 use super::Actor;
 use crate::accounts::OrgRole;
@@ -193,7 +193,7 @@ async fn the_admin_overview_lists_subscriptions_and_credentials_of_both_origins(
     let a_credentials = w.credentials.of_app(&alice, &a.id).await.unwrap();
     w.credentials.mint(&alice, &a_credentials[0].credential.id).await.unwrap();
     w.credentials.revoke(&alice, &a_credentials[1].credential.id).await.unwrap();
-    let credentials = overview.credentials(&w.admin).await.unwrap();
+    let credentials = overview.credentials(&w.admin, CredentialFilter::default()).await.unwrap();
     assert_eq!(credentials.len(), 4);
     let admin_key = credentials.iter().find(|c| c.origin == CredentialOrigin::Admin).unwrap();
     assert_eq!((admin_key.id.as_str(), admin_key.status, admin_key.portal.is_none()), (key.record.id.as_str(), CredentialStatus::Active, true));
@@ -208,7 +208,12 @@ async fn the_admin_overview_lists_subscriptions_and_credentials_of_both_origins(
     let printed = format!("{credentials:?}");
     assert!(!printed.contains(&key.record.token_sha256) && !printed.contains(&key.token));
 
-    assert!(matches!(overview.credentials(&alice).await, Err(ServiceError::Forbidden { .. })));
+    let admin_only = CredentialFilter { origin: Some(CredentialOrigin::Admin), ..Default::default() };
+    assert_eq!(overview.credentials(&w.admin, admin_only).await.unwrap().len(), 1);
+    let globex_only = CredentialFilter { organisation: Some(w.globex.clone()), ..Default::default() };
+    let globex = overview.credentials(&w.admin, globex_only).await.unwrap();
+    assert_eq!(globex.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [b_credential.id.as_str()], "admin keys belong to no organisation");
+    assert!(matches!(overview.credentials(&alice, CredentialFilter::default()).await, Err(ServiceError::Forbidden { .. })));
     assert!(matches!(overview.subscriptions(&alice, SubscriptionFilter::default()).await, Err(ServiceError::Forbidden { .. })));
 }
 
