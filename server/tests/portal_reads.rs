@@ -174,12 +174,12 @@ async fn admin_lists_of_apps_subscriptions_and_credentials_page_filter_and_never
     let (none, _) = walk(&admin, "/apps?organisation=org_missing", 10).await;
     assert!(none.is_empty());
 
-    // Subscriptions: newest first, every filter narrows.
+    // Subscriptions: in a stable order (by id), every filter narrows.
     let (subscriptions, pages) = walk(&admin, "/subscriptions", 2).await;
     assert_eq!((subscriptions.len(), pages), (5, 3));
     assert_eq!(ids(&subscriptions).len(), 5, "each once");
-    let created: Vec<i64> = subscriptions.iter().map(|s| s["created_at"].as_i64().unwrap()).collect();
-    assert!(created.windows(2).all(|w| w[0] >= w[1]), "newest first: {created:?}");
+    let order: Vec<&str> = subscriptions.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "by id: {order:?}");
     assert!(subscriptions.iter().all(|s| s["product"] == product.as_str() && s["plan"] == plan.as_str() && s["credential"].is_string()));
     let (of_acme, _) = walk(&admin, &format!("/subscriptions?organisation={acme}"), 2).await;
     assert_eq!(field(&of_acme, "app"), acme_apps.iter().map(String::as_str).collect());
@@ -188,9 +188,13 @@ async fn admin_lists_of_apps_subscriptions_and_credentials_page_filter_and_never
     let (other_product, _) = walk(&admin, "/subscriptions?product=prd_missing", 5).await;
     assert!(other_product.is_empty(), "a filter that excludes must exclude");
 
-    // Credentials: both origins, each with its state; never a token or a digest.
+    // Credentials: both origins (the admin's first), each with its state; never a token or a digest.
     let (credentials, pages) = walk(&admin, "/credentials", 4).await;
     assert_eq!((credentials.len(), pages), (6, 2));
+    assert_eq!(ids(&credentials).len(), 6, "each once");
+    assert_eq!(credentials[0]["id"], key.as_str(), "the admin's key comes first");
+    let (by_one, pages) = walk(&admin, "/credentials", 1).await;
+    assert_eq!((by_one, pages), (credentials.clone(), 6), "pages of one cross from the admin's keys into the portal's");
     let text = serde_json::to_string(&credentials).unwrap();
     for secret in [&admin_token, &portal_token] {
         assert!(!text.contains(secret.as_str()), "a token in the list");

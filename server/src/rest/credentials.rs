@@ -106,7 +106,8 @@ pub struct CredentialQuery {
     pub cursor: Option<String>,
 }
 
-/// Credentials by creation time, then id.
+/// The admin's keys first, then the portal's credentials, each by id (a stable order the store
+/// pages in).
 #[utoipa::path(get, path = "/credentials", tag = "credentials", params(CredentialQuery), security(("admin_token" = []), ("session" = [])),
     responses((status = 200, description = "One page of credentials of both origins (never a token or its hash)", body = Page<CredentialSummary>),
               (status = 400, description = "Bad limit, cursor or parameter", body = Problem, content_type = "application/problem+json")))]
@@ -117,8 +118,9 @@ async fn list_credentials(
 ) -> Result<Json<Page<CredentialSummary>>, RestError> {
     let params = query(params, "invalid_query")?;
     let filter = CredentialFilter { origin: params.origin.map(overview::CredentialOrigin::from), organisation: params.organisation };
-    let all = state.services.overview.credentials(&Actor::Admin { name: caller.actor.clone() }, filter).await?;
     let page = PageQuery { limit: params.limit, cursor: params.cursor };
-    let page = page.page(all, |c| (c.created_at, c.id.clone()), "credentials", &caller)?;
-    Ok(Json(page.map(CredentialSummary::from)))
+    let (limit, after) = page.bounds::<(overview::CredentialOrigin, String)>("credentials", &caller.actor)?;
+    let found = state.services.overview.credentials(&Actor::Admin { name: caller.actor.clone() }, filter, after, limit).await?;
+    let items: Vec<CredentialSummary> = found.items.into_iter().map(CredentialSummary::from).collect();
+    Ok(Json(PageQuery::cut(items, found.more, |c| (overview::CredentialOrigin::from(c.origin), c.id.clone()), "credentials", &caller.actor)?))
 }

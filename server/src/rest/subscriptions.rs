@@ -80,9 +80,9 @@ pub struct SubscriptionQuery {
     pub cursor: Option<String>,
 }
 
-/// Subscriptions newest first.
+/// Subscriptions by id (a stable order the store pages in).
 #[utoipa::path(get, path = "/subscriptions", tag = "subscriptions", params(SubscriptionQuery), security(("admin_token" = []), ("session" = [])),
-    responses((status = 200, description = "One page of subscriptions, newest first", body = Page<Subscription>),
+    responses((status = 200, description = "One page of subscriptions", body = Page<Subscription>),
               (status = 400, description = "Bad limit, cursor or parameter", body = Problem, content_type = "application/problem+json")))]
 async fn list_subscriptions(
     caller: AdminCaller,
@@ -91,8 +91,9 @@ async fn list_subscriptions(
 ) -> Result<Json<Page<Subscription>>, RestError> {
     let params = query(params, "invalid_query")?;
     let filter = SubscriptionFilter { organisation: params.organisation, product: params.product, app: params.app };
-    let records = state.services.overview.subscriptions(&Actor::Admin { name: caller.actor.clone() }, filter).await?;
     let page = PageQuery { limit: params.limit, cursor: params.cursor };
-    let page = page.page(records, |s| (std::cmp::Reverse(s.created_at), s.id.clone()), "subscriptions", &caller)?;
-    Ok(Json(page.map(Subscription::from)))
+    let (limit, after) = page.bounds::<String>("subscriptions", &caller.actor)?;
+    let found = state.services.overview.subscriptions(&Actor::Admin { name: caller.actor.clone() }, filter, after, limit).await?;
+    let items: Vec<Subscription> = found.items.into_iter().map(Subscription::from).collect();
+    Ok(Json(PageQuery::cut(items, found.more, |s| s.id.clone(), "subscriptions", &caller.actor)?))
 }

@@ -174,12 +174,12 @@ async fn the_admin_overview_lists_subscriptions_and_credentials_of_both_origins(
     let key = Keys::new(w.store.clone()).create(spec, "admin-token").await.unwrap();
 
     let overview = Overview::new(w.store.clone());
-    let all = overview.subscriptions(&w.admin, SubscriptionFilter::default()).await.unwrap();
-    assert_eq!(all.len(), 3);
+    let all = overview.subscriptions(&w.admin, SubscriptionFilter::default(), None, 200).await.unwrap();
+    assert_eq!((all.items.len(), all.more), (3, false));
     let only = |f: SubscriptionFilter| {
         let overview = overview.clone();
         let admin = w.admin.clone();
-        async move { overview.subscriptions(&admin, f).await.unwrap() }
+        async move { overview.subscriptions(&admin, f, None, 200).await.unwrap().items }
     };
     let acme = only(SubscriptionFilter { organisation: Some(w.acme.clone()), ..Default::default() }).await;
     assert!(acme.len() == 2 && acme.iter().all(|s| s.organisation == w.acme && s.app == a.id));
@@ -193,7 +193,7 @@ async fn the_admin_overview_lists_subscriptions_and_credentials_of_both_origins(
     let a_credentials = w.credentials.of_app(&alice, &a.id).await.unwrap();
     w.credentials.mint(&alice, &a_credentials[0].credential.id).await.unwrap();
     w.credentials.revoke(&alice, &a_credentials[1].credential.id).await.unwrap();
-    let credentials = overview.credentials(&w.admin, CredentialFilter::default()).await.unwrap();
+    let credentials = overview.credentials(&w.admin, CredentialFilter::default(), None, 200).await.unwrap().items;
     assert_eq!(credentials.len(), 4);
     let admin_key = credentials.iter().find(|c| c.origin == CredentialOrigin::Admin).unwrap();
     assert_eq!((admin_key.id.as_str(), admin_key.status, admin_key.portal.is_none()), (key.record.id.as_str(), CredentialStatus::Active, true));
@@ -209,12 +209,40 @@ async fn the_admin_overview_lists_subscriptions_and_credentials_of_both_origins(
     assert!(!printed.contains(&key.record.token_sha256) && !printed.contains(&key.token));
 
     let admin_only = CredentialFilter { origin: Some(CredentialOrigin::Admin), ..Default::default() };
-    assert_eq!(overview.credentials(&w.admin, admin_only).await.unwrap().len(), 1);
+    assert_eq!(overview.credentials(&w.admin, admin_only, None, 200).await.unwrap().items.len(), 1);
     let globex_only = CredentialFilter { organisation: Some(w.globex.clone()), ..Default::default() };
-    let globex = overview.credentials(&w.admin, globex_only).await.unwrap();
+    let globex = overview.credentials(&w.admin, globex_only, None, 200).await.unwrap().items;
     assert_eq!(globex.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [b_credential.id.as_str()], "admin keys belong to no organisation");
-    assert!(matches!(overview.credentials(&alice, CredentialFilter::default()).await, Err(ServiceError::Forbidden { .. })));
-    assert!(matches!(overview.subscriptions(&alice, SubscriptionFilter::default()).await, Err(ServiceError::Forbidden { .. })));
+    assert!(matches!(overview.credentials(&alice, CredentialFilter::default(), None, 1).await, Err(ServiceError::Forbidden { .. })));
+    assert!(matches!(overview.subscriptions(&alice, SubscriptionFilter::default(), None, 1).await, Err(ServiceError::Forbidden { .. })));
+
+    // Pages of one walk every credential once, across the admin keys into the portal's.
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let page = overview.credentials(&w.admin, CredentialFilter::default(), after.clone(), 1).await.unwrap();
+        assert!(page.items.len() <= 1);
+        walked.extend(page.items.iter().map(|c| (c.origin, c.id.clone())));
+        match (page.more, page.items.last()) {
+            (true, Some(last)) => after = Some((last.origin, last.id.clone())),
+            _ => break,
+        }
+        assert!(walked.len() < 10, "the pages do not end");
+    }
+    let mut expected: Vec<(CredentialOrigin, String)> = credentials.iter().map(|c| (c.origin, c.id.clone())).collect();
+    expected.sort();
+    assert_eq!(walked, expected, "the admin's key first, then the portal's by id, each once");
+    // A portal cursor never goes back to the admin's keys; a filter holds on every page.
+    let portal_after = Some(expected[1].clone());
+    let rest = overview.credentials(&w.admin, CredentialFilter::default(), portal_after, 10).await.unwrap();
+    assert_eq!((rest.items.len(), rest.more), (2, false));
+    let acme_only = CredentialFilter { organisation: Some(w.acme.clone()), ..Default::default() };
+    let first = overview.credentials(&w.admin, acme_only.clone(), None, 1).await.unwrap();
+    assert!(first.more && first.items[0].portal.as_ref().unwrap().organisation == w.acme);
+    let after = first.items.last().map(|c| (c.origin, c.id.clone()));
+    let second = overview.credentials(&w.admin, acme_only, after, 1).await.unwrap();
+    assert_eq!((second.items.len(), second.more), (1, false), "the last acme credential ends the list, whatever follows");
+    assert_eq!(second.items[0].portal.as_ref().unwrap().organisation, w.acme);
 }
 
 #[tokio::test]
