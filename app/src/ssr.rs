@@ -39,6 +39,9 @@ pub struct PortalServices {
     pub access_requests: certgate_services::portal::requests::AccessRequests,
     pub credentials: certgate_services::portal::credentials::Credentials,
     pub subscriptions: certgate_services::portal::subscriptions::Subscriptions,
+    pub catalogue: certgate_services::portal::catalogue::Catalogue,
+    pub overview: certgate_services::portal::overview::Overview,
+    pub audit: certgate_services::audit::AuditLog,
 }
 
 /// Who sent a request, resolved once by the server's middleware and put in its extensions.

@@ -67,6 +67,9 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         access_requests: certgate_services::portal::requests::AccessRequests::new(store.clone()),
         credentials: certgate_services::portal::credentials::Credentials::new(store.clone()),
         subscriptions: certgate_services::portal::subscriptions::Subscriptions::new(store.clone()),
+        catalogue: certgate_services::portal::catalogue::Catalogue::new(store.clone()),
+        overview: certgate_services::portal::overview::Overview::new(store.clone()),
+        audit: certgate_services::audit::AuditLog::new(store.clone()),
     };
     let gateway_state = certgate_services::gateway_view::attach(&store).context("cannot build the gateway's view")?;
     services.accounts.warm_up();

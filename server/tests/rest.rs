@@ -48,9 +48,16 @@ const SERVED: &[(&str, &str)] = &[
     ("post", "/api/v1/access-requests/{id}/approve"),
     ("post", "/api/v1/access-requests/{id}/reject"),
     ("delete", "/api/v1/credentials/{id}"),
+    ("get", "/api/v1/credentials"),
+    ("get", "/api/v1/apps"),
+    ("get", "/api/v1/subscriptions"),
+    ("get", "/api/v1/audit"),
+    ("get", "/api/v1/portal/products"),
+    ("get", "/api/v1/portal/products/{id}"),
     ("get", "/api/v1/portal/apps"),
     ("post", "/api/v1/portal/apps"),
     ("get", "/api/v1/portal/apps/{id}"),
+    ("patch", "/api/v1/portal/apps/{id}"),
     ("delete", "/api/v1/portal/apps/{id}"),
     ("post", "/api/v1/portal/apps/{id}/access-requests"),
     ("delete", "/api/v1/portal/access-requests/{id}"),
@@ -186,7 +193,26 @@ async fn the_openapi_document_is_public_openapi_3_1_and_covers_only_api_v1() {
     assert!(!properties("JwtKey").iter().any(|p| p.contains("hmac_secret") && p != "hmac_secret_configured"));
     assert!(properties("JwtKey").contains(&"hmac_secret_configured".to_string()));
     assert!(!properties("User").iter().any(|p| p.contains("password") || p.contains("token")), "{:?}", properties("User"));
-    for page in ["Page_Organisation", "Page_Certificate", "Page_Api", "Page_Key", "Page_User", "Page_Plan", "Page_Product"] {
+    for schema in ["CredentialSummary", "Subscription", "AuditEntry", "AdminApp", "CatalogueProduct", "CataloguePlan", "CatalogueApi"] {
+        let props = properties(schema);
+        assert!(!props.is_empty(), "{schema} is documented");
+        let secret = |p: &String| (p.contains("token") && p != "token_lifetime_seconds") || p.contains("sha256") || p.contains("digest") || p.contains("secret");
+        assert!(!props.iter().any(secret), "{schema}: {props:?}");
+    }
+    for page in [
+        "Page_Organisation",
+        "Page_Certificate",
+        "Page_Api",
+        "Page_Key",
+        "Page_User",
+        "Page_Plan",
+        "Page_Product",
+        "Page_AdminApp",
+        "Page_Subscription",
+        "Page_CredentialSummary",
+        "Page_AuditEntry",
+        "Page_CatalogueProduct",
+    ] {
         let mut got = properties(page);
         got.sort();
         assert_eq!(got, ["items", "next_cursor"], "{page}");
@@ -242,7 +268,7 @@ async fn every_list_answers_one_page_and_a_next_cursor() {
         .filter(|(m, p)| m == "get" && !p.ends_with('}') && p != "/api/v1/openapi.json")
         .map(|(_, p)| p)
         .collect();
-    assert_eq!(lists.len(), 12, "{lists:?}");
+    assert_eq!(lists.len(), 17, "{lists:?}");
     // The consumers' lists take a consumer session (tests/portal.rs pages them): here, their shape.
     let (consumer_lists, lists): (Vec<String>, Vec<String>) = lists.into_iter().partition(|p| p.starts_with("/api/v1/portal/"));
     for list in consumer_lists {

@@ -208,7 +208,7 @@ async fn main() {
     // Approve: a new app of an existing organisation asks for a product; the admin approves.
     let (mut create, mut approve) = (Vec::new(), Vec::new());
     for i in 0..SAMPLES {
-        let consumer = Actor::Consumer { user: "usr_bench".into(), organisation: organisation_ids[i * 7 % ORGANISATIONS].clone() };
+        let consumer = Actor::Consumer { user: "usr_bench".into(), organisation: organisation_ids[i * 7 % ORGANISATIONS].clone(), role: certgate_services::accounts::OrgRole::OrgAdmin };
         let app = apps.create(&consumer, &format!("new app {i}")).await.unwrap();
         let t = Instant::now();
         let request = requests.create(&consumer, &app.id, NewRequest { product: products[0].clone(), plan: plan.clone(), certificate: None }).await.unwrap();

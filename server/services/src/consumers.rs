@@ -64,8 +64,10 @@ impl Accounts {
             pending: false,
         };
         let user = self.insert_user(user).await?;
-        let (actor, id, email) = (actor.to_string(), user.id.clone(), user.email.clone());
-        self.store.write(move |txn| crate::audit::record(txn, &actor, "user.created", &id, email)).await?;
+        let (actor, id, email, organisation) = (actor.to_string(), user.id.clone(), user.email.clone(), user.organisation_id.clone());
+        self.store
+            .write(move |txn| crate::audit::record_in(txn, &actor, "user.created", &id, email, organisation.as_deref()))
+            .await?;
         Ok(user)
     }
 
@@ -129,7 +131,7 @@ impl Accounts {
                 users.insert(id.as_str(), codec::encode(&user)?.as_slice())?;
                 drop(users);
                 for action in actions {
-                    crate::audit::record(txn, &actor, action, &id, user.email.clone())?;
+                    crate::audit::record_in(txn, &actor, action, &id, user.email.clone(), user.organisation_id.as_deref())?;
                 }
                 Ok(user)
             })

@@ -145,7 +145,7 @@ impl Organisations {
                 orgs.insert(id.as_str(), codec::encode(&org)?.as_slice())?;
                 drop(orgs);
                 let action = if suspended { "organisation.suspended" } else { "organisation.resumed" };
-                crate::audit::record(txn, &actor, action, &id, org.name.clone())?;
+                crate::audit::record_in(txn, &actor, action, &id, org.name.clone(), Some(&id))?;
                 Ok(org)
             })
             .await

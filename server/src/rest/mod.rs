@@ -7,7 +7,11 @@
 
 mod access_requests;
 mod apis;
+mod apps;
+mod audit;
+mod catalogue;
 mod certificates;
+mod credentials;
 mod keys;
 mod openapi;
 mod organisations;
@@ -15,6 +19,7 @@ mod pagination;
 mod plans;
 mod products;
 mod portal;
+mod portal_subscriptions;
 mod session;
 mod subscriptions;
 mod users;
@@ -63,7 +68,12 @@ fn rest_api() -> OpenApiRouter<AppState> {
         .merge(products::routes())
         .merge(access_requests::routes())
         .merge(portal::routes())
+        .merge(apps::routes())
         .merge(subscriptions::routes())
+        .merge(portal_subscriptions::routes())
+        .merge(credentials::routes())
+        .merge(audit::routes())
+        .merge(catalogue::routes())
         .merge(users::routes())
         .merge(session::routes());
     let mut api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest(PREFIX, v1);

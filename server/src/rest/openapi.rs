@@ -29,6 +29,10 @@ pub const SESSION: &str = "session";
         (name = "keys", description = "Auth Tokens issued by the admin"),
         (name = "plans", description = "Rate limits, quotas and approval rules of subscriptions"),
         (name = "products", description = "APIs published to consumers, with plans, visibility and certificate mode"),
+        (name = "apps", description = "Consumer apps, for the admin"),
+        (name = "subscriptions", description = "Apps' subscriptions to products, for the admin"),
+        (name = "credentials", description = "Every credential: the admin's keys and the portal's"),
+        (name = "audit", description = "Who changed what, newest first"),
         (name = "users", description = "Consumers, their invite and password-reset links"),
         (name = "session", description = "Consumer sign-in and sign-out, link redemption and sign-up (no bearer token)")
     )

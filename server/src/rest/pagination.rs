@@ -78,11 +78,7 @@ impl PageQuery {
     where
         K: Ord + Serialize + DeserializeOwned,
     {
-        let limit = match self.limit.unwrap_or(DEFAULT_LIMIT) {
-            n @ 1..=MAX_LIMIT => n as usize,
-            _ => return Err(PageError::Limit),
-        };
-        let after: Option<K> = self.cursor.as_deref().map(|c| open(c, list, caller)).transpose()?;
+        let (limit, after) = self.bounds::<K>(list, caller)?;
         let mut keyed: Vec<(K, T)> = items.into_iter().map(|item| (key(&item), item)).collect();
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
         let start = after.map_or(0, |after| keyed.partition_point(|(k, _)| *k <= after));
@@ -95,6 +91,28 @@ impl PageQuery {
         }
         let next_cursor = match (more, last) {
             (true, Some(last)) => Some(seal(&last, list, caller)?),
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// For a list the store pages itself (reading only one page): the checked limit, and the
+    /// sort key the page starts after, from a cursor [`PageQuery::cut`] made for this list
+    /// and caller.
+    pub fn bounds<K: DeserializeOwned>(&self, list: &str, caller: &str) -> Result<(usize, Option<K>), PageError> {
+        let limit = match self.limit.unwrap_or(DEFAULT_LIMIT) {
+            n @ 1..=MAX_LIMIT => n as usize,
+            _ => return Err(PageError::Limit),
+        };
+        let after = self.cursor.as_deref().map(|c| open(c, list, caller)).transpose()?;
+        Ok((limit, after))
+    }
+
+    /// The page the store cut after [`PageQuery::bounds`]: `more` says whether items follow
+    /// the last one (whose key the next cursor carries).
+    pub fn cut<T, K: Serialize>(items: Vec<T>, more: bool, key: impl Fn(&T) -> K, list: &str, caller: &str) -> Result<Page<T>, PageError> {
+        let next_cursor = match (more, items.last()) {
+            (true, Some(last)) => Some(seal(&key(last), list, caller)?),
             _ => None,
         };
         Ok(Page { items, next_cursor })
@@ -215,6 +233,18 @@ mod tests {
         for bad in [forged, "garbage".into(), format!("{payload}."), format!("{payload}.{payload}"), String::new()] {
             assert_eq!(refusal(page(2, Some(bad.clone()), "admin-token")).await, invalid, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_page_cut_by_the_store_carries_a_cursor_only_its_list_and_caller_open() {
+        let page = PageQuery::cut(vec![9u64, 8, 7], true, |n| *n, "audit", "admin-token").ok().unwrap();
+        let cursor = page.next_cursor.unwrap();
+        let next = PageQuery { limit: Some(3), cursor: Some(cursor.clone()) };
+        assert_eq!(next.bounds::<u64>("audit", "admin-token").ok(), Some((3, Some(7))));
+        assert_eq!(next.bounds::<u64>("audit", "usr_1").err(), Some(PageError::Cursor));
+        assert_eq!(next.bounds::<u64>("keys", "admin-token").err(), Some(PageError::Cursor));
+        assert!(PageQuery::cut(vec![1u64], false, |n| *n, "audit", "a").ok().unwrap().next_cursor.is_none());
+        assert_eq!(PageQuery { limit: Some(0), cursor: None }.bounds::<u64>("audit", "a").err(), Some(PageError::Limit));
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use axum::Json;
 use app::ssr::RequestAuth;
 use certgate_core::portal::credential::MAX_ROTATION_OVERLAP_SECONDS;
 use certgate_core::problem::Problem;
-use certgate_services::accounts::Role;
+use certgate_services::accounts::{OrgRole, Role};
 use certgate_services::portal::apps::AppRecord;
 use certgate_services::portal::credentials::CredentialEntry;
 use certgate_services::portal::requests::{AccessRequestRecord, NewRequest};
@@ -30,7 +30,7 @@ use crate::web::problem;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_apps, create_app))
-        .routes(routes!(get_app, delete_app))
+        .routes(routes!(get_app, rename_app, delete_app))
         .routes(routes!(request_access))
         .routes(routes!(withdraw_request))
         .routes(routes!(list_credentials))
@@ -39,7 +39,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_credential))
 }
 
-/// Proof that the caller is a consumer of an organisation (session cookie).
+/// Proof that the caller is a consumer of an organisation (session cookie), with their role in
+/// it (accounts from before roles are members).
 pub struct ConsumerCaller {
     pub actor: Actor,
     /// Binds list cursors to this consumer.
@@ -54,7 +55,11 @@ impl FromRequestParts<AppState> for ConsumerCaller {
         match session {
             Some(s) if s.user.role == Role::Consumer => match &s.user.organisation_id {
                 Some(organisation) => Ok(ConsumerCaller {
-                    actor: Actor::Consumer { user: s.user.id.clone(), organisation: organisation.clone() },
+                    actor: Actor::Consumer {
+                        user: s.user.id.clone(),
+                        organisation: organisation.clone(),
+                        role: s.user.org_role.unwrap_or(OrgRole::Member),
+                    },
                     cursor_owner: format!("consumer:{}", s.user.id),
                 }),
                 None => Err(RestError::Refused(problem(StatusCode::FORBIDDEN, "no_organisation", "Forbidden", "Your account is not in an organisation yet."))),
@@ -65,19 +70,22 @@ impl FromRequestParts<AppState> for ConsumerCaller {
     }
 }
 
-/// An app of the consumer's organisation.
+/// An app of the consumer's organisation: a member sees the apps they created, an org admin
+/// every app of the organisation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct App {
     pub id: String,
     pub name: String,
     pub organisation: String,
+    /// The user who created it.
+    pub owner: String,
     /// Unix seconds.
     pub created_at: i64,
 }
 
 impl From<AppRecord> for App {
     fn from(a: AppRecord) -> Self {
-        App { id: a.id, name: a.name, organisation: a.organisation, created_at: a.created_at }
+        App { id: a.id, name: a.name, organisation: a.organisation, owner: a.owner, created_at: a.created_at }
     }
 }
 
@@ -111,6 +119,15 @@ async fn create_app(caller: ConsumerCaller, State(state): State<AppState>, JsonB
               (status = 404, description = "No such app in your organisation", body = Problem, content_type = "application/problem+json")))]
 async fn get_app(caller: ConsumerCaller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<App>, RestError> {
     Ok(Json(state.services.apps.get(&caller.actor, &id).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/portal/apps/{id}", tag = "portal", params(("id" = String, Path, description = "App id")),
+    request_body = AppBody, security(("session" = [])),
+    responses((status = 200, description = "Renamed", body = App),
+              (status = 400, description = "Invalid name", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No such app among yours", body = Problem, content_type = "application/problem+json")))]
+async fn rename_app(caller: ConsumerCaller, State(state): State<AppState>, Path(id): Path<String>, JsonBody(body): JsonBody<AppBody>) -> Result<Json<App>, RestError> {
+    Ok(Json(state.services.apps.rename(&caller.actor, &id, &body.name).await?.into()))
 }
 
 #[utoipa::path(delete, path = "/portal/apps/{id}", tag = "portal", params(("id" = String, Path, description = "App id")), security(("session" = [])),

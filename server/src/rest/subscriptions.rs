@@ -1,203 +1,99 @@
-//! `/portal/apps/{id}/subscriptions` and `/portal/subscriptions/{id}/*`: a consumer's live
-//! subscriptions and the requests that change them (another plan, a replacement Self-Serve
-//! certificate), approved like access requests by the admin; retiring a replaced certificate;
-//! and `/portal/access-requests`, the organisation's requests of every kind with their state.
-//! Consumers' session only, like the rest of `/portal`.
+//! `/subscriptions`: every subscription (app x product, with its plan and credential), for the
+//! admin, filtered by organisation, product or app.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::extract::{Query, State};
 use axum::Json;
-use certgate_core::portal::request::RequestKind;
 use certgate_core::problem::Problem;
+use certgate_services::portal::overview::SubscriptionFilter;
 use certgate_services::portal::requests::SubscriptionRecord;
-use certgate_services::portal::subscriptions::SubscriptionEntry;
+use certgate_services::portal::Actor;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::access_requests::{AccessRequest, AccessRequestQuery};
 use super::pagination::{Page, PageQuery};
-use super::portal::ConsumerCaller;
-use super::{created, query, JsonBody, RestError};
+use super::{query, AdminCaller, RestError};
 use crate::router::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_my_requests))
-        .routes(routes!(list_subscriptions))
-        .routes(routes!(change_plan))
-        .routes(routes!(renew_certificate))
-        .routes(routes!(retire_certificate))
+    OpenApiRouter::new().routes(routes!(list_subscriptions))
 }
 
-/// One of a Self-Serve subscription's certificates.
+/// A Self-Serve certificate of a subscription.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubscriptionCertificate {
-    /// The certificate's id (SHA-256 of its DER, hex).
+    /// Certificate id (SHA-256 of the DER).
     pub id: String,
-    /// Unix seconds: a replaced certificate stops working then (at most 30 days after the
-    /// renewal's approval), or earlier when retired. `null` for a current certificate.
+    /// Unix seconds: a replaced certificate stops working then (at most 30 days after its
+    /// renewal was approved). `null`: current.
     pub retire_by: Option<i64>,
 }
 
-/// A pending plan change or renewal of the subscription.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PendingChange {
-    /// The access request's id (withdraw it with DELETE /portal/access-requests/{id}).
-    pub id: String,
-    /// `change_plan` or `renew`.
-    pub kind: String,
-    /// `change_plan`: the plan asked for.
-    pub plan: Option<String>,
-    /// `renew`: the replacement certificate's id.
-    pub certificate: Option<String>,
-}
-
-/// An app's subscription to a product: its plan, its credential, and (Self-Serve) its own
-/// certificates.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Subscription {
     pub id: String,
     pub app: String,
+    pub organisation: String,
     pub product: String,
     pub plan: String,
+    /// The subscription's credential id.
     pub credential: String,
+    /// Self-Serve: the subscription's own certificates. Managed: empty (the organisation's
+    /// certificates count).
     pub certificates: Vec<SubscriptionCertificate>,
-    pub pending: Vec<PendingChange>,
     /// Unix seconds.
     pub created_at: i64,
 }
 
-impl Subscription {
-    fn of(s: SubscriptionRecord, pending: Vec<PendingChange>) -> Subscription {
+impl From<SubscriptionRecord> for Subscription {
+    fn from(s: SubscriptionRecord) -> Self {
         Subscription {
-            certificates: s.certificates.into_iter().map(|c| SubscriptionCertificate { id: c.id, retire_by: c.retire_by }).collect(),
             id: s.id,
             app: s.app,
+            organisation: s.organisation,
             product: s.product,
             plan: s.plan,
             credential: s.credential,
-            pending,
+            certificates: s.certificates.into_iter().map(|c| SubscriptionCertificate { id: c.id, retire_by: c.retire_by }).collect(),
             created_at: s.created_at,
         }
     }
 }
 
-impl From<SubscriptionEntry> for Subscription {
-    fn from(e: SubscriptionEntry) -> Self {
-        let pending = e
-            .pending
-            .into_iter()
-            .filter_map(|r| match r.kind {
-                RequestKind::ChangePlan { plan, .. } => Some(PendingChange { id: r.id, kind: "change_plan".into(), plan: Some(plan), certificate: None }),
-                RequestKind::Renew { certificate, .. } => Some(PendingChange { id: r.id, kind: "renew".into(), plan: None, certificate: Some(certificate) }),
-                RequestKind::Subscribe { .. } => None,
-            })
-            .collect();
-        Subscription::of(e.subscription, pending)
-    }
+/// Filters and paging of the subscription list; every filter given must match.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SubscriptionQuery {
+    /// Organisation id.
+    pub organisation: Option<String>,
+    /// Product id.
+    pub product: Option<String>,
+    /// App id.
+    pub app: Option<String>,
+    /// Items per page: 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page, unchanged.
+    pub cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/portal/access-requests", tag = "portal", params(AccessRequestQuery), security(("session" = [])),
-    responses((status = 200, description = "One page of your organisation's requests (first requests, plan changes, renewals), newest first", body = Page<AccessRequest>),
-              (status = 400, description = "Bad state, limit or cursor", body = Problem, content_type = "application/problem+json")))]
-async fn list_my_requests(
-    caller: ConsumerCaller,
-    State(state): State<AppState>,
-    params: Result<Query<AccessRequestQuery>, QueryRejection>,
-) -> Result<Json<Page<AccessRequest>>, RestError> {
-    let params = query(params, "invalid_query")?;
-    if params.state.as_deref().is_some_and(|s| !matches!(s, "pending" | "approved" | "rejected" | "withdrawn")) {
-        return Err(RestError::bad_request("invalid_state", "Invalid state", "state is pending, approved, rejected or withdrawn."));
-    }
-    let records = state.services.access_requests.list(&caller.actor, params.state.as_deref()).await?;
-    let page = PageQuery { limit: params.limit, cursor: params.cursor };
-    let page = page.page_for(records, |r| (std::cmp::Reverse(r.created_at), r.id.clone()), "portal_access_requests", &caller.cursor_owner)?;
-    Ok(Json(page.map(AccessRequest::from)))
-}
-
-#[utoipa::path(get, path = "/portal/apps/{id}/subscriptions", tag = "portal", params(("id" = String, Path, description = "App id"), PageQuery), security(("session" = [])),
-    responses((status = 200, description = "One page of the app's subscriptions, with their pending plan change or renewal", body = Page<Subscription>),
-              (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "No such app in your organisation", body = Problem, content_type = "application/problem+json")))]
+/// Subscriptions by id (a stable order the store pages in).
+#[utoipa::path(get, path = "/subscriptions", tag = "subscriptions", params(SubscriptionQuery), security(("admin_token" = []), ("session" = [])),
+    responses((status = 200, description = "One page of subscriptions", body = Page<Subscription>),
+              (status = 400, description = "Bad limit, cursor or parameter", body = Problem, content_type = "application/problem+json")))]
 async fn list_subscriptions(
-    caller: ConsumerCaller,
+    caller: AdminCaller,
     State(state): State<AppState>,
-    Path(app): Path<String>,
-    page: Result<Query<PageQuery>, QueryRejection>,
+    params: Result<Query<SubscriptionQuery>, QueryRejection>,
 ) -> Result<Json<Page<Subscription>>, RestError> {
-    let page = query(page, "invalid_query")?;
-    let entries = state.services.subscriptions.of_app(&caller.actor, &app).await?;
-    let page = page.page_for(entries, |e| (e.subscription.created_at, e.subscription.id.clone()), "portal_subscriptions", &caller.cursor_owner)?;
-    Ok(Json(page.map(Subscription::from)))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ChangePlanBody {
-    /// A plan the product offers, other than the current one.
-    pub plan: String,
-}
-
-#[utoipa::path(post, path = "/portal/subscriptions/{id}/change-plan", tag = "portal", params(("id" = String, Path, description = "Subscription id")),
-    request_body = ChangePlanBody, security(("session" = [])),
-    responses((status = 201, description = "Requested (approved at once when the plan auto-approves); rate and quota keep counting", body = AccessRequest),
-              (status = 400, description = "The product does not offer the plan, or it is the current one", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "No such subscription in your organisation", body = Problem, content_type = "application/problem+json"),
-              (status = 409, description = "A plan change is pending already", body = Problem, content_type = "application/problem+json")))]
-async fn change_plan(
-    caller: ConsumerCaller,
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<ChangePlanBody>,
-) -> Result<Response, RestError> {
-    let record = state.services.subscriptions.change_plan(&caller.actor, &id, &body.plan).await?;
-    Ok(created(format!("/api/v1/portal/access-requests/{}", record.id), AccessRequest::from(record)))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RenewalBody {
-    /// The replacement client certificate, PEM (never its private key): usable for client
-    /// authentication now, not a CA.
-    pub certificate: String,
-}
-
-#[utoipa::path(post, path = "/portal/subscriptions/{id}/renewals", tag = "portal", params(("id" = String, Path, description = "Subscription id")),
-    request_body = RenewalBody, security(("session" = [])),
-    responses((status = 201, description = "Requested; after approval both certificates work until the old one is retired (at most 30 days)", body = AccessRequest),
-              (status = 400, description = "Not one usable certificate (a private key, a CA, expired, ...)", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "No such subscription in your organisation", body = Problem, content_type = "application/problem+json"),
-              (status = 409, description = "Not a Self-Serve subscription, a renewal is pending, or the certificate is held already (by it or by another organisation)", body = Problem, content_type = "application/problem+json")))]
-async fn renew_certificate(
-    caller: ConsumerCaller,
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<RenewalBody>,
-) -> Result<Response, RestError> {
-    let record = state.services.subscriptions.renew(&caller.actor, &id, body.certificate.as_bytes()).await?;
-    Ok(created(format!("/api/v1/portal/access-requests/{}", record.id), AccessRequest::from(record)))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RetireBody {
-    /// The id of the subscription's certificate to retire (usually the replaced one).
-    pub certificate: String,
-}
-
-#[utoipa::path(post, path = "/portal/subscriptions/{id}/retire-certificate", tag = "portal", params(("id" = String, Path, description = "Subscription id")),
-    request_body = RetireBody, security(("session" = [])),
-    responses((status = 200, description = "Retired: refused from the next request, on open connections too", body = Subscription),
-              (status = 404, description = "No such subscription in your organisation, or the certificate is not one of its", body = Problem, content_type = "application/problem+json"),
-              (status = 409, description = "It is the subscription's current certificate: renew first", body = Problem, content_type = "application/problem+json")))]
-async fn retire_certificate(
-    caller: ConsumerCaller,
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody<RetireBody>,
-) -> Result<Json<Subscription>, RestError> {
-    Ok(Json(state.services.subscriptions.retire_certificate(&caller.actor, &id, &body.certificate).await?.into()))
+    let params = query(params, "invalid_query")?;
+    let filter = SubscriptionFilter { organisation: params.organisation, product: params.product, app: params.app };
+    let page = PageQuery { limit: params.limit, cursor: params.cursor };
+    let (limit, after) = page.bounds::<String>("subscriptions", &caller.actor)?;
+    let found = state.services.overview.subscriptions(&Actor::Admin { name: caller.actor.clone() }, filter, after, limit).await?;
+    let items: Vec<Subscription> = found.items.into_iter().map(Subscription::from).collect();
+    Ok(Json(PageQuery::cut(items, found.more, |s| s.id.clone(), "subscriptions", &caller.actor)?))
 }

@@ -121,6 +121,50 @@ impl TokenState {
     }
 }
 
+/// Where a credential stands, as the admin's list shows it (never its tokens).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialStatus {
+    /// Approved; the consumer has not made the token yet.
+    NoToken,
+    Active,
+    /// A rotated-out token still works until its overlap ends.
+    Rotating,
+    Revoked,
+    /// Its token's lifetime (plan, or the admin's expiry) is over.
+    Expired,
+}
+
+impl CredentialStatus {
+    /// An admin-issued key: active until its expiry (a revoked key no longer exists).
+    pub fn of_key(expires_at: Option<UnixSeconds>, now: UnixSeconds) -> CredentialStatus {
+        if expires_at.is_some_and(|e| e <= now) {
+            CredentialStatus::Expired
+        } else {
+            CredentialStatus::Active
+        }
+    }
+}
+
+impl TokenState {
+    /// Where the credential stands at `now`, by the same rule the gateway uses
+    /// ([`TokenState::usable_digests`]).
+    pub fn status(&self, now: UnixSeconds) -> CredentialStatus {
+        if self.revoked_at.is_some() {
+            return CredentialStatus::Revoked;
+        }
+        if self.current.is_none() {
+            return CredentialStatus::NoToken;
+        }
+        match self.usable_digests(now).len() {
+            0 => CredentialStatus::Expired,
+            1 => CredentialStatus::Active,
+            _ => CredentialStatus::Rotating,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +201,22 @@ mod tests {
         assert!(minted.usable_digests(1_000).is_empty());
         let rotated = minted.rotate("b".into(), 900, 3_600, Some(1_000)).unwrap();
         assert_eq!(rotated.usable_digests(900), vec![("b", Some(1_900)), ("a", Some(1_000))], "the old token's own expiry wins");
+    }
+
+    #[test]
+    fn status_follows_the_lifecycle_and_the_clock() {
+        let empty = TokenState::default();
+        assert_eq!(empty.status(0), CredentialStatus::NoToken);
+        let minted = empty.mint("a".into(), 0, Some(1_000)).unwrap();
+        assert_eq!(minted.status(999), CredentialStatus::Active);
+        assert_eq!(minted.status(1_000), CredentialStatus::Expired);
+        let rotated = minted.rotate("b".into(), 500, 100, Some(1_000)).unwrap();
+        assert_eq!(rotated.status(550), CredentialStatus::Rotating);
+        assert_eq!(rotated.status(600), CredentialStatus::Active, "the overlap ended");
+        assert_eq!(rotated.revoke(550).status(550), CredentialStatus::Revoked);
+        assert_eq!(empty.revoke(1).status(1), CredentialStatus::Revoked, "revoked before a token was made");
+        assert_eq!(CredentialStatus::of_key(None, 5), CredentialStatus::Active);
+        assert_eq!(CredentialStatus::of_key(Some(5), 5), CredentialStatus::Expired);
+        assert_eq!(CredentialStatus::of_key(Some(6), 5), CredentialStatus::Active);
     }
 }

@@ -28,7 +28,8 @@ pub(crate) fn not_found() -> ServiceError {
     ServiceError::NotFound { what: "app" }
 }
 
-/// The app, if it exists and the actor may see it (another organisation's app is not found).
+/// The app, if it exists and the actor manages it (another organisation's app, or a
+/// colleague's for a member, is not found).
 pub(crate) fn load_visible(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     id: &str,
@@ -38,10 +39,34 @@ pub(crate) fn load_visible(
         Some(v) => codec::decode("apps", id, v.value())?,
         None => return Err(not_found()),
     };
-    if actor.sees(&app.organisation) {
+    if actor.manages(&app.organisation, &app.owner) {
         Ok(app)
     } else {
         Err(not_found())
+    }
+}
+
+/// Whether the actor manages app `id` of `organisation` (what an access request, a
+/// subscription or a credential belongs to). An app that no longer exists is managed by no
+/// consumer but an org admin of its organisation (its history stays theirs).
+pub(crate) fn manages_app_id(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    id: &str,
+    organisation: &str,
+    actor: &Actor,
+) -> Result<bool, ServiceError> {
+    if !actor.sees(organisation) {
+        return Ok(false);
+    }
+    if actor.manages_every_app_of(organisation) {
+        return Ok(true);
+    }
+    match table.get(id)? {
+        Some(v) => {
+            let app: AppRecord = codec::decode("apps", id, v.value())?;
+            Ok(app.organisation == organisation && actor.manages(&app.organisation, &app.owner))
+        }
+        None => Ok(false),
     }
 }
 
@@ -65,7 +90,7 @@ impl Apps {
 
     /// A consumer creates an app in their organisation.
     pub async fn create(&self, actor: &Actor, name: &str) -> Result<AppRecord, ServiceError> {
-        let Actor::Consumer { user, organisation } = actor else {
+        let Actor::Consumer { user, organisation, .. } = actor else {
             return Err(ServiceError::invalid("consumer_only", "Apps belong to an organisation: a consumer creates them."));
         };
         let record = AppRecord {
@@ -80,7 +105,7 @@ impl Apps {
             .write(move |txn| {
                 txn.open_table(tables::APPS)?.insert(stored.id.as_str(), codec::encode(&stored)?.as_slice())?;
                 references::add(txn, tables::APPS_BY_ORGANISATION, std::slice::from_ref(&stored.organisation), &stored.id)?;
-                audit::record(txn, &who, "app.created", &stored.id, stored.name.clone())
+                audit::record_in(txn, &who, "app.created", &stored.id, stored.name.clone(), Some(&stored.organisation))
             })
             .await?;
         Ok(record)
@@ -91,21 +116,35 @@ impl Apps {
         self.store.read(move |txn| load_visible(&txn.open_table(tables::APPS)?, &id, &actor)).await
     }
 
-    /// The actor's apps: a consumer's organisation's, or every app for the admin; by name.
+    /// The actor's apps, by name: the admin's every app (or one organisation's), an org
+    /// admin's every app of the organisation, a member's the apps they created.
     pub async fn list(&self, actor: &Actor) -> Result<Vec<AppRecord>, ServiceError> {
+        self.list_of(actor, None).await
+    }
+
+    /// [`Apps::list`], narrowed to one organisation (another organisation's is empty for a
+    /// consumer). Read from the organisation index, not a scan, when an organisation is known.
+    pub async fn list_of(&self, actor: &Actor, organisation: Option<&str>) -> Result<Vec<AppRecord>, ServiceError> {
+        let organisation = organisation.or(actor.organisation()).map(str::to_string);
         let actor = actor.clone();
         let mut apps = self
             .store
             .read(move |txn| {
                 let table = txn.open_table(tables::APPS)?;
                 let mut out = Vec::new();
-                match &actor {
-                    Actor::Consumer { organisation, .. } => {
+                match &organisation {
+                    Some(organisation) if actor.sees(organisation) => {
                         for id in references::holders(&txn.open_table(tables::APPS_BY_ORGANISATION)?, organisation)? {
-                            out.push(load_visible(&table, &id, &actor)?);
+                            match load_visible(&table, &id, &actor) {
+                                Ok(app) => out.push(app),
+                                Err(ServiceError::NotFound { .. }) => {}
+                                Err(e) => return Err(e),
+                            }
                         }
                     }
-                    Actor::Admin { .. } => {
+                    Some(_) => {}
+                    None => {
+                        actor.require_admin()?;
                         for entry in table.iter()? {
                             let (k, v) = entry?;
                             out.push(codec::decode::<AppRecord>("apps", k.value(), v.value())?);
@@ -119,6 +158,32 @@ impl Apps {
         Ok(apps)
     }
 
+    /// How many products each app has a pending request or a subscription for (from the claim
+    /// index: one range read per app).
+    pub async fn product_counts(&self, ids: Vec<String>) -> Result<Vec<usize>, ServiceError> {
+        self.store
+            .read(move |txn| {
+                let claims = txn.open_table(tables::APP_PRODUCT_CLAIMS)?;
+                ids.iter().map(|id| Ok(references::holders(&claims, id)?.len())).collect()
+            })
+            .await
+    }
+
+    /// Renames an app the actor manages (validated like a new one).
+    pub async fn rename(&self, actor: &Actor, id: &str, name: &str) -> Result<AppRecord, ServiceError> {
+        let name = checked_name(name)?;
+        let (id, actor) = (id.to_string(), actor.clone());
+        self.store
+            .write(move |txn| {
+                let mut app = visible_in(txn, &id, &actor)?;
+                let old = std::mem::replace(&mut app.name, name);
+                txn.open_table(tables::APPS)?.insert(app.id.as_str(), codec::encode(&app)?.as_slice())?;
+                audit::record_in(txn, actor.audit_name(), "app.renamed", &app.id, format!("{old} -> {}", app.name), Some(&app.organisation))?;
+                Ok(app)
+            })
+            .await
+    }
+
     /// Deletes an app: its pending requests are withdrawn and its credentials revoked, in the
     /// same transaction, and the gateway's view follows before this returns.
     pub async fn delete(&self, actor: &Actor, id: &str) -> Result<(), ServiceError> {
@@ -129,7 +194,7 @@ impl Apps {
                 super::requests::end_everything_of_app(txn, &app.id, clock::now())?;
                 txn.open_table(tables::APPS)?.remove(id.as_str())?;
                 references::remove(txn, tables::APPS_BY_ORGANISATION, std::slice::from_ref(&app.organisation), &app.id)?;
-                audit::record(txn, actor.audit_name(), "app.deleted", &id, app.name)
+                audit::record_in(txn, actor.audit_name(), "app.deleted", &id, app.name, Some(&app.organisation))
             })
             .await
     }

@@ -38,7 +38,7 @@ fn not_found() -> ServiceError {
     ServiceError::NotFound { what: "credential" }
 }
 
-/// The credential and its subscription, if the actor may see them.
+/// The credential and its subscription, if the actor manages its app.
 fn load_visible(txn: &WriteTransaction, id: &str, actor: &Actor) -> Result<CredentialEntry, ServiceError> {
     let credential: CredentialRecord = match txn.open_table(tables::CREDENTIALS)?.get(id)? {
         Some(v) => codec::decode("credentials", id, v.value())?,
@@ -48,7 +48,7 @@ fn load_visible(txn: &WriteTransaction, id: &str, actor: &Actor) -> Result<Crede
         Some(v) => codec::decode("subscriptions", &credential.subscription, v.value())?,
         None => return Err(not_found()),
     };
-    if !actor.sees(&subscription.organisation) {
+    if !super::apps::manages_app_id(&txn.open_table(tables::APPS)?, &subscription.app, &subscription.organisation, actor)? {
         return Err(not_found());
     }
     Ok(CredentialEntry { credential, subscription })
@@ -135,7 +135,7 @@ impl Credentials {
                 let lifetime = token_lifetime(txn, &entry.subscription.plan)?;
                 entry.credential.tokens = change(&entry.credential.tokens, digest, clock::now(), lifetime).map_err(token_error)?;
                 txn.open_table(tables::CREDENTIALS)?.insert(id.as_str(), codec::encode(&entry.credential)?.as_slice())?;
-                audit::record(txn, actor.audit_name(), action, &id, String::new())
+                audit::record_in(txn, actor.audit_name(), action, &id, String::new(), Some(&entry.subscription.organisation))
             })
             .await?;
         Ok(token)
@@ -150,7 +150,7 @@ impl Credentials {
                 let mut entry = load_visible(txn, &id, &actor)?;
                 entry.credential.tokens = entry.credential.tokens.revoke(clock::now());
                 txn.open_table(tables::CREDENTIALS)?.insert(id.as_str(), codec::encode(&entry.credential)?.as_slice())?;
-                audit::record(txn, actor.audit_name(), "credential.revoked", &id, String::new())
+                audit::record_in(txn, actor.audit_name(), "credential.revoked", &id, String::new(), Some(&entry.subscription.organisation))
             })
             .await
     }

@@ -8,14 +8,18 @@
 
 mod actor;
 pub mod apps;
+pub mod catalogue;
 pub mod credentials;
 pub mod grants;
 mod lifecycle;
+pub mod overview;
 pub mod requests;
 pub mod retirement;
 pub mod subscriptions;
 
 pub use actor::Actor;
 
+#[cfg(test)]
+mod reads_tests;
 #[cfg(test)]
 mod tests;

@@ -210,7 +210,7 @@ impl AccessRequests {
                     requested_by: actor.audit_name().to_string(),
                     created_at: now,
                 };
-                audit::record(txn, actor.audit_name(), "access_request.created", &record.id, format!("app {} product {}", app.id, product.id))?;
+                audit::record_in(txn, actor.audit_name(), "access_request.created", &record.id, format!("app {} product {}", app.id, product.id), Some(&app.organisation))?;
                 let plan = crate::plans::load(&txn.open_table(tables::PLANS)?, &new.plan)?;
                 if plan.is_some_and(|p| p.spec.auto_approve) {
                     approve_in(txn, &mut record, "auto-approve", now)?;
@@ -228,10 +228,11 @@ impl AccessRequests {
             .store
             .read(move |txn| {
                 let mut out = Vec::new();
+                let apps = txn.open_table(tables::APPS)?;
                 for entry in txn.open_table(tables::ACCESS_REQUESTS)?.iter()? {
                     let (k, v) = entry?;
                     let record: AccessRequestRecord = codec::decode("access_requests", k.value(), v.value())?;
-                    if actor.sees(&record.organisation) && state.as_deref().is_none_or(|s| s == record.state.name()) {
+                    if state.as_deref().is_none_or(|s| s == record.state.name()) && apps::manages_app_id(&apps, &record.app, &record.organisation, &actor)? {
                         out.push(record);
                     }
                 }
@@ -267,7 +268,7 @@ impl AccessRequests {
                 record.state = states::reject(&record.state, &who, &reason, clock::now())?;
                 release_claim(txn, &record)?;
                 txn.open_table(tables::ACCESS_REQUESTS)?.insert(record.id.as_str(), codec::encode(&record)?.as_slice())?;
-                audit::record(txn, &who, "access_request.rejected", &record.id, reason.clone())?;
+                audit::record_in(txn, &who, "access_request.rejected", &record.id, reason.clone(), Some(&record.organisation))?;
                 Ok(record)
             })
             .await
@@ -279,13 +280,13 @@ impl AccessRequests {
         self.store
             .write(move |txn| {
                 let mut record = load(txn, &id)?;
-                if !actor.sees(&record.organisation) {
+                if !apps::manages_app_id(&txn.open_table(tables::APPS)?, &record.app, &record.organisation, &actor)? {
                     return Err(request_not_found());
                 }
                 record.state = states::withdraw(&record.state, clock::now())?;
                 release_claim(txn, &record)?;
                 txn.open_table(tables::ACCESS_REQUESTS)?.insert(record.id.as_str(), codec::encode(&record)?.as_slice())?;
-                audit::record(txn, actor.audit_name(), "access_request.withdrawn", &record.id, String::new())?;
+                audit::record_in(txn, actor.audit_name(), "access_request.withdrawn", &record.id, String::new(), Some(&record.organisation))?;
                 Ok(record)
             })
             .await
@@ -354,7 +355,14 @@ pub(super) fn approve_in(txn: &WriteTransaction, record: &mut AccessRequestRecor
     txn.open_table(tables::SUBSCRIPTIONS)?.insert(subscription.id.as_str(), codec::encode(&subscription)?.as_slice())?;
     txn.open_table(tables::CREDENTIALS)?.insert(credential.id.as_str(), codec::encode(&credential)?.as_slice())?;
     record.state = state;
-    audit::record(txn, who, "access_request.approved", &record.id, format!("subscription {} credential {}", subscription.id, credential.id))
+    audit::record_in(
+        txn,
+        who,
+        "access_request.approved",
+        &record.id,
+        format!("subscription {} credential {}", subscription.id, credential.id),
+        Some(&record.organisation),
+    )
 }
 
 /// Registers a Self-Serve certificate in the provider store, or reuses the entry. A certificate

@@ -14,6 +14,7 @@ use super::apps::Apps;
 use super::credentials::Credentials;
 use super::requests::{AccessRequests, NewRequest};
 use super::Actor;
+use crate::accounts::OrgRole;
 use crate::apis::Apis;
 use crate::certificates::Certificates;
 use crate::gateway_view::{attach, SharedState};
@@ -125,8 +126,8 @@ async fn managed_approval_binding_rotation_and_revocation_on_the_gateway_view() 
     let (acme_cert, globex_cert) = (pki.leaf(&LeafSpec::client("acme")), pki.leaf(&LeafSpec::client("globex")));
     let (acme, globex) = (w.acme.clone(), w.globex.clone());
     let product = w.product(CertificateMode::Managed, true).await;
-    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: acme.clone() };
-    let bob = Actor::Consumer { user: "usr_bob".into(), organisation: globex.clone() };
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: acme.clone(), role: OrgRole::Member };
+    let bob = Actor::Consumer { user: "usr_bob".into(), organisation: globex.clone(), role: OrgRole::Member };
     let app = w.apps.create(&alice, "Shop").await.unwrap();
     let ask = || NewRequest { product: product.clone(), plan: w.plan.clone(), certificate: None };
 
@@ -181,7 +182,7 @@ async fn self_serve_takes_a_usable_certificate_and_registers_it_on_approval() {
     let w = world().await;
     let acme = w.acme.clone();
     let product = w.product(CertificateMode::SelfServe, true).await;
-    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: acme };
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: acme, role: OrgRole::Member };
     let app = w.apps.create(&alice, "Shop").await.unwrap();
     let pki = TestPki::new();
     let mine = pki.leaf(&LeafSpec::client("mine"));

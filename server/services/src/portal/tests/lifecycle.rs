@@ -18,7 +18,7 @@ fn now() -> UnixSeconds {
 /// A consumer who manages every app of the organisation (the only constructor here: the
 /// actor's shape lives in one place).
 fn consumer(user: &str, organisation: &str) -> Actor {
-    Actor::Consumer { user: user.into(), organisation: organisation.into() }
+    Actor::Consumer { user: user.into(), organisation: organisation.into(), role: crate::accounts::OrgRole::OrgAdmin }
 }
 
 fn id_of(cert: &Issued) -> String {

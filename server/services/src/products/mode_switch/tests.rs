@@ -93,7 +93,7 @@ impl World {
     /// Subscribes a new app of `organisation` to `product` (Self-Serve with `own`), approves,
     /// mints; returns (consumer, credential id, token).
     async fn subscribe(&self, organisation: &str, product: &str, own: Option<&Issued>) -> (Actor, String, String) {
-        let consumer = Actor::Consumer { user: format!("usr_{organisation}"), organisation: organisation.to_string() };
+        let consumer = Actor::Consumer { user: format!("usr_{organisation}"), organisation: organisation.to_string(), role: crate::accounts::OrgRole::OrgAdmin };
         let app = self.apps.create(&consumer, "App").await.unwrap();
         let ask = NewRequest { product: product.to_string(), plan: self.plan.clone(), certificate: own.map(|c| c.cert_pem.as_bytes().to_vec()) };
         let request = self.requests.create(&consumer, &app.id, ask).await.unwrap();
