@@ -115,7 +115,8 @@ impl Apis {
         let record = ApiRecord { id: ids::new_id("api"), spec, created_at: now, updated_at: now };
         let (stored, actor) = (record.clone(), actor.to_string());
         self.store
-            .write_published(PublishScope::Apis, move |txn| {
+            .write_published(PublishScope::Touched, move |txn| {
+                crate::store::changes::touched(txn, crate::store::Touched::Apis);
                 claim_listen_path(txn, &stored.spec.listen_path, &stored.id)?;
                 require_certificates(txn, &stored.spec.certificate_ids().cloned().collect::<Vec<_>>())?;
                 require_upstream_trust(txn, &stored.spec)?;
@@ -160,7 +161,12 @@ impl Apis {
     ) -> Result<ApiRecord, ServiceError> {
         let (id, actor) = (id.to_string(), actor.to_string());
         self.store
-            .write_published(PublishScope::Apis, move |txn| {
+            .write_published(PublishScope::Touched, move |txn| {
+                // The snapshot changes, and so may the grants of the products containing it.
+                crate::store::changes::touched(txn, crate::store::Touched::Apis);
+                for product in crate::products::products_of_api(txn, &id)? {
+                    crate::store::changes::touched(txn, crate::store::Touched::Product(&product));
+                }
                 // The table is opened for writing only after the checks, which read it too.
                 let old = load(&txn.open_table(tables::APIS)?, &id)?.ok_or_else(not_found)?;
                 let mut spec = old.spec.clone();

@@ -133,7 +133,7 @@ impl Organisations {
     pub async fn set_suspended(&self, id: &str, suspended: bool, actor: &str) -> Result<OrganisationRecord, ServiceError> {
         let (id, actor) = (id.to_string(), actor.to_string());
         self.store
-            .write_published(crate::store::PublishScope::Everything, move |txn| {
+            .write_published(crate::store::PublishScope::Touched, move |txn| {
                 let mut orgs = txn.open_table(tables::ORGANISATIONS)?;
                 let mut org: OrganisationRecord = match orgs.get(id.as_str())? {
                     Some(bytes) => codec::decode("organisations", &id, bytes.value())?,
@@ -144,6 +144,7 @@ impl Organisations {
                 org.updated_at = now;
                 orgs.insert(id.as_str(), codec::encode(&org)?.as_slice())?;
                 drop(orgs);
+                crate::store::changes::touched(txn, crate::store::Touched::Organisation(&id));
                 let action = if suspended { "organisation.suspended" } else { "organisation.resumed" };
                 crate::audit::record_in(txn, &actor, action, &id, org.name.clone(), Some(&id))?;
                 Ok(org)
@@ -183,7 +184,7 @@ impl Organisations {
                         message: format!("The organisation still has {} app(s), with their subscriptions and credentials; delete them first.", apps.len()),
                     });
                 }
-                let linked = crate::certificates::linked_to_organisation(&txn.open_table(tables::CERTIFICATE_PORTAL)?, &id)?;
+                let linked = crate::certificates::linked_to_organisation(&txn.open_table(tables::ORGANISATION_CERTIFICATES)?, &id)?;
                 if !linked.is_empty() {
                     return Err(ServiceError::Conflict {
                         code: "organisation_in_use",

@@ -86,11 +86,13 @@ impl Plans {
         self.store
             // Live credentials take their rate and quota from the plan (derived, not copied):
             // the gateway follows before the answer.
-            .write_published(PublishScope::Everything, move |txn| {
+            .write_published(PublishScope::Touched, move |txn| {
                 let mut table = txn.open_table(tables::PLANS)?;
                 let old = load(&table, &id)?.ok_or_else(not_found)?;
                 let record = PlanRecord { id: id.clone(), spec, created_at: old.created_at, updated_at: clock::now() };
                 table.insert(id.as_str(), codec::encode(&record)?.as_slice())?;
+                drop(table);
+                crate::store::changes::touched(txn, crate::store::Touched::Plan(&id));
                 audit::record(txn, &actor, "plan.updated", &id, record.spec.name.clone())?;
                 Ok(record)
             })
@@ -104,7 +106,7 @@ impl Plans {
             .write(move |txn| {
                 let mut table = txn.open_table(tables::PLANS)?;
                 let old = load(&table, &id)?.ok_or_else(not_found)?;
-                let live = crate::portal::requests::subscriptions_using(txn, |s| &s.plan, &id)?;
+                let live = crate::portal::requests::subscriptions_using(txn, crate::portal::records::SubscriptionsOf::Plan(&id))?;
                 if !live.is_empty() {
                     return Err(ServiceError::Conflict {
                         code: "plan_in_use",

@@ -216,7 +216,7 @@ impl Products {
         self.store
             // The product's APIs decide where its live credentials (and their certificates) are
             // granted: the gateway follows before the answer.
-            .write_published(PublishScope::Everything, move |txn| {
+            .write_published(PublishScope::Touched, move |txn| {
                 let old = load(&txn.open_table(tables::PRODUCTS)?, &id)?.ok_or_else(not_found)?;
                 let (spec, auth) = checked(txn, spec)?;
                 let record = ProductRecord { id: id.clone(), spec, created_at: old.created_at, updated_at: clock::now() };
@@ -224,6 +224,7 @@ impl Products {
                 unindex(txn, &old)?;
                 index(txn, &record)?;
                 txn.open_table(tables::PRODUCTS)?.insert(id.as_str(), codec::encode(&record)?.as_slice())?;
+                crate::store::changes::touched(txn, crate::store::Touched::Product(&id));
                 audit::record(txn, &actor, "product.updated", &id, record.spec.name.clone())?;
                 Ok(ProductEntry { record, auth })
             })
@@ -234,7 +235,7 @@ impl Products {
         let (id, actor) = (id.to_string(), actor.to_string());
         self.store
             .write(move |txn| {
-                let live = crate::portal::requests::subscriptions_using(txn, |s| &s.product, &id)?;
+                let live = crate::portal::requests::subscriptions_using(txn, crate::portal::records::SubscriptionsOf::Product(&id))?;
                 if !live.is_empty() {
                     return Err(ServiceError::Conflict {
                         code: "product_in_use",

@@ -80,18 +80,18 @@ pub enum UpstreamTrust {
 }
 
 impl UpstreamTrust {
-    fn of(spec: &ApiSpec, certificates: &HashMap<String, CertificateInput>) -> UpstreamTrust {
+    fn of<'c>(spec: &ApiSpec, certificates: &CertificateLookup<'c>) -> UpstreamTrust {
         match (&spec.upstream_ca, &spec.upstream_pin) {
             // Checked again here, not only on write: a leaf stored as upstream CA by an older
             // build must not become a trust anchor.
-            (Some(id), _) => match certificates.get(id) {
+            (Some(id), _) => match certificates(id) {
                 Some(c) if crate::pki::parse_der(&c.der).is_ok_and(|f| crate::pki::can_sign_certificates(&f)) => {
                     UpstreamTrust::Ca(Arc::new(CaCertificate { id: c.id.clone(), der: c.der.clone() }))
                 }
                 _ => UpstreamTrust::Unusable,
             },
             (None, Some(id)) => match id_digest(id) {
-                Some(digest) if certificates.contains_key(id) => UpstreamTrust::Pin { id: id.clone(), digest },
+                Some(digest) if certificates(id).is_some() => UpstreamTrust::Pin { id: id.clone(), digest },
                 _ => UpstreamTrust::Unusable,
             },
             (None, None) => UpstreamTrust::SystemRoots,
@@ -187,6 +187,9 @@ pub struct KeyInput {
     pub limits_key: Option<String>,
 }
 
+/// Finds a certificate by id for a view being built.
+pub type CertificateLookup<'c> = dyn Fn(&str) -> Option<&'c CertificateInput> + 'c;
+
 pub struct CertificateInput {
     pub id: String,
     pub is_ca: bool,
@@ -197,10 +200,10 @@ pub struct CertificateInput {
 /// updated one key at a time (a new key never rebuilds the snapshot).
 pub type KeyMap = dashmap::DashMap<[u8; 32], Arc<KeyView>>;
 
-fn set_of(ids: &[String], certificates: &HashMap<String, CertificateInput>) -> CertificateSet {
+fn set_of<'c>(ids: &[String], certificates: &CertificateLookup<'c>) -> CertificateSet {
     let mut set = CertificateSet::default();
     for id in ids {
-        if let Some(c) = certificates.get(id) {
+        if let Some(c) = certificates(id) {
             set.add(c);
         }
     }
@@ -220,6 +223,11 @@ impl KeyView {
         certificates: &HashMap<String, CertificateInput>,
         lists: &mut ApiLists,
     ) -> ([u8; 32], Arc<KeyView>) {
+        KeyView::build_sharing_with(input, &|id| certificates.get(id), lists)
+    }
+
+    /// [`KeyView::build_sharing`] with the certificates found by `certificates`.
+    pub fn build_sharing_with<'c>(input: KeyInput, certificates: &CertificateLookup<'c>, lists: &mut ApiLists) -> ([u8; 32], Arc<KeyView>) {
         let view = KeyView {
             binding: input.spec.bound_certificates.as_deref().map(|ids| set_of(ids, certificates)),
             id: input.id,
@@ -247,6 +255,12 @@ impl GatewayView {
     /// portal credentials contribute (`ApiInput::contributed_certificates`). Admin keys'
     /// bindings restrict a key; they never widen an API's list.
     pub fn build(generation: u64, apis: Vec<ApiInput>, certificates: &HashMap<String, CertificateInput>) -> GatewayView {
+        GatewayView::build_with(generation, apis, &|id| certificates.get(id))
+    }
+
+    /// [`GatewayView::build`] with the certificates found by `certificates` (the services keep
+    /// the contributed ones between builds rather than reading them all again).
+    pub fn build_with<'c>(generation: u64, apis: Vec<ApiInput>, certificates: &CertificateLookup<'c>) -> GatewayView {
         let mut api_views: Vec<Arc<ApiView>> = apis
             .iter()
             .filter_map(|input| {
@@ -256,7 +270,7 @@ impl GatewayView {
                 // contribute. Neither side can remove the other's entries.
                 let mut allowed = set_of(&spec.mtls.allowed_certificates, certificates);
                 for id in &input.contributed_certificates {
-                    if let Some(c) = certificates.get(id) {
+                    if let Some(c) = certificates(id) {
                         allowed.add(c);
                     }
                 }

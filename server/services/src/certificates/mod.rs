@@ -308,7 +308,8 @@ impl Certificates {
                     remove_reference(txn, used, &id)?;
                 }
                 table.remove(id.as_str())?;
-                txn.open_table(tables::CERTIFICATE_PORTAL)?.remove(id.as_str())?;
+                drop(table);
+                put_portal_meta(txn, &id, None)?;
                 let mut detail = record.facts.subject;
                 if !uses.is_empty() {
                     let list: Vec<String> = uses.iter().map(ToString::to_string).collect();
@@ -404,12 +405,11 @@ impl Certificates {
         let lookup = id.clone();
         self.store
             // Organisation links decide Managed credentials' certificates: the gateway follows.
-            .write_published(PublishScope::Everything, move |txn| {
+            .write_published(PublishScope::Touched, move |txn| {
                 let record = load_record(&txn.open_table(tables::CERTIFICATES)?, &id)?.ok_or_else(not_found)?;
-                let mut table = txn.open_table(tables::CERTIFICATE_PORTAL)?;
-                let mut meta = load_meta(&table, &id)?;
+                let mut meta = load_meta(&txn.open_table(tables::CERTIFICATE_PORTAL)?, &id)?;
                 let detail = change(txn, &record.facts, &mut meta)?;
-                table.insert(id.as_str(), codec::encode(&meta)?.as_slice())?;
+                put_portal_meta(txn, &id, Some(&meta))?;
                 audit::record(txn, &actor, action, &id, detail)?;
                 Ok(())
             })
@@ -480,14 +480,13 @@ fn remove_reference(txn: &redb::WriteTransaction, used: &CertificateUse, certifi
         "subscription" => {
             // A Self-Serve subscription's own certificate: it leaves the subscription (and with
             // it the allow lists and the binding; a bound credential left with none denies).
-            let mut subscriptions = txn.open_table(tables::SUBSCRIPTIONS)?;
-            let found = match subscriptions.get(used.id.as_str())? {
+            let found = match txn.open_table(tables::SUBSCRIPTIONS)?.get(used.id.as_str())? {
                 Some(v) => Some(codec::decode::<crate::portal::requests::SubscriptionRecord>("subscriptions", &used.id, v.value())?),
                 None => None,
             };
             if let Some(mut subscription) = found {
                 subscription.certificates.retain(|c| c.id != certificate_id);
-                subscriptions.insert(subscription.id.as_str(), codec::encode(&subscription)?.as_slice())?;
+                crate::portal::records::put_subscription(txn, &subscription)?;
             }
             crate::references::remove(txn, tables::CERTIFICATE_USERS, &[certificate_id.to_string()], &format!("sub:{}", used.id))?;
         }
@@ -512,18 +511,50 @@ fn remove_reference(txn: &redb::WriteTransaction, used: &CertificateUse, certifi
 
 /// Ids of certificates linked to an organisation (organisation deletion refuses while any are).
 pub(crate) fn linked_to_organisation(
-    portal: &impl ReadableTable<&'static str, &'static [u8]>,
+    index: &impl ReadableTable<&'static str, &'static [u8]>,
     organisation_id: &str,
 ) -> Result<Vec<String>, ServiceError> {
-    let mut ids = Vec::new();
-    for item in portal.iter()? {
+    crate::references::holders(index, organisation_id)
+}
+
+/// Writes a certificate's portal data (or removes it with `None`): the organisation index
+/// follows, and each organisation that gains or loses the certificate is touched (its Managed
+/// credentials' certificates change).
+fn put_portal_meta(txn: &redb::WriteTransaction, id: &str, meta: Option<&CertificatePortalMeta>) -> Result<(), ServiceError> {
+    let mut table = txn.open_table(tables::CERTIFICATE_PORTAL)?;
+    let old = load_meta(&table, id)?;
+    match meta {
+        Some(meta) => table.insert(id, codec::encode(meta)?.as_slice())?,
+        None => table.remove(id)?,
+    };
+    drop(table);
+    let new = meta.map(|m| m.organisation_ids.clone()).unwrap_or_default();
+    for left in old.organisation_ids.difference(&new) {
+        crate::references::remove(txn, tables::ORGANISATION_CERTIFICATES, std::slice::from_ref(left), id)?;
+        crate::store::changes::touched(txn, crate::store::Touched::Organisation(left));
+    }
+    for joined in new.difference(&old.organisation_ids) {
+        crate::references::add(txn, tables::ORGANISATION_CERTIFICATES, std::slice::from_ref(joined), id)?;
+        crate::store::changes::touched(txn, crate::store::Touched::Organisation(joined));
+    }
+    Ok(())
+}
+
+/// Builds the organisation index of a store written before it existed (schema 4).
+pub(crate) fn index_organisation_certificates(txn: &redb::WriteTransaction) -> Result<(), ServiceError> {
+    let mut links = Vec::new();
+    for item in txn.open_table(tables::CERTIFICATE_PORTAL)?.iter()? {
         let (k, v) = item?;
         let meta: CertificatePortalMeta = codec::decode("certificate_portal", k.value(), v.value())?;
-        if meta.organisation_ids.contains(organisation_id) {
-            ids.push(k.value().to_string());
+        links.push((k.value().to_string(), meta.organisation_ids));
+    }
+    for (id, organisations) in links {
+        let organisations: Vec<String> = organisations.into_iter().collect();
+        for organisation in organisations {
+            crate::references::add(txn, tables::ORGANISATION_CERTIFICATES, std::slice::from_ref(&organisation), &id)?;
         }
     }
-    Ok(ids)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -189,7 +189,7 @@ impl Apps {
     pub async fn delete(&self, actor: &Actor, id: &str) -> Result<(), ServiceError> {
         let (id, actor) = (id.to_string(), actor.clone());
         self.store
-            .write_published(PublishScope::Everything, move |txn| {
+            .write_published(PublishScope::Touched, move |txn| {
                 let app = load_visible(&txn.open_table(tables::APPS)?, &id, &actor)?;
                 super::requests::end_everything_of_app(txn, &app.id, clock::now())?;
                 txn.open_table(tables::APPS)?.remove(id.as_str())?;

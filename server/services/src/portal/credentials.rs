@@ -78,14 +78,11 @@ impl Credentials {
         self.store
             .read(move |txn| {
                 super::apps::load_visible(&txn.open_table(tables::APPS)?, &app, &actor)?;
-                let credentials = txn.open_table(tables::CREDENTIALS)?;
+                let (credentials, subscriptions) = (txn.open_table(tables::CREDENTIALS)?, txn.open_table(tables::SUBSCRIPTIONS)?);
                 let mut out = Vec::new();
-                for entry in txn.open_table(tables::SUBSCRIPTIONS)?.iter()? {
-                    let (k, v) = entry?;
-                    let subscription: SubscriptionRecord = codec::decode("subscriptions", k.value(), v.value())?;
-                    if subscription.app != app {
-                        continue;
-                    }
+                for id in super::records::subscriptions_of(&txn.open_table(tables::SUBSCRIPTIONS_BY)?, super::records::SubscriptionsOf::App(&app))? {
+                    let Some(v) = subscriptions.get(id.as_str())? else { continue };
+                    let subscription: SubscriptionRecord = codec::decode("subscriptions", &id, v.value())?;
                     if let Some(c) = credentials.get(subscription.credential.as_str())? {
                         let credential: CredentialRecord = codec::decode("credentials", &subscription.credential, c.value())?;
                         out.push(CredentialEntry { credential, subscription });
@@ -130,11 +127,11 @@ impl Credentials {
         let token = new_token();
         let digest = token_hash(&token);
         self.store
-            .write_published(PublishScope::Everything, move |txn| {
+            .write_published(PublishScope::Touched, move |txn| {
                 let mut entry = load_visible(txn, &id, &actor)?;
                 let lifetime = token_lifetime(txn, &entry.subscription.plan)?;
                 entry.credential.tokens = change(&entry.credential.tokens, digest, clock::now(), lifetime).map_err(token_error)?;
-                txn.open_table(tables::CREDENTIALS)?.insert(id.as_str(), codec::encode(&entry.credential)?.as_slice())?;
+                super::records::put_credential(txn, &entry.credential)?;
                 audit::record_in(txn, actor.audit_name(), action, &id, String::new(), Some(&entry.subscription.organisation))
             })
             .await?;
@@ -146,10 +143,10 @@ impl Credentials {
     pub async fn revoke(&self, actor: &Actor, id: &str) -> Result<(), ServiceError> {
         let (id, actor) = (id.to_string(), actor.clone());
         self.store
-            .write_published(PublishScope::Everything, move |txn| {
+            .write_published(PublishScope::Touched, move |txn| {
                 let mut entry = load_visible(txn, &id, &actor)?;
                 entry.credential.tokens = entry.credential.tokens.revoke(clock::now());
-                txn.open_table(tables::CREDENTIALS)?.insert(id.as_str(), codec::encode(&entry.credential)?.as_slice())?;
+                super::records::put_credential(txn, &entry.credential)?;
                 audit::record_in(txn, actor.audit_name(), "credential.revoked", &id, String::new(), Some(&entry.subscription.organisation))
             })
             .await

@@ -60,8 +60,7 @@ fn visible_in(txn: &WriteTransaction, id: &str, actor: &Actor) -> Result<Subscri
 }
 
 fn save(txn: &WriteTransaction, subscription: &SubscriptionRecord) -> Result<(), ServiceError> {
-    txn.open_table(tables::SUBSCRIPTIONS)?.insert(subscription.id.as_str(), codec::encode(subscription)?.as_slice())?;
-    Ok(())
+    super::records::put_subscription(txn, subscription)
 }
 
 /// Whether the subscription's product takes the consumer's own certificates now.

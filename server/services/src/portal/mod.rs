@@ -11,6 +11,7 @@ pub mod apps;
 pub mod catalogue;
 pub mod credentials;
 pub mod grants;
+pub mod records;
 mod lifecycle;
 pub mod overview;
 pub mod requests;

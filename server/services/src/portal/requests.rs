@@ -13,6 +13,7 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::credentials::CredentialRecord;
+use super::records::{self, SubscriptionsOf};
 use super::{apps, lifecycle, Actor};
 use crate::certificates::{CertificatePortalMeta, CertificateRecord};
 use crate::store::codec::{self, Versioned};
@@ -97,21 +98,17 @@ pub struct NewRequest {
     pub certificate: Option<Vec<u8>>,
 }
 
-/// The certificates linked to an organisation that can stand in a credential (Managed).
+/// The certificates linked to an organisation that can stand in a credential (Managed), from
+/// the `ORGANISATION_CERTIFICATES` index.
 pub(crate) fn organisation_certificates(
-    portal: &impl ReadableTable<&'static str, &'static [u8]>,
+    index: &impl ReadableTable<&'static str, &'static [u8]>,
     certificates: &impl ReadableTable<&'static str, &'static [u8]>,
     organisation: &str,
 ) -> Result<Vec<String>, ServiceError> {
     let mut out = Vec::new();
-    for entry in portal.iter()? {
-        let (k, v) = entry?;
-        let meta: CertificatePortalMeta = codec::decode("certificate_portal", k.value(), v.value())?;
-        if !meta.organisation_ids.contains(organisation) {
-            continue;
-        }
-        if let Some(record) = certificates.get(k.value())? {
-            let record: CertificateRecord = codec::decode("certificates", k.value(), record.value())?;
+    for id in references::holders(index, organisation)? {
+        if let Some(record) = certificates.get(id.as_str())? {
+            let record: CertificateRecord = codec::decode("certificates", &id, record.value())?;
             if fits_credential(&record.facts) {
                 out.push(record.facts.id);
             }
@@ -165,7 +162,7 @@ impl AccessRequests {
         // Parsed before the write: bad input stores nothing and never reaches the writer.
         let certificate = new.certificate.as_deref().map(|body| usable_certificate(body, now)).transpose()?;
         self.store
-            .write_published(PublishScope::Everything, move |txn| {
+            .write_published(PublishScope::Touched, move |txn| {
                 let app = apps::visible_in(txn, &app, &actor)?;
                 let (product, auth) = product_terms(txn, &new.product)?;
                 if !product.spec.visible_to_organisation(&app.organisation) {
@@ -185,7 +182,7 @@ impl AccessRequests {
                     _ => {}
                 }
                 if matches!(auth, ProductAuth::AuthToken { mtls: true }) && product.spec.certificate_mode == Some(CertificateMode::Managed) {
-                    let has = !organisation_certificates(&txn.open_table(tables::CERTIFICATE_PORTAL)?, &txn.open_table(tables::CERTIFICATES)?, &app.organisation)?.is_empty();
+                    let has = !organisation_certificates(&txn.open_table(tables::ORGANISATION_CERTIFICATES)?, &txn.open_table(tables::CERTIFICATES)?, &app.organisation)?.is_empty();
                     refuse_without_certificates(has)?;
                 }
                 let claim = claim_key(&app.id, &product.id);
@@ -249,7 +246,7 @@ impl AccessRequests {
         actor.require_admin()?;
         let (id, who) = (id.to_string(), actor.audit_name().to_string());
         self.store
-            .write_published(PublishScope::Everything, move |txn| {
+            .write_published(PublishScope::Touched, move |txn| {
                 let mut record = load(txn, &id)?;
                 approve_in(txn, &mut record, &who, clock::now())?;
                 txn.open_table(tables::ACCESS_REQUESTS)?.insert(record.id.as_str(), codec::encode(&record)?.as_slice())?;
@@ -328,7 +325,7 @@ pub(super) fn approve_in(txn: &WriteTransaction, record: &mut AccessRequestRecor
     let mut certificates = Vec::new();
     match (mtls, product_record.spec.certificate_mode) {
         (true, Some(CertificateMode::Managed)) => {
-            let has = !organisation_certificates(&txn.open_table(tables::CERTIFICATE_PORTAL)?, &txn.open_table(tables::CERTIFICATES)?, &record.organisation)?.is_empty();
+            let has = !organisation_certificates(&txn.open_table(tables::ORGANISATION_CERTIFICATES)?, &txn.open_table(tables::CERTIFICATES)?, &record.organisation)?.is_empty();
             refuse_without_certificates(has)?;
         }
         (true, Some(CertificateMode::SelfServe)) => {
@@ -352,8 +349,8 @@ pub(super) fn approve_in(txn: &WriteTransaction, record: &mut AccessRequestRecor
     let credential = CredentialRecord { id: subscription.credential.clone(), subscription: subscription.id.clone(), tokens: TokenState::default(), created_at: now };
     let held: Vec<String> = subscription.certificates.iter().map(|c| c.id.clone()).collect();
     references::add(txn, tables::CERTIFICATE_USERS, &held, &format!("sub:{}", subscription.id))?;
-    txn.open_table(tables::SUBSCRIPTIONS)?.insert(subscription.id.as_str(), codec::encode(&subscription)?.as_slice())?;
-    txn.open_table(tables::CREDENTIALS)?.insert(credential.id.as_str(), codec::encode(&credential)?.as_slice())?;
+    super::records::put_subscription(txn, &subscription)?;
+    super::records::put_credential(txn, &credential)?;
     record.state = state;
     audit::record_in(
         txn,
@@ -421,26 +418,25 @@ pub(crate) fn end_everything_of_app(txn: &WriteTransaction, app: &str, now: Unix
         requests.insert(record.id.as_str(), codec::encode(&record)?.as_slice())?;
     }
     drop(requests);
-    let mut subscriptions = txn.open_table(tables::SUBSCRIPTIONS)?;
     let mut ended = Vec::new();
-    for entry in subscriptions.iter()? {
-        let (k, v) = entry?;
-        let record: SubscriptionRecord = codec::decode("subscriptions", k.value(), v.value())?;
-        if record.app == app {
-            ended.push(record);
+    {
+        let subscriptions = txn.open_table(tables::SUBSCRIPTIONS)?;
+        for id in records::subscriptions_of(&txn.open_table(tables::SUBSCRIPTIONS_BY)?, SubscriptionsOf::App(app))? {
+            if let Some(v) = subscriptions.get(id.as_str())? {
+                ended.push(codec::decode::<SubscriptionRecord>("subscriptions", &id, v.value())?);
+            }
         }
     }
     for subscription in &ended {
-        subscriptions.remove(subscription.id.as_str())?;
+        records::remove_subscription(txn, subscription)?;
     }
-    drop(subscriptions);
     let mut claims = txn.open_table(tables::APP_PRODUCT_CLAIMS)?;
     for product in references::holders(&claims, app)? {
         claims.remove(claim_key(app, &product).as_str())?;
     }
     drop(claims);
     for subscription in ended {
-        txn.open_table(tables::CREDENTIALS)?.remove(subscription.credential.as_str())?;
+        records::remove_credential(txn, &subscription.credential, &subscription.id)?;
         let held: Vec<String> = subscription.certificates.iter().map(|c| c.id.clone()).collect();
         references::remove(txn, tables::CERTIFICATE_USERS, &held, &format!("sub:{}", subscription.id))?;
     }
@@ -449,18 +445,6 @@ pub(crate) fn end_everything_of_app(txn: &WriteTransaction, app: &str, now: Unix
 
 /// The subscriptions using a product or a plan (`which` picks the field), for the 409 that
 /// protects them from deletion.
-pub(crate) fn subscriptions_using(
-    txn: &WriteTransaction,
-    which: impl Fn(&SubscriptionRecord) -> &str,
-    id: &str,
-) -> Result<Vec<String>, ServiceError> {
-    let mut out = Vec::new();
-    for entry in txn.open_table(tables::SUBSCRIPTIONS)?.iter()? {
-        let (k, v) = entry?;
-        let record: SubscriptionRecord = codec::decode("subscriptions", k.value(), v.value())?;
-        if which(&record) == id {
-            out.push(record.id);
-        }
-    }
-    Ok(out)
+pub(crate) fn subscriptions_using(txn: &WriteTransaction, of: SubscriptionsOf<'_>) -> Result<Vec<String>, ServiceError> {
+    records::subscriptions_of(&txn.open_table(tables::SUBSCRIPTIONS_BY)?, of)
 }

@@ -14,7 +14,7 @@ use certgate_core::UnixSeconds;
 use redb::{ReadableTable, WriteTransaction};
 
 use super::lifecycle::load_subscription;
-use crate::store::{codec, tables, PublishScope, Store};
+use crate::store::{tables, PublishScope, Store};
 use crate::{audit, references, ServiceError};
 
 /// After a renewal's approval, the replaced certificate keeps working this long at most
@@ -99,7 +99,7 @@ impl Retirements {
         if !any {
             return Ok(0);
         }
-        self.store.write_published(PublishScope::Everything, move |txn| retire_in(txn, now)).await
+        self.store.write_published(PublishScope::Touched, move |txn| retire_in(txn, now)).await
     }
 
     /// One round of the scheduler: retires what is due, then says how long to sleep.
@@ -127,7 +127,7 @@ fn retire_in(txn: &WriteTransaction, now: UnixSeconds) -> Result<usize, ServiceE
             continue;
         }
         references::remove(txn, tables::CERTIFICATE_USERS, &[certificate.to_string()], &format!("sub:{subscription}"))?;
-        txn.open_table(tables::SUBSCRIPTIONS)?.insert(subscription, codec::encode(&record)?.as_slice())?;
+        super::records::put_subscription(txn, &record)?;
         audit::record(txn, "retire-by", "subscription.certificate_retired", subscription, certificate.to_string())?;
         retired += 1;
     }

@@ -66,7 +66,7 @@ impl Subscriptions {
     pub async fn change_plan(&self, actor: &Actor, subscription: &str, plan: &str) -> Result<AccessRequestRecord, ServiceError> {
         let (actor, subscription, plan) = (actor.clone(), subscription.to_string(), plan.to_string());
         self.store
-            .write_published(PublishScope::Everything, move |txn| lifecycle::request_plan_change(txn, &actor, &subscription, &plan, clock::now()))
+            .write_published(PublishScope::Touched, move |txn| lifecycle::request_plan_change(txn, &actor, &subscription, &plan, clock::now()))
             .await
     }
 
@@ -77,7 +77,7 @@ impl Subscriptions {
         let (der, facts) = usable_certificate(certificate, now)?;
         let (actor, subscription) = (actor.clone(), subscription.to_string());
         self.store
-            .write_published(PublishScope::Everything, move |txn| lifecycle::request_renewal(txn, &actor, &subscription, der, facts.id, now))
+            .write_published(PublishScope::Touched, move |txn| lifecycle::request_renewal(txn, &actor, &subscription, der, facts.id, now))
             .await
     }
 
@@ -85,7 +85,7 @@ impl Subscriptions {
     pub async fn retire_certificate(&self, actor: &Actor, subscription: &str, certificate: &str) -> Result<SubscriptionEntry, ServiceError> {
         let (actor, subscription, certificate) = (actor.clone(), subscription.to_string(), certificate.to_string());
         self.store
-            .write_published(PublishScope::Everything, move |txn| {
+            .write_published(PublishScope::Touched, move |txn| {
                 let subscription = lifecycle::retire_certificate(txn, &actor, &subscription, &certificate)?;
                 let pending = pending_changes(&txn.open_table(tables::ACCESS_REQUESTS)?, &subscription.app)?
                     .into_iter()

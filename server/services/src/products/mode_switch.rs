@@ -40,13 +40,12 @@ pub(super) fn apply(txn: &WriteTransaction, product: &str, old: Option<Certifica
 /// The product's subscriptions, each with whether its credential is live (not revoked).
 fn subscriptions_of(txn: &WriteTransaction, product: &str) -> Result<Vec<(SubscriptionRecord, bool)>, ServiceError> {
     let credentials = txn.open_table(tables::CREDENTIALS)?;
+    let subscriptions = txn.open_table(tables::SUBSCRIPTIONS)?;
     let mut out = Vec::new();
-    for entry in txn.open_table(tables::SUBSCRIPTIONS)?.iter()? {
-        let (k, v) = entry?;
-        let subscription: SubscriptionRecord = codec::decode("subscriptions", k.value(), v.value())?;
-        if subscription.product != product {
-            continue;
-        }
+    let ids = crate::portal::records::subscriptions_of(&txn.open_table(tables::SUBSCRIPTIONS_BY)?, crate::portal::records::SubscriptionsOf::Product(product))?;
+    for id in ids {
+        let Some(v) = subscriptions.get(id.as_str())? else { continue };
+        let subscription: SubscriptionRecord = codec::decode("subscriptions", &id, v.value())?;
         let live = match credentials.get(subscription.credential.as_str())? {
             Some(c) => codec::decode::<CredentialRecord>("credentials", &subscription.credential, c.value())?.tokens.revoked_at.is_none(),
             None => false,
@@ -63,8 +62,7 @@ fn set_certificates(txn: &WriteTransaction, mut subscription: SubscriptionRecord
     references::remove(txn, tables::CERTIFICATE_USERS, &old, &holder)?;
     references::add(txn, tables::CERTIFICATE_USERS, &ids, &holder)?;
     subscription.certificates = ids.into_iter().map(|id| SubscriptionCertificate { id, retire_by: None }).collect();
-    txn.open_table(tables::SUBSCRIPTIONS)?.insert(subscription.id.as_str(), codec::encode(&subscription)?.as_slice())?;
-    Ok(())
+    crate::portal::records::put_subscription(txn, &subscription)
 }
 
 fn to_self_serve(txn: &WriteTransaction, product: &str) -> Result<(), ServiceError> {
@@ -74,7 +72,7 @@ fn to_self_serve(txn: &WriteTransaction, product: &str) -> Result<(), ServiceErr
         // ("used by") against deletion.
         let ids = if live {
             if !of_organisation.contains_key(&subscription.organisation) {
-                let portal = txn.open_table(tables::CERTIFICATE_PORTAL)?;
+                let portal = txn.open_table(tables::ORGANISATION_CERTIFICATES)?;
                 let certificates = organisation_certificates(&portal, &txn.open_table(tables::CERTIFICATES)?, &subscription.organisation)?;
                 of_organisation.insert(subscription.organisation.clone(), certificates);
             }
@@ -92,7 +90,7 @@ fn to_managed(txn: &WriteTransaction, product: &str) -> Result<(), ServiceError>
     let mut without = BTreeSet::new();
     for (subscription, live) in &subscriptions {
         if *live && !without.contains(&subscription.organisation) {
-            let certificates = organisation_certificates(&txn.open_table(tables::CERTIFICATE_PORTAL)?, &txn.open_table(tables::CERTIFICATES)?, &subscription.organisation)?;
+            let certificates = organisation_certificates(&txn.open_table(tables::ORGANISATION_CERTIFICATES)?, &txn.open_table(tables::CERTIFICATES)?, &subscription.organisation)?;
             if certificates.is_empty() {
                 without.insert(subscription.organisation.clone());
             }

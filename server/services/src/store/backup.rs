@@ -112,6 +112,8 @@ fn copy_tables(source: &ReadTransaction, target: &WriteTransaction) -> Result<()
         tables::RETIREMENTS,
         tables::ACCOUNT_LINKS,
         tables::ACCOUNT_LINKS_BY_USER,
+        tables::SUBSCRIPTIONS_BY,
+        tables::ORGANISATION_CERTIFICATES,
     );
     for table in source.list_tables()? {
         if !copied.iter().any(|name| name == table.name()) {

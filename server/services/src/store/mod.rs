@@ -6,6 +6,7 @@
 //! commit (the gateway's view, later) is published in commit order too.
 
 pub mod backup;
+pub mod changes;
 pub mod codec;
 pub mod tables;
 
@@ -15,10 +16,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
+use redb::{Database, Key, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, Value, WriteTransaction};
+
+pub use changes::{ChangeSet, Touched};
 
 /// The schema version this build writes. Migrations from older versions go in `migrate`.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 /// The store's file name inside the data directory.
 pub const STORE_FILE: &str = "certgate.redb";
 /// redb's page cache bound. The gateway never reads the store on the request path and the
@@ -65,10 +68,23 @@ io_error_from!(
 
 type WriteJob = Box<dyn FnOnce(&Database) + Send>;
 
-/// Called on the writer thread after a commit that changed what the gateway enforces, before
-/// the write is acknowledged: so the gateway's view includes every acknowledged write, and views
-/// are published in commit order.
-pub type Publisher = Arc<dyn Fn(&Database, &PublishScope) + Send + Sync>;
+/// Keeps the gateway's view in step with the store, on the writer thread.
+pub trait Publisher: Send + Sync {
+    /// Inside a write, before its commit: computes the view change of what the write touched
+    /// (`changes`). The returned step runs after the commit and cannot fail (a swap). An error
+    /// refuses the write: nothing is committed that the gateway could not enforce.
+    fn prepare(&self, db: &Database, txn: &WriteTransaction, changes: &ChangeSet) -> Result<ViewStep, crate::ServiceError>;
+    /// What a write would change, for `?dry_run=true` (the write is then aborted).
+    fn preview(&self, db: &Database, txn: &WriteTransaction, changes: &ChangeSet) -> Result<ChangePreview, crate::ServiceError>;
+    /// After a commit that changed what the gateway enforces, before the write is acknowledged:
+    /// so the view includes every acknowledged write, in commit order.
+    fn publish(&self, db: &Database, scope: &PublishScope);
+}
+
+/// The publishing half of a prepared view change.
+pub type ViewStep = Box<dyn FnOnce(&Database) + Send>;
+
+pub use changes::ChangePreview;
 
 /// What a published write changed, so the publisher updates only that part of the view.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +95,32 @@ pub enum PublishScope {
     Key(String),
     /// Anything (APIs and credentials both).
     Everything,
+    /// What the write recorded in its change set (`changes::touched`): computed inside the
+    /// write, published after the commit.
+    Touched,
+}
+
+/// Reading tables in either kind of transaction: the gateway's view derives from committed
+/// snapshots and, for a change set, from a write before its commit.
+pub trait Tables {
+    type Table<'t, K: Key + 'static, V: Value + 'static>: ReadableTable<K, V>
+    where
+        Self: 't;
+    fn table<K: Key + 'static, V: Value + 'static>(&self, definition: TableDefinition<K, V>) -> Result<Self::Table<'_, K, V>, StoreError>;
+}
+
+impl Tables for ReadTransaction {
+    type Table<'t, K: Key + 'static, V: Value + 'static> = ReadOnlyTable<K, V>;
+    fn table<K: Key + 'static, V: Value + 'static>(&self, definition: TableDefinition<K, V>) -> Result<ReadOnlyTable<K, V>, StoreError> {
+        Ok(self.open_table(definition)?)
+    }
+}
+
+impl Tables for WriteTransaction {
+    type Table<'t, K: Key + 'static, V: Value + 'static> = redb::Table<'t, K, V>;
+    fn table<K: Key + 'static, V: Value + 'static>(&self, definition: TableDefinition<K, V>) -> Result<redb::Table<'_, K, V>, StoreError> {
+        Ok(self.open_table(definition)?)
+    }
 }
 
 /// A handle on the open store. Cheap to clone.
@@ -87,7 +129,7 @@ pub struct Store {
     db: Arc<Database>,
     writer: mpsc::SyncSender<WriteJob>,
     writer_thread: Arc<Mutex<Option<JoinHandle<()>>>>,
-    publisher: Arc<OnceLock<Publisher>>,
+    publisher: Arc<OnceLock<Arc<dyn Publisher>>>,
     path: PathBuf,
 }
 
@@ -148,7 +190,7 @@ impl Store {
     }
 
     /// Sets the publisher run after commits made with [`Store::write_published`] (once).
-    pub fn set_publisher(&self, publisher: Publisher) -> bool {
+    pub fn set_publisher(&self, publisher: Arc<dyn Publisher>) -> bool {
         self.publisher.set(publisher).is_ok()
     }
 
@@ -178,14 +220,58 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> Result<T, crate::ServiceError> + Send + 'static,
     {
-        let (reply, answer) = tokio::sync::oneshot::channel();
         let publisher = Arc::clone(&self.publisher);
-        let job: WriteJob = Box::new(move |db: &Database| {
-            let result = run_write(db, f);
-            if let (Some(scope), Ok(_), Some(publish)) = (&publish, &result, publisher.get()) {
-                publish(db, scope);
+        self.on_writer(move |db| {
+            let publisher = publisher.get().map(Arc::clone);
+            let (result, publication) = run_write(db, f, publisher.as_deref(), publish);
+            if let Some(publisher) = &publisher {
+                match publication {
+                    // The change computed inside the write: a swap.
+                    Publication::Step(step) => step(db),
+                    Publication::Scope(scope) => publisher.publish(db, &scope),
+                    Publication::Nothing => {}
+                }
             }
-            let _ = reply.send(result);
+            result
+        })
+        .await
+    }
+
+    /// What `f` would change in the gateway's view, without committing it: `f` runs in a
+    /// write transaction that is then aborted (`?dry_run=true`).
+    pub async fn dry_run<T, F>(&self, f: F) -> Result<(T, ChangePreview), crate::ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<T, crate::ServiceError> + Send + 'static,
+    {
+        let publisher = Arc::clone(&self.publisher);
+        self.on_writer(move |db| {
+            let txn = db.begin_write().map_err(StoreError::from)?;
+            changes::start();
+            let outcome = f(&txn).and_then(|value| {
+                let touched = changes::take();
+                let preview = match publisher.get() {
+                    Some(publisher) => publisher.preview(db, &txn, &touched)?,
+                    None => ChangePreview::default(),
+                };
+                Ok((value, preview))
+            });
+            if let Err(abort) = txn.abort() {
+                tracing::error!(error = %abort, "aborting a dry run failed");
+            }
+            outcome
+        })
+        .await
+    }
+
+    /// Runs `job` on the writer thread and answers with its result.
+    async fn on_writer<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&Database) -> Result<T, crate::ServiceError> + Send + 'static,
+    ) -> Result<T, crate::ServiceError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: WriteJob = Box::new(move |db: &Database| {
+            let _ = reply.send(job(db));
         });
         let writer = self.writer.clone();
         // The queue is bounded: when full, wait on the blocking pool rather than a worker.
@@ -221,22 +307,53 @@ impl Store {
     }
 }
 
+/// What to publish after a commit.
+enum Publication {
+    Nothing,
+    /// Computed inside the write.
+    Step(ViewStep),
+    /// Computed after the commit.
+    Scope(PublishScope),
+}
+
+/// Runs `f` in a write transaction and commits it. With `Touched` publishing, the view change
+/// is computed from the change set before the commit; a write that touched portal objects under
+/// a narrower scope is published whole, so nothing it changed can be missed.
 fn run_write<T>(
     db: &Database,
     f: impl FnOnce(&WriteTransaction) -> Result<T, crate::ServiceError>,
-) -> Result<T, crate::ServiceError> {
-    let txn = db.begin_write().map_err(StoreError::from)?;
-    match f(&txn) {
-        Ok(value) => {
-            txn.commit().map_err(StoreError::from)?;
-            Ok(value)
-        }
+    publisher: Option<&dyn Publisher>,
+    scope: Option<PublishScope>,
+) -> (Result<T, crate::ServiceError>, Publication) {
+    let txn = match db.begin_write() {
+        Ok(txn) => txn,
+        Err(e) => return (Err(StoreError::from(e).into()), Publication::Nothing),
+    };
+    changes::start();
+    let outcome = f(&txn).and_then(|value| {
+        let touched = changes::take();
+        let publication = match (publisher, scope) {
+            (Some(publisher), Some(PublishScope::Touched)) => Publication::Step(publisher.prepare(db, &txn, &touched)?),
+            (_, Some(PublishScope::Everything)) => Publication::Scope(PublishScope::Everything),
+            (_, Some(_)) if !touched.is_empty() => Publication::Scope(PublishScope::Everything),
+            (_, Some(scope)) => Publication::Scope(scope),
+            // A plain write that touched what credentials derive from: never left unpublished.
+            (_, None) if !touched.is_empty() => Publication::Scope(PublishScope::Everything),
+            (_, None) => Publication::Nothing,
+        };
+        Ok((value, publication))
+    });
+    match outcome {
+        Ok((value, publication)) => match txn.commit() {
+            Ok(()) => (Ok(value), publication),
+            Err(e) => (Err(StoreError::from(e).into()), Publication::Nothing),
+        },
         Err(e) => {
             // Nothing of a refused write may land.
             if let Err(abort) = txn.abort() {
                 tracing::error!(error = %abort, "aborting a refused write failed");
             }
-            Err(e)
+            (Err(e), Publication::Nothing)
         }
     }
 }
@@ -303,6 +420,17 @@ fn index_certificate_users(txn: &redb::WriteTransaction) -> Result<(), StoreErro
     Ok(())
 }
 
+/// 3 -> 4: the subscription and organisation-certificate indexes the gateway view's change
+/// sets are found by.
+fn index_portal(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    let to_store = |e: crate::ServiceError| match e {
+        crate::ServiceError::Store(e) => e,
+        other => StoreError::Io(other.to_string()),
+    };
+    crate::portal::records::index_subscriptions(txn).map_err(to_store)?;
+    crate::certificates::index_organisation_certificates(txn).map_err(to_store)
+}
+
 /// Creates every table, records the schema version, and runs migrations from older versions.
 fn migrate(db: &Database) -> Result<(), StoreError> {
     use redb::ReadableTable;
@@ -322,12 +450,18 @@ fn migrate(db: &Database) -> Result<(), StoreError> {
                 return Err(StoreError::SchemaTooNew { found: v, known: SCHEMA_VERSION })
             }
             // Migrations from older schema versions go here, one step per version.
-            Some(1) => {
-                refresh_certificate_facts(&txn)?;
-                index_certificate_users(&txn)?;
+            Some(v) => {
+                if v < 2 {
+                    refresh_certificate_facts(&txn)?;
+                }
+                if v < 3 {
+                    index_certificate_users(&txn)?;
+                }
+                if v < 4 {
+                    index_portal(&txn)?;
+                }
             }
-            Some(2) => index_certificate_users(&txn)?,
-            Some(_) | None => {}
+            None => {}
         }
         meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
     }
@@ -359,6 +493,8 @@ fn migrate(db: &Database) -> Result<(), StoreError> {
     txn.open_table(tables::RETIREMENTS)?;
     txn.open_table(tables::ACCOUNT_LINKS)?;
     txn.open_table(tables::ACCOUNT_LINKS_BY_USER)?;
+    txn.open_table(tables::SUBSCRIPTIONS_BY)?;
+    txn.open_table(tables::ORGANISATION_CERTIFICATES)?;
     txn.commit()?;
     Ok(())
 }

@@ -80,3 +80,9 @@ pub const CREDENTIALS: TableDefinition<&str, &[u8]> = TableDefinition::new("cred
 pub const ACCOUNT_LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("account_links");
 /// `<user id>/<invite|reset>` -> token hash: the one live link of each kind per user.
 pub const ACCOUNT_LINKS_BY_USER: TableDefinition<&str, &str> = TableDefinition::new("account_links_by_user");
+/// `<org|product|plan|app>:<id>/<subscription id>` -> empty: the subscriptions of an
+/// organisation, a product, a plan or an app (a prefix scan; kept by `portal::records`).
+pub const SUBSCRIPTIONS_BY: TableDefinition<&str, &[u8]> = TableDefinition::new("subscriptions_by");
+/// `<organisation id>/<certificate id>` -> empty: the certificates linked to an organisation
+/// (kept with `CERTIFICATE_PORTAL`), so a Managed credential's set is a prefix scan.
+pub const ORGANISATION_CERTIFICATES: TableDefinition<&str, &[u8]> = TableDefinition::new("organisation_certificates");

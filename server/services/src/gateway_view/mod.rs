@@ -1,20 +1,25 @@
 //! The gateway's view of the store: the snapshot of API definitions and the concurrent map of
-//! credentials. Built at start, then updated on the store's writer thread after each commit
-//! that changes them, before the write is acknowledged: an API change rebuilds the snapshot (a
-//! new generation); a key change touches that key only.
+//! credentials. Built at start, then kept current on the store's writer thread before each
+//! write is acknowledged:
+//! - a portal write's change set is turned into a view change inside the write, before its
+//!   commit, and published after it as a swap (`change`);
+//! - an admin key's write touches that key only;
+//! - anything else rebuilds the whole view, and if that fails the gateway fails closed.
+
+mod change;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
-use certgate_core::gateway::view::{ApiInput, ApiLists, CertificateInput, GatewayView, KeyInput, KeyMap, KeyView};
+use certgate_core::gateway::view::{ApiInput, ApiLists, CertificateInput, CertificateLookup, GatewayView, KeyInput, KeyMap, KeyView};
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use crate::certificates::CertificateRecord;
-use crate::portal::grants::{derive_all, PortalGrants, PortalKey};
 use crate::keys::KeyRecord;
-use crate::store::{codec, tables, PublishScope, Store, StoreError};
+use crate::portal::grants::{derive_all, ContributionCounts, PortalGrants, PortalKey};
+use crate::store::{codec, tables, ChangePreview, ChangeSet, PublishScope, Publisher, Store, StoreError, ViewStep};
 use crate::{apis, ServiceError};
 
 /// What the gateway reads. Cheap to share; readers never lock the snapshot.
@@ -26,12 +31,30 @@ pub struct GatewayState {
     /// failed): the gateway then refuses every request, and /readyz is 503, until a rebuild
     /// succeeds. A committed revocation is never left unenforced.
     consistent: Arc<AtomicBool>,
+    /// What the portal's live credentials add to allow lists, kept between rebuilds so that a
+    /// change set updates the view without deriving every credential again.
+    portal: Mutex<PortalIndex>,
 }
 
 pub type SharedState = Arc<GatewayState>;
 
-/// API id -> certificate ids the portal's credentials add to its allow list.
-type Contributions = std::collections::BTreeMap<String, std::collections::BTreeSet<String>>;
+/// The portal's part of the view, derived (never stored): recomputed whole by each rebuild,
+/// updated by each change set.
+#[derive(Default)]
+struct PortalIndex {
+    /// Bumped by every whole rebuild: a change prepared against an older index is not applied
+    /// (the view is rebuilt instead).
+    epoch: u64,
+    counts: ContributionCounts,
+    /// The contributed certificates: a CA with its DER (a trust anchor), a leaf by id only.
+    certificates: HashMap<String, CertificateInput>,
+}
+
+/// A certificate as an allow-list or binding entry: pins need only the id, CAs their DER.
+fn entry_of(record: CertificateRecord) -> CertificateInput {
+    let der = if record.facts.is_ca { record.der } else { Vec::new() };
+    CertificateInput { id: record.facts.id, is_ca: record.facts.is_ca, der }
+}
 
 /// The certificates (from the certificates table) with these ids, for allow lists and bindings.
 fn certificates(
@@ -61,27 +84,35 @@ fn compile_key(
     Ok(KeyView::build_sharing(input, &certs, lists))
 }
 
+/// The API snapshot: each API's effective allow list is the admin's entries and the
+/// certificates whose contribution count is above zero (`contributed`, derived from the
+/// store: never reference-counted in it). `known` holds the contributed certificates.
+fn build_view(
+    generation: u64,
+    records: Vec<apis::ApiRecord>,
+    certificate_table: &impl ReadableTable<&'static str, &'static [u8]>,
+    contributed: &dyn Fn(&str) -> Vec<String>,
+    known: &CertificateLookup<'_>,
+) -> Result<GatewayView, ServiceError> {
+    // The admin's entries and upstream trust: read here (few), the contributed ones are known.
+    let admin = certificates(certificate_table, records.iter().flat_map(|a| a.spec.certificate_ids().cloned()).filter(|id| known(id).is_none()))?;
+    let inputs = records
+        .into_iter()
+        .map(|r| {
+            let contributed_certificates = contributed(&r.id);
+            ApiInput { id: r.id, spec: r.spec, contributed_certificates }
+        })
+        .collect();
+    Ok(GatewayView::build_with(generation, inputs, &|id| admin.get(id).or_else(|| known(id))))
+}
+
 impl GatewayState {
-    /// Each API's effective allow list: the admin's entries and what the portal's live
-    /// credentials contribute (`contributions`, derived from the store: never reference-counted).
-    fn rebuild_apis(&self, txn: &redb::ReadTransaction, mut contributions: Contributions) -> Result<(), ServiceError> {
-        let records = apis::all(&txn.open_table(tables::APIS)?)?;
-        let ids = records
-            .iter()
-            .flat_map(|a| a.spec.certificate_ids().cloned())
-            .chain(contributions.values().flatten().cloned())
-            .collect::<Vec<_>>();
-        let certs = certificates(&txn.open_table(tables::CERTIFICATES)?, ids)?;
-        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        let inputs = records
-            .into_iter()
-            .map(|r| {
-                let contributed_certificates = contributions.remove(&r.id).map(|c| c.into_iter().collect()).unwrap_or_default();
-                ApiInput { id: r.id, spec: r.spec, contributed_certificates }
-            })
-            .collect();
-        self.view.store(Arc::new(GatewayView::build(generation, inputs, &certs)));
-        Ok(())
+    fn lock_portal(&self) -> MutexGuard<'_, PortalIndex> {
+        self.portal.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn next_generation(&self) -> u64 {
+        self.generation.fetch_add(1, Ordering::SeqCst) + 1
     }
 
     fn refresh_key(&self, txn: &redb::ReadTransaction, key_id: &str) -> Result<(), ServiceError> {
@@ -102,7 +133,7 @@ impl GatewayState {
         Ok(())
     }
 
-    fn rebuild_keys(&self, txn: &redb::ReadTransaction, portal_keys: Vec<PortalKey>) -> Result<(), ServiceError> {
+    fn rebuild_keys(&self, txn: &redb::ReadTransaction, portal_keys: Vec<PortalKey>, known: &HashMap<String, CertificateInput>) -> Result<(), ServiceError> {
         // One record at a time: holding every decoded record while the views are allocated
         // would interleave short- and long-lived allocations and leave the heap fragmented.
         let table = txn.open_table(tables::KEYS)?;
@@ -117,11 +148,17 @@ impl GatewayState {
             self.keys.insert(hash, view);
             fresh.insert(hash);
         }
-        // The portal's credentials: one entry per usable token digest, derived at each rebuild.
+        // The portal's credentials: one entry per usable token digest. Their certificates are
+        // the contributed ones (`known`), or read for a bound credential of an mTLS-less API.
+        let mut extra = HashMap::new();
         for key in portal_keys {
-            let certs = certificates(&certificate_table, key.spec.bound_certificates.iter().flatten().cloned())?;
+            for id in key.spec.bound_certificates.iter().flatten() {
+                if !known.contains_key(id) && !extra.contains_key(id) {
+                    extra.extend(certificates(&certificate_table, [id.clone()])?);
+                }
+            }
             let input = KeyInput { id: key.credential, token_sha256: key.token_sha256, spec: key.spec, limits_key: Some(key.limits_key) };
-            let (hash, view) = KeyView::build_sharing(input, &certs, &mut lists);
+            let (hash, view) = KeyView::build_sharing_with(input, &|id| known.get(id).or_else(|| extra.get(id)), &mut lists);
             self.keys.insert(hash, view);
             fresh.insert(hash);
         }
@@ -139,11 +176,29 @@ impl GatewayState {
         Arc::clone(&self.consistent)
     }
 
-    /// Keys and APIs, from one derivation of the portal's grants.
+    /// The whole view from one committed snapshot: keys, the portal's contributions, APIs.
     fn rebuild_all(&self, txn: &redb::ReadTransaction) -> Result<(), ServiceError> {
+        let mut portal = self.lock_portal();
         let PortalGrants { keys, contributions } = derive_all(txn, crate::clock::now())?;
-        self.rebuild_keys(txn, keys)?;
-        self.rebuild_apis(txn, contributions)
+        let certificate_table = txn.open_table(tables::CERTIFICATES)?;
+        let mut known = HashMap::new();
+        for id in contributions.values().flat_map(|c| c.keys()) {
+            if known.contains_key(id) {
+                continue;
+            }
+            if let Some(v) = certificate_table.get(id.as_str())? {
+                known.insert(id.clone(), entry_of(codec::decode("certificates", id, v.value())?));
+            }
+        }
+        self.rebuild_keys(txn, keys, &known)?;
+        let records = apis::all(&txn.open_table(tables::APIS)?)?;
+        let contributed = |api: &str| contributions.get(api).map(|c| c.keys().cloned().collect()).unwrap_or_default();
+        let view = build_view(self.next_generation(), records, &certificate_table, &contributed, &|id| known.get(id))?;
+        self.view.store(Arc::new(view));
+        portal.epoch += 1;
+        portal.counts = contributions;
+        portal.certificates = known;
+        Ok(())
     }
 
     /// After a commit: the scoped update; if it fails, the whole view; if that fails too, the
@@ -156,6 +211,10 @@ impl GatewayState {
             return;
         };
         tracing::error!(error = %e, ?scope, "could not update the gateway view after a commit: rebuilding it whole");
+        self.rebuild_or_fail_closed(db);
+    }
+
+    fn rebuild_or_fail_closed(&self, db: &redb::Database) {
         match self.publish(db, &PublishScope::Everything) {
             Ok(()) => self.consistent.store(true, Ordering::SeqCst),
             Err(e) => {
@@ -182,10 +241,28 @@ impl GatewayState {
     fn publish(&self, db: &redb::Database, scope: &PublishScope) -> Result<(), ServiceError> {
         let txn = db.begin_read().map_err(StoreError::from)?;
         match scope {
-            PublishScope::Apis => self.rebuild_apis(&txn, derive_all(&txn, crate::clock::now())?.contributions),
             PublishScope::Key(id) => self.refresh_key(&txn, id),
-            PublishScope::Everything => self.rebuild_all(&txn),
+            PublishScope::Apis | PublishScope::Everything | PublishScope::Touched => self.rebuild_all(&txn),
         }
+    }
+}
+
+/// The store's publisher: the gateway state it keeps current.
+struct ViewPublisher(SharedState);
+
+impl Publisher for ViewPublisher {
+    fn prepare(&self, db: &redb::Database, txn: &redb::WriteTransaction, changes: &ChangeSet) -> Result<ViewStep, ServiceError> {
+        let prepared = change::prepare(&self.0, db, txn, changes)?;
+        let state = Arc::clone(&self.0);
+        Ok(Box::new(move |db: &redb::Database| change::apply(&state, db, prepared)))
+    }
+
+    fn preview(&self, db: &redb::Database, txn: &redb::WriteTransaction, changes: &ChangeSet) -> Result<ChangePreview, ServiceError> {
+        Ok(change::prepare(&self.0, db, txn, changes)?.preview)
+    }
+
+    fn publish(&self, db: &redb::Database, scope: &PublishScope) {
+        self.0.publish_or_fail_closed(db, scope);
     }
 }
 
@@ -196,12 +273,10 @@ pub fn attach(store: &Store) -> Result<SharedState, ServiceError> {
         keys: Arc::new(KeyMap::default()),
         generation: AtomicU64::new(0),
         consistent: Arc::new(AtomicBool::new(true)),
+        portal: Mutex::new(PortalIndex::default()),
     });
     store.read_blocking(|txn| state.rebuild_all(txn))?;
-    let target = Arc::clone(&state);
-    store.set_publisher(Arc::new(move |db: &redb::Database, scope: &PublishScope| {
-        target.publish_or_fail_closed(db, scope);
-    }));
+    store.set_publisher(Arc::new(ViewPublisher(Arc::clone(&state))));
     Ok(state)
 }
 
