@@ -68,7 +68,8 @@ pub struct ServeArgs {
     /// with a certificate of its own); the API /demo to the portal's /healthz with an admin key;
     /// and an admin REST token. Tokens and keys are written to DATA_DIR/demo (mode 0600). Every
     /// start prints the tokens and single-line curl commands: calls that succeed, and one
-    /// refused for binding (Globex's certificate with Acme's token).
+    /// refused for binding (Globex's certificate with Acme's token). A data directory made
+    /// without --demo never gets demo data.
     #[arg(long, env = "CERTGATE_DEMO")]
     pub demo: bool,
 

@@ -101,8 +101,13 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let admin_tokens = AdminTokens::new(store.clone());
     // Demo only: the echo upstream runs as long as certgate does; the data is completed at
     // every start (a first start that cannot make it fails; a later one says what is missing).
-    let demo_echo = if args.demo {
-        let echo = crate::demo::echo::start().await?;
+    // Never in a store that was not made with --demo: its public passwords stay out of real data.
+    let demo_store = fresh || crate::demo::demo_dir(&args.data_dir).exists();
+    if args.demo && !demo_store {
+        eprintln!("certgate: --demo adds demo data only to an empty data directory or one made with --demo: nothing added");
+    }
+    let demo_echo = if args.demo && demo_store {
+        let echo = crate::demo::start_echo(&services).await?;
         match crate::demo::seed(&services, &admin_tokens, &args.data_dir, portal_addr, echo.addr).await {
             Ok(()) => {}
             Err(e) if fresh => return Err(e.context("demo data")),
@@ -211,7 +216,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     if let Some(pin) = &gateway_pin {
         println!("gateway certificate SPKI pin: {pin}");
     }
-    if args.demo {
+    if demo_echo.is_some() {
         println!("demo admin:       {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}");
         let cacert = args.tls_cert.clone().unwrap_or_else(|| args.data_dir.join("gateway-tls").join("server.crt"));
         let portal_url = format!("{scheme}://{portal_addr}");

@@ -340,6 +340,22 @@ async fn without_demo_there_is_no_demo_data_and_no_echo_upstream() {
     assert!(server.stdout().iter().all(|l| !l.starts_with("demo")), "{:#?}", server.stdout());
 }
 
+#[tokio::test]
+async fn demo_data_never_goes_into_a_store_made_without_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut real = Server::start_in(&data, &[]);
+    assert!(real.terminate(Duration::from_secs(15)).success());
+    let server = Server::start_in(&data, &["--demo"]);
+    let (_, organisations) = Admin::new(&server).call(Method::GET, "/organisations", None).await;
+    assert_eq!(organisations["items"].as_array().map(Vec::len), Some(0), "{organisations}");
+    let (_, apis) = Admin::new(&server).call(Method::GET, "/apis", None).await;
+    assert_eq!(apis["items"].as_array().map(Vec::len), Some(0), "{apis}");
+    assert!(!data.join("demo").exists());
+    assert!(server.stdout().iter().all(|l| !l.starts_with("demo")), "{:#?}", server.stdout());
+    assert!(server.stderr().contains("--demo adds demo data only to an empty data directory"), "{}", server.stderr());
+}
+
 #[test]
 fn shell_words_follow_the_shell() {
     assert_eq!(shell_words(r#"curl -H "A: b c" '/x y/z' /p\ q 'it'\''s'"#), ["curl", "-H", "A: b c", "/x y/z", "/p q", "it's"]);

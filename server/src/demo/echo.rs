@@ -27,9 +27,18 @@ impl Drop for EchoUpstream {
     }
 }
 
-/// Binds a free port on 127.0.0.1 (never another interface) and serves until dropped.
-pub async fn start() -> anyhow::Result<EchoUpstream> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.context("cannot start the demo echo upstream")?;
+/// Binds 127.0.0.1 (never another interface) on `port` when it is free (the one an earlier
+/// start used: the demo APIs then need no change), else on any free port, and serves until
+/// dropped.
+pub async fn start(port: Option<u16>) -> anyhow::Result<EchoUpstream> {
+    let listener = match port {
+        Some(port) => TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await.ok(),
+        None => None,
+    };
+    let listener = match listener {
+        Some(listener) => listener,
+        None => TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.context("cannot start the demo echo upstream")?,
+    };
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
         loop {

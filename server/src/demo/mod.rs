@@ -11,7 +11,7 @@
 mod access;
 mod catalogue;
 mod commands;
-pub mod echo;
+mod echo;
 mod pki;
 
 use std::net::SocketAddr;
@@ -109,6 +109,16 @@ pub async fn seed(
     }
     access::ensure_admin_token(admin_tokens, &dir.join(files::ADMIN_TOKEN)).await.context("the demo admin token")?;
     Ok(())
+}
+
+/// Starts the echo upstream, on the port the demo APIs already use if it is free.
+pub async fn start_echo(services: &PortalServices) -> anyhow::Result<echo::EchoUpstream> {
+    let apis = services.apis.list().await?;
+    let port = apis
+        .iter()
+        .find(|a| a.spec.listen_path.trim_end_matches('/') == catalogue::MANAGED_PATH)
+        .and_then(|a| a.spec.upstream_url.strip_prefix("http://127.0.0.1:")?.trim_end_matches('/').parse().ok());
+    echo::start(port).await
 }
 
 fn organisation(actor: &Actor) -> &str {
