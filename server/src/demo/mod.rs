@@ -81,8 +81,8 @@ pub async fn seed(
     let dir = demo_dir(data_dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
 
-    let acme = consumer_of(services, &ACME).await?;
-    let globex = consumer_of(services, &GLOBEX).await?;
+    let (acme, acme_org) = consumer_of(services, &ACME).await?;
+    let (globex, globex_org) = consumer_of(services, &GLOBEX).await?;
     let ca = pki::ensure_ca(&dir)?;
     let acme_cert = pki::ensure_client(&ca, &dir, files::ACME_CERT, "Acme demo client", ACME.name)?;
     let globex_cert = pki::ensure_client(&ca, &dir, files::GLOBEX_CERT, "Globex demo client", GLOBEX.name)?;
@@ -90,8 +90,8 @@ pub async fn seed(
 
     let store = catalogue::CertificateStore(services);
     store.ensure(&std::fs::read_to_string(&ca.crt)?, "certgate demo CA", None).await?;
-    let acme_id = store.ensure(&acme_cert.pem()?, "Acme demo client", Some(organisation(&acme))).await?;
-    store.ensure(&globex_cert.pem()?, "Globex demo client", Some(organisation(&globex))).await?;
+    let acme_id = store.ensure(&acme_cert.pem()?, "Acme demo client", Some(&acme_org)).await?;
+    store.ensure(&globex_cert.pem()?, "Globex demo client", Some(&globex_org)).await?;
 
     catalogue::ensure_health_api(services, &dir, portal, &acme_id).await.context("the portal-health API")?;
     let products = catalogue::ensure_products(services, echo).await.context("the demo products")?;
@@ -121,18 +121,12 @@ pub async fn start_echo(services: &PortalServices) -> anyhow::Result<echo::EchoU
     echo::start(port).await
 }
 
-fn organisation(actor: &Actor) -> &str {
-    match actor {
-        Actor::Consumer { organisation, .. } => organisation,
-        Actor::Admin { .. } => "",
-    }
-}
-
-/// The organisation and its consumer, made if missing; the consumer as a portal actor.
-async fn consumer_of(services: &PortalServices, demo: &DemoOrganisation) -> anyhow::Result<Actor> {
+/// The organisation and its consumer, made if missing: the consumer as a portal actor, and
+/// the organisation's id.
+async fn consumer_of(services: &PortalServices, demo: &DemoOrganisation) -> anyhow::Result<(Actor, String)> {
     if let Some(user) = services.accounts.find_by_email(demo.consumer_email).await? {
         let organisation = user.organisation_id.with_context(|| format!("{} belongs to no organisation", demo.consumer_email))?;
-        return Ok(Actor::Consumer { user: user.id, organisation });
+        return Ok((Actor::Consumer { user: user.id, organisation: organisation.clone() }, organisation));
     }
     let existing = services.organisations.list().await?.into_iter().find(|o| o.name.eq_ignore_ascii_case(demo.name));
     let org = match existing {
@@ -149,7 +143,7 @@ async fn consumer_of(services: &PortalServices, demo: &DemoOrganisation) -> anyh
             organisation_id: Some(&org.id),
         })
         .await?;
-    Ok(Actor::Consumer { user: user.id, organisation: org.id })
+    Ok((Actor::Consumer { user: user.id, organisation: org.id.clone() }, org.id))
 }
 
 /// A secret of the demo's files (first line), if the file exists.
