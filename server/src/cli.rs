@@ -54,7 +54,22 @@ pub struct ServeArgs {
     #[arg(long, env = "CERTGATE_GATEWAY_ADDR", default_value = "127.0.0.1:8443")]
     pub gateway_addr: SocketAddr,
 
-    /// Seed demo data on first start: an admin, an organisation and a consumer with documented passwords.
+    /// Demo data with public passwords and tokens in files (never for real use), completed at
+    /// every start without making anything twice, and curl commands to try it.
+    ///
+    /// It creates: the admin admin@certgate.local / demo-admin-password (on an empty store);
+    /// the organisations Acme Corp and Globex with the consumers dev@acme.example and
+    /// dev@globex.example (password demo-consumer-password); a demo CA and client certificates
+    /// for both organisations in DATA_DIR/demo, linked to them; an echo upstream on 127.0.0.1
+    /// (only with --demo) that answers with the method, path and identity header it receives;
+    /// the APIs /demo-managed and /demo-self-serve (Auth Token + mTLS) over it, a plan "Demo",
+    /// the products "Echo (Managed)" (binding on) and "Echo (Self-Serve)"; the apps Acme Checkout
+    /// and Globex Billing with approved subscriptions and minted tokens (Globex's Self-Serve one
+    /// with a certificate of its own); the API /demo to the portal's /healthz with an admin key;
+    /// and an admin REST token. Tokens and keys are written to DATA_DIR/demo (mode 0600). Every
+    /// start prints the tokens and single-line curl commands: calls that succeed, and one
+    /// refused for binding (Globex's certificate with Acme's token). A data directory made
+    /// without --demo never gets demo data.
     #[arg(long, env = "CERTGATE_DEMO")]
     pub demo: bool,
 

@@ -33,11 +33,10 @@ use tokio_rustls::TlsAcceptor;
 use crate::cli::{LogFormat, ServeArgs};
 use crate::router::{self, AppState};
 
-/// The documented demo accounts (README.md). Only ever created with `--demo` on an empty store.
+/// The documented demo admin (README.md). Only ever created with `--demo` on an empty store;
+/// the rest of the demo data is `crate::demo`'s.
 pub const DEMO_ADMIN_EMAIL: &str = "admin@certgate.local";
 pub const DEMO_ADMIN_PASSWORD: &str = "demo-admin-password";
-pub const DEMO_CONSUMER_EMAIL: &str = "dev@acme.example";
-pub const DEMO_CONSUMER_PASSWORD: &str = "demo-consumer-password";
 const DEFAULT_ADMIN_EMAIL: &str = "admin@certgate.local";
 
 pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
@@ -103,11 +102,26 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let gateway_addr = gateway_listener.local_addr()?;
     // Only now, with every listener bound: a start that fails earlier creates no admin whose
     // generated password would be printed and then lost.
-    let fresh_demo = ensure_admin(&services, &args).await? && args.demo;
-
-    if fresh_demo {
-        crate::demo::seed(&services, &args.data_dir, portal_addr).await.context("gateway demo data")?;
+    let fresh = ensure_admin(&services, &args).await?;
+    let admin_tokens = AdminTokens::new(store.clone());
+    // Demo only: the echo upstream runs as long as certgate does; the data is completed at
+    // every start (a first start that cannot make it fails; a later one says what is missing).
+    // Never in a store that was not made with --demo: its public passwords stay out of real data.
+    let demo_store = fresh || crate::demo::demo_dir(&args.data_dir).exists();
+    if args.demo && !demo_store {
+        eprintln!("certgate: --demo adds demo data only to an empty data directory or one made with --demo: nothing added");
     }
+    let demo_echo = if args.demo && demo_store {
+        let echo = crate::demo::start_echo(&services).await?;
+        match crate::demo::seed(&services, &admin_tokens, &args.data_dir, portal_addr, echo.addr).await {
+            Ok(()) => {}
+            Err(e) if fresh => return Err(e.context("demo data")),
+            Err(e) => eprintln!("certgate: the demo data is incomplete: {e:#}"),
+        }
+        Some(echo)
+    } else {
+        None
+    };
     let ready = Arc::new(AtomicBool::new(false));
     let gateway_stats = ListenerStats::default();
     let gateway = Gateway::new(
@@ -125,7 +139,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let mut state = AppState::new(
         services,
         admin_token,
-        AdminTokens::new(store.clone()),
+        admin_tokens,
         // Browsers reach the portal over HTTPS: its own TLS, or the TLS-terminating proxy that
         // `--portal-insecure-http` declares. Cookies get `Secure` and `__Host-`, HSTS is sent,
         // and same-origin checks expect https.
@@ -208,11 +222,12 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     if let Some(pin) = &gateway_pin {
         println!("gateway certificate SPKI pin: {pin}");
     }
-    if args.demo {
+    if demo_echo.is_some() {
         println!("demo admin:       {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}");
-        println!("demo consumer:    {DEMO_CONSUMER_EMAIL} / {DEMO_CONSUMER_PASSWORD}");
-        if let Some(curl) = crate::demo::curl_hint(&args.data_dir, gateway_addr) {
-            println!("demo API call:    {curl}");
+        let cacert = args.tls_cert.clone().unwrap_or_else(|| args.data_dir.join("gateway-tls").join("server.crt"));
+        let portal_url = format!("{scheme}://{portal_addr}");
+        for line in crate::demo::lines(&args.data_dir, &crate::demo::Endpoints { gateway: gateway_addr, cacert: &cacert, portal_url: &portal_url }) {
+            println!("{line}");
         }
     }
     tracing::info!(%portal_addr, %gateway_addr, startup_ms = started.elapsed().as_millis() as u64, "ready");
@@ -240,6 +255,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     if let Some(control) = control {
         control.close();
     }
+    drop(demo_echo);
     quota_saver.abort();
     let _ = quota_saver.await;
     save_quota_usage(&gateway, &usage).await;
@@ -369,7 +385,7 @@ fn read_token_file(path: &Path) -> anyhow::Result<String> {
     Ok(text.lines().next().unwrap_or_default().trim().to_string())
 }
 
-/// On an empty store, creates the admin (and with `--demo`, the demo organisation and consumer).
+/// On an empty store, creates the admin (with `--demo`, the documented demo admin).
 /// Returns whether the store was empty.
 async fn ensure_admin(services: &PortalServices, args: &ServeArgs) -> anyhow::Result<bool> {
     if services.accounts.count_users().await? > 0 {
@@ -393,21 +409,6 @@ async fn ensure_admin(services: &PortalServices, args: &ServeArgs) -> anyhow::Re
     if generated {
         eprintln!("certgate: created the admin account {email} with the generated password: {password}");
         eprintln!("certgate: this password is shown once; change it after signing in.");
-    }
-    if args.demo {
-        let org = services.organisations.create("Acme Corp").await.context("demo data")?;
-        services
-            .accounts
-            .create_user(NewUser {
-                email: DEMO_CONSUMER_EMAIL,
-                display_name: "Dana Developer",
-                password: DEMO_CONSUMER_PASSWORD,
-                role: Role::Consumer,
-                organisation_id: Some(&org.id),
-            })
-            .await
-            .context("demo data")?;
-        services.organisations.create("Globex").await.context("demo data")?;
     }
     Ok(true)
 }

@@ -7,6 +7,7 @@ pub mod gateway;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const ADMIN_EMAIL: &str = "admin@test.example";
@@ -25,6 +26,8 @@ pub struct Server {
     pub metrics: Option<String>,
     pub data_dir: PathBuf,
     pub stderr_path: PathBuf,
+    /// Every line certgate printed on stdout so far.
+    stdout: Arc<Mutex<Vec<String>>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -61,11 +64,13 @@ impl Server {
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let (mut portal, mut gateway, mut metrics) = (None, None, None);
+        let stdout_lines = Arc::new(Mutex::new(Vec::new()));
         while portal.is_none() || gateway.is_none() {
             let Some(Ok(line)) = lines.next() else {
                 let _ = child.wait();
                 panic!("certgate exited early: {}", std::fs::read_to_string(&stderr_path).unwrap_or_default());
             };
+            stdout_lines.lock().unwrap().push(line.clone());
             if let Some(url) = line.strip_prefix("certgate portal:") {
                 portal = Some(url.trim().trim_end_matches('/').to_string());
             }
@@ -77,7 +82,12 @@ impl Server {
             }
         }
         // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let sink = Arc::clone(&stdout_lines);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
         Server {
             child,
             portal: portal.unwrap(),
@@ -85,12 +95,18 @@ impl Server {
             metrics,
             data_dir: data_dir.to_path_buf(),
             stderr_path,
+            stdout: stdout_lines,
             _dir: None,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.portal)
+    }
+
+    /// The lines printed on stdout so far.
+    pub fn stdout(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
     }
 
     pub fn stderr(&self) -> String {
