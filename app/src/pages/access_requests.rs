@@ -46,6 +46,7 @@ fn Tabs(list: RequestList, current: String, approve: ServerAction<ApproveAccessR
                 <li>
                     <a href=format!("/admin/access-requests?state={state}") aria-current=here.then_some("page") data-testid=format!("tab-{state}")>
                         {state_label(state)}
+                        " "
                         <span class="count" data-testid=format!("count-{state}")>{*count}</span>
                     </a>
                 </li>

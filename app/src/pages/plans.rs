@@ -93,11 +93,11 @@ fn PlanFields(plan: Option<PlanView>) -> impl IntoView {
             <legend>"Rate limit (leave empty for none)"</legend>
             <div class="row-form">
                 <div class="field">
-                    <label for=id("rate-requests")>"Requests"</label>
+                    <label for=id("rate-requests")>"Rate: requests"</label>
                     <input id=id("rate-requests") name="form[rate_requests]" type="number" min="1" value=rate.map(|r| r.0.to_string()).unwrap_or_default()/>
                 </div>
                 <div class="field">
-                    <label for=id("rate-seconds")>"Per seconds"</label>
+                    <label for=id("rate-seconds")>"Rate: per seconds"</label>
                     <input id=id("rate-seconds") name="form[rate_per_seconds]" type="number" min="1" max="86400" value=rate.map(|r| r.1.to_string()).unwrap_or_default()/>
                 </div>
             </div>
@@ -106,11 +106,11 @@ fn PlanFields(plan: Option<PlanView>) -> impl IntoView {
             <legend>"Quota (leave empty for none)"</legend>
             <div class="row-form">
                 <div class="field">
-                    <label for=id("quota-max")>"Requests"</label>
+                    <label for=id("quota-max")>"Quota: requests"</label>
                     <input id=id("quota-max") name="form[quota_max]" type="number" min="1" value=quota.as_ref().map(|q| q.0.to_string()).unwrap_or_default()/>
                 </div>
                 <div class="field">
-                    <label for=id("quota-period")>"Per"</label>
+                    <label for=id("quota-period")>"Quota: per"</label>
                     <select id=id("quota-period") name="form[quota_period]">
                         <option value="day" selected=period == "day">"day"</option>
                         <option value="month" selected=period == "month">"month"</option>
@@ -122,11 +122,11 @@ fn PlanFields(plan: Option<PlanView>) -> impl IntoView {
             <legend>"Token lifetime (leave empty: tokens work until rotated or revoked)"</legend>
             <div class="row-form">
                 <div class="field">
-                    <label for=id("lifetime")>"Lifetime"</label>
+                    <label for=id("lifetime")>"Token lifetime"</label>
                     <input id=id("lifetime") name="form[token_lifetime]" type="number" min="1" value=lifetime.map(|l| l.0.to_string()).unwrap_or_default()/>
                 </div>
                 <div class="field">
-                    <label for=id("lifetime-unit")>"Unit"</label>
+                    <label for=id("lifetime-unit")>"Token lifetime unit"</label>
                     <select id=id("lifetime-unit") name="form[token_lifetime_unit]">
                         {["minutes", "hours", "days"].into_iter().map(|u| view! { <option value=u selected=u == unit>{u}</option> }).collect_view()}
                     </select>
