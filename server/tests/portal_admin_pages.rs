@@ -238,6 +238,9 @@ async fn deleting_a_plan_in_use_says_which_products_offer_it_and_needs_confirmat
     let request = w.request("Checkout", &w.managed, None).await;
     let (status, body) = call(&w.portal, &w.server, "approve_access_request", &[("id", request.as_str())]).await;
     assert_eq!(status, 200, "{body}");
+    let (status, body) = call(&w.portal, &w.server, "delete_plan", &[("id", w.gold.as_str()), ("confirm", "yes")]).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("plan_in_use")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("subscriptions use it (app Checkout of Acme Corp)"), "{body}");
     let (status, body) = call(&w.portal, &w.server, "delete_product", &[("id", w.managed.as_str()), ("confirm", "yes")]).await;
     assert_eq!((status, body["code"].as_str()), (409, Some("product_in_use")), "{body}");
     assert!(body["message"].as_str().unwrap().contains("app Checkout of Acme Corp"), "{body}");

@@ -108,7 +108,7 @@ fn Row(r: RequestView, pending: bool, approve: ServerAction<ApproveAccessRequest
                         <ActionForm action=approve attr:class="row-form">
                             <input type="hidden" name="id" value=form_id/>
                             <button type="submit" class="button primary small" aria-label=format!("Approve {words}")>"Approve"</button>
-                            <a class="button secondary small" href=detail aria-label=format!("Review or reject {words}")>"Review / reject"</a>
+                            <a class="button secondary small" href=detail aria-label=format!("Review {words}")>"Review"</a>
                         </ActionForm>
                     }.into_any()
                 } else {
