@@ -64,6 +64,8 @@ struct World {
     self_serve: String,
     managed: String,
     jwt_product: String,
+    /// The certificate linked to Acme.
+    linked: String,
     pki: TestPki,
 }
 
@@ -110,7 +112,7 @@ async fn world() -> World {
     assert_eq!(status, 201, "{user}");
     let acme = signed_in(&server, "dev@acme.example", PASSWORD).await;
     let portal = signed_in(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    World { server, admin, portal, acme, apis: (mtls, plain, jwt), gold, acme_org, self_serve, managed, jwt_product, pki }
+    World { server, admin, portal, acme, apis: (mtls, plain, jwt), gold, acme_org, self_serve, managed, jwt_product, linked, pki }
 }
 
 impl World {
@@ -257,7 +259,7 @@ async fn access_request_tabs_count_each_state_and_the_detail_shows_the_self_serv
     let w = world().await;
     let laptop = w.pki.leaf(&LeafSpec::client("acme-laptop").key(KeyKind::EcP384));
     let pending_self_serve = w.request("Checkout", &w.self_serve, Some(&laptop.cert_pem)).await;
-    let _pending_managed = w.request("Billing", &w.managed, None).await;
+    let pending_managed = w.request("Billing", &w.managed, None).await;
     let to_approve = w.request("Reports", &w.managed, None).await;
     let to_reject = w.request("Mobile", &w.self_serve, Some(&w.pki.leaf(&LeafSpec::client("acme-phone")).cert_pem)).await;
     let to_withdraw = w.request("Legacy", &w.managed, None).await;
@@ -313,6 +315,14 @@ async fn access_request_tabs_count_each_state_and_the_detail_shows_the_self_serv
     let html = page(&w.portal, &w.server, "/admin/access-requests?state=approved").await;
     assert_eq!((count(&html, "pending"), count(&html, "approved")), (1, 2));
     assert!(html.contains("Checkout") && html.contains("Reports"));
+    // A Managed request says how many certificates the credential takes, and warns before an
+    // approval that would be refused because the organisation has none left.
+    let html = page(&w.portal, &w.server, &format!("/admin/access-requests/{pending_managed}")).await;
+    assert!(html.contains("has 1 certificate(s) usable now") && !html.contains("approval-blocker"), "managed request detail");
+    let (status, body) = w.admin.call(Method::PATCH, &format!("/certificates/{}", w.linked), Some(json!({"organisations": []}))).await;
+    assert_eq!(status, 200, "{body}");
+    let html = page(&w.portal, &w.server, &format!("/admin/access-requests/{pending_managed}")).await;
+    assert!(html.contains("data-testid=\"approval-blocker\"") && html.contains("has 0 certificate(s)"), "no warning without certificates");
     // An unknown request is a 404 from the function.
     let (status, _) = call(&w.portal, &w.server, "get_access_request", &[("id", "req_nope")]).await;
     assert_eq!(status, 404);

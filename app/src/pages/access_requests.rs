@@ -161,6 +161,16 @@ fn Detail(detail: RequestDetail, approve: ServerAction<ApproveAccessRequest>, re
         Some(_) => "Self-Serve: the consumer submitted the certificate below.".to_string(),
         None => format!("{}: this product's APIs do not take portal certificates.", mode_label(None)),
     };
+    // Approval re-checks these rules; say beforehand when it will be refused.
+    let blocker = match (&detail.certificate, detail.organisation_certificates) {
+        _ if !pending => None,
+        (_, Some(0)) => Some(
+            "Approval will be refused: the organisation has no certificate usable for client authentication. Link one to it on the \
+             Certificates page first, or reject the request.",
+        ),
+        (Some(c), _) if !c.usable_now => Some("Approval will be refused: the submitted certificate cannot authenticate a client now. Reject the request with the reason."),
+        _ => None,
+    };
     let binding = if detail.certificate_mode.is_none() {
         "Does not apply"
     } else if detail.certificate_binding {
@@ -186,6 +196,7 @@ fn Detail(detail: RequestDetail, approve: ServerAction<ApproveAccessRequest>, re
             </dl>
         </section>
         {detail.certificate.clone().map(|c| view! { <Certificate c/> })}
+        {blocker.map(|text| view! { <p class="alert error" data-testid="approval-blocker">{text}</p> })}
         {pending.then(|| {
             let (approve_id, reject_id) = (r.id.clone(), r.id.clone());
             let (approve_name, reject_name) = (format!("Approve {words}"), format!("Reject {words}"));
