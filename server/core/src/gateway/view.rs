@@ -181,7 +181,9 @@ pub struct KeyView {
     /// grant the same APIs.
     pub apis: Arc<[String]>,
     /// `None`: not bound. `Some(set)`: works only with these certificates (empty: never).
-    pub binding: Option<CertificateSet>,
+    /// Shared between keys bound to the same certificates (a Managed organisation's
+    /// credentials): one set per organisation, not one per credential.
+    pub binding: Option<Arc<CertificateSet>>,
     pub rate: Option<Rate>,
     pub quota: Option<Quota>,
     pub expires_at: Option<i64>,
@@ -197,18 +199,31 @@ impl KeyView {
     }
 }
 
-/// API lists already built, so that keys granting the same APIs share one list.
+/// API lists and binding sets already built, so that keys granting the same APIs, or bound to
+/// the same certificates, share one.
 #[derive(Default)]
-pub struct ApiLists(std::collections::HashSet<Arc<[String]>>);
+pub struct ApiLists {
+    lists: std::collections::HashSet<Arc<[String]>>,
+    bindings: HashMap<Vec<String>, Arc<CertificateSet>>,
+}
 
 impl ApiLists {
     pub fn share(&mut self, apis: Vec<String>) -> Arc<[String]> {
-        if let Some(list) = self.0.get(apis.as_slice()) {
+        if let Some(list) = self.lists.get(apis.as_slice()) {
             return Arc::clone(list);
         }
         let list: Arc<[String]> = apis.into();
-        self.0.insert(Arc::clone(&list));
+        self.lists.insert(Arc::clone(&list));
         list
+    }
+
+    fn binding<'c>(&mut self, ids: Vec<String>, certificates: &CertificateLookup<'c>) -> Arc<CertificateSet> {
+        if let Some(set) = self.bindings.get(&ids) {
+            return Arc::clone(set);
+        }
+        let set = Arc::new(set_of(&ids, certificates));
+        self.bindings.insert(ids, Arc::clone(&set));
+        set
     }
 }
 
@@ -271,7 +286,7 @@ impl KeyView {
     /// [`KeyView::build_sharing`] with the certificates found by `certificates`.
     pub fn build_sharing_with<'c>(input: KeyInput, certificates: &CertificateLookup<'c>, lists: &mut ApiLists) -> ([u8; 32], Arc<KeyView>) {
         let view = KeyView {
-            binding: input.spec.bound_certificates.as_deref().map(|ids| set_of(ids, certificates)),
+            binding: input.spec.bound_certificates.map(|ids| lists.binding(ids, certificates)),
             id: input.id,
             apis: lists.share(input.spec.apis),
             rate: input.spec.rate,

@@ -18,7 +18,7 @@ use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use crate::certificates::CertificateRecord;
 use crate::keys::KeyRecord;
-use crate::portal::grants::{derive_all, ContributionCounts, PortalGrants, PortalKey};
+use crate::portal::grants::{count_contributions, ContributionCounts, Deriver};
 use crate::store::{codec, tables, ChangePreview, ChangeSet, PublishScope, Publisher, Store, StoreError, ViewStep};
 use crate::{apis, ServiceError};
 
@@ -133,9 +133,11 @@ impl GatewayState {
         Ok(())
     }
 
-    fn rebuild_keys(&self, txn: &redb::ReadTransaction, portal_keys: Vec<PortalKey>, known: &HashMap<String, CertificateInput>) -> Result<(), ServiceError> {
-        // One record at a time: holding every decoded record while the views are allocated
-        // would interleave short- and long-lived allocations and leave the heap fragmented.
+    /// The admin's keys, then every portal credential's entries, derived one subscription at
+    /// a time (holding every decoded record while the views are allocated would interleave
+    /// short- and long-lived allocations and leave the heap fragmented). Answers the portal's
+    /// contribution counts and the contributed certificates' entries.
+    fn rebuild_keys(&self, txn: &redb::ReadTransaction) -> Result<(ContributionCounts, HashMap<String, CertificateInput>), ServiceError> {
         let table = txn.open_table(tables::KEYS)?;
         // Opened once for the whole load, not once per key.
         let certificate_table = txn.open_table(tables::CERTIFICATES)?;
@@ -148,22 +150,30 @@ impl GatewayState {
             self.keys.insert(hash, view);
             fresh.insert(hash);
         }
-        // The portal's credentials: one entry per usable token digest. Their certificates are
-        // the contributed ones (`known`), or read for a bound credential of an mTLS-less API.
-        let mut extra = HashMap::new();
-        for key in portal_keys {
-            for id in key.spec.bound_certificates.iter().flatten() {
-                if !known.contains_key(id) && !extra.contains_key(id) {
-                    extra.extend(certificates(&certificate_table, [id.clone()])?);
+        let now = crate::clock::now();
+        let (mut counts, mut known) = (ContributionCounts::default(), HashMap::new());
+        Deriver::new(txn, now)?.for_each(|derived| {
+            count_contributions(&mut counts, &derived);
+            let keys = derived.keys(now);
+            // A credential's certificates: contributed, or bound on an API without mTLS.
+            let ids = derived.grant.iter().flat_map(|g| g.certificates.iter());
+            for id in ids {
+                if !known.contains_key(id) {
+                    if let Some(v) = certificate_table.get(id.as_str())? {
+                        known.insert(id.clone(), entry_of(codec::decode("certificates", id, v.value())?));
+                    }
                 }
             }
-            let input = KeyInput { id: key.credential, token_sha256: key.token_sha256, spec: key.spec, limits_key: Some(key.limits_key) };
-            let (hash, view) = KeyView::build_sharing_with(input, &|id| known.get(id).or_else(|| extra.get(id)), &mut lists);
-            self.keys.insert(hash, view);
-            fresh.insert(hash);
-        }
+            for key in keys {
+                let input = KeyInput { id: key.credential, token_sha256: key.token_sha256, spec: key.spec, limits_key: Some(key.limits_key) };
+                let (hash, view) = KeyView::build_sharing_with(input, &|id| known.get(id), &mut lists);
+                self.keys.insert(hash, view);
+                fresh.insert(hash);
+            }
+            Ok(())
+        })?;
         self.keys.retain(|hash, _| fresh.contains(hash));
-        Ok(())
+        Ok((counts, known))
     }
 
     /// Whether the view includes every commit (see `consistent`).
@@ -179,24 +189,13 @@ impl GatewayState {
     /// The whole view from one committed snapshot: keys, the portal's contributions, APIs.
     fn rebuild_all(&self, txn: &redb::ReadTransaction) -> Result<(), ServiceError> {
         let mut portal = self.lock_portal();
-        let PortalGrants { keys, contributions } = derive_all(txn, crate::clock::now())?;
-        let certificate_table = txn.open_table(tables::CERTIFICATES)?;
-        let mut known = HashMap::new();
-        for id in contributions.values().flat_map(|c| c.keys()) {
-            if known.contains_key(id) {
-                continue;
-            }
-            if let Some(v) = certificate_table.get(id.as_str())? {
-                known.insert(id.clone(), entry_of(codec::decode("certificates", id, v.value())?));
-            }
-        }
-        self.rebuild_keys(txn, keys, &known)?;
+        let (counts, known) = self.rebuild_keys(txn)?;
         let records = apis::all(&txn.open_table(tables::APIS)?)?;
-        let contributed = |api: &str| contributions.get(api).map(|c| c.keys().cloned().collect()).unwrap_or_default();
-        let view = build_view(self.next_generation(), records, &certificate_table, &contributed, &|id| known.get(id))?;
+        let contributed = |api: &str| counts.get(api).map(|c| c.keys().cloned().collect()).unwrap_or_default();
+        let view = build_view(self.next_generation(), records, &txn.open_table(tables::CERTIFICATES)?, &contributed, &|id| known.get(id))?;
         self.view.store(Arc::new(view));
         portal.epoch += 1;
-        portal.counts = contributions;
+        portal.counts = counts;
         portal.certificates = known;
         Ok(())
     }

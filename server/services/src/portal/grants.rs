@@ -155,17 +155,17 @@ impl<'t, T: Tables + 't> Deriver<'t, T> {
         Ok(out)
     }
 
-    /// Every subscription, derived (a whole rebuild).
-    pub fn all(&mut self) -> Result<Vec<SubscriptionGrant>, ServiceError> {
-        let mut out = Vec::new();
+    /// Every subscription, derived one at a time (a whole rebuild holds none of them longer
+    /// than `each` does).
+    pub fn for_each(&mut self, mut each: impl FnMut(SubscriptionGrant) -> Result<(), ServiceError>) -> Result<(), ServiceError> {
         for entry in self.tables.subscriptions.iter()? {
             let (k, v) = entry?;
             let subscription: SubscriptionRecord = codec::decode("subscriptions", k.value(), v.value())?;
             if let Some(derived) = derive_one(&self.tables, &mut self.shared, subscription, self.now)? {
-                out.push(derived);
+                each(derived)?;
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Every API definition (the snapshot is built from the same transaction).
@@ -243,15 +243,20 @@ fn derive_one<T: Tables>(
 
 /// Derives every live credential's grant at `now` (a whole rebuild).
 pub fn derive_all<T: Tables>(txn: &T, now: UnixSeconds) -> Result<PortalGrants, ServiceError> {
-    let all = Deriver::new(txn, now)?.all()?;
     let mut grants = PortalGrants::default();
-    for derived in &all {
-        for (api, certificate) in derived.contributions() {
-            *grants.contributions.entry(api.to_string()).or_default().entry(certificate.to_string()).or_default() += 1;
-        }
+    Deriver::new(txn, now)?.for_each(|derived| {
+        count_contributions(&mut grants.contributions, &derived);
         grants.keys.extend(derived.keys(now));
-    }
+        Ok(())
+    })?;
     Ok(grants)
+}
+
+/// Adds what one credential contributes to allow lists.
+pub fn count_contributions(counts: &mut ContributionCounts, derived: &SubscriptionGrant) {
+    for (api, certificate) in derived.contributions() {
+        *counts.entry(api.to_string()).or_default().entry(certificate.to_string()).or_default() += 1;
+    }
 }
 
 fn terms_of(apis: &impl ReadableTable<&'static str, &'static [u8]>, record: ProductRecord) -> Result<Option<ProductTerms>, ServiceError> {
