@@ -211,3 +211,61 @@ async fn self_serve_takes_a_usable_certificate_and_registers_it_on_approval() {
 }
 
 mod lifecycle;
+
+/// A store written by schema 3 has no subscription or organisation-certificate indexes: opening
+/// it builds them, so the view derives Managed credentials' certificates from the start and
+/// later changes reach the subscriptions they must.
+#[tokio::test]
+async fn a_schema_3_store_gets_the_portal_indexes_and_changes_still_reach_its_credentials() {
+    use crate::store::{tables, StoreError};
+    let w = world().await;
+    let pki = TestPki::new();
+    let acme_cert = pki.leaf(&LeafSpec::client("acme"));
+    let cert_id = w.upload(&acme_cert, Some(&w.acme)).await;
+    let product = w.product(CertificateMode::Managed, true).await;
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone(), role: OrgRole::Member };
+    let app = w.apps.create(&alice, "Shop").await.unwrap();
+    let request = w.requests.create(&alice, &app.id, NewRequest { product, plan: w.plan.clone(), certificate: None }).await.unwrap();
+    w.requests.approve(&w.admin, &request.id).await.unwrap();
+    let credential = w.credentials.of_app(&alice, &app.id).await.unwrap().pop().unwrap();
+    let token = w.credentials.mint(&alice, &credential.credential.id).await.unwrap();
+    assert!(w.decide(&acme_cert, &token).is_ok());
+    w.store
+        .write(|txn| {
+            txn.open_table(tables::SUBSCRIPTIONS_BY)?.retain(|_, _| false).map_err(StoreError::from)?;
+            txn.open_table(tables::ORGANISATION_CERTIFICATES)?.retain(|_, _| false).map_err(StoreError::from)?;
+            txn.open_table(tables::META)?.insert("schema_version", "3").map_err(StoreError::from)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let World { _dir: dir, store, state, certificates, apps, requests, credentials, products, organisations, acme, .. } = w;
+    drop((state, certificates, apps, requests, credentials, products, organisations));
+    assert!(store.close(std::time::Duration::from_secs(5)).await);
+
+    let store = Store::open(dir.path()).unwrap();
+    let state = attach(&store).unwrap();
+    let w = World {
+        _dir: dir,
+        certificates: Certificates::new(store.clone()),
+        apps: Apps::new(store.clone()),
+        requests: AccessRequests::new(store.clone()),
+        credentials: Credentials::new(store.clone()),
+        products: Products::new(store.clone()),
+        organisations: Organisations::new(store.clone()),
+        store,
+        state,
+        api: String::new(),
+        plan: String::new(),
+        admin: Actor::Admin { name: "admin".into() },
+        acme,
+        globex: String::new(),
+    };
+    assert!(w.decide(&acme_cert, &token).is_ok(), "the organisation's certificate is found at start");
+    w.organisations.set_suspended(&w.acme, true, "admin").await.unwrap();
+    assert_eq!(w.decide(&acme_cert, &token), Err(DenialKind::ClientCertificateNotAllowed), "suspension reaches the subscription");
+    w.organisations.set_suspended(&w.acme, false, "admin").await.unwrap();
+    assert!(w.decide(&acme_cert, &token).is_ok());
+    w.certificates.unlink_organisation(&cert_id, &w.acme, "admin").await.unwrap();
+    assert_eq!(w.decide(&acme_cert, &token), Err(DenialKind::ClientCertificateNotAllowed), "the unlink reaches the subscription");
+}
