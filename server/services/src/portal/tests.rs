@@ -269,3 +269,48 @@ async fn a_schema_3_store_gets_the_portal_indexes_and_changes_still_reach_its_cr
     w.certificates.unlink_organisation(&cert_id, &w.acme, "admin").await.unwrap();
     assert_eq!(w.decide(&acme_cert, &token), Err(DenialKind::ClientCertificateNotAllowed), "the unlink reaches the subscription");
 }
+
+/// `?dry_run=true`: the write runs and is aborted; the answer says what it would change, and
+/// neither the store nor the gateway's view changes.
+#[tokio::test]
+async fn a_dry_run_previews_a_revocation_and_changes_nothing() {
+    use super::credentials::CredentialRecord;
+    use crate::store::{codec, tables};
+    use redb::ReadableTable;
+    let w = world().await;
+    let pki = TestPki::new();
+    let acme_cert = pki.leaf(&LeafSpec::client("acme"));
+    let cert_id = w.upload(&acme_cert, Some(&w.acme)).await;
+    let product = w.product(CertificateMode::Managed, false).await;
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone(), role: OrgRole::Member };
+    let app = w.apps.create(&alice, "Shop").await.unwrap();
+    let request = w.requests.create(&alice, &app.id, NewRequest { product, plan: w.plan.clone(), certificate: None }).await.unwrap();
+    w.requests.approve(&w.admin, &request.id).await.unwrap();
+    let credential = w.credentials.of_app(&alice, &app.id).await.unwrap().pop().unwrap();
+    let token = w.credentials.mint(&alice, &credential.credential.id).await.unwrap();
+    let generation = w.state.view.load().generation;
+
+    let id = credential.credential.id.clone();
+    let (_, preview) = w
+        .store
+        .dry_run(move |txn| {
+            let mut record: CredentialRecord = codec::decode("credentials", &id, txn.open_table(tables::CREDENTIALS)?.get(id.as_str())?.unwrap().value())?;
+            record.tokens = record.tokens.revoke(crate::clock::now());
+            super::records::put_credential(txn, &record)
+        })
+        .await
+        .unwrap();
+    assert_eq!(preview.credentials.len(), 1);
+    assert!(preview.credentials[0].before.is_some() && preview.credentials[0].after.is_none());
+    assert_eq!(preview.credentials_stop_working, 1);
+    assert_eq!(preview.allow_lists.len(), 1);
+    assert_eq!(preview.allow_lists[0].leaving, vec![cert_id.clone()]);
+
+    assert_eq!(w.state.view.load().generation, generation, "the view is the same one");
+    assert!(w.decide(&acme_cert, &token).is_ok(), "nothing was revoked");
+    let stored = w.credentials.of_app(&alice, &app.id).await.unwrap().pop().unwrap();
+    assert!(stored.credential.tokens.revoked_at.is_none());
+    // The view keeps following real writes after a dry run.
+    w.credentials.revoke(&alice, &credential.credential.id).await.unwrap();
+    assert_eq!(w.decide(&acme_cert, &token), Err(DenialKind::ClientCertificateNotAllowed));
+}
