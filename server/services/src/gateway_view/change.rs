@@ -207,7 +207,8 @@ pub(super) fn apply(state: &GatewayState, db: &Database, prepared: Prepared) {
 #[cfg(debug_assertions)]
 fn verify_against_a_whole_derivation(state: &GatewayState, db: &Database, portal: &super::PortalIndex) {
     let Ok(txn) = db.begin_read() else { return };
-    let Ok(whole) = crate::portal::grants::derive_all(&txn, crate::clock::now()) else { return };
+    let now = crate::clock::now();
+    let Ok(whole) = crate::portal::grants::derive_all(&txn, now) else { return };
     debug_assert_eq!(portal.counts, whole.contributions, "allow-list contributions drifted from a whole derivation");
     let derived: BTreeMap<[u8; 32], (String, Vec<String>, Option<Vec<String>>)> = whole
         .keys
@@ -217,7 +218,9 @@ fn verify_against_a_whole_derivation(state: &GatewayState, db: &Database, portal
     let mut in_view = BTreeMap::new();
     for entry in state.keys.iter() {
         let view = entry.value();
-        if view.limits_key.is_none() {
+        // An entry past its end time (a rotated-out token, a token's lifetime) stays in the map
+        // until a change reaches its credential; the gateway refuses it by that time.
+        if view.limits_key.is_none() || view.expires_at.is_some_and(|at| now >= at) {
             continue;
         }
         let bound = derived.get(entry.key()).and_then(|(_, _, b)| b.clone()).filter(|ids| {

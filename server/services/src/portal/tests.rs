@@ -314,3 +314,36 @@ async fn a_dry_run_previews_a_revocation_and_changes_nothing() {
     w.credentials.revoke(&alice, &credential.credential.id).await.unwrap();
     assert_eq!(w.decide(&acme_cert, &token), Err(DenialKind::ClientCertificateNotAllowed));
 }
+
+/// A rotated-out token's entry stays in the gateway's map after its overlap ends (the gateway
+/// refuses it by its end time, per request). The next write must go through (debug builds check
+/// every change against a whole derivation: an expired entry is not a drift).
+#[tokio::test]
+async fn writes_after_a_rotation_overlap_ends_go_through_and_the_old_token_is_refused() {
+    let w = world().await;
+    let pki = TestPki::new();
+    let (acme_cert, globex_cert) = (pki.leaf(&LeafSpec::client("acme")), pki.leaf(&LeafSpec::client("globex")));
+    w.upload(&acme_cert, Some(&w.acme)).await;
+    w.upload(&globex_cert, Some(&w.globex)).await;
+    let product = w.product(CertificateMode::Managed, true).await;
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone(), role: OrgRole::Member };
+    let bob = Actor::Consumer { user: "usr_bob".into(), organisation: w.globex.clone(), role: OrgRole::Member };
+    let app = w.apps.create(&alice, "Shop").await.unwrap();
+    let request = w.requests.create(&alice, &app.id, NewRequest { product: product.clone(), plan: w.plan.clone(), certificate: None }).await.unwrap();
+    w.requests.approve(&w.admin, &request.id).await.unwrap();
+    let credential = w.credentials.of_app(&alice, &app.id).await.unwrap().pop().unwrap();
+    let old = w.credentials.mint(&alice, &credential.credential.id).await.unwrap();
+    let new = w.credentials.rotate(&alice, &credential.credential.id, 1).await.unwrap();
+    assert!(w.decide(&acme_cert, &old).is_ok());
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(w.decide(&acme_cert, &old), Err(DenialKind::CredentialInvalid), "the overlap has ended");
+
+    // Another organisation's approval: a change set that does not reach alice's credential.
+    let globex_app = w.apps.create(&bob, "Globex app").await.unwrap();
+    let request = w.requests.create(&bob, &globex_app.id, NewRequest { product, plan: w.plan.clone(), certificate: None }).await.unwrap();
+    w.requests.approve(&w.admin, &request.id).await.unwrap();
+    assert_eq!(w.decide(&acme_cert, &old), Err(DenialKind::CredentialInvalid));
+    assert!(w.decide(&acme_cert, &new).is_ok());
+    w.credentials.revoke(&alice, &credential.credential.id).await.unwrap();
+    assert_eq!(w.decide(&acme_cert, &new), Err(DenialKind::ClientCertificateNotAllowed));
+}
