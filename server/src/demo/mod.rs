@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use app::ssr::PortalServices;
-use certgate_services::accounts::{NewUser, Role};
+use certgate_services::accounts::{NewUser, OrgRole, Role};
 use certgate_services::admin_tokens::AdminTokens;
 use certgate_services::portal::Actor;
 
@@ -126,7 +126,8 @@ pub async fn start_echo(services: &PortalServices) -> anyhow::Result<echo::EchoU
 async fn consumer_of(services: &PortalServices, demo: &DemoOrganisation) -> anyhow::Result<(Actor, String)> {
     if let Some(user) = services.accounts.find_by_email(demo.consumer_email).await? {
         let organisation = user.organisation_id.with_context(|| format!("{} belongs to no organisation", demo.consumer_email))?;
-        return Ok((Actor::Consumer { user: user.id, organisation: organisation.clone() }, organisation));
+        let role = user.org_role.unwrap_or(OrgRole::Member);
+        return Ok((Actor::Consumer { user: user.id, organisation: organisation.clone(), role }, organisation));
     }
     let existing = services.organisations.list().await?.into_iter().find(|o| o.name.eq_ignore_ascii_case(demo.name));
     let org = match existing {
@@ -143,7 +144,8 @@ async fn consumer_of(services: &PortalServices, demo: &DemoOrganisation) -> anyh
             organisation_id: Some(&org.id),
         })
         .await?;
-    Ok((Actor::Consumer { user: user.id, organisation: org.id.clone() }, org.id))
+    let role = user.org_role.unwrap_or(OrgRole::Member);
+    Ok((Actor::Consumer { user: user.id, organisation: org.id.clone(), role }, org.id))
 }
 
 /// A secret of the demo's files (first line), if the file exists.
