@@ -210,7 +210,9 @@ fn verify_against_a_whole_derivation(state: &GatewayState, db: &Database, portal
     let now = crate::clock::now();
     let Ok(whole) = crate::portal::grants::derive_all(&txn, now) else { return };
     debug_assert_eq!(portal.counts, whole.contributions, "allow-list contributions drifted from a whole derivation");
-    let derived: BTreeMap<[u8; 32], (String, Vec<String>, Option<Vec<String>>)> = whole
+    // Digest -> (credential, APIs, bound certificates).
+    type Entry = (String, Vec<String>, Option<Vec<String>>);
+    let derived: BTreeMap<[u8; 32], Entry> = whole
         .keys
         .into_iter()
         .filter_map(|k| Some((id_digest(&k.token_sha256)?, (k.credential, k.spec.apis, k.spec.bound_certificates))))
