@@ -347,3 +347,49 @@ async fn writes_after_a_rotation_overlap_ends_go_through_and_the_old_token_is_re
     w.credentials.revoke(&alice, &credential.credential.id).await.unwrap();
     assert_eq!(w.decide(&acme_cert, &new), Err(DenialKind::ClientCertificateNotAllowed));
 }
+
+/// A product made of Auth Token APIs without mTLS has no certificate mode; when one of its APIs
+/// starts requiring mTLS, the product works as Managed (the organisation's certificates). A
+/// later switch to Self-Serve must carry those certificates over, as from a stored Managed mode.
+#[tokio::test]
+async fn a_product_managed_because_its_api_gained_mtls_keeps_its_certificates_when_switched_to_self_serve() {
+    let w = world().await;
+    let apis = Apis::new(w.store.clone());
+    let set_mtls = |required: bool| {
+        let (apis, api) = (apis.clone(), w.api.clone());
+        async move { apis.modify(&api, "admin", "api.updated", move |spec| {
+                spec.mtls.required = required;
+                Ok(())
+            })
+            .await
+            .unwrap()
+        }
+    };
+    set_mtls(false).await;
+    let mut spec = ProductSpec {
+        name: "Open".into(),
+        description: String::new(),
+        apis: vec![w.api.clone()],
+        plans: vec![w.plan.clone()],
+        published: true,
+        visible_to: None,
+        certificate_mode: None,
+        certificate_binding: false,
+    };
+    let product = w.products.create(spec.clone(), "admin").await.unwrap().id;
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone(), role: OrgRole::Member };
+    let app = w.apps.create(&alice, "Shop").await.unwrap();
+    let request = w.requests.create(&alice, &app.id, NewRequest { product: product.clone(), plan: w.plan.clone(), certificate: None }).await.unwrap();
+    w.requests.approve(&w.admin, &request.id).await.unwrap();
+    let credential = w.credentials.of_app(&alice, &app.id).await.unwrap().pop().unwrap();
+    let token = w.credentials.mint(&alice, &credential.credential.id).await.unwrap();
+    let pki = TestPki::new();
+    let acme_cert = pki.leaf(&LeafSpec::client("acme"));
+    w.upload(&acme_cert, Some(&w.acme)).await;
+
+    set_mtls(true).await;
+    assert!(w.decide(&acme_cert, &token).is_ok(), "Managed by its APIs: the organisation's certificate");
+    spec.certificate_mode = Some(CertificateMode::SelfServe);
+    w.products.update(&product, spec, "admin").await.unwrap();
+    assert!(w.decide(&acme_cert, &token).is_ok(), "Self-Serve keeps the certificates it worked with");
+}
