@@ -27,6 +27,9 @@ pub fn Header() -> impl IntoView {
                                                 <li><A href="/admin/apis">"APIs"</A></li>
                                                 <li><A href="/admin/certificates">"Certificates"</A></li>
                                                 <li><A href="/admin/organisations">"Organisations"</A></li>
+                                                <li><A href="/admin/products">"Products"</A></li>
+                                                <li><A href="/admin/plans">"Plans"</A></li>
+                                                <li><A href="/admin/access-requests">"Access requests"</A></li>
                                             })}
                                             {(!admin).then(|| view! { <li><A href="/">"Home"</A></li> })}
                                             <li><A href="/account">"Account"</A></li>
@@ -93,6 +96,33 @@ pub fn ActionError(error: Signal<Option<crate::error::AppError>>) -> impl IntoVi
     move || {
         error.get().map(|e| {
             view! { <p class="alert error" role="alert" data-code=e.code.clone()>{e.message}</p> }
+        })
+    }
+}
+
+/// The inside of a delete form: the id, a box that must be ticked to confirm, and the button.
+/// A plain form control, so it works without wasm; the server checks the box too.
+#[component]
+pub fn ConfirmDeleteFields(id: String, what: String) -> impl IntoView {
+    let field = format!("confirm-{id}");
+    let label_for = field.clone();
+    view! {
+        <input type="hidden" name="id" value=id/>
+        <label class="check" for=label_for>
+            <input id=field type="checkbox" name="confirm" value="yes" required/>
+            {format!(" Yes, delete {what}")}
+        </label>
+        <button type="submit" class="button danger">{format!("Delete {what}")}</button>
+    }
+}
+
+/// Where an error from a form belongs: shown beside that field only.
+#[component]
+pub fn FieldError(error: Signal<Option<crate::error::AppError>>, field: &'static str, place: fn(&crate::error::AppError) -> (&'static str, String)) -> impl IntoView {
+    move || {
+        error.get().and_then(|e| {
+            let (at, message) = place(&e);
+            (at == field).then(|| view! { <p class="field-error" role="alert" data-code=e.code.clone() data-field=field>{message}</p> })
         })
     }
 }

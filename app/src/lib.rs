@@ -10,6 +10,8 @@ pub mod error;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "ssr")]
+pub mod ssr_portal;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
@@ -20,7 +22,8 @@ use crate::api::{current_user, Me};
 use crate::components::Header;
 use crate::error::AppError;
 use crate::pages::{
-    AccountPage, AdminHome, ApiDetailPage, ApisPage, CertificateDetailPage, CertificatesPage, DevHome, NotFound, OrganisationsPage, SignInPage,
+    AccessRequestDetailPage, AccessRequestsPage, AccountPage, AdminHome, ApiDetailPage, ApisPage, CertificateDetailPage, CertificatesPage,
+    DevHome, NotFound, OrganisationsPage, PlanDetailPage, PlansPage, ProductDetailPage, ProductsPage, SignInPage,
 };
 
 /// The HTML document around the app (server side only).
@@ -67,6 +70,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/apis/:id") view=ApiDetailPage/>
                     <Route path=path!("/admin/certificates") view=CertificatesPage/>
                     <Route path=path!("/admin/certificates/:id") view=CertificateDetailPage/>
+                    <Route path=path!("/admin/plans") view=PlansPage/>
+                    <Route path=path!("/admin/plans/:id") view=PlanDetailPage/>
+                    <Route path=path!("/admin/products") view=ProductsPage/>
+                    <Route path=path!("/admin/products/:id") view=ProductDetailPage/>
+                    <Route path=path!("/admin/access-requests") view=AccessRequestsPage/>
+                    <Route path=path!("/admin/access-requests/:id") view=AccessRequestDetailPage/>
                 </Routes>
             </main>
         </Router>

@@ -123,3 +123,6 @@ pub async fn rename_organisation(id: String, name: String) -> Result<Organisatio
 
 pub mod apis;
 pub mod certificates;
+pub mod plans;
+pub mod products;
+pub mod requests;

@@ -26,6 +26,18 @@ pub fn AdminHome() -> impl IntoView {
                 <h2>"Organisations"</h2>
                 <p>"The API consumers' organisations: create and rename them."</p>
             </a>
+            <a class="card link-card" href="/admin/products">
+                <h2>"Products"</h2>
+                <p>"Publish APIs to consumers: plans, visibility, certificate mode and binding."</p>
+            </a>
+            <a class="card link-card" href="/admin/plans">
+                <h2>"Plans"</h2>
+                <p>"Rate limits, quotas, auto-approval and token lifetimes."</p>
+            </a>
+            <a class="card link-card" href="/admin/access-requests">
+                <h2>"Access requests"</h2>
+                <p>"Approve or reject what consumers ask for."</p>
+            </a>
         </div>
     }
 }

@@ -1,5 +1,6 @@
 //! One module per screen.
 
+mod access_requests;
 mod account;
 mod api_detail;
 mod apis;
@@ -9,8 +10,12 @@ mod admin;
 mod home;
 mod not_found;
 mod organisations;
+mod plans;
+mod product_detail;
+mod products;
 mod sign_in;
 
+pub use access_requests::{AccessRequestDetailPage, AccessRequestsPage};
 pub use account::AccountPage;
 pub use admin::AdminHome;
 pub use api_detail::ApiDetailPage;
@@ -20,4 +25,7 @@ pub use certificates::CertificatesPage;
 pub use home::DevHome;
 pub use not_found::NotFound;
 pub use organisations::OrganisationsPage;
+pub use plans::{PlanDetailPage, PlansPage};
+pub use product_detail::ProductDetailPage;
+pub use products::ProductsPage;
 pub use sign_in::SignInPage;

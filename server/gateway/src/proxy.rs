@@ -503,7 +503,7 @@ fn prepare_upstream_headers(
             client_ip.to_string()
         }
     });
-    let strip_token = matches!(api.auth, AuthView::AuthToken);
+    let strip_token = matches!(*api.auth, AuthView::AuthToken);
     let identity_header = api.identity_header.as_deref();
     strip_headers(headers, |name| {
         is_stripped(name.as_str(), identity_header, &api.strip_headers) || (strip_token && name == header::AUTHORIZATION)

@@ -66,8 +66,10 @@ fn sha256_hex(s: &str) -> String {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // PORTAL_SCALE_DIR keeps the store there (bench/portal-scale.sh then serves it).
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let data_dir = std::env::var_os("PORTAL_SCALE_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| dir.path().to_path_buf());
+    let store = Store::open(&data_dir).unwrap();
     let admin = Actor::Admin { name: "bench".into() };
     let now = certgate_services::clock::now();
 
@@ -81,6 +83,7 @@ async fn main() {
     };
     let plan = Plans::new(store.clone()).create(plan_spec, "bench").await.unwrap().id;
     let mut products = Vec::new();
+    let mut api_ids = Vec::new();
     for i in 0..PRODUCTS {
         let spec: ApiSpec = serde_json::from_value(serde_json::json!({
             "name": format!("api-{i}"), "listen_path": format!("/api-{i}"), "upstream_url": "http://127.0.0.1:9/",
@@ -88,6 +91,7 @@ async fn main() {
         }))
         .unwrap();
         let api = Apis::new(store.clone()).create(spec, "bench").await.unwrap().id;
+        api_ids.push(api.clone());
         let spec = ProductSpec {
             name: format!("product-{i}"),
             description: String::new(),
@@ -136,6 +140,7 @@ async fn main() {
                 for cert in &certs {
                     let meta = CertificatePortalMeta { display_name: None, organisation_ids: [org.id.clone()].into() };
                     txn.open_table(tables::CERTIFICATE_PORTAL)?.insert(cert.facts.id.as_str(), codec::encode(&meta)?.as_slice())?;
+                    txn.open_table(tables::ORGANISATION_CERTIFICATES)?.insert(format!("{}/{}", org.id, cert.facts.id).as_str(), &[][..])?;
                 }
                 let mut made = Vec::new();
                 for a in 0..APPS_PER_ORGANISATION {
@@ -174,6 +179,11 @@ async fn main() {
                         txn.open_table(tables::CREDENTIALS)?.insert(credential.id.as_str(), codec::encode(&credential)?.as_slice())?;
                         txn.open_table(tables::ACCESS_REQUESTS)?.insert(request.id.as_str(), codec::encode(&request)?.as_slice())?;
                         txn.open_table(tables::APP_PRODUCT_CLAIMS)?.insert(format!("{}/{}", app.id, product).as_str(), &[][..])?;
+                        // The subscription indexes (`portal::records`): `<kind>:<id>/<subscription>`.
+                        let mut by = txn.open_table(tables::SUBSCRIPTIONS_BY)?;
+                        for target in [format!("org:{}", org.id), format!("product:{product}"), format!("plan:{plan}"), format!("app:{}", app.id)] {
+                            by.insert(format!("{target}/{}", subscription.id).as_str(), &[][..])?;
+                        }
                         made.push(credential.id);
                     }
                 }
@@ -246,7 +256,7 @@ async fn main() {
     report("a certificate with its \"used by\"", &mut used_by);
 
     let keys = Keys::new(store.clone());
-    let spec = KeySpec { apis: Vec::new(), bound_certificates: None, rate: None, quota: None, expires_at: None };
+    let spec = KeySpec { apis: vec![api_ids[0].clone()], bound_certificates: None, rate: None, quota: None, expires_at: None };
     let mut admin_key = Vec::new();
     for _ in 0..SAMPLES {
         let t = Instant::now();

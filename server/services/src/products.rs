@@ -9,7 +9,7 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use crate::store::codec::{self, Versioned};
-use crate::store::{tables, PublishScope, Store};
+use crate::store::{tables, ChangePreview, Store};
 use crate::{audit, clock, ids, references, ServiceError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -220,11 +220,17 @@ impl Products {
 
     /// [`Products::update`], answering with how the product authenticates too.
     pub async fn update_entry(&self, id: &str, spec: ProductSpec, actor: &str) -> Result<ProductEntry, ServiceError> {
+        Ok(self.update_previewed(id, spec, actor, false).await?.0)
+    }
+
+    /// [`Products::update_entry`], answering what the change does to live credentials and
+    /// allow lists. With `dry_run` nothing is written: the answer is the product as it would
+    /// be, and the preview what the change would do.
+    pub async fn update_previewed(&self, id: &str, spec: ProductSpec, actor: &str, dry_run: bool) -> Result<(ProductEntry, ChangePreview), ServiceError> {
         let (id, actor) = (id.to_string(), actor.to_string());
-        self.store
-            // The product's APIs decide where its live credentials (and their certificates) are
-            // granted: the gateway follows before the answer.
-            .write_published(PublishScope::Touched, move |txn| {
+        // The product's APIs decide where its live credentials (and their certificates) are
+        // granted: the gateway follows before the answer.
+        let write = move |txn: &WriteTransaction| {
                 let old = load(&txn.open_table(tables::PRODUCTS)?, &id)?.ok_or_else(not_found)?;
                 let (spec, auth) = checked(txn, spec)?;
                 let record = ProductRecord { id: id.clone(), spec, created_at: old.created_at, updated_at: clock::now() };
@@ -235,8 +241,12 @@ impl Products {
                 crate::store::changes::touched(txn, crate::store::Touched::Product(&id));
                 audit::record(txn, &actor, "product.updated", &id, record.spec.name.clone())?;
                 Ok(ProductEntry { record, auth })
-            })
-            .await
+        };
+        if dry_run {
+            self.store.dry_run(write).await
+        } else {
+            self.store.write_previewed(write).await
+        }
     }
 
     pub async fn delete(&self, id: &str, actor: &str) -> Result<(), ServiceError> {

@@ -15,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::changes::{DryRunQuery, ViewChange};
 use super::pagination::{Page, PageQuery};
 use super::{created, query, AdminCaller, JsonBody, RestError};
 use crate::router::AppState;
@@ -302,11 +303,11 @@ pub struct CertificatePatch {
     patch,
     path = "/certificates/{id}",
     tag = "certificates",
-    params(("id" = String, Path, description = "SHA-256 of the DER: hex, or colon-grouped")),
+    params(("id" = String, Path, description = "SHA-256 of the DER: hex, or colon-grouped"), DryRunQuery),
     request_body = CertificatePatch,
     security(("admin_token" = []), ("session" = [])),
     responses(
-        (status = 200, description = "Updated", body = Certificate),
+        (status = 200, description = "Updated (with `?dry_run=true`: nothing changed), with what linking or unlinking does to live credentials and allow lists; unlinking an organisation's last certificate warns how many credentials stop working", body = CertificateUpdate),
         (status = 400, description = "`invalid_name`, `unknown_organisation`, or invalid JSON (unknown fields included)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such certificate", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`ca_linked_elsewhere`: a CA certificate may be linked to one organisation only", body = Problem, content_type = "application/problem+json"),
@@ -318,11 +319,26 @@ async fn update_certificate(
     admin: AdminCaller,
     State(state): State<AppState>,
     Path(id): Path<String>,
+    dry_run: Result<Query<DryRunQuery>, QueryRejection>,
     JsonBody(patch): JsonBody<CertificatePatch>,
-) -> Result<Json<Certificate>, RestError> {
-    let entry = state.services.certificates.update_portal(&id, patch.name.as_deref(), patch.organisations, &admin.actor).await?;
-    tracing::info!(actor = %admin.actor, certificate = %entry.record.facts.id, "certificate portal data updated");
-    Ok(Json(certificate_view(&entry).into()))
+) -> Result<Json<CertificateUpdate>, RestError> {
+    let dry_run = query(dry_run, "invalid_query")?.dry_run;
+    let (entry, change) =
+        state.services.certificates.update_portal_previewed(&id, patch.name.as_deref(), patch.organisations, &admin.actor, dry_run).await?;
+    if !dry_run {
+        tracing::info!(actor = %admin.actor, certificate = %entry.record.facts.id, "certificate portal data updated");
+    }
+    Ok(Json(CertificateUpdate { certificate: certificate_view(&entry).into(), dry_run, change: change.into() }))
+}
+
+/// A certificate after a portal update (unchanged in a dry run), with what the update does.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CertificateUpdate {
+    #[serde(flatten)]
+    pub certificate: Certificate,
+    /// `true`: nothing was changed.
+    pub dry_run: bool,
+    pub change: ViewChange,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

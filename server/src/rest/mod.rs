@@ -11,6 +11,7 @@ mod apps;
 mod audit;
 mod catalogue;
 mod certificates;
+mod changes;
 mod credentials;
 mod keys;
 mod openapi;

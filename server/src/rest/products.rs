@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::changes::{DryRunQuery, ViewChange};
 use super::pagination::{Page, PageQuery};
 use super::{created, query, AdminCaller, JsonBody, RestError};
 use crate::router::AppState;
@@ -166,11 +167,11 @@ async fn get_product(_admin: AdminCaller, State(state): State<AppState>, Path(id
     put,
     path = "/products/{id}",
     tag = "products",
-    params(("id" = String, Path, description = "Product id")),
+    params(("id" = String, Path, description = "Product id"), DryRunQuery),
     request_body = ProductSpec,
     security(("admin_token" = []), ("session" = [])),
     responses(
-        (status = 200, description = "Replaced", body = Product),
+        (status = 200, description = "Replaced (with `?dry_run=true`: nothing changed, the product as it would be), with what the change does to live credentials and allow lists", body = ProductUpdate),
         (status = 400, description = "Invalid product or JSON (codes as for POST)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`organisation_has_no_certificate`: switching to Managed would leave an organisation's live credentials without a certificate", body = Problem, content_type = "application/problem+json"),
@@ -180,11 +181,25 @@ async fn update_product(
     admin: AdminCaller,
     State(state): State<AppState>,
     Path(id): Path<String>,
+    dry_run: Result<Query<DryRunQuery>, QueryRejection>,
     JsonBody(spec): JsonBody<ProductSpec>,
-) -> Result<Json<Product>, RestError> {
-    let product = state.services.products.update_entry(&id, spec, &admin.actor).await?;
-    tracing::info!(actor = %admin.actor, product = %product.record.id, "product updated");
-    Ok(Json(product.into()))
+) -> Result<Json<ProductUpdate>, RestError> {
+    let dry_run = query(dry_run, "invalid_query")?.dry_run;
+    let (product, change) = state.services.products.update_previewed(&id, spec, &admin.actor, dry_run).await?;
+    if !dry_run {
+        tracing::info!(actor = %admin.actor, product = %product.record.id, "product updated");
+    }
+    Ok(Json(ProductUpdate { product: product.into(), dry_run, change: change.into() }))
+}
+
+/// A product after an update (or as it would be, in a dry run), with what the update does.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductUpdate {
+    #[serde(flatten)]
+    pub product: Product,
+    /// `true`: nothing was changed.
+    pub dry_run: bool,
+    pub change: ViewChange,
 }
 
 #[utoipa::path(

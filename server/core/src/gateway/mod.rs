@@ -280,7 +280,7 @@ pub fn decide(
         rate: None,
         quota: None,
     };
-    match &api.auth {
+    match api.auth.as_ref() {
         AuthView::None => Ok(grant),
         AuthView::Misconfigured => Err(Denial::new(
             DenialKind::ApiMisconfigured,

@@ -36,12 +36,32 @@ impl CertificateSet {
         self.pins.is_empty() && self.cas.is_empty()
     }
 
+    /// How many entries (pins and CAs).
+    pub fn len(&self) -> usize {
+        self.pins.len() + self.cas.len()
+    }
+
+    /// Whether this certificate (a pinned leaf or a CA entry) is in the set.
+    pub fn contains(&self, id: &str) -> bool {
+        self.is_pinned(id) || self.cas.iter().any(|c| c.id == id)
+    }
+
     /// Whether the leaf with this id (hex) is pinned.
     pub fn is_pinned(&self, id: &str) -> bool {
         id_digest(id).is_some_and(|digest| self.pins.binary_search(&digest).is_ok())
     }
 
-    fn add(&mut self, certificate: &CertificateInput) {
+    /// Takes a certificate out of the set (pin or CA).
+    pub fn remove(&mut self, id: &str) {
+        if let Some(digest) = id_digest(id) {
+            if let Ok(at) = self.pins.binary_search(&digest) {
+                self.pins.remove(at);
+            }
+        }
+        self.cas.retain(|c| c.id != id);
+    }
+
+    pub fn add(&mut self, certificate: &CertificateInput) {
         if certificate.is_ca {
             if !self.cas.iter().any(|c| c.id == certificate.id) {
                 self.cas.push(Arc::new(CaCertificate { id: certificate.id.clone(), der: certificate.der.clone() }));
@@ -120,7 +140,8 @@ pub struct ApiView {
     /// How an https upstream's certificate is verified.
     pub upstream_trust: UpstreamTrust,
     pub strip_listen_path: bool,
-    pub auth: AuthView,
+    /// Shared between the snapshots that only change allow lists.
+    pub auth: Arc<AuthView>,
     pub mtls_required: bool,
     /// The effective allow list: the admin's entries and what credentials contribute.
     pub allowed: CertificateSet,
@@ -129,6 +150,27 @@ pub struct ApiView {
     pub strip_headers: Vec<HeaderPattern>,
     pub timeouts: TimeoutsSpec,
     pub max_body_bytes: u64,
+}
+
+impl ApiView {
+    /// A copy sharing the compiled authentication (the allow list is then replaced).
+    fn shallow_clone(&self) -> ApiView {
+        ApiView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            listen_path: self.listen_path.clone(),
+            upstream: self.upstream.clone(),
+            upstream_trust: self.upstream_trust.clone(),
+            strip_listen_path: self.strip_listen_path,
+            auth: Arc::clone(&self.auth),
+            mtls_required: self.mtls_required,
+            allowed: CertificateSet::default(),
+            identity_header: self.identity_header.clone(),
+            strip_headers: self.strip_headers.clone(),
+            timeouts: self.timeouts,
+            max_body_bytes: self.max_body_bytes,
+        }
+    }
 }
 
 /// One credential (Auth Token), ready for requests.
@@ -287,7 +329,7 @@ impl GatewayView {
                     upstream,
                     upstream_trust: UpstreamTrust::of(spec, certificates),
                     strip_listen_path: spec.strip_listen_path,
-                    auth,
+                    auth: Arc::new(auth),
                     mtls_required: spec.mtls.required,
                     allowed,
                     identity_header: spec.identity_header.clone(),
@@ -299,6 +341,21 @@ impl GatewayView {
             .collect();
         api_views.sort_by(|a, b| b.listen_path.len().cmp(&a.listen_path.len()).then_with(|| a.listen_path.cmp(&b.listen_path)));
         GatewayView { generation, apis: api_views }
+    }
+
+    /// The same APIs with some allow lists changed (`changed` answers the new set of an API
+    /// whose list changes): a portal write that only moves certificates in or out of allow
+    /// lists edits those sets instead of compiling every API again.
+    pub fn with_allow_lists(&self, generation: u64, changed: &dyn Fn(&ApiView) -> Option<CertificateSet>) -> GatewayView {
+        let apis = self
+            .apis
+            .iter()
+            .map(|api| match changed(api) {
+                Some(allowed) => Arc::new(ApiView { allowed, ..api.shallow_clone() }),
+                None => Arc::clone(api),
+            })
+            .collect();
+        GatewayView { generation, apis }
     }
 
     /// The API whose listen path is the longest prefix of `path` on a segment boundary.

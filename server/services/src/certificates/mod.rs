@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::organisations::OrganisationRecord;
 use crate::store::codec::{self, Versioned};
-use crate::store::{tables, PublishScope, Store};
+use crate::store::{tables, ChangePreview, PublishScope, Store};
 use crate::{audit, clock, ServiceError};
 
 /// The provider's record of a certificate: its DER and the facts parsed from it at upload.
@@ -369,10 +369,24 @@ impl Certificates {
         organisation_ids: Option<Vec<String>>,
         actor: &str,
     ) -> Result<CertificateEntry, ServiceError> {
+        Ok(self.update_portal_previewed(id, name, organisation_ids, actor, false).await?.0)
+    }
+
+    /// [`Certificates::update_portal`], answering what the change does to credentials and
+    /// allow lists too. With `dry_run` nothing is written: the entry is the current one and
+    /// the preview says what the change would do.
+    pub async fn update_portal_previewed(
+        &self,
+        id: &str,
+        name: Option<&str>,
+        organisation_ids: Option<Vec<String>>,
+        actor: &str,
+        dry_run: bool,
+    ) -> Result<(CertificateEntry, ChangePreview), ServiceError> {
         let display_name = name.map(checked_display_name).transpose()?;
         let organisations: Option<BTreeSet<String>> =
             organisation_ids.map(|ids| ids.iter().map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect());
-        self.update_meta(id, actor, "certificate.portal_updated", move |txn, facts, meta| {
+        self.update_meta_previewed(id, actor, "certificate.portal_updated", dry_run, move |txn, facts, meta| {
             let mut detail = Vec::new();
             if let Some(display_name) = display_name {
                 detail.push(format!("display name {display_name:?}"));
@@ -401,20 +415,30 @@ impl Certificates {
         action: &'static str,
         change: impl FnOnce(&redb::WriteTransaction, &CertificateFacts, &mut CertificatePortalMeta) -> Result<String, ServiceError> + Send + 'static,
     ) -> Result<CertificateEntry, ServiceError> {
+        Ok(self.update_meta_previewed(id, actor, action, false, change).await?.0)
+    }
+
+    async fn update_meta_previewed(
+        &self,
+        id: &str,
+        actor: &str,
+        action: &'static str,
+        dry_run: bool,
+        change: impl FnOnce(&redb::WriteTransaction, &CertificateFacts, &mut CertificatePortalMeta) -> Result<String, ServiceError> + Send + 'static,
+    ) -> Result<(CertificateEntry, ChangePreview), ServiceError> {
         let (id, actor) = (normalise_id(id), actor.to_string());
         let lookup = id.clone();
-        self.store
-            // Organisation links decide Managed credentials' certificates: the gateway follows.
-            .write_published(PublishScope::Touched, move |txn| {
-                let record = load_record(&txn.open_table(tables::CERTIFICATES)?, &id)?.ok_or_else(not_found)?;
-                let mut meta = load_meta(&txn.open_table(tables::CERTIFICATE_PORTAL)?, &id)?;
-                let detail = change(txn, &record.facts, &mut meta)?;
-                put_portal_meta(txn, &id, Some(&meta))?;
-                audit::record(txn, &actor, action, &id, detail)?;
-                Ok(())
-            })
-            .await?;
-        self.get(&lookup).await
+        let write = move |txn: &redb::WriteTransaction| {
+            let record = load_record(&txn.open_table(tables::CERTIFICATES)?, &id)?.ok_or_else(not_found)?;
+            let mut meta = load_meta(&txn.open_table(tables::CERTIFICATE_PORTAL)?, &id)?;
+            let detail = change(txn, &record.facts, &mut meta)?;
+            put_portal_meta(txn, &id, Some(&meta))?;
+            audit::record(txn, &actor, action, &id, detail)?;
+            Ok(())
+        };
+        // Organisation links decide Managed credentials' certificates: the gateway follows.
+        let ((), preview) = if dry_run { self.store.dry_run(write).await? } else { self.store.write_previewed(write).await? };
+        Ok((self.get(&lookup).await?, preview))
     }
 }
 

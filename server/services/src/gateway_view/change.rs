@@ -137,7 +137,8 @@ pub(super) fn prepare(state: &GatewayState, db: &Database, txn: &WriteTransactio
     }
     let remove = old_digests.difference(&new_digests).copied().collect();
 
-    let view = if changes.apis || !joining.is_empty() || !leaving.is_empty() {
+    let view = if changes.apis {
+        // API definitions changed: compile the snapshot again.
         let contributed = |api: &str| -> Vec<String> {
             let mut set: BTreeSet<&String> = portal.counts.get(api).map(|c| c.keys().collect()).unwrap_or_default();
             set.extend(joining.get(api).into_iter().flatten());
@@ -147,6 +148,35 @@ pub(super) fn prepare(state: &GatewayState, db: &Database, txn: &WriteTransactio
             set.into_iter().cloned().collect()
         };
         Some(build_view(state.next_generation(), after.api_records()?, after.certificate_table(), &contributed, &known)?)
+    } else if !joining.is_empty() || !leaving.is_empty() {
+        // Only allow lists change: edit those sets in the published snapshot. A certificate
+        // leaving the contributions stays when the admin's own entries list it.
+        let mut admin_entries: HashMap<&str, BTreeSet<String>> = HashMap::new();
+        for api in leaving.keys() {
+            let entries = after.api_record(api)?.map(|r| r.spec.mtls.allowed_certificates.into_iter().collect()).unwrap_or_default();
+            admin_entries.insert(api.as_str(), entries);
+        }
+        let current = state.view.load_full();
+        let changed = |api: &certgate_core::gateway::view::ApiView| {
+            let (join, leave) = (joining.get(&api.id), leaving.get(&api.id));
+            if join.is_none() && leave.is_none() {
+                return None;
+            }
+            let mut set = api.allowed.clone();
+            for id in join.into_iter().flatten() {
+                if let Some(entry) = known(id) {
+                    set.add(entry);
+                }
+            }
+            let kept = admin_entries.get(api.id.as_str());
+            for id in leave.into_iter().flatten() {
+                if !kept.is_some_and(|k| k.contains(id)) {
+                    set.remove(id);
+                }
+            }
+            Some(set)
+        };
+        Some(current.with_allow_lists(state.next_generation(), &changed))
     } else {
         None
     };
@@ -231,4 +261,22 @@ fn verify_against_a_whole_derivation(state: &GatewayState, db: &Database, portal
         in_view.insert(*entry.key(), (view.id.clone(), view.apis.to_vec(), bound));
     }
     debug_assert_eq!(in_view, derived, "portal key entries drifted from a whole derivation");
+    // Each API's allow list is the admin's entries (those in the store) and the contributions.
+    let Ok(records) = txn.open_table(crate::store::tables::APIS).map_err(ServiceError::from).and_then(|t| crate::apis::all(&t)) else { return };
+    let Ok(certificates) = txn.open_table(crate::store::tables::CERTIFICATES) else { return };
+    let view = state.view.load();
+    for record in records {
+        let Some(api) = view.apis.iter().find(|a| a.id == record.id) else { continue };
+        let mut expected: BTreeSet<String> = portal.counts.get(&record.id).map(|c| c.keys().cloned().collect()).unwrap_or_default();
+        for id in record.spec.mtls.allowed_certificates {
+            if redb::ReadableTable::get(&certificates, id.as_str()).ok().flatten().is_some() {
+                expected.insert(id);
+            }
+        }
+        debug_assert!(
+            expected.len() == api.allowed.len() && expected.iter().all(|id| api.allowed.contains(id)),
+            "the allow list of {} drifted from the admin's entries and the contributions",
+            record.id
+        );
+    }
 }

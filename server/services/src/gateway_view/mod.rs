@@ -252,14 +252,11 @@ impl GatewayState {
 struct ViewPublisher(SharedState);
 
 impl Publisher for ViewPublisher {
-    fn prepare(&self, db: &redb::Database, txn: &redb::WriteTransaction, changes: &ChangeSet) -> Result<ViewStep, ServiceError> {
-        let prepared = change::prepare(&self.0, db, txn, changes)?;
+    fn prepare(&self, db: &redb::Database, txn: &redb::WriteTransaction, changes: &ChangeSet) -> Result<(ViewStep, ChangePreview), ServiceError> {
+        let mut prepared = change::prepare(&self.0, db, txn, changes)?;
+        let preview = std::mem::take(&mut prepared.preview);
         let state = Arc::clone(&self.0);
-        Ok(Box::new(move |db: &redb::Database| change::apply(&state, db, prepared)))
-    }
-
-    fn preview(&self, db: &redb::Database, txn: &redb::WriteTransaction, changes: &ChangeSet) -> Result<ChangePreview, ServiceError> {
-        Ok(change::prepare(&self.0, db, txn, changes)?.preview)
+        Ok((Box::new(move |db: &redb::Database| change::apply(&state, db, prepared)), preview))
     }
 
     fn publish(&self, db: &redb::Database, scope: &PublishScope) {

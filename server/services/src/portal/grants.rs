@@ -173,6 +173,11 @@ impl<'t, T: Tables + 't> Deriver<'t, T> {
         crate::apis::all(&self.tables.apis)
     }
 
+    /// One API definition.
+    pub fn api_record(&self, id: &str) -> Result<Option<crate::apis::ApiRecord>, ServiceError> {
+        crate::apis::load(&self.tables.apis, id)
+    }
+
     /// The certificates table of this transaction.
     pub fn certificate_table(&self) -> &T::Table<'t, &'static str, &'static [u8]> {
         &self.tables.certificates

@@ -73,9 +73,8 @@ pub trait Publisher: Send + Sync {
     /// Inside a write, before its commit: computes the view change of what the write touched
     /// (`changes`). The returned step runs after the commit and cannot fail (a swap). An error
     /// refuses the write: nothing is committed that the gateway could not enforce.
-    fn prepare(&self, db: &Database, txn: &WriteTransaction, changes: &ChangeSet) -> Result<ViewStep, crate::ServiceError>;
-    /// What a write would change, for `?dry_run=true` (the write is then aborted).
-    fn preview(&self, db: &Database, txn: &WriteTransaction, changes: &ChangeSet) -> Result<ChangePreview, crate::ServiceError>;
+    /// Also answers what the change does to credentials (the preview of a dry run).
+    fn prepare(&self, db: &Database, txn: &WriteTransaction, changes: &ChangeSet) -> Result<(ViewStep, ChangePreview), crate::ServiceError>;
     /// After a commit that changed what the gateway enforces, before the write is acknowledged:
     /// so the view includes every acknowledged write, in commit order.
     fn publish(&self, db: &Database, scope: &PublishScope);
@@ -201,7 +200,7 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> Result<T, crate::ServiceError> + Send + 'static,
     {
-        self.write_inner(f, None).await
+        Ok(self.write_inner(f, None).await?.0)
     }
 
     /// Like [`Store::write`], for changes the gateway enforces (APIs, credentials, certificates
@@ -212,10 +211,21 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> Result<T, crate::ServiceError> + Send + 'static,
     {
-        self.write_inner(f, Some(scope)).await
+        Ok(self.write_inner(f, Some(scope)).await?.0)
     }
 
-    async fn write_inner<T, F>(&self, f: F, publish: Option<PublishScope>) -> Result<T, crate::ServiceError>
+    /// A `Touched` write that also answers what it changed for credentials (a write's answer
+    /// can then warn, e.g. how many credentials stopped working).
+    pub async fn write_previewed<T, F>(&self, f: F) -> Result<(T, ChangePreview), crate::ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<T, crate::ServiceError> + Send + 'static,
+    {
+        let (value, preview) = self.write_inner(f, Some(PublishScope::Touched)).await?;
+        Ok((value, preview.unwrap_or_default()))
+    }
+
+    async fn write_inner<T, F>(&self, f: F, publish: Option<PublishScope>) -> Result<(T, Option<ChangePreview>), crate::ServiceError>
     where
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> Result<T, crate::ServiceError> + Send + 'static,
@@ -224,15 +234,19 @@ impl Store {
         self.on_writer(move |db| {
             let publisher = publisher.get().map(Arc::clone);
             let (result, publication) = run_write(db, f, publisher.as_deref(), publish);
+            let mut preview = None;
             if let Some(publisher) = &publisher {
                 match publication {
                     // The change computed inside the write: a swap.
-                    Publication::Step(step) => step(db),
+                    Publication::Step(step, change) => {
+                        step(db);
+                        preview = Some(change);
+                    }
                     Publication::Scope(scope) => publisher.publish(db, &scope),
                     Publication::Nothing => {}
                 }
             }
-            result
+            result.map(|value| (value, preview))
         })
         .await
     }
@@ -251,7 +265,7 @@ impl Store {
             let outcome = f(&txn).and_then(|value| {
                 let touched = changes::take();
                 let preview = match publisher.get() {
-                    Some(publisher) => publisher.preview(db, &txn, &touched)?,
+                    Some(publisher) => publisher.prepare(db, &txn, &touched)?.1,
                     None => ChangePreview::default(),
                 };
                 Ok((value, preview))
@@ -310,8 +324,8 @@ impl Store {
 /// What to publish after a commit.
 enum Publication {
     Nothing,
-    /// Computed inside the write.
-    Step(ViewStep),
+    /// Computed inside the write, with what it changes for credentials.
+    Step(ViewStep, ChangePreview),
     /// Computed after the commit.
     Scope(PublishScope),
 }
@@ -333,7 +347,10 @@ fn run_write<T>(
     let outcome = f(&txn).and_then(|value| {
         let touched = changes::take();
         let publication = match (publisher, scope) {
-            (Some(publisher), Some(PublishScope::Touched)) => Publication::Step(publisher.prepare(db, &txn, &touched)?),
+            (Some(publisher), Some(PublishScope::Touched)) => {
+                let (step, preview) = publisher.prepare(db, &txn, &touched)?;
+                Publication::Step(step, preview)
+            }
             (_, Some(PublishScope::Everything)) => Publication::Scope(PublishScope::Everything),
             (_, Some(_)) if !touched.is_empty() => Publication::Scope(PublishScope::Everything),
             (_, Some(scope)) => Publication::Scope(scope),
