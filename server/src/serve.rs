@@ -342,10 +342,7 @@ async fn repair_gateway_view(state: certgate_services::gateway_view::SharedState
     let mut every = tokio::time::interval(Duration::from_secs(5));
     loop {
         every.tick().await;
-        if !state.is_consistent() {
-            let (state, store) = (Arc::clone(&state), store.clone());
-            let _ = tokio::task::spawn_blocking(move || state.repair(&store)).await;
-        }
+        state.repair(&store).await;
     }
 }
 

@@ -121,6 +121,14 @@ pub(crate) fn check_api_change(txn: &WriteTransaction, api: &str, auth: AuthKind
     Ok(())
 }
 
+/// The certificate mode a stored product works with now: a product stored without one whose
+/// APIs have since come to require mTLS works as Managed (`normalise`), so a switch from it to
+/// Self-Serve carries the organisations' certificates over like a switch from Managed.
+fn effective_mode(txn: &WriteTransaction, product: &ProductRecord) -> Result<Option<certgate_core::portal::product::CertificateMode>, ServiceError> {
+    let facts = api_facts(&txn.open_table(tables::APIS)?, &product.spec.apis)?;
+    Ok(product.spec.clone().normalise(&facts).map(|(spec, _)| spec.certificate_mode).unwrap_or(product.spec.certificate_mode))
+}
+
 #[derive(Clone)]
 pub struct Products {
     store: Store,
@@ -226,7 +234,7 @@ impl Products {
                 let old = load(&txn.open_table(tables::PRODUCTS)?, &id)?.ok_or_else(not_found)?;
                 let (spec, auth) = checked(txn, spec)?;
                 let record = ProductRecord { id: id.clone(), spec, created_at: old.created_at, updated_at: clock::now() };
-                mode_switch::apply(txn, &id, old.spec.certificate_mode, record.spec.certificate_mode)?;
+                mode_switch::apply(txn, &id, effective_mode(txn, &old)?, record.spec.certificate_mode)?;
                 unindex(txn, &old)?;
                 index(txn, &record)?;
                 txn.open_table(tables::PRODUCTS)?.insert(id.as_str(), codec::encode(&record)?.as_slice())?;

@@ -28,7 +28,17 @@ pub(super) struct Prepared {
     deltas: BTreeMap<(String, String), i64>,
     joining_certificates: HashMap<String, CertificateInput>,
     view: Option<GatewayView>,
+    /// The view cannot be updated by difference: rebuild it whole after the commit.
+    whole: bool,
     pub preview: ChangePreview,
+}
+
+/// Whether a subscription holds a replaced certificate whose retire-by time has passed. The
+/// view may have been derived before that time (with the certificate counting) and derivation
+/// at `now` leaves it out on both sides, so a difference would never take it off: such a change
+/// (the scheduler's retirement, or any write reaching the subscription before it) rebuilds.
+fn has_overdue_certificate(derived: &Option<SubscriptionGrant>, now: certgate_core::UnixSeconds) -> bool {
+    derived.as_ref().is_some_and(|d| d.subscription.certificates.iter().any(|c| c.retire_by.is_some_and(|at| at <= now)))
 }
 
 fn summary(derived: &Option<SubscriptionGrant>) -> Option<GrantSummary> {
@@ -58,8 +68,10 @@ pub(super) fn prepare(state: &GatewayState, db: &Database, txn: &WriteTransactio
     let mut new_keys: Vec<PortalKey> = Vec::new();
     let mut deltas: BTreeMap<(String, String), i64> = BTreeMap::new();
     let mut preview = ChangePreview::default();
+    let mut whole = false;
     for id in &reached {
         let (was, is) = (before.subscription(id)?, after.subscription(id)?);
+        whole |= has_overdue_certificate(&was, now) || has_overdue_certificate(&is, now);
         if let Some(was) = &was {
             old_digests.extend(was.all_digests().into_iter().filter_map(id_digest));
             for (api, certificate) in was.contributions() {
@@ -178,14 +190,15 @@ pub(super) fn prepare(state: &GatewayState, db: &Database, txn: &WriteTransactio
         })
         .collect();
     drop(portal);
-    Ok(Prepared { epoch, insert, remove, deltas, joining_certificates, view, preview })
+    Ok(Prepared { epoch, insert, remove, deltas, joining_certificates, view, whole, preview })
 }
 
 /// After the commit: the swap. A whole rebuild since `prepare` (or a view that is not
-/// consistent) means the change no longer applies to what is published: rebuild instead.
+/// consistent) means the change no longer applies to what is published: rebuild instead; so
+/// does a change that cannot be computed as a difference (`whole`).
 pub(super) fn apply(state: &GatewayState, db: &Database, prepared: Prepared) {
     let mut portal = state.lock_portal();
-    if portal.epoch != prepared.epoch || !state.is_consistent() {
+    if prepared.whole || portal.epoch != prepared.epoch || !state.is_consistent() {
         drop(portal);
         state.rebuild_or_fail_closed(db);
         return;
@@ -224,9 +237,12 @@ pub(super) fn apply(state: &GatewayState, db: &Database, prepared: Prepared) {
 #[cfg(debug_assertions)]
 fn verify_against_a_whole_derivation(state: &GatewayState, db: &Database, portal: &super::PortalIndex) {
     let Ok(txn) = db.begin_read() else { return };
-    let Ok(whole) = crate::portal::grants::derive_all(&txn, crate::clock::now()) else { return };
+    let now = crate::clock::now();
+    let Ok(whole) = crate::portal::grants::derive_all(&txn, now) else { return };
     debug_assert_eq!(portal.counts, whole.contributions, "allow-list contributions drifted from a whole derivation");
-    let derived: BTreeMap<[u8; 32], (String, Vec<String>, Option<Vec<String>>)> = whole
+    // Digest -> (credential, APIs, bound certificates).
+    type Entry = (String, Vec<String>, Option<Vec<String>>);
+    let derived: BTreeMap<[u8; 32], Entry> = whole
         .keys
         .into_iter()
         .filter_map(|k| Some((id_digest(&k.token_sha256)?, (k.credential, k.spec.apis, k.spec.bound_certificates))))
@@ -234,7 +250,9 @@ fn verify_against_a_whole_derivation(state: &GatewayState, db: &Database, portal
     let mut in_view = BTreeMap::new();
     for entry in state.keys.iter() {
         let view = entry.value();
-        if view.limits_key.is_none() {
+        // An entry past its end time (a rotated-out token, a token's lifetime) stays in the map
+        // until a change reaches its credential; the gateway refuses it by that time.
+        if view.limits_key.is_none() || view.expires_at.is_some_and(|at| now >= at) {
             continue;
         }
         let bound = derived.get(entry.key()).and_then(|(_, _, b)| b.clone()).filter(|ids| {

@@ -224,15 +224,16 @@ impl GatewayState {
     }
 
     /// Tries a whole rebuild when the view is inconsistent (the binary calls this periodically).
-    pub fn repair(&self, store: &Store) {
+    /// Through the store's writer, as an empty write published whole: serialized with every
+    /// commit and its publish. A rebuild from a snapshot read beside the writer could finish
+    /// after a later commit had been published, and put back what that commit revoked.
+    pub async fn repair(&self, store: &Store) {
         if self.is_consistent() {
             return;
         }
-        match store.read_blocking(|txn| self.rebuild_all(txn)) {
-            Ok(()) => {
-                self.consistent.store(true, Ordering::SeqCst);
-                tracing::info!("the gateway view is rebuilt: serving again");
-            }
+        match store.write_published(PublishScope::Everything, |_| Ok(())).await {
+            Ok(()) if self.is_consistent() => tracing::info!("the gateway view is rebuilt: serving again"),
+            Ok(()) => tracing::error!("the gateway view still cannot be rebuilt"),
             Err(e) => tracing::error!(error = %e, "the gateway view still cannot be rebuilt"),
         }
     }
@@ -298,7 +299,7 @@ mod tests {
             .unwrap();
         assert!(!state.is_consistent(), "the view may lag behind the commit: fail closed");
         assert!(!state.consistency_flag().load(Ordering::SeqCst));
-        state.repair(&store);
+        state.repair(&store).await;
         assert!(!state.is_consistent(), "still broken: still closed");
         // The next commit (which removes the bad record) rebuilds the whole view: open again.
         store
@@ -309,5 +310,50 @@ mod tests {
             .await
             .unwrap();
         assert!(state.is_consistent());
+    }
+
+    /// A repair reads the store and rebuilds while the writer keeps committing. A rebuild from
+    /// a snapshot read before a commit must never replace the view after that commit's own
+    /// publish: the revoked key would be back in the gateway's map. The test holds the portal
+    /// index's lock so that the repair is in flight while a revocation commits and publishes.
+    #[tokio::test]
+    #[allow(clippy::await_holding_lock)]
+    async fn a_repair_in_flight_never_brings_back_a_revocation_committed_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let state = attach(&store).unwrap();
+        let spec = serde_json::from_value(serde_json::json!({"name": "a", "listen_path": "/a", "upstream_url": "http://127.0.0.1:9/", "auth": "auth_token"})).unwrap();
+        let api = crate::apis::Apis::new(store.clone()).create(spec, "t").await.unwrap().id;
+        let keys = crate::keys::Keys::new(store.clone());
+        let spec = certgate_core::gateway::spec::KeySpec { apis: vec![api], bound_certificates: None, rate: None, quota: None, expires_at: None };
+        let key = keys.create(spec, "t").await.unwrap().record.id;
+        let in_view = |state: &GatewayState, id: &str| state.keys.iter().any(|e| e.value().id == id);
+        assert!(in_view(&state, &key));
+
+        // A failed publish left the view inconsistent: the repair starts.
+        state.consistent.store(false, Ordering::SeqCst);
+        let held = state.lock_portal();
+        let repair = {
+            let (state, store) = (Arc::clone(&state), store.clone());
+            tokio::spawn(async move { state.repair(&store).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // Meanwhile a rebuild elsewhere succeeded, and the key is revoked.
+        state.consistent.store(true, Ordering::SeqCst);
+        let revoke = {
+            let (keys, key) = (keys.clone(), key.clone());
+            tokio::spawn(async move { keys.revoke(&key, "t").await })
+        };
+        for _ in 0..20 {
+            if revoke.is_finished() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        drop(held);
+        revoke.await.unwrap().unwrap();
+        repair.await.unwrap();
+        assert!(state.is_consistent());
+        assert!(!in_view(&state, &key), "the revoked key must stay out of the view");
     }
 }

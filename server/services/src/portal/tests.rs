@@ -211,3 +211,185 @@ async fn self_serve_takes_a_usable_certificate_and_registers_it_on_approval() {
 }
 
 mod lifecycle;
+
+/// A store written by schema 3 has no subscription or organisation-certificate indexes: opening
+/// it builds them, so the view derives Managed credentials' certificates from the start and
+/// later changes reach the subscriptions they must.
+#[tokio::test]
+async fn a_schema_3_store_gets_the_portal_indexes_and_changes_still_reach_its_credentials() {
+    use crate::store::{tables, StoreError};
+    let w = world().await;
+    let pki = TestPki::new();
+    let acme_cert = pki.leaf(&LeafSpec::client("acme"));
+    let cert_id = w.upload(&acme_cert, Some(&w.acme)).await;
+    let product = w.product(CertificateMode::Managed, true).await;
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone(), role: OrgRole::Member };
+    let app = w.apps.create(&alice, "Shop").await.unwrap();
+    let request = w.requests.create(&alice, &app.id, NewRequest { product, plan: w.plan.clone(), certificate: None }).await.unwrap();
+    w.requests.approve(&w.admin, &request.id).await.unwrap();
+    let credential = w.credentials.of_app(&alice, &app.id).await.unwrap().pop().unwrap();
+    let token = w.credentials.mint(&alice, &credential.credential.id).await.unwrap();
+    assert!(w.decide(&acme_cert, &token).is_ok());
+    w.store
+        .write(|txn| {
+            txn.open_table(tables::SUBSCRIPTIONS_BY)?.retain(|_, _| false).map_err(StoreError::from)?;
+            txn.open_table(tables::ORGANISATION_CERTIFICATES)?.retain(|_, _| false).map_err(StoreError::from)?;
+            txn.open_table(tables::META)?.insert("schema_version", "3").map_err(StoreError::from)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let World { _dir: dir, store, state, certificates, apps, requests, credentials, products, organisations, acme, .. } = w;
+    drop((state, certificates, apps, requests, credentials, products, organisations));
+    assert!(store.close(std::time::Duration::from_secs(5)).await);
+
+    let store = Store::open(dir.path()).unwrap();
+    let state = attach(&store).unwrap();
+    let w = World {
+        _dir: dir,
+        certificates: Certificates::new(store.clone()),
+        apps: Apps::new(store.clone()),
+        requests: AccessRequests::new(store.clone()),
+        credentials: Credentials::new(store.clone()),
+        products: Products::new(store.clone()),
+        organisations: Organisations::new(store.clone()),
+        store,
+        state,
+        api: String::new(),
+        plan: String::new(),
+        admin: Actor::Admin { name: "admin".into() },
+        acme,
+        globex: String::new(),
+    };
+    assert!(w.decide(&acme_cert, &token).is_ok(), "the organisation's certificate is found at start");
+    w.organisations.set_suspended(&w.acme, true, "admin").await.unwrap();
+    assert_eq!(w.decide(&acme_cert, &token), Err(DenialKind::ClientCertificateNotAllowed), "suspension reaches the subscription");
+    w.organisations.set_suspended(&w.acme, false, "admin").await.unwrap();
+    assert!(w.decide(&acme_cert, &token).is_ok());
+    w.certificates.unlink_organisation(&cert_id, &w.acme, "admin").await.unwrap();
+    assert_eq!(w.decide(&acme_cert, &token), Err(DenialKind::ClientCertificateNotAllowed), "the unlink reaches the subscription");
+}
+
+/// `?dry_run=true`: the write runs and is aborted; the answer says what it would change, and
+/// neither the store nor the gateway's view changes.
+#[tokio::test]
+async fn a_dry_run_previews_a_revocation_and_changes_nothing() {
+    use super::credentials::CredentialRecord;
+    use crate::store::{codec, tables};
+    use redb::ReadableTable;
+    let w = world().await;
+    let pki = TestPki::new();
+    let acme_cert = pki.leaf(&LeafSpec::client("acme"));
+    let cert_id = w.upload(&acme_cert, Some(&w.acme)).await;
+    let product = w.product(CertificateMode::Managed, false).await;
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone(), role: OrgRole::Member };
+    let app = w.apps.create(&alice, "Shop").await.unwrap();
+    let request = w.requests.create(&alice, &app.id, NewRequest { product, plan: w.plan.clone(), certificate: None }).await.unwrap();
+    w.requests.approve(&w.admin, &request.id).await.unwrap();
+    let credential = w.credentials.of_app(&alice, &app.id).await.unwrap().pop().unwrap();
+    let token = w.credentials.mint(&alice, &credential.credential.id).await.unwrap();
+    let generation = w.state.view.load().generation;
+
+    let id = credential.credential.id.clone();
+    let (_, preview) = w
+        .store
+        .dry_run(move |txn| {
+            let mut record: CredentialRecord = codec::decode("credentials", &id, txn.open_table(tables::CREDENTIALS)?.get(id.as_str())?.unwrap().value())?;
+            record.tokens = record.tokens.revoke(crate::clock::now());
+            super::records::put_credential(txn, &record)
+        })
+        .await
+        .unwrap();
+    assert_eq!(preview.credentials.len(), 1);
+    assert!(preview.credentials[0].before.is_some() && preview.credentials[0].after.is_none());
+    assert_eq!(preview.credentials_stop_working, 1);
+    assert_eq!(preview.allow_lists.len(), 1);
+    assert_eq!(preview.allow_lists[0].leaving, vec![cert_id.clone()]);
+
+    assert_eq!(w.state.view.load().generation, generation, "the view is the same one");
+    assert!(w.decide(&acme_cert, &token).is_ok(), "nothing was revoked");
+    let stored = w.credentials.of_app(&alice, &app.id).await.unwrap().pop().unwrap();
+    assert!(stored.credential.tokens.revoked_at.is_none());
+    // The view keeps following real writes after a dry run.
+    w.credentials.revoke(&alice, &credential.credential.id).await.unwrap();
+    assert_eq!(w.decide(&acme_cert, &token), Err(DenialKind::ClientCertificateNotAllowed));
+}
+
+/// A rotated-out token's entry stays in the gateway's map after its overlap ends (the gateway
+/// refuses it by its end time, per request). The next write must go through (debug builds check
+/// every change against a whole derivation: an expired entry is not a drift).
+#[tokio::test]
+async fn writes_after_a_rotation_overlap_ends_go_through_and_the_old_token_is_refused() {
+    let w = world().await;
+    let pki = TestPki::new();
+    let (acme_cert, globex_cert) = (pki.leaf(&LeafSpec::client("acme")), pki.leaf(&LeafSpec::client("globex")));
+    w.upload(&acme_cert, Some(&w.acme)).await;
+    w.upload(&globex_cert, Some(&w.globex)).await;
+    let product = w.product(CertificateMode::Managed, true).await;
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone(), role: OrgRole::Member };
+    let bob = Actor::Consumer { user: "usr_bob".into(), organisation: w.globex.clone(), role: OrgRole::Member };
+    let app = w.apps.create(&alice, "Shop").await.unwrap();
+    let request = w.requests.create(&alice, &app.id, NewRequest { product: product.clone(), plan: w.plan.clone(), certificate: None }).await.unwrap();
+    w.requests.approve(&w.admin, &request.id).await.unwrap();
+    let credential = w.credentials.of_app(&alice, &app.id).await.unwrap().pop().unwrap();
+    let old = w.credentials.mint(&alice, &credential.credential.id).await.unwrap();
+    let new = w.credentials.rotate(&alice, &credential.credential.id, 1).await.unwrap();
+    assert!(w.decide(&acme_cert, &old).is_ok());
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(w.decide(&acme_cert, &old), Err(DenialKind::CredentialInvalid), "the overlap has ended");
+
+    // Another organisation's approval: a change set that does not reach alice's credential.
+    let globex_app = w.apps.create(&bob, "Globex app").await.unwrap();
+    let request = w.requests.create(&bob, &globex_app.id, NewRequest { product, plan: w.plan.clone(), certificate: None }).await.unwrap();
+    w.requests.approve(&w.admin, &request.id).await.unwrap();
+    assert_eq!(w.decide(&acme_cert, &old), Err(DenialKind::CredentialInvalid));
+    assert!(w.decide(&acme_cert, &new).is_ok());
+    w.credentials.revoke(&alice, &credential.credential.id).await.unwrap();
+    assert_eq!(w.decide(&acme_cert, &new), Err(DenialKind::ClientCertificateNotAllowed));
+}
+
+/// A product made of Auth Token APIs without mTLS has no certificate mode; when one of its APIs
+/// starts requiring mTLS, the product works as Managed (the organisation's certificates). A
+/// later switch to Self-Serve must carry those certificates over, as from a stored Managed mode.
+#[tokio::test]
+async fn a_product_managed_because_its_api_gained_mtls_keeps_its_certificates_when_switched_to_self_serve() {
+    let w = world().await;
+    let apis = Apis::new(w.store.clone());
+    let set_mtls = |required: bool| {
+        let (apis, api) = (apis.clone(), w.api.clone());
+        async move { apis.modify(&api, "admin", "api.updated", move |spec| {
+                spec.mtls.required = required;
+                Ok(())
+            })
+            .await
+            .unwrap()
+        }
+    };
+    set_mtls(false).await;
+    let mut spec = ProductSpec {
+        name: "Open".into(),
+        description: String::new(),
+        apis: vec![w.api.clone()],
+        plans: vec![w.plan.clone()],
+        published: true,
+        visible_to: None,
+        certificate_mode: None,
+        certificate_binding: false,
+    };
+    let product = w.products.create(spec.clone(), "admin").await.unwrap().id;
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone(), role: OrgRole::Member };
+    let app = w.apps.create(&alice, "Shop").await.unwrap();
+    let request = w.requests.create(&alice, &app.id, NewRequest { product: product.clone(), plan: w.plan.clone(), certificate: None }).await.unwrap();
+    w.requests.approve(&w.admin, &request.id).await.unwrap();
+    let credential = w.credentials.of_app(&alice, &app.id).await.unwrap().pop().unwrap();
+    let token = w.credentials.mint(&alice, &credential.credential.id).await.unwrap();
+    let pki = TestPki::new();
+    let acme_cert = pki.leaf(&LeafSpec::client("acme"));
+    w.upload(&acme_cert, Some(&w.acme)).await;
+
+    set_mtls(true).await;
+    assert!(w.decide(&acme_cert, &token).is_ok(), "Managed by its APIs: the organisation's certificate");
+    spec.certificate_mode = Some(CertificateMode::SelfServe);
+    w.products.update(&product, spec, "admin").await.unwrap();
+    assert!(w.decide(&acme_cert, &token).is_ok(), "Self-Serve keeps the certificates it worked with");
+}

@@ -257,3 +257,62 @@ async fn a_managed_subscription_has_nothing_to_renew() {
     assert_eq!(code(subscriptions.retire_certificate(&alice, &subscription, &id_of(&org_cert)).await), "not_found", "not the subscription's own");
     assert!(w.requests.list(&w.admin, Some("pending")).await.unwrap().is_empty());
 }
+
+/// The view was derived while the replaced certificate still counted; its retire-by time has
+/// passed since (30 days, here set back by a write that publishes nothing, as time passing
+/// does): the scheduler's write must take it off the allow lists. Binding off, so only the
+/// allow list stands between the retired certificate and the API.
+#[tokio::test]
+async fn a_certificate_past_its_retire_by_time_leaves_the_allow_list_when_the_scheduler_runs() {
+    use crate::store::{codec, tables, StoreError};
+    let w = world().await;
+    let pki = TestPki::new();
+    let (old, new) = (pki.leaf(&LeafSpec::client("old")), pki.leaf(&LeafSpec::client("new")));
+    let spec = ProductSpec {
+        name: "Unbound".into(),
+        description: String::new(),
+        apis: vec![w.api.clone()],
+        plans: vec![w.plan.clone()],
+        published: true,
+        visible_to: None,
+        certificate_mode: Some(CertificateMode::SelfServe),
+        certificate_binding: false,
+    };
+    let product = w.products.create(spec, "admin").await.unwrap().id;
+    let alice = consumer("usr_alice", &w.acme);
+    let app = w.apps.create(&alice, "Shop").await.unwrap().id;
+    let ask = NewRequest { product, plan: w.plan.clone(), certificate: Some(old.cert_pem.as_bytes().to_vec()) };
+    let request = w.requests.create(&alice, &app, ask).await.unwrap();
+    w.requests.approve(&w.admin, &request.id).await.unwrap();
+    let entry = w.credentials.of_app(&alice, &app).await.unwrap().pop().unwrap();
+    let token = w.credentials.mint(&alice, &entry.credential.id).await.unwrap();
+    let subscriptions = Subscriptions::new(w.store.clone());
+    let renewal = subscriptions.renew(&alice, &entry.subscription.id, new.cert_pem.as_bytes()).await.unwrap();
+    w.requests.approve(&w.admin, &renewal.id).await.unwrap();
+    assert!(w.decide(&old, &token).is_ok() && w.decide(&new, &token).is_ok());
+
+    // Thirty days later: the old certificate's retire-by time is in the past.
+    let due = now() - 1;
+    let id = entry.subscription.id.clone();
+    w.store
+        .write(move |txn| {
+            let mut record = super::super::lifecycle::load_subscription(&txn.open_table(tables::SUBSCRIPTIONS)?, &id)?;
+            for c in record.certificates.iter_mut().filter(|c| c.retire_by.is_some()) {
+                crate::portal::retirement::unschedule(txn, c.retire_by.unwrap(), &id, &c.id)?;
+                c.retire_by = Some(due);
+                crate::portal::retirement::schedule(txn, due, &id, &c.id)?;
+            }
+            txn.open_table(tables::SUBSCRIPTIONS)?.insert(id.as_str(), codec::encode(&record)?.as_slice()).map_err(StoreError::from)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert!(w.decide(&old, &token).is_ok(), "the view has not changed yet");
+
+    assert_eq!(Retirements::new(w.store.clone()).retire_due(now()).await.unwrap(), 1);
+    assert_eq!(w.decide(&old, &token), Err(DenialKind::ClientCertificateNotAllowed), "retired: off the allow list");
+    assert!(w.decide(&new, &token).is_ok());
+    // And it stays off after later writes that reach the subscription.
+    w.credentials.rotate(&alice, &entry.credential.id, 60).await.unwrap();
+    assert_eq!(w.decide(&old, &token), Err(DenialKind::ClientCertificateNotAllowed));
+}
