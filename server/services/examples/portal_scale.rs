@@ -64,8 +64,70 @@ fn sha256_hex(s: &str) -> String {
     hex::encode(sha2::Sha256::digest(s.as_bytes()))
 }
 
+/// `PORTAL_SCALE_ADMIN_KEYS=1`: the same number of admin keys instead (each bound to one of
+/// 10,000 certificates, with a rate and a quota, as bench/seed.py makes them), to compare the
+/// view's memory per credential. A separate process: RSS never shrinks.
+async fn admin_keys_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = certgate_services::clock::now();
+    let spec: ApiSpec = serde_json::from_value(serde_json::json!({
+        "name": "api", "listen_path": "/api", "upstream_url": "http://127.0.0.1:9/", "auth": "auth_token", "mtls": {"required": true}
+    }))
+    .unwrap();
+    let api = Apis::new(store.clone()).create(spec, "bench").await.unwrap().id;
+    let pki = TestPki::new();
+    let mut certificates = Vec::new();
+    for c in 0..ORGANISATIONS * CERTIFICATES_PER_ORGANISATION {
+        let leaf = pki.leaf(&LeafSpec::client(&format!("client-{c}")));
+        certificates.push(CertificateRecord { facts: pki::parse_der(&leaf.der).unwrap(), der: leaf.der, added_at: now });
+    }
+    let ids: Vec<String> = certificates.iter().map(|c| c.facts.id.clone()).collect();
+    store
+        .write(move |txn| {
+            for cert in &certificates {
+                txn.open_table(tables::CERTIFICATES)?.insert(cert.facts.id.as_str(), codec::encode(cert)?.as_slice())?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let total = ORGANISATIONS * APPS_PER_ORGANISATION * PRODUCTS;
+    for chunk in 0..total / 1_000 {
+        let (api, ids) = (api.clone(), ids.clone());
+        store
+            .write(move |txn| {
+                for i in chunk * 1_000..(chunk + 1) * 1_000 {
+                    let record = certgate_services::keys::KeyRecord {
+                        id: format!("key_{i:08}"),
+                        token_sha256: sha256_hex(&format!("admin-token-{i}")),
+                        spec: KeySpec {
+                            apis: vec![api.clone()],
+                            bound_certificates: Some(vec![ids[i % ids.len()].clone()]),
+                            rate: Some(Rate { requests: 100, per_seconds: 1 }),
+                            quota: Some(Quota { max: 100_000, period: QuotaPeriod::Day }),
+                            expires_at: None,
+                        },
+                        created_at: now,
+                    };
+                    txn.open_table(tables::KEYS)?.insert(record.id.as_str(), codec::encode(&record)?.as_slice())?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+    let before = rss_kib();
+    let state = attach(&store).unwrap();
+    let after = rss_kib();
+    println!("admin keys: {} key entries; RSS {} -> {} MiB; view memory per admin key: {} bytes", state.keys.len(), before / 1024, after / 1024, (after.saturating_sub(before) * 1024) / total as u64);
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    if std::env::var_os("PORTAL_SCALE_ADMIN_KEYS").is_some() {
+        return admin_keys_only().await;
+    }
     // PORTAL_SCALE_DIR keeps the store there (bench/portal-scale.sh then serves it).
     let dir = tempfile::tempdir().unwrap();
     let data_dir = std::env::var_os("PORTAL_SCALE_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| dir.path().to_path_buf());

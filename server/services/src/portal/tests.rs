@@ -393,3 +393,37 @@ async fn a_product_managed_because_its_api_gained_mtls_keeps_its_certificates_wh
     w.products.update(&product, spec, "admin").await.unwrap();
     assert!(w.decide(&acme_cert, &token).is_ok(), "Self-Serve keeps the certificates it worked with");
 }
+
+/// A record the view cannot derive from (corrupt) must not block a revocation: the write
+/// commits, the change cannot be computed, the whole rebuild fails too, and the gateway fails
+/// closed (every request refused) rather than keep the revoked credential working.
+#[tokio::test]
+async fn a_revocation_commits_even_when_the_view_change_cannot_be_computed_and_the_gateway_fails_closed() {
+    use crate::store::tables;
+    let w = world().await;
+    let pki = TestPki::new();
+    let acme_cert = pki.leaf(&LeafSpec::client("acme"));
+    w.upload(&acme_cert, Some(&w.acme)).await;
+    let product = w.product(CertificateMode::Managed, true).await;
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone(), role: OrgRole::Member };
+    let app = w.apps.create(&alice, "Shop").await.unwrap();
+    let request = w.requests.create(&alice, &app.id, NewRequest { product: product.clone(), plan: w.plan.clone(), certificate: None }).await.unwrap();
+    w.requests.approve(&w.admin, &request.id).await.unwrap();
+    let credential = w.credentials.of_app(&alice, &app.id).await.unwrap().pop().unwrap().credential.id;
+    let token = w.credentials.mint(&alice, &credential).await.unwrap();
+    assert!(w.decide(&acme_cert, &token).is_ok());
+
+    // The product's record is corrupted behind the services' back (a plain write: unpublished).
+    let id = product.clone();
+    w.store
+        .write(move |txn| {
+            txn.open_table(tables::PRODUCTS)?.insert(id.as_str(), &b"\x01not json"[..])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    w.credentials.revoke(&alice, &credential).await.expect("a revocation is never refused for want of a view change");
+    let stored = w.credentials.of_app(&alice, &app.id).await.unwrap().pop().unwrap();
+    assert!(stored.credential.tokens.revoked_at.is_some(), "committed");
+    assert!(!w.state.is_consistent(), "the view could not follow: the gateway refuses every request");
+}

@@ -71,8 +71,9 @@ type WriteJob = Box<dyn FnOnce(&Database) + Send>;
 /// Keeps the gateway's view in step with the store, on the writer thread.
 pub trait Publisher: Send + Sync {
     /// Inside a write, before its commit: computes the view change of what the write touched
-    /// (`changes`). The returned step runs after the commit and cannot fail (a swap). An error
-    /// refuses the write: nothing is committed that the gateway could not enforce.
+    /// (`changes`). The returned step runs after the commit and cannot fail (a swap). On an
+    /// error the write still commits and the whole view is rebuilt (failing closed if that
+    /// fails too): a revocation is never refused for want of a view change.
     /// Also answers what the change does to credentials (the preview of a dry run).
     fn prepare(&self, db: &Database, txn: &WriteTransaction, changes: &ChangeSet) -> Result<(ViewStep, ChangePreview), crate::ServiceError>;
     /// After a commit that changed what the gateway enforces, before the write is acknowledged:
@@ -347,10 +348,16 @@ fn run_write<T>(
     let outcome = f(&txn).and_then(|value| {
         let touched = changes::take();
         let publication = match (publisher, scope) {
-            (Some(publisher), Some(PublishScope::Touched)) => {
-                let (step, preview) = publisher.prepare(db, &txn, &touched)?;
-                Publication::Step(step, preview)
-            }
+            (Some(publisher), Some(PublishScope::Touched)) => match publisher.prepare(db, &txn, &touched) {
+                Ok((step, preview)) => Publication::Step(step, preview),
+                // The write still commits (a revocation must never be refused because the view
+                // change could not be computed): the whole view is rebuilt after it, and if
+                // that fails too the gateway fails closed.
+                Err(e) => {
+                    tracing::error!(error = %e, "could not compute the gateway view's change inside the write: rebuilding it whole after the commit");
+                    Publication::Scope(PublishScope::Everything)
+                }
+            },
             (_, Some(PublishScope::Everything)) => Publication::Scope(PublishScope::Everything),
             (_, Some(_)) if !touched.is_empty() => Publication::Scope(PublishScope::Everything),
             (_, Some(scope)) => Publication::Scope(scope),
