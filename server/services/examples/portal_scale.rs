@@ -20,7 +20,8 @@ use certgate_core::portal::plan::PlanSpec;
 use certgate_core::portal::product::{CertificateMode, ProductSpec};
 use certgate_core::portal::request::{RequestKind, RequestState};
 use certgate_services::apis::Apis;
-use certgate_services::certificates::{CertificatePortalMeta, CertificateRecord, Certificates};
+use certgate_services::certificates::{expiry_key, CertificatePortalMeta, CertificateRecord, Certificates};
+use certgate_services::portal::records::request_key;
 use certgate_services::gateway_view::attach;
 use certgate_services::keys::Keys;
 use certgate_services::organisations::OrganisationRecord;
@@ -198,6 +199,7 @@ async fn main() {
                 txn.open_table(tables::ORGANISATIONS_BY_NAME)?.insert(org.name.to_lowercase().as_str(), org.id.as_str())?;
                 for cert in certs.iter().chain(std::iter::once(&spare)) {
                     txn.open_table(tables::CERTIFICATES)?.insert(cert.facts.id.as_str(), codec::encode(cert)?.as_slice())?;
+                    txn.open_table(tables::CERTIFICATES_BY_EXPIRY)?.insert(expiry_key(&cert.facts).as_str(), &[][..])?;
                 }
                 for cert in &certs {
                     let meta = CertificatePortalMeta { display_name: None, organisation_ids: [org.id.clone()].into() };
@@ -240,6 +242,11 @@ async fn main() {
                         txn.open_table(tables::SUBSCRIPTIONS)?.insert(subscription.id.as_str(), codec::encode(&subscription)?.as_slice())?;
                         txn.open_table(tables::CREDENTIALS)?.insert(credential.id.as_str(), codec::encode(&credential)?.as_slice())?;
                         txn.open_table(tables::ACCESS_REQUESTS)?.insert(request.id.as_str(), codec::encode(&request)?.as_slice())?;
+                        let key = request_key(&request);
+                        let mut lists = txn.open_table(tables::ACCESS_REQUESTS_BY)?;
+                        for target in ["all".to_string(), "state:approved".to_string(), format!("org:{}", org.id), format!("app:{}", app.id)] {
+                            lists.insert(format!("{target}/{key}").as_str(), &[][..])?;
+                        }
                         txn.open_table(tables::APP_PRODUCT_CLAIMS)?.insert(format!("{}/{}", app.id, product).as_str(), &[][..])?;
                         // The subscription indexes (`portal::records`): `<kind>:<id>/<subscription>`.
                         let mut by = txn.open_table(tables::SUBSCRIPTIONS_BY)?;
@@ -336,12 +343,18 @@ async fn main() {
                 std::hint::black_box($call.await.unwrap());
                 samples.push(t.elapsed());
             }
-            report(&format!("list {} (whole list from the service)", $what), &mut samples);
+            report(&format!("list {}", $what), &mut samples);
         }};
     }
     list!("apps", apps.list(&admin));
-    list!("access requests", requests.list(&admin, Some("pending")));
-    list!("certificates", certificates.list(Default::default()));
-    list!("organisations", certgate_services::organisations::Organisations::new(store.clone()).list());
+    list!("access requests (first page of 50, approved)", requests.page(&admin, Some("approved"), None, 50));
+    list!("access requests (first page of 50, pending)", requests.page(&admin, Some("pending"), None, 50));
+    list!("certificates (first page of 50)", certificates.page(Default::default(), None, 50));
+    let overview = certgate_services::portal::overview::Overview::new(store.clone());
+    list!("subscriptions (first page of 50)", overview.subscriptions(&admin, Default::default(), None, 50));
+    list!("credentials (first page of 50)", overview.credentials(&admin, Default::default(), None, 50));
+    let audit = certgate_services::audit::AuditLog::new(store.clone());
+    list!("audit (first page of 50)", audit.page(&admin, Default::default(), None, 50));
+    list!("organisations (whole list)", certgate_services::organisations::Organisations::new(store.clone()).list());
     let _ = Encoding::Pem;
 }

@@ -15,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use certgate_services::portal::records::request_key;
 use super::pagination::{Page, PageQuery};
 use super::{query, AdminCaller, JsonBody, RestError};
 use crate::router::AppState;
@@ -106,10 +107,13 @@ async fn list_access_requests(
     if params.state.as_deref().is_some_and(|s| !matches!(s, "pending" | "approved" | "rejected" | "withdrawn")) {
         return Err(RestError::bad_request("invalid_state", "Invalid state", "state is pending, approved, rejected or withdrawn."));
     }
-    let records = state.services.access_requests.list(&admin(&caller), params.state.as_deref()).await?;
+    // Paged in the store, newest first: a page reads only its own requests.
     let page = PageQuery { limit: params.limit, cursor: params.cursor };
-    let page = page.page(records, |r| (std::cmp::Reverse(r.created_at), r.id.clone()), "access_requests", &caller)?;
-    Ok(Json(page.map(AccessRequest::from)))
+    let (limit, after) = page.bounds::<String>("access_requests", &caller.actor)?;
+    let found = state.services.access_requests.page(&admin(&caller), params.state.as_deref(), after, limit).await?;
+    let items: Vec<(String, AccessRequest)> = found.items.into_iter().map(|r| (request_key(&r), AccessRequest::from(r))).collect();
+    let page = PageQuery::cut(items, found.more, |(key, _)| key.clone(), "access_requests", &caller.actor)?;
+    Ok(Json(page.map(|(_, r)| r)))
 }
 
 #[utoipa::path(post, path = "/access-requests/{id}/approve", tag = "access requests", params(("id" = String, Path, description = "Request id")),

@@ -15,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use certgate_services::certificates::expiry_key;
 use super::changes::{DryRunQuery, ViewChange};
 use super::pagination::{Page, PageQuery};
 use super::{created, query, AdminCaller, JsonBody, RestError};
@@ -168,8 +169,10 @@ async fn list_certificates(
         q: params.q,
     })
     .map_err(|e| RestError::bad_request(&e.code, "Invalid filter", &e.message))?;
-    let entries = state.services.certificates.list(filter).await?;
-    let page = page.page(entries, |e| (e.record.facts.not_after, e.record.facts.id.clone()), "certificates", &admin)?;
+    // Paged in the store, soonest expiry first: a page reads only until it is full.
+    let (limit, after) = page.bounds::<String>("certificates", &admin.actor)?;
+    let (entries, more) = state.services.certificates.page(filter, after, limit).await?;
+    let page = PageQuery::cut(entries, more, |e| expiry_key(&e.record.facts), "certificates", &admin.actor)?;
     Ok(Json(page.map(|e| certificate_view(&e).into())))
 }
 

@@ -18,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::access_requests::{AccessRequest, AccessRequestQuery};
+use certgate_services::portal::records::request_key;
 use super::pagination::{Page, PageQuery};
 use super::portal::ConsumerCaller;
 use super::{created, query, JsonBody, RestError};
@@ -112,10 +113,12 @@ async fn list_my_requests(
     if params.state.as_deref().is_some_and(|s| !matches!(s, "pending" | "approved" | "rejected" | "withdrawn")) {
         return Err(RestError::bad_request("invalid_state", "Invalid state", "state is pending, approved, rejected or withdrawn."));
     }
-    let records = state.services.access_requests.list(&caller.actor, params.state.as_deref()).await?;
     let page = PageQuery { limit: params.limit, cursor: params.cursor };
-    let page = page.page_for(records, |r| (std::cmp::Reverse(r.created_at), r.id.clone()), "portal_access_requests", &caller.cursor_owner)?;
-    Ok(Json(page.map(AccessRequest::from)))
+    let (limit, after) = page.bounds::<String>("portal_access_requests", &caller.cursor_owner)?;
+    let found = state.services.access_requests.page(&caller.actor, params.state.as_deref(), after, limit).await?;
+    let items: Vec<(String, AccessRequest)> = found.items.into_iter().map(|r| (request_key(&r), AccessRequest::from(r))).collect();
+    let page = PageQuery::cut(items, found.more, |(key, _)| key.clone(), "portal_access_requests", &caller.cursor_owner)?;
+    Ok(Json(page.map(|(_, r)| r)))
 }
 
 #[utoipa::path(get, path = "/portal/apps/{id}/subscriptions", tag = "portal", params(("id" = String, Path, description = "App id"), PageQuery), security(("session" = [])),

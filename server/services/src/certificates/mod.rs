@@ -237,7 +237,7 @@ impl Certificates {
         let stored = record.clone();
         self.store
             .write(move |txn| {
-                let mut table = txn.open_table(tables::CERTIFICATES)?;
+                let table = txn.open_table(tables::CERTIFICATES)?;
                 let id = stored.facts.id.clone();
                 if table.get(id.as_str())?.is_some() {
                     return Err(ServiceError::Conflict {
@@ -245,7 +245,8 @@ impl Certificates {
                         message: format!("This certificate is already in the store with id {id}."),
                     });
                 }
-                table.insert(id.as_str(), codec::encode(&stored)?.as_slice())?;
+                drop(table);
+                put_record(txn, &stored)?;
                 audit::record(txn, &actor, "certificate.added", &id, stored.facts.subject.clone())?;
                 Ok(())
             })
@@ -265,21 +266,35 @@ impl Certificates {
 
     /// Every certificate passing `filter`, soonest expiry first.
     pub async fn list(&self, filter: CertificateFilter) -> Result<Vec<CertificateEntry>, ServiceError> {
+        Ok(self.page(filter, None, usize::MAX).await?.0)
+    }
+
+    /// Up to `limit` certificates passing `filter`, soonest expiry first, after the expiry key
+    /// `after` ([`expiry_key`] of the last one of the previous page); and whether more follow.
+    /// Read from the expiry order only until the page is full.
+    pub async fn page(&self, filter: CertificateFilter, after: Option<String>, limit: usize) -> Result<(Vec<CertificateEntry>, bool), ServiceError> {
         let now = clock::now();
         self.store
             .read(move |txn| {
                 let table = txn.open_table(tables::CERTIFICATES)?;
-                let mut out = Vec::new();
-                for item in table.iter()? {
-                    let (k, v) = item?;
-                    let record: CertificateRecord = codec::decode("certificates", k.value(), v.value())?;
+                let (mut out, mut more) = (Vec::new(), false);
+                // '\u{1}' sorts right after the key: the page starts after it.
+                let from = after.map(|a| format!("{a}\u{1}")).unwrap_or_default();
+                for item in txn.open_table(tables::CERTIFICATES_BY_EXPIRY)?.range(from.as_str()..)? {
+                    let (k, _) = item?;
+                    let Some((_, id)) = k.value().split_once(':') else { continue };
+                    let Some(record) = load_record(&table, id)? else { continue };
                     let entry = load_entry(txn, record)?;
-                    if filter.matches(&entry, now) {
-                        out.push(entry);
+                    if !filter.matches(&entry, now) {
+                        continue;
                     }
+                    if out.len() >= limit {
+                        more = true;
+                        break;
+                    }
+                    out.push(entry);
                 }
-                out.sort_by_key(|e| (e.record.facts.not_after, e.record.facts.id.clone()));
-                Ok(out)
+                Ok((out, more))
             })
             .await
     }
@@ -309,6 +324,7 @@ impl Certificates {
                 }
                 table.remove(id.as_str())?;
                 drop(table);
+                txn.open_table(tables::CERTIFICATES_BY_EXPIRY)?.remove(expiry_key(&record.facts).as_str())?;
                 put_portal_meta(txn, &id, None)?;
                 let mut detail = record.facts.subject;
                 if !uses.is_empty() {
@@ -529,6 +545,33 @@ fn remove_reference(txn: &redb::WriteTransaction, used: &CertificateUse, certifi
                 keys.insert(key.id.as_str(), codec::encode(&key)?.as_slice())?;
             }
         }
+    }
+    Ok(())
+}
+
+/// A certificate's place in the expiry order: the sign bit flipped, so that negative times
+/// (before 1970) sort before positive ones as text.
+pub fn expiry_key(facts: &CertificateFacts) -> String {
+    format!("{:020}:{}", (facts.not_after as u64) ^ (1 << 63), facts.id)
+}
+
+/// Stores a certificate in the provider store, with its place in the expiry order.
+pub(crate) fn put_record(txn: &redb::WriteTransaction, record: &CertificateRecord) -> Result<(), ServiceError> {
+    txn.open_table(tables::CERTIFICATES)?.insert(record.facts.id.as_str(), codec::encode(record)?.as_slice())?;
+    txn.open_table(tables::CERTIFICATES_BY_EXPIRY)?.insert(expiry_key(&record.facts).as_str(), &[][..])?;
+    Ok(())
+}
+
+/// Builds the expiry order of a store written before it existed (schema 4).
+pub(crate) fn index_expiry(txn: &redb::WriteTransaction) -> Result<(), ServiceError> {
+    let mut keys = Vec::new();
+    for item in txn.open_table(tables::CERTIFICATES)?.iter()? {
+        let (k, v) = item?;
+        keys.push(expiry_key(&codec::decode::<CertificateRecord>("certificates", k.value(), v.value())?.facts));
+    }
+    let mut index = txn.open_table(tables::CERTIFICATES_BY_EXPIRY)?;
+    for key in keys {
+        index.insert(key.as_str(), &[][..])?;
     }
     Ok(())
 }

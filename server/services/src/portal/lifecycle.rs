@@ -108,7 +108,7 @@ fn file(txn: &WriteTransaction, mut record: AccessRequestRecord, auto_approve: b
     if auto_approve {
         requests::approve_in(txn, &mut record, "auto-approve", now)?;
     }
-    txn.open_table(tables::ACCESS_REQUESTS)?.insert(record.id.as_str(), codec::encode(&record)?.as_slice())?;
+    super::records::put_request(txn, &record)?;
     Ok(record)
 }
 

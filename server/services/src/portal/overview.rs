@@ -223,7 +223,7 @@ pub struct Paged<T> {
 }
 
 impl<T> Paged<T> {
-    fn new(limit: usize) -> Paged<T> {
+    pub(crate) fn new(limit: usize) -> Paged<T> {
         Paged { items: Vec::new(), more: false, limit }
     }
 
@@ -233,7 +233,7 @@ impl<T> Paged<T> {
 
     /// Adds a match; on a full page, notes that more follow instead and answers `false`
     /// (stop reading).
-    fn push(&mut self, item: T) -> bool {
+    pub(crate) fn push(&mut self, item: T) -> bool {
         if self.is_full() {
             self.more = true;
             return false;

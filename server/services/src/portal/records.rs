@@ -6,7 +6,7 @@
 use redb::{ReadableTable, WriteTransaction};
 
 use super::credentials::CredentialRecord;
-use super::requests::SubscriptionRecord;
+use super::requests::{AccessRequestRecord, SubscriptionRecord};
 use crate::store::changes::{touched, Touched};
 use crate::store::{codec, tables};
 use crate::{references, ServiceError};
@@ -87,6 +87,86 @@ pub(crate) fn index_subscriptions(txn: &WriteTransaction) -> Result<(), ServiceE
     }
     for record in records {
         references::add(txn, tables::SUBSCRIPTIONS_BY, &targets(&record), &record.id)?;
+    }
+    Ok(())
+}
+
+/// Where an access request is listed: every request, by state, by organisation, by app.
+fn request_targets(record: &AccessRequestRecord) -> Vec<String> {
+    vec!["all".to_string(), format!("state:{}", record.state.name()), format!("org:{}", record.organisation), format!("app:{}", record.app)]
+}
+
+/// A request's place in its lists: newest first, then by id.
+pub fn request_key(record: &AccessRequestRecord) -> String {
+    format!("{:020}:{}", u64::MAX - record.created_at.max(0).unsigned_abs(), record.id)
+}
+
+/// Creates or replaces an access request (its state changed), keeping its lists.
+pub(crate) fn put_request(txn: &WriteTransaction, record: &AccessRequestRecord) -> Result<(), ServiceError> {
+    let old = txn.open_table(tables::ACCESS_REQUESTS)?.insert(record.id.as_str(), codec::encode(record)?.as_slice())?.map(|v| v.value().to_vec());
+    if let Some(old) = old {
+        let old: AccessRequestRecord = codec::decode("access_requests", &record.id, &old)?;
+        references::remove(txn, tables::ACCESS_REQUESTS_BY, &request_targets(&old), &request_key(&old))?;
+    }
+    references::add(txn, tables::ACCESS_REQUESTS_BY, &request_targets(record), &request_key(record))
+}
+
+/// Which list of access requests.
+#[derive(Debug, Clone, Copy)]
+pub enum RequestsOf<'a> {
+    All,
+    State(&'a str),
+    Organisation(&'a str),
+    App(&'a str),
+}
+
+impl RequestsOf<'_> {
+    fn target(self) -> String {
+        match self {
+            RequestsOf::All => "all".to_string(),
+            RequestsOf::State(s) => format!("state:{s}"),
+            RequestsOf::Organisation(id) => format!("org:{id}"),
+            RequestsOf::App(id) => format!("app:{id}"),
+        }
+    }
+}
+
+/// Requests of one list, newest first, after the list key `after`, while `more` wants them:
+/// reads the index from where the page starts, and each record it yields.
+pub fn requests_of(
+    index: &impl ReadableTable<&'static str, &'static [u8]>,
+    requests: &impl ReadableTable<&'static str, &'static [u8]>,
+    of: RequestsOf<'_>,
+    after: Option<&str>,
+    mut more: impl FnMut(AccessRequestRecord) -> Result<bool, ServiceError>,
+) -> Result<(), ServiceError> {
+    let target = of.target();
+    let from = match after {
+        // The key itself is excluded: '\u{1}' sorts right after it.
+        Some(after) => format!("{target}/{after}\u{1}"),
+        None => format!("{target}/"),
+    };
+    let to = format!("{target}0");
+    for entry in index.range(from.as_str()..to.as_str())? {
+        let (k, _) = entry?;
+        let Some((_, id)) = k.value().rsplit_once(':') else { continue };
+        let Some(v) = requests.get(id)? else { continue };
+        if !more(codec::decode("access_requests", id, v.value())?)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Builds the request lists of a store written before they existed (schema 4).
+pub(crate) fn index_requests(txn: &WriteTransaction) -> Result<(), ServiceError> {
+    let mut records = Vec::new();
+    for entry in txn.open_table(tables::ACCESS_REQUESTS)?.iter()? {
+        let (k, v) = entry?;
+        records.push(codec::decode::<AccessRequestRecord>("access_requests", k.value(), v.value())?);
+    }
+    for record in records {
+        references::add(txn, tables::ACCESS_REQUESTS_BY, &request_targets(&record), &request_key(&record))?;
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::credentials::CredentialRecord;
+use super::overview::Paged;
 use super::records::{self, SubscriptionsOf};
 use super::{apps, lifecycle, Actor};
 use crate::certificates::{CertificatePortalMeta, CertificateRecord};
@@ -212,7 +213,7 @@ impl AccessRequests {
                 if plan.is_some_and(|p| p.spec.auto_approve) {
                     approve_in(txn, &mut record, "auto-approve", now)?;
                 }
-                txn.open_table(tables::ACCESS_REQUESTS)?.insert(record.id.as_str(), codec::encode(&record)?.as_slice())?;
+                records::put_request(txn, &record)?;
                 Ok(record)
             })
             .await
@@ -220,24 +221,29 @@ impl AccessRequests {
 
     /// The requests the actor may see, optionally in one state, newest first.
     pub async fn list(&self, actor: &Actor, state: Option<&str>) -> Result<Vec<AccessRequestRecord>, ServiceError> {
+        Ok(self.page(actor, state, None, usize::MAX).await?.items)
+    }
+
+    /// One page of [`AccessRequests::list`], read from the store's lists (newest first) after
+    /// the list key `after` (`records::request_key` of the last item of the previous page).
+    pub async fn page(&self, actor: &Actor, state: Option<&str>, after: Option<String>, limit: usize) -> Result<Paged<AccessRequestRecord>, ServiceError> {
         let (actor, state) = (actor.clone(), state.map(str::to_string));
-        let mut out = self
-            .store
+        self.store
             .read(move |txn| {
-                let mut out = Vec::new();
                 let apps = txn.open_table(tables::APPS)?;
-                for entry in txn.open_table(tables::ACCESS_REQUESTS)?.iter()? {
-                    let (k, v) = entry?;
-                    let record: AccessRequestRecord = codec::decode("access_requests", k.value(), v.value())?;
-                    if state.as_deref().is_none_or(|s| s == record.state.name()) && apps::manages_app_id(&apps, &record.app, &record.organisation, &actor)? {
-                        out.push(record);
-                    }
-                }
-                Ok(out)
+                let of = match (&actor, state.as_deref()) {
+                    (Actor::Consumer { organisation, .. }, _) => records::RequestsOf::Organisation(organisation),
+                    (Actor::Admin { .. }, Some(state)) => records::RequestsOf::State(state),
+                    (Actor::Admin { .. }, None) => records::RequestsOf::All,
+                };
+                let mut page = Paged::new(limit);
+                records::requests_of(&txn.open_table(tables::ACCESS_REQUESTS_BY)?, &txn.open_table(tables::ACCESS_REQUESTS)?, of, after.as_deref(), |record| {
+                    let wanted = state.as_deref().is_none_or(|s| s == record.state.name()) && apps::manages_app_id(&apps, &record.app, &record.organisation, &actor)?;
+                    Ok(!wanted || page.push(record))
+                })?;
+                Ok(page)
             })
-            .await?;
-        out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
-        Ok(out)
+            .await
     }
 
     /// The admin approves: the subscription and its credential (without a token) exist from
@@ -249,7 +255,7 @@ impl AccessRequests {
             .write_published(PublishScope::Touched, move |txn| {
                 let mut record = load(txn, &id)?;
                 approve_in(txn, &mut record, &who, clock::now())?;
-                txn.open_table(tables::ACCESS_REQUESTS)?.insert(record.id.as_str(), codec::encode(&record)?.as_slice())?;
+                records::put_request(txn, &record)?;
                 Ok(record)
             })
             .await
@@ -264,7 +270,7 @@ impl AccessRequests {
                 let mut record = load(txn, &id)?;
                 record.state = states::reject(&record.state, &who, &reason, clock::now())?;
                 release_claim(txn, &record)?;
-                txn.open_table(tables::ACCESS_REQUESTS)?.insert(record.id.as_str(), codec::encode(&record)?.as_slice())?;
+                records::put_request(txn, &record)?;
                 audit::record_in(txn, &who, "access_request.rejected", &record.id, reason.clone(), Some(&record.organisation))?;
                 Ok(record)
             })
@@ -282,7 +288,7 @@ impl AccessRequests {
                 }
                 record.state = states::withdraw(&record.state, clock::now())?;
                 release_claim(txn, &record)?;
-                txn.open_table(tables::ACCESS_REQUESTS)?.insert(record.id.as_str(), codec::encode(&record)?.as_slice())?;
+                records::put_request(txn, &record)?;
                 audit::record_in(txn, actor.audit_name(), "access_request.withdrawn", &record.id, String::new(), Some(&record.organisation))?;
                 Ok(record)
             })
@@ -367,10 +373,9 @@ pub(super) fn approve_in(txn: &WriteTransaction, record: &mut AccessRequestRecor
 /// that organisation.
 pub(super) fn register_self_serve(txn: &WriteTransaction, der: &[u8], facts: &CertificateFacts, organisation: &str, now: UnixSeconds) -> Result<(), ServiceError> {
     refuse_held_elsewhere(txn, &facts.id, organisation)?;
-    let mut table = txn.open_table(tables::CERTIFICATES)?;
-    if table.get(facts.id.as_str())?.is_none() {
+    if txn.open_table(tables::CERTIFICATES)?.get(facts.id.as_str())?.is_none() {
         let record = CertificateRecord { facts: facts.clone(), der: der.to_vec(), added_at: now };
-        table.insert(facts.id.as_str(), codec::encode(&record)?.as_slice())?;
+        crate::certificates::put_record(txn, &record)?;
     }
     Ok(())
 }
@@ -404,20 +409,17 @@ pub(super) fn refuse_held_elsewhere(txn: &WriteTransaction, certificate: &str, o
 
 /// App deletion: pending requests withdrawn, subscriptions ended and their credentials revoked.
 pub(crate) fn end_everything_of_app(txn: &WriteTransaction, app: &str, now: UnixSeconds) -> Result<(), ServiceError> {
-    let mut requests = txn.open_table(tables::ACCESS_REQUESTS)?;
     let mut pending = Vec::new();
-    for entry in requests.iter()? {
-        let (k, v) = entry?;
-        let record: AccessRequestRecord = codec::decode("access_requests", k.value(), v.value())?;
-        if record.app == app && record.state.is_pending() {
+    records::requests_of(&txn.open_table(tables::ACCESS_REQUESTS_BY)?, &txn.open_table(tables::ACCESS_REQUESTS)?, records::RequestsOf::App(app), None, |record| {
+        if record.state.is_pending() {
             pending.push(record);
         }
-    }
+        Ok(true)
+    })?;
     for mut record in pending {
         record.state = states::withdraw(&record.state, now)?;
-        requests.insert(record.id.as_str(), codec::encode(&record)?.as_slice())?;
+        records::put_request(txn, &record)?;
     }
-    drop(requests);
     let mut ended = Vec::new();
     {
         let subscriptions = txn.open_table(tables::SUBSCRIPTIONS)?;

@@ -42,7 +42,7 @@ impl Subscriptions {
                         out.push(SubscriptionEntry { subscription, pending: Vec::new() });
                     }
                 }
-                for (target, request) in pending_changes(&txn.open_table(tables::ACCESS_REQUESTS)?, &app)? {
+                for (target, request) in pending_changes(&txn.open_table(tables::ACCESS_REQUESTS_BY)?, &txn.open_table(tables::ACCESS_REQUESTS)?, &app)? {
                     if let Some(entry) = out.iter_mut().find(|e| e.subscription.id == target) {
                         entry.pending.push(request);
                     }
@@ -87,7 +87,7 @@ impl Subscriptions {
         self.store
             .write_published(PublishScope::Touched, move |txn| {
                 let subscription = lifecycle::retire_certificate(txn, &actor, &subscription, &certificate)?;
-                let pending = pending_changes(&txn.open_table(tables::ACCESS_REQUESTS)?, &subscription.app)?
+                let pending = pending_changes(&txn.open_table(tables::ACCESS_REQUESTS_BY)?, &txn.open_table(tables::ACCESS_REQUESTS)?, &subscription.app)?
                     .into_iter()
                     .filter(|(target, _)| *target == subscription.id)
                     .map(|(_, request)| request)
@@ -100,20 +100,18 @@ impl Subscriptions {
 
 /// The app's pending plan changes and renewals, with the subscription each would change.
 fn pending_changes(
+    index: &impl ReadableTable<&'static str, &'static [u8]>,
     requests: &impl ReadableTable<&'static str, &'static [u8]>,
     app: &str,
 ) -> Result<Vec<(String, AccessRequestRecord)>, ServiceError> {
     let mut out = Vec::new();
-    for entry in requests.iter()? {
-        let (k, v) = entry?;
-        let request: AccessRequestRecord = codec::decode("access_requests", k.value(), v.value())?;
-        if request.app != app || !request.state.is_pending() {
-            continue;
+    super::records::requests_of(index, requests, super::records::RequestsOf::App(app), None, |request| {
+        if request.state.is_pending() {
+            if let RequestKind::ChangePlan { subscription, .. } | RequestKind::Renew { subscription, .. } = &request.kind {
+                out.push((subscription.clone(), request.clone()));
+            }
         }
-        match &request.kind {
-            RequestKind::ChangePlan { subscription, .. } | RequestKind::Renew { subscription, .. } => out.push((subscription.clone(), request)),
-            RequestKind::Subscribe { .. } => {}
-        }
-    }
+        Ok(true)
+    })?;
     Ok(out)
 }

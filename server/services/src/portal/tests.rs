@@ -427,3 +427,56 @@ async fn a_revocation_commits_even_when_the_view_change_cannot_be_computed_and_t
     assert!(stored.credential.tokens.revoked_at.is_some(), "committed");
     assert!(!w.state.is_consistent(), "the view could not follow: the gateway refuses every request");
 }
+
+/// Access requests and certificates are paged in the store: newest (soonest expiring) first,
+/// each page starting after the last key of the one before, a filter excluding what it does
+/// not match, and every item on exactly one page.
+#[tokio::test]
+async fn requests_and_certificates_page_in_the_store_without_gaps_or_repeats() {
+    let w = world().await;
+    let pki = TestPki::new();
+    w.upload(&pki.leaf(&LeafSpec::client("acme")), Some(&w.acme)).await;
+    let product = w.product(CertificateMode::Managed, false).await;
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone(), role: OrgRole::OrgAdmin };
+    let mut made = Vec::new();
+    for name in ["a", "b", "c", "d", "e"] {
+        let app = w.apps.create(&alice, name).await.unwrap();
+        made.push(w.requests.create(&alice, &app.id, NewRequest { product: product.clone(), plan: w.plan.clone(), certificate: None }).await.unwrap().id);
+    }
+    w.requests.approve(&w.admin, &made[1]).await.unwrap();
+    let (mut seen, mut after) = (Vec::new(), None);
+    loop {
+        let page = w.requests.page(&w.admin, Some("pending"), after.clone(), 2).await.unwrap();
+        assert!(page.items.len() <= 2);
+        after = page.items.last().map(super::records::request_key);
+        seen.extend(page.items.into_iter().map(|r| r.id));
+        if !page.more {
+            break;
+        }
+    }
+    let mut expected: Vec<String> = made.iter().filter(|id| **id != made[1]).cloned().collect();
+    expected.sort();
+    let mut got = seen.clone();
+    got.sort();
+    assert_eq!(got, expected, "each pending request once, the approved one on no page");
+    assert_eq!(w.requests.page(&alice, None, None, 50).await.unwrap().items.len(), 5, "the consumer's organisation list");
+    let bob = Actor::Consumer { user: "usr_bob".into(), organisation: w.globex.clone(), role: OrgRole::OrgAdmin };
+    assert!(w.requests.page(&bob, None, None, 50).await.unwrap().items.is_empty(), "another organisation's list is empty");
+
+    for i in 0..4 {
+        w.upload(&pki.leaf(&LeafSpec::client(&format!("c{i}"))), None).await;
+    }
+    let (mut ids, mut after) = (Vec::new(), None);
+    loop {
+        let (entries, more) = w.certificates.page(Default::default(), after.clone(), 2).await.unwrap();
+        after = entries.last().map(|e| crate::certificates::expiry_key(&e.record.facts));
+        ids.extend(entries.iter().map(|e| (e.record.facts.not_after, e.record.facts.id.clone())));
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(ids.len(), 5);
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted, "soonest expiry first");
+}

@@ -114,6 +114,8 @@ fn copy_tables(source: &ReadTransaction, target: &WriteTransaction) -> Result<()
         tables::ACCOUNT_LINKS_BY_USER,
         tables::SUBSCRIPTIONS_BY,
         tables::ORGANISATION_CERTIFICATES,
+        tables::ACCESS_REQUESTS_BY,
+        tables::CERTIFICATES_BY_EXPIRY,
     );
     for table in source.list_tables()? {
         if !copied.iter().any(|name| name == table.name()) {

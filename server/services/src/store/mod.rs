@@ -452,6 +452,8 @@ fn index_portal(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
         other => StoreError::Io(other.to_string()),
     };
     crate::portal::records::index_subscriptions(txn).map_err(to_store)?;
+    crate::portal::records::index_requests(txn).map_err(to_store)?;
+    crate::certificates::index_expiry(txn).map_err(to_store)?;
     crate::certificates::index_organisation_certificates(txn).map_err(to_store)
 }
 
@@ -519,6 +521,8 @@ fn migrate(db: &Database) -> Result<(), StoreError> {
     txn.open_table(tables::ACCOUNT_LINKS_BY_USER)?;
     txn.open_table(tables::SUBSCRIPTIONS_BY)?;
     txn.open_table(tables::ORGANISATION_CERTIFICATES)?;
+    txn.open_table(tables::ACCESS_REQUESTS_BY)?;
+    txn.open_table(tables::CERTIFICATES_BY_EXPIRY)?;
     txn.commit()?;
     Ok(())
 }

@@ -86,3 +86,10 @@ pub const SUBSCRIPTIONS_BY: TableDefinition<&str, &[u8]> = TableDefinition::new(
 /// `<organisation id>/<certificate id>` -> empty: the certificates linked to an organisation
 /// (kept with `CERTIFICATE_PORTAL`), so a Managed credential's set is a prefix scan.
 pub const ORGANISATION_CERTIFICATES: TableDefinition<&str, &[u8]> = TableDefinition::new("organisation_certificates");
+/// `all/<key>`, `state:<state>/<key>`, `org:<organisation id>/<key>`, `app:<app id>/<key>` ->
+/// empty, where `<key>` is `<u64::MAX - created_at, 20 digits>:<request id>`: access requests
+/// newest first, paged in the store (kept by `portal::records::put_request`).
+pub const ACCESS_REQUESTS_BY: TableDefinition<&str, &[u8]> = TableDefinition::new("access_requests_by");
+/// `<not_after, order-preserving 20 digits>:<certificate id>` -> empty: certificates soonest
+/// expiry first, paged in the store (kept by `certificates::put_record`).
+pub const CERTIFICATES_BY_EXPIRY: TableDefinition<&str, &[u8]> = TableDefinition::new("certificates_by_expiry");
