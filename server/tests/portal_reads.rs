@@ -162,10 +162,15 @@ async fn admin_lists_of_apps_subscriptions_and_credentials_page_filter_and_never
     assert_eq!(status, 201, "{body}");
     let portal_token = body["token"].as_str().unwrap().to_string();
 
-    // Apps: by name over three pages of two, each once; one organisation's on request.
+    // Apps: by id (the store's order) over three pages of two, each once; one organisation's on request.
     let (apps, pages) = walk(&admin, "/apps", 2).await;
     assert_eq!(pages, 3);
-    let names: Vec<&str> = apps.iter().map(|a| a["name"].as_str().unwrap()).collect();
+    let app_ids: Vec<&str> = apps.iter().map(|a| a["id"].as_str().unwrap()).collect();
+    let mut sorted = app_ids.clone();
+    sorted.sort();
+    assert_eq!(app_ids, sorted);
+    let mut names: Vec<&str> = apps.iter().map(|a| a["name"].as_str().unwrap()).collect();
+    names.sort_by_key(|n| n.to_lowercase());
     assert_eq!(names, ["Archive", "billing", "Checkout", "Dispatch", "echo"]);
     let checkout = apps.iter().find(|a| a["name"] == "Checkout").unwrap();
     assert_eq!((checkout["owner"].as_str(), checkout["organisation"].as_str(), checkout["products"].as_u64()), (Some(alice.id.as_str()), Some(acme.as_str()), Some(1)));

@@ -48,16 +48,17 @@ pub struct AppQuery {
     pub cursor: Option<String>,
 }
 
-/// Apps by name (case-insensitive), then id.
+/// Apps by id (a stable order the store pages in: a page reads only its own apps).
 #[utoipa::path(get, path = "/apps", tag = "apps", params(AppQuery), security(("admin_token" = []), ("session" = [])),
     responses((status = 200, description = "One page of apps", body = Page<AdminApp>),
               (status = 400, description = "Bad limit, cursor or parameter", body = Problem, content_type = "application/problem+json")))]
 async fn list_apps(caller: AdminCaller, State(state): State<AppState>, params: Result<Query<AppQuery>, QueryRejection>) -> Result<Json<Page<AdminApp>>, RestError> {
     let params = query(params, "invalid_query")?;
     let actor = Actor::Admin { name: caller.actor.clone() };
-    let apps = state.services.apps.list_of(&actor, params.organisation.as_deref()).await?;
     let page = PageQuery { limit: params.limit, cursor: params.cursor };
-    let page: Page<AppRecord> = page.page(apps, |a| (a.name.to_lowercase(), a.id.clone()), "apps", &caller)?;
+    let (limit, after) = page.bounds::<String>("apps", &caller.actor)?;
+    let found = state.services.apps.page_admin(&actor, params.organisation.as_deref(), after, limit).await?;
+    let page: Page<AppRecord> = PageQuery::cut(found.items, found.more, |a| a.id.clone(), "apps", &caller.actor)?;
     // Counted for this page only: one index range per app.
     let counts = state.services.apps.product_counts(page.items.iter().map(|a| a.id.clone()).collect()).await?;
     let mut counts = counts.into_iter();

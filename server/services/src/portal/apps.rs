@@ -122,6 +122,50 @@ impl Apps {
         self.list_of(actor, None).await
     }
 
+    /// The admin's page of apps (every organisation's, or one's), by id after `after`: read
+    /// from the store only until the page is full.
+    pub async fn page_admin(
+        &self,
+        actor: &Actor,
+        organisation: Option<&str>,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<super::overview::Paged<AppRecord>, ServiceError> {
+        actor.require_admin()?;
+        let organisation = organisation.map(str::to_string);
+        self.store
+            .read(move |txn| {
+                let table = txn.open_table(tables::APPS)?;
+                let mut page = super::overview::Paged::new(limit);
+                // '\u{1}' sorts right after an id: the page starts after it.
+                let start = after.map(|a| format!("{a}\u{1}")).unwrap_or_default();
+                match &organisation {
+                    Some(organisation) => {
+                        let index = txn.open_table(tables::APPS_BY_ORGANISATION)?;
+                        let (from, to) = (format!("{organisation}/{start}"), format!("{organisation}0"));
+                        for entry in index.range(from.as_str()..to.as_str())? {
+                            let (k, _) = entry?;
+                            let Some((_, id)) = k.value().split_once('/') else { continue };
+                            let Some(v) = table.get(id)? else { continue };
+                            if !page.push(codec::decode::<AppRecord>("apps", id, v.value())?) {
+                                break;
+                            }
+                        }
+                    }
+                    None => {
+                        for entry in table.range(start.as_str()..)? {
+                            let (k, v) = entry?;
+                            if !page.push(codec::decode::<AppRecord>("apps", k.value(), v.value())?) {
+                                break;
+                            }
+                        }
+                    }
+                }
+                Ok(page)
+            })
+            .await
+    }
+
     /// [`Apps::list`], narrowed to one organisation (another organisation's is empty for a
     /// consumer). Read from the organisation index, not a scan, when an organisation is known.
     pub async fn list_of(&self, actor: &Actor, organisation: Option<&str>) -> Result<Vec<AppRecord>, ServiceError> {
