@@ -36,6 +36,8 @@ pub struct AppState {
     pub metrics: Option<Arc<Registry>>,
     /// `--consumer-sign-up`: `POST /api/v1/sign-up` is served (404 otherwise).
     pub consumer_sign_up: bool,
+    /// The gateway listener's bound address: the developer portal shows gateway URLs with it.
+    pub gateway_addr: Option<std::net::SocketAddr>,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
             gateway,
             metrics,
             consumer_sign_up: false,
+            gateway_addr: None,
         }
     }
 }

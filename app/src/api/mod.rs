@@ -123,3 +123,4 @@ pub async fn rename_organisation(id: String, name: String) -> Result<Organisatio
 
 pub mod apis;
 pub mod certificates;
+pub mod portal;

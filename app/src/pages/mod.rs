@@ -9,6 +9,7 @@ mod admin;
 mod home;
 mod not_found;
 mod organisations;
+pub mod portal;
 mod sign_in;
 
 pub use account::AccountPage;
@@ -20,4 +21,5 @@ pub use certificates::CertificatesPage;
 pub use home::DevHome;
 pub use not_found::NotFound;
 pub use organisations::OrganisationsPage;
+pub use portal::{PortalAppPage, PortalAppsPage, PortalHomePage, PortalProductPage, PortalProductsPage};
 pub use sign_in::SignInPage;
