@@ -405,5 +405,31 @@ async fn a_pasted_private_key_is_refused_stores_nothing_and_is_never_echoed() {
     assert!(html.contains("Ask the API provider's administrator to link a certificate"));
     let (status, refused) = alice.call("portal_request_access", &[("app", &app), ("product", &products.managed), ("plan", &products.gold)]).await;
     assert_eq!((status, refused["code"].as_str()), (409, Some("organisation_has_no_certificate")), "{refused}");
+
+    // Renewal: a key is refused the same way; a replacement is filed, shown, approved; then
+    // the replaced certificate is retired with a confirmation.
+    let (_, detail) = alice.call("portal_app", &[("id", &app)]).await;
+    let subscription = detail["subscriptions"][0]["id"].as_str().unwrap().to_string();
+    let next = pki.leaf(&LeafSpec::client("alice-service-2026"));
+    let (status, refused) = alice.call("portal_renew_certificate", &[("subscription", &subscription), ("certificate", &next.key_pem)]).await;
+    assert_eq!((status, refused["code"].as_str()), (400, Some("private_key_not_certificate")), "{refused}");
+    assert!(!refused.to_string().contains(&next.key_pem.lines().nth(1).unwrap().to_string()));
+    let (status, renewal) = alice.call("portal_renew_certificate", &[("subscription", &subscription), ("certificate", &next.cert_pem)]).await;
+    assert_eq!(status, 200, "{renewal}");
+    let (_, html) = alice.page(&format!("/portal/apps/{app}")).await;
+    assert!(html.contains("Replacement certificate for Payments") && !html.contains("Submit a replacement certificate for Payments"));
+    let (_, pending) = admin.call(Method::GET, "/access-requests?state=pending", None).await;
+    let renewal = id_of(&pending["items"][0]);
+    let (status, _) = admin.call(Method::POST, &format!("/access-requests/{renewal}/approve"), None).await;
+    assert_eq!(status, 200);
+    let (_, html) = alice.page(&format!("/portal/apps/{app}")).await;
+    assert!(html.contains("alice-service-2026") && html.contains("Retire certificate alice-service of Payments"), "{html}");
+    let old = detail["subscriptions"][0]["certificates"][0]["id"].as_str().unwrap().to_string();
+    let (status, refused) = alice.call("portal_retire_certificate", &[("subscription", &subscription), ("certificate", &old)]).await;
+    assert_eq!((status, refused["code"].as_str()), (400, Some("confirmation_required")));
+    let (status, _) = alice.call("portal_retire_certificate", &[("subscription", &subscription), ("certificate", &old), ("confirm", "yes")]).await;
+    assert_eq!(status, 200);
+    let (_, html) = alice.page(&format!("/portal/apps/{app}")).await;
+    assert!(!html.contains("Retire certificate alice-service of Payments") && html.contains("alice-service-2026"));
     let _ = products.free;
 }

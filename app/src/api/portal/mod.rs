@@ -270,3 +270,21 @@ pub async fn portal_revoke_credential(credential: String, confirm: Option<String
     services.credentials.revoke(&actor, &credential).await.map_err(crate::ssr::service_error)?;
     Ok(())
 }
+
+/// Self-Serve renewal: a replacement certificate for a subscription, checked like a request's
+/// (a private key is refused and never echoed) and approved by the API provider.
+#[server(prefix = "/fn", endpoint = "portal_renew_certificate")]
+pub async fn portal_renew_certificate(subscription: String, certificate: String) -> Result<(), AppError> {
+    let (services, actor) = server::consumer().await?;
+    services.subscriptions.renew(&actor, &subscription, certificate.trim().as_bytes()).await.map_err(server::request_error)?;
+    Ok(())
+}
+
+/// Retires one of a Self-Serve subscription's certificates now (a replaced one), once confirmed.
+#[server(prefix = "/fn", endpoint = "portal_retire_certificate")]
+pub async fn portal_retire_certificate(subscription: String, certificate: String, confirm: Option<String>) -> Result<(), AppError> {
+    let (services, actor) = server::consumer().await?;
+    server::confirmed(confirm.as_deref())?;
+    services.subscriptions.retire_certificate(&actor, &subscription, &certificate).await.map_err(crate::ssr::service_error)?;
+    Ok(())
+}

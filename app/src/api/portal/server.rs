@@ -422,7 +422,7 @@ pub async fn request_access(
 }
 
 /// A refused request in plain words (the certificate is never part of a message).
-fn request_error(error: ServiceError) -> AppError {
+pub fn request_error(error: ServiceError) -> AppError {
     let mut e = service_error(error);
     if e.code == "private_key_not_certificate" {
         e.message = "This is a private key, not a certificate: it was not stored and is not shown again. \

@@ -8,8 +8,9 @@ use super::home::request_text;
 use super::{binding_text, hydrated, limits_text, mode_text, refresh_after, CertificateList, CopyText};
 use crate::api::portal::{
     NewTokenView, PortalChangePlan, PortalCreateToken, PortalRequestView, PortalRevokeCredential, PortalRotateToken,
-    PortalSubscriptionView, PortalWithdrawRequest,
+    PortalCertificateView, PortalRenewCertificate, PortalRetireCertificate, PortalSubscriptionView, PortalWithdrawRequest,
 };
+use super::request_form::{clear_refused_key, CertificateField};
 use crate::components::ActionError;
 use crate::error::AppError;
 
@@ -68,6 +69,8 @@ pub fn SubscriptionCard(s: PortalSubscriptionView, tokens: TokenActions, refresh
     let is_jwt = s.authentication == "jwt";
     let mtls = s.authentication == "auth_token_mtls";
     let has_change_pending = s.pending.iter().any(|p| p.kind == "change_plan");
+    let has_renewal_pending = s.pending.iter().any(|p| p.kind == "renew");
+    let self_serve = s.certificate_mode.as_deref() == Some("self_serve");
     let apis = s
         .apis
         .iter()
@@ -104,6 +107,9 @@ pub fn SubscriptionCard(s: PortalSubscriptionView, tokens: TokenActions, refresh
                     <p class="alert error">"There is no usable certificate: this credential is refused until the API provider's administrator links one to your organisation."</p>
                 })}
                 <p class="muted small">{binding_text(s.certificate_binding)}</p>
+            })}
+            {self_serve.then(|| view! {
+                <Renewal subscription=s.id.clone() product=product.clone() certificates=s.certificates.clone() pending=has_renewal_pending refresh/>
             })}
             <h4>"Credential"</h4>
             {match (is_jwt, s.credential.clone()) {
@@ -269,5 +275,55 @@ fn ChangePlan(subscription: String, product: String, plans: Vec<crate::api::port
             <p class="muted small">"The API provider approves the change (at once for plans that approve automatically). Rate and quota keep counting."</p>
             <ActionError error=Signal::derive(move || change.value().get().and_then(Result::err))/>
         </details>
+    }
+}
+
+/// Self-Serve: submit a replacement certificate (approved like a request); after approval both
+/// work until the replaced one is retired, here or automatically after 30 days.
+#[component]
+fn Renewal(subscription: String, product: String, certificates: Vec<PortalCertificateView>, pending: bool, refresh: RwSignal<usize>) -> impl IntoView {
+    let renew = ServerAction::<PortalRenewCertificate>::new();
+    refresh_after(renew, refresh);
+    let pem = RwSignal::new(String::new());
+    clear_refused_key(renew, pem);
+    let label = format!("Submit a replacement certificate for {product}");
+    let (form_label, renew_subscription) = (label.clone(), subscription.clone());
+    let replaced: Vec<PortalCertificateView> = certificates.into_iter().filter(|c| c.retire_by.is_some()).collect();
+    view! {
+        {replaced.into_iter().map(|c| view! { <Retire subscription=subscription.clone() product=product.clone() c refresh/> }).collect_view()}
+        {(!pending).then(|| view! {
+            <details>
+                <summary>"Replace the certificate…"</summary>
+                <ActionForm action=renew attr:class="stack" attr:aria-label=form_label>
+                    <input type="hidden" name="subscription" value=renew_subscription.clone()/>
+                    <CertificateField key=format!("renew-{renew_subscription}") pem label="Replacement certificate (PEM)"/>
+                    <p class="muted small">"After the API provider approves it, both certificates work until you retire the old one (at most 30 days)."</p>
+                    <ActionError error=Signal::derive(move || renew.value().get().and_then(Result::err))/>
+                    <div><button type="submit" class="button secondary" aria-label=label.clone()>"Submit replacement"</button></div>
+                </ActionForm>
+            </details>
+        })}
+    }
+}
+
+#[component]
+fn Retire(subscription: String, product: String, c: PortalCertificateView, refresh: RwSignal<usize>) -> impl IntoView {
+    let retire = ServerAction::<PortalRetireCertificate>::new();
+    refresh_after(retire, refresh);
+    let label = format!("Retire certificate {} of {product}", c.label);
+    let confirm_id = format!("retire-confirm-{}-{}", subscription, c.id);
+    let (form_label, confirm_for) = (label.clone(), confirm_id.clone());
+    view! {
+        <ActionForm action=retire attr:class="row-form" attr:aria-label=form_label>
+            <span>{format!("Replaced: {} (stops working at {})", c.label, c.retire_by.clone().unwrap_or_default())}</span>
+            <input type="hidden" name="subscription" value=subscription.clone()/>
+            <input type="hidden" name="certificate" value=c.id.clone()/>
+            <label class="check" for=confirm_for.clone()>
+                <input id=confirm_id.clone() type="checkbox" name="confirm" value="yes" required/>
+                " Your app uses the new certificate"
+            </label>
+            <button type="submit" class="button secondary small" aria-label=label.clone()>"Retire now"</button>
+        </ActionForm>
+        <ActionError error=Signal::derive(move || retire.value().get().and_then(Result::err))/>
     }
 }

@@ -15,38 +15,18 @@ pub fn RequestForm(app_id: String, product: ProductView, organisation_certificat
     let request = ServerAction::<PortalRequestAccess>::new();
     refresh_after(request, refresh);
     let pem = RwSignal::new(String::new());
-    // A refused private key leaves the page: the field is emptied, the message never quotes it.
-    Effect::new(move |_| {
-        if request.value().with(|v| matches!(v, Some(Err(e)) if e.code == "private_key_not_certificate")) {
-            pem.set(String::new());
-        }
-    });
-    let on_file = move |ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        {
-            use web_sys::wasm_bindgen::JsCast;
-            if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
-                leptos::task::spawn_local(async move {
-                    if let Some(text) = crate::browser::read_certificate_file(input).await {
-                        pem.set(text);
-                    }
-                });
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
+    clear_refused_key(request, pem);
     let mode = product.certificate_mode.clone();
     let self_serve = mode.as_deref() == Some("self_serve");
     let managed = mode.as_deref() == Some("managed");
     let blocked = managed && organisation_certificates.is_empty();
     let name = product.name.clone();
     let key = product.id.clone();
-    let (plan_id, pem_id, file_id) = (format!("plan-{key}"), format!("certificate-{key}"), format!("certificate-file-{key}"));
+    let plan_id = format!("plan-{key}");
     let label = format!("Request access to {name}");
     let form_label = label.clone();
     let (article_id, product_attr, product_field) = (format!("request-{key}"), key.clone(), key.clone());
-    let (plan_for, pem_for, file_for) = (plan_id.clone(), pem_id.clone(), file_id.clone());
+    let plan_for = plan_id.clone();
     view! {
         <article class="card" id=article_id data-testid="request-form" data-product=product_attr>
             <h3>{name.clone()}</h3>
@@ -65,25 +45,7 @@ pub fn RequestForm(app_id: String, product: ProductView, organisation_certificat
                     </select>
                 </div>
                 {self_serve.then(|| view! {
-                    <div class="field">
-                        <label for=pem_for.clone()>"Your client certificate (PEM)"</label>
-                        <textarea
-                            id=pem_id.clone()
-                            name="certificate"
-                            rows="6"
-                            spellcheck="false"
-                            autocomplete="off"
-                            placeholder="-----BEGIN CERTIFICATE-----"
-                            prop:value=move || pem.get()
-                            on:input=move |ev| pem.set(event_target_value(&ev))
-                            required
-                        ></textarea>
-                        <p class="muted small">"Only the certificate: never paste its private key. It is checked before anything is stored."</p>
-                    </div>
-                    <div class="field">
-                        <label for=file_for.clone()>"…or choose a file (PEM or DER)"</label>
-                        <input id=file_id.clone() type="file" accept=".pem,.crt,.cer,.der" on:change=on_file/>
-                    </div>
+                    <CertificateField key=key.clone() pem label="Your client certificate (PEM)"/>
                 })}
                 {managed.then(|| if blocked {
                     view! {
@@ -106,4 +68,61 @@ pub fn RequestForm(app_id: String, product: ProductView, organisation_certificat
             </ActionForm>
         </article>
     }
+}
+
+/// A certificate by paste, or from a PEM or DER file read in the browser into the same field
+/// (DER is sent as PEM). The server checks it; nothing is stored before that.
+#[component]
+pub fn CertificateField(#[prop(into)] key: String, pem: RwSignal<String>, label: &'static str) -> impl IntoView {
+    let (pem_id, file_id) = (format!("certificate-{key}"), format!("certificate-file-{key}"));
+    let (pem_for, file_for) = (pem_id.clone(), file_id.clone());
+    let on_file = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use web_sys::wasm_bindgen::JsCast;
+            if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                leptos::task::spawn_local(async move {
+                    if let Some(text) = crate::browser::read_certificate_file(input).await {
+                        pem.set(text);
+                    }
+                });
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    view! {
+        <div class="field">
+            <label for=pem_for>{label}</label>
+            <textarea
+                id=pem_id
+                name="certificate"
+                rows="6"
+                spellcheck="false"
+                autocomplete="off"
+                placeholder="-----BEGIN CERTIFICATE-----"
+                prop:value=move || pem.get()
+                on:input=move |ev| pem.set(event_target_value(&ev))
+                required
+            ></textarea>
+            <p class="muted small">"Only the certificate: never paste its private key. It is checked before anything is stored."</p>
+        </div>
+        <div class="field">
+            <label for=file_for>"…or choose a file (PEM or DER)"</label>
+            <input id=file_id type="file" accept=".pem,.crt,.cer,.der" on:change=on_file/>
+        </div>
+    }
+}
+
+/// A refused private key leaves the page: the field is emptied, and the message never quotes it.
+pub fn clear_refused_key<S>(action: ServerAction<S>, pem: RwSignal<String>)
+where
+    S: leptos::server_fn::ServerFn<Error = crate::error::AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Effect::new(move |_| {
+        if action.value().with(|v| matches!(v, Some(Err(e)) if e.code == "private_key_not_certificate")) {
+            pem.set(String::new());
+        }
+    });
 }
