@@ -38,6 +38,8 @@ pub struct AppState {
     pub consumer_sign_up: bool,
     /// The gateway listener's bound address: the developer portal shows gateway URLs with it.
     pub gateway_addr: Option<std::net::SocketAddr>,
+    /// The gateway's live quota counts, shown to consumers on their app's page.
+    pub quota_usage: Option<app::api::portal::server::QuotaUsageReader>,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
             metrics,
             consumer_sign_up: false,
             gateway_addr: None,
+            quota_usage: None,
         }
     }
 }

@@ -93,7 +93,8 @@ async fn catalogue(admin: &Admin, upstream: &str) -> Catalogue {
             "quota": {"max": 10000, "period": "month"}, "auto_approve": false, "token_lifetime_seconds": 2592000})))
         .await;
     assert_eq!(status, 201, "{gold}");
-    let (status, free) = admin.call(Method::POST, "/plans", Some(json!({"name": "Free", "rate": {"requests": 5, "per_seconds": 1}, "auto_approve": true}))).await;
+    let (status, free) = admin.call(Method::POST, "/plans", Some(json!({"name": "Free", "rate": {"requests": 5, "per_seconds": 1},
+        "quota": {"max": 1000, "period": "day"}, "auto_approve": true}))).await;
     assert_eq!(status, 201, "{free}");
     let (gold, free) = (id_of(&gold), id_of(&free));
     let (status, managed) = admin
@@ -176,7 +177,8 @@ async fn each_consumer_page_renders_its_data_on_the_server() {
     assert_eq!((status, approved["state"].as_str()), (200, Some("approved")), "{approved}");
     let (status, html) = alice.page(&format!("/portal/apps/{app}")).await;
     assert_eq!(status, 200);
-    for text in [gateway_url.as_str(), "Approved: create the token", "5 requests per second", "Acme laptop", "Create token for Shop", "Revoke credential for Shop", "Ask to change plan for Shop"] {
+    for text in [gateway_url.as_str(), "Approved: create the token", "5 requests per second", "Acme laptop", "Create token for Shop", "Revoke credential for Shop", "Ask to change plan for Shop",
+        "0 of 1000 requests used today"] {
         assert!(html.contains(text), "app page after approval lacks {text}");
     }
     assert!(!html.contains("Request access to Shop"), "a product the app holds is not offered again");
@@ -342,6 +344,7 @@ async fn the_token_is_in_the_create_answer_once_and_on_no_later_page() {
     let (_, html) = alice.page(&format!("/portal/apps/{app}")).await;
     assert!(!html.contains(&token) && !html.contains(&new_token));
     assert!(html.contains("data-status=\"rotating\"") && html.contains("previous token works until"));
+    assert!(html.contains("3 of 1000 requests used today"), "the quota used is the gateway's count across both tokens");
 
     // Revoking needs the confirmation; then both tokens are refused from the next request.
     let (status, _) = alice.call("portal_revoke_credential", &[("credential", &credential)]).await;

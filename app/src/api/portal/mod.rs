@@ -119,6 +119,8 @@ pub struct PortalSubscriptionView {
     pub certificate_binding: bool,
     pub apis: Vec<PortalApiView>,
     pub plan: PlanView,
+    /// "12 of 10000 requests used this month", when the plan has a quota.
+    pub quota_used: Option<String>,
     /// The other plans the product offers (for a plan change).
     pub other_plans: Vec<PlanView>,
     pub credential: Option<PortalCredentialView>,

@@ -33,6 +33,11 @@ use crate::ssr::{self, service_error, set_status, PortalServices};
 #[derive(Debug, Clone, Copy)]
 pub struct GatewayAddress(pub SocketAddr);
 
+/// Reads the gateway's live quota count of a limits key: (window start, requests counted).
+/// The server puts one in every portal request; the portal shows a subscription's quota used.
+#[derive(Clone)]
+pub struct QuotaUsageReader(pub std::sync::Arc<dyn Fn(&str) -> Option<(i64, u64)> + Send + Sync>);
+
 /// Days before expiry at which a certificate is called out.
 const EXPIRY_WARNING_DAYS: i64 = 30;
 /// The longest rotation overlap a consumer can choose: 24 hours.
@@ -325,6 +330,23 @@ fn credential_view(entry: &certgate_services::portal::credentials::CredentialEnt
     }
 }
 
+/// The subscription's quota use in the current window, from the gateway's live count (the
+/// subscription is the limits key: plan changes and rotations keep counting).
+fn quota_used(names: &Names, plan: &str, subscription: &str, now: UnixSeconds) -> Option<String> {
+    let quota = names.plans.get(plan)?.spec.quota?;
+    let (start, _) = quota.period.window(now);
+    let reader = leptos::prelude::use_context::<http::request::Parts>()?.extensions.get::<QuotaUsageReader>().cloned();
+    let used = match reader.and_then(|r| (r.0)(subscription)) {
+        Some((window_start, used)) if window_start == start => used,
+        _ => 0,
+    };
+    let period = match quota.period {
+        QuotaPeriod::Day => "today",
+        QuotaPeriod::Month => "this month",
+    };
+    Some(format!("{used} of {} requests used {period}", quota.max))
+}
+
 pub async fn app_detail(services: &PortalServices, actor: &Actor, id: &str) -> Result<PortalAppDetail, AppError> {
     let app = services.apps.get(actor, id).await.map_err(service_error)?;
     let now = clock::now();
@@ -373,6 +395,7 @@ pub async fn app_detail(services: &PortalServices, actor: &Actor, id: &str) -> R
             certificate_mode: mode_name(mode),
             certificate_binding: binding,
             apis,
+            quota_used: quota_used(&names, &s.plan, &s.id, now),
             plan: names.plan_view(&s.plan),
             other_plans: plans,
             credential,

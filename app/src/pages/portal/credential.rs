@@ -95,6 +95,7 @@ pub fn SubscriptionCard(s: PortalSubscriptionView, tokens: TokenActions, refresh
         <article class="card" data-testid="subscription" data-product=s.product_id.clone()>
             <h3><a href=format!("/portal/products/{}", s.product_id)>{product.clone()}</a></h3>
             <p>"Plan " <strong data-testid="plan-name">{s.plan.name.clone()}</strong> ": " <span data-testid="plan-limits">{limits_text(&s.plan)}</span></p>
+            {s.quota_used.clone().map(|q| view! { <p class="muted small" data-testid="quota-used">"Quota: " {q} "."</p> })}
             {s.pending.into_iter().map(|p| view! { <PendingChange p refresh/> }).collect_view()}
             <h4>"APIs"</h4>
             <ul class="plain-list" data-testid="subscription-apis">{apis}</ul>
