@@ -169,7 +169,9 @@ async fn each_consumer_page_renders_its_data_on_the_server() {
     for text in ["Acme Corp", "Checkout", "Reporting", "Rejected", "Tell us your use case first", "Pending", "Shop with plan Gold", "Acme old client"] {
         assert!(html.contains(text), "home lacks {text}");
     }
-    assert!(!html.contains("Acme laptop"), "a certificate valid for a year is not expiring");
+    let expiring = &html[html.find("Certificates expiring within 30 days").unwrap()..html.find("Your organisation's certificates").unwrap()];
+    assert!(expiring.contains("Acme old client") && !expiring.contains("Acme laptop"), "a certificate valid for a year is not expiring");
+    assert!(html[html.find("Your organisation's certificates").unwrap()..].contains("Acme laptop"), "every linked certificate is listed");
 
     // Approved (a plan that approves at once): the app's page shows the credential, its
     // gateway address, the organisation's certificates it works with and the plan's limits.

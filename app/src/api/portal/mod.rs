@@ -155,6 +155,8 @@ pub struct PortalHomeView {
     pub requests: Vec<PortalRequestView>,
     /// The organisation's certificates that expire within 30 days (or have expired).
     pub expiring: Vec<PortalCertificateView>,
+    /// Every certificate linked to the organisation (read-only: the API provider links them).
+    pub certificates: Vec<PortalCertificateView>,
 }
 
 /// A token, in the answer of the call that made it: shown once, never stored in the page.

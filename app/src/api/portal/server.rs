@@ -36,7 +36,10 @@ pub struct GatewayAddress(pub SocketAddr);
 /// Reads the gateway's live quota count of a limits key: (window start, requests counted).
 /// The server puts one in every portal request; the portal shows a subscription's quota used.
 #[derive(Clone)]
-pub struct QuotaUsageReader(pub std::sync::Arc<dyn Fn(&str) -> Option<(i64, u64)> + Send + Sync>);
+pub struct QuotaUsageReader(pub std::sync::Arc<ReadQuota>);
+
+/// `limits key -> (window start, requests counted)`.
+pub type ReadQuota = dyn Fn(&str) -> Option<(i64, u64)> + Send + Sync;
 
 /// Days before expiry at which a certificate is called out.
 const EXPIRY_WARNING_DAYS: i64 = 30;
@@ -310,13 +313,9 @@ pub async fn home(services: &PortalServices, actor: &Actor) -> Result<PortalHome
         requests.push(request_view(record, app_name, product, &names));
     }
     let now = clock::now();
-    let expiring = organisation_certificates(services, actor)
-        .await?
-        .iter()
-        .filter(|e| e.record.facts.not_after <= now.saturating_add(EXPIRY_WARNING_DAYS * 86_400))
-        .map(|e| certificate_view(e, None, now))
-        .collect();
-    Ok(PortalHomeView { organisation, apps, requests, expiring })
+    let certificates: Vec<PortalCertificateView> = organisation_certificates(services, actor).await?.iter().map(|e| certificate_view(e, None, now)).collect();
+    let expiring = certificates.iter().filter(|c| c.days_left < EXPIRY_WARNING_DAYS).cloned().collect();
+    Ok(PortalHomeView { organisation, apps, requests, expiring, certificates })
 }
 
 fn credential_view(entry: &certgate_services::portal::credentials::CredentialEntry, now: UnixSeconds) -> PortalCredentialView {

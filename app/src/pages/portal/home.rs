@@ -28,7 +28,7 @@ pub fn PortalHomePage() -> impl IntoView {
 
 #[component]
 fn Home(name: String, home: PortalHomeView) -> impl IntoView {
-    let PortalHomeView { organisation, apps, requests, expiring } = home;
+    let PortalHomeView { organisation, apps, requests, expiring, certificates } = home;
     view! {
         <h1>"Welcome, " {name}</h1>
         <p class="muted">"Organisation: " <strong data-testid="organisation">{organisation}</strong></p>
@@ -76,6 +76,18 @@ fn Home(name: String, home: PortalHomeView) -> impl IntoView {
                     <p class="alert">"These certificates of your organisation expire soon: ask for or upload a replacement before they do."</p>
                     <CertificateList certificates=expiring testid="expiring-certificates"/>
                 }.into_any()
+            }}
+        </section>
+        <section class="card" aria-labelledby="home-certificates">
+            <h2 id="home-certificates">"Your organisation's certificates"</h2>
+            <p class="muted small">
+                "The API provider's administrator links these to your organisation; products in Managed mode use them. "
+                "Read-only here: ask the administrator to add or replace one."
+            </p>
+            {if certificates.is_empty() {
+                view! { <p class="muted">"None yet."</p> }.into_any()
+            } else {
+                view! { <CertificateList certificates testid="organisation-certificates"/> }.into_any()
             }}
         </section>
     }
