@@ -141,6 +141,7 @@ async fn each_consumer_page_renders_its_data_on_the_server() {
     for text in [gateway_url.as_str(), "100 requests per minute", "10000 requests per month", "Tokens last 30 day(s)", "Binding is on", "Authorization: Bearer"] {
         assert!(html.contains(text), "product page lacks {text}");
     }
+    assert!(html.contains("Create an app first"), "no app yet: the product's request form says so");
     let (status, _) = alice.page("/portal/products/prd_does_not_exist").await;
     assert_eq!(status, 404);
 
@@ -155,6 +156,9 @@ async fn each_consumer_page_renders_its_data_on_the_server() {
     for text in ["Checkout", "Request access to Shop", "Request access to Payments", "Acme laptop", "Your client certificate (PEM)", "Gold: 100 requests per minute"] {
         assert!(html.contains(text), "app page lacks {text}");
     }
+    // The product's page offers the same request, for a chosen app.
+    let (_, html) = alice.page(&format!("/portal/products/{}", products.self_serve)).await;
+    assert!(html.contains("Request access to Payments") && html.contains(&format!("<option value=\"{app}\">Checkout")), "{html}");
 
     // A request the admin rejects, and one pending: the home page shows both, with the reason.
     let (status, request) = alice.call("portal_request_access", &[("app", &app), ("product", &products.managed), ("plan", &products.gold)]).await;

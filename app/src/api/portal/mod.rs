@@ -189,6 +189,20 @@ pub async fn portal_product(id: String) -> Result<ProductView, AppError> {
     Ok(server::product_view(product, &server::gateway_origin()))
 }
 
+/// What a request form needs on a product's page: the consumer's apps and the organisation's
+/// certificates a Managed credential would use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestContext {
+    pub apps: Vec<PortalAppView>,
+    pub organisation_certificates: Vec<PortalCertificateView>,
+}
+
+#[server(prefix = "/fn", endpoint = "portal_request_context")]
+pub async fn portal_request_context() -> Result<RequestContext, AppError> {
+    let (services, actor) = server::consumer().await?;
+    Ok(RequestContext { apps: server::apps(&services, &actor).await?, organisation_certificates: server::credential_certificates(&services, &actor).await? })
+}
+
 #[server(prefix = "/fn", endpoint = "portal_apps")]
 pub async fn portal_apps() -> Result<Vec<PortalAppView>, AppError> {
     let (services, actor) = server::consumer().await?;

@@ -223,6 +223,12 @@ async fn organisation_certificates(services: &PortalServices, actor: &Actor) -> 
     services.certificates.list(filter).await.map_err(service_error)
 }
 
+/// The organisation's certificates a Managed credential takes (usable for client authentication).
+pub async fn credential_certificates(services: &PortalServices, actor: &Actor) -> Result<Vec<PortalCertificateView>, AppError> {
+    let now = clock::now();
+    Ok(organisation_certificates(services, actor).await?.iter().filter(|e| fits_credential(&e.record.facts)).map(|e| certificate_view(e, None, now)).collect())
+}
+
 pub fn app_view(app: AppRecord, product_count: usize) -> PortalAppView {
     PortalAppView { id: app.id, name: app.name, created_at: time_text(app.created_at), product_count }
 }
@@ -352,9 +358,7 @@ pub async fn app_detail(services: &PortalServices, actor: &Actor, id: &str) -> R
     let gateway = gateway_origin();
     let names = Names::load(services).await?;
     let catalogue = services.catalogue.list(actor).await.map_err(service_error)?;
-    let org_entries = organisation_certificates(services, actor).await?;
-    let organisation_certificates: Vec<PortalCertificateView> =
-        org_entries.iter().filter(|e| fits_credential(&e.record.facts)).map(|e| certificate_view(e, None, now)).collect();
+    let organisation_certificates = credential_certificates(services, actor).await?;
     let credentials = services.credentials.of_app(actor, &app.id).await.map_err(service_error)?;
     let mut subscriptions = Vec::new();
     let mut claimed: Vec<String> = Vec::new();

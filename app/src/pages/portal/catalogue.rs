@@ -5,8 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::{auth_text, binding_text, limits_text, mode_text, LoadError};
-use crate::api::portal::{portal_product, portal_products, ProductView};
+use super::{auth_text, binding_text, mode_text, LoadError};
+use super::request_form::RequestForm;
+use crate::api::portal::{portal_product, portal_products, portal_request_context, ProductView, RequestContext};
 
 #[component]
 pub fn PortalProductsPage() -> impl IntoView {
@@ -54,14 +55,15 @@ fn ProductCard(p: ProductView) -> impl IntoView {
 pub fn PortalProductPage() -> impl IntoView {
     let params = use_params_map();
     let product = Resource::new(move || params.read().get("id").unwrap_or_default(), portal_product);
+    let context = Resource::new(|| (), |_| portal_request_context());
     view! {
         <Title text="Product · certgate"/>
         <p><a href="/portal/products">"← Catalogue"</a></p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match product.await {
-                    Ok(p) => view! { <ProductDetail p/> }.into_any(),
-                    Err(error) => view! { <LoadError error/> }.into_any(),
+                match (product.await, context.await) {
+                    (Ok(p), Ok(context)) => view! { <ProductDetail p context/> }.into_any(),
+                    (Err(error), _) | (_, Err(error)) => view! { <LoadError error/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -69,8 +71,11 @@ pub fn PortalProductPage() -> impl IntoView {
 }
 
 #[component]
-pub fn ProductDetail(p: ProductView) -> impl IntoView {
+pub fn ProductDetail(p: ProductView, context: RequestContext) -> impl IntoView {
     let modes_apply = p.certificate_mode.is_some();
+    // Nothing on this page depends on the request's outcome: the form says where to look.
+    let refresh = RwSignal::new(0usize);
+    let form_product = p.clone();
     view! {
         <h1 data-testid="product-title">{p.name.clone()}</h1>
         {(!p.description.is_empty()).then(|| view! { <p>{p.description.clone()}</p> })}
@@ -130,13 +135,10 @@ pub fn ProductDetail(p: ProductView) -> impl IntoView {
                 <p data-testid="binding-text">{binding_text(p.certificate_binding)}</p>
             })}
         </section>
-        <section class="card" aria-labelledby="product-request">
+        <section aria-labelledby="product-request">
             <h2 id="product-request">"Get access"</h2>
-            <p>
-                "Access is requested for one of your apps, with a plan. Open the app in "
-                <a href="/portal/apps">"Apps"</a> " (or create one there) and choose " <strong>{p.name.clone()}</strong> "."
-            </p>
-            {p.plans.first().map(|plan| view! { <p class="muted small">{format!("For example, {}: {}.", plan.name, limits_text(plan))}</p> })}
+            <p class="muted">"Access is requested for one of your " <a href="/portal/apps">"apps"</a> ", with a plan."</p>
+            <RequestForm apps=context.apps product=form_product organisation_certificates=context.organisation_certificates refresh/>
         </section>
     }
 }

@@ -2,16 +2,23 @@
 //! product's mode. Self-Serve takes the certificate (pasted, or a PEM or DER file read in the
 //! browser); a pasted private key is refused by the server and cleared from the form, never
 //! shown back. Managed lists the organisation's certificates the credential will use, and
-//! refuses to submit while there are none.
+//! refuses to submit while there are none. On an app's page the app is given (`app_id`); on a
+//! product's page the consumer chooses one of `apps`.
 
 use leptos::prelude::*;
 
 use super::{binding_text, limits_text, mode_text, refresh_after, CertificateList};
-use crate::api::portal::{PortalCertificateView, PortalRequestAccess, ProductView};
+use crate::api::portal::{PortalAppView, PortalCertificateView, PortalRequestAccess, ProductView};
 use crate::components::ActionError;
 
 #[component]
-pub fn RequestForm(app_id: String, product: ProductView, organisation_certificates: Vec<PortalCertificateView>, refresh: RwSignal<usize>) -> impl IntoView {
+pub fn RequestForm(
+    #[prop(optional, into)] app_id: Option<String>,
+    #[prop(optional)] apps: Vec<PortalAppView>,
+    product: ProductView,
+    organisation_certificates: Vec<PortalCertificateView>,
+    refresh: RwSignal<usize>,
+) -> impl IntoView {
     let request = ServerAction::<PortalRequestAccess>::new();
     refresh_after(request, refresh);
     let pem = RwSignal::new(String::new());
@@ -23,6 +30,9 @@ pub fn RequestForm(app_id: String, product: ProductView, organisation_certificat
     let name = product.name.clone();
     let key = product.id.clone();
     let plan_id = format!("plan-{key}");
+    let (app_select, app_for) = (format!("app-{key}"), format!("app-{key}"));
+    let no_app = app_id.is_none() && apps.is_empty();
+    let blocked = blocked || no_app;
     let label = format!("Request access to {name}");
     let form_label = label.clone();
     let (article_id, product_attr, product_field) = (format!("request-{key}"), key.clone(), key.clone());
@@ -33,7 +43,20 @@ pub fn RequestForm(app_id: String, product: ProductView, organisation_certificat
             {(!product.description.is_empty()).then(|| view! { <p class="muted">{product.description.clone()}</p> })}
             {mode.is_some().then(|| view! { <p class="small">{mode_text(mode.as_deref())}</p> })}
             <ActionForm action=request attr:class="stack" attr:aria-label=form_label>
-                <input type="hidden" name="app" value=app_id/>
+                {match app_id.clone() {
+                    Some(id) => view! { <input type="hidden" name="app" value=id/> }.into_any(),
+                    None if no_app => view! {
+                        <p class="alert">"Create an app first in " <a href="/portal/apps">"Apps"</a> ": access is requested for an app."</p>
+                    }.into_any(),
+                    None => view! {
+                        <div class="field">
+                            <label for=app_for.clone()>"App"</label>
+                            <select id=app_select.clone() name="app">
+                                {apps.iter().map(|a| view! { <option value=a.id.clone()>{a.name.clone()}</option> }).collect_view()}
+                            </select>
+                        </div>
+                    }.into_any(),
+                }}
                 <input type="hidden" name="product" value=product_field.clone()/>
                 <div class="field">
                     <label for=plan_for.clone()>"Plan"</label>
@@ -62,6 +85,10 @@ pub fn RequestForm(app_id: String, product: ProductView, organisation_certificat
                     }.into_any()
                 })}
                 <ActionError error=Signal::derive(move || request.value().get().and_then(Result::err))/>
+                {move || request.value().get().and_then(Result::ok).map(|r| {
+                    let text = if r.state == "approved" { "Approved: the credential is on the app's page." } else { "Requested: the API provider reviews it; the app's page shows its state." };
+                    view! { <p class="alert success" role="status">{text} " " <a href=format!("/portal/apps/{}", r.app_id)>{format!("Open {}", r.app_name)}</a></p> }
+                })}
                 <div>
                     <button type="submit" class="button primary" aria-label=label.clone() disabled=blocked>"Request access"</button>
                 </div>
