@@ -442,3 +442,91 @@ async fn a_pasted_private_key_is_refused_stores_nothing_and_is_never_echoed() {
     assert!(!html.contains("Retire certificate alice-service of Payments") && html.contains("alice-service-2026"));
     let _ = products.free;
 }
+
+/// The value of attribute `name` in one start tag's text.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    Some(tag[start..].split('"').next()?.to_string())
+}
+
+/// Accessibility of a page's main content: every form control has a label (`for` its id) or an
+/// `aria-label`, and no two buttons share an accessible name.
+fn check_accessible(path: &str, html: &str) {
+    let main = &html[html.find("<main").unwrap()..html.find("</main>").unwrap()];
+    let start_tags = |name: &str| -> Vec<&str> {
+        main.match_indices(&format!("<{name}")).map(|(i, _)| &main[i..i + main[i..].find('>').unwrap()]).collect()
+    };
+    for kind in ["input", "select", "textarea"] {
+        for tag in start_tags(kind) {
+            if matches!(attribute(tag, "type").as_deref(), Some("hidden" | "submit" | "button")) {
+                continue;
+            }
+            let labelled = attribute(tag, "aria-label").is_some()
+                || attribute(tag, "id").is_some_and(|id| main.contains(&format!("for=\"{id}\"")));
+            assert!(labelled, "{path}: a control without a label: {tag}");
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for (i, _) in main.match_indices("<button") {
+        let tag = &main[i..i + main[i..].find('>').unwrap()];
+        let name = attribute(tag, "aria-label").unwrap_or_else(|| {
+            let inner = &main[i + tag.len() + 1..i + main[i..].find("</button>").unwrap()];
+            inner.replace("<!>", "").trim().to_string()
+        });
+        assert!(!name.is_empty(), "{path}: a button without a name: {tag}");
+        assert!(names.insert(name.clone()), "{path}: two buttons are named {name:?}");
+    }
+}
+
+#[tokio::test]
+async fn every_control_has_a_label_and_row_buttons_have_distinct_names() {
+    let server = Server::start();
+    let admin = Admin::new(&server);
+    let acme = organisation(&admin, "Acme Corp").await;
+    let pki = TestPki::new();
+    link(&admin, &pki.leaf(&LeafSpec::client("acme-laptop")), "Acme laptop", &acme).await;
+    let products = catalogue(&admin, "127.0.0.1:9").await;
+    let alice = consumer(&server, &admin, &acme, "alice@acme.example").await;
+    let app = alice.create_app("Checkout").await;
+    let other = alice.create_app("Reporting").await;
+    // Two subscriptions on one page (both modes, each with a credential and its forms), and a
+    // pending request on another app.
+    let mine = pki.leaf(&LeafSpec::client("alice-service"));
+    for (product, certificate) in [(&products.managed, None), (&products.self_serve, Some(mine.cert_pem.clone()))] {
+        let mut form = vec![("app", app.clone()), ("product", product.clone()), ("plan", products.free.clone())];
+        form.extend(certificate.map(|c| ("certificate", c)));
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, approved) = alice.call("portal_request_access", &form).await;
+        assert_eq!((status, approved["state"].as_str()), (200, Some("approved")), "{approved}");
+    }
+    let (status, _) = alice.call("portal_request_access", &[("app", &other), ("product", &products.managed), ("plan", &products.gold)]).await;
+    assert_eq!(status, 200);
+    for credential in credentials_of(&alice, &app).await {
+        let (status, _) = alice.call("portal_create_token", &[("credential", &credential)]).await;
+        assert_eq!(status, 200);
+    }
+    let pages = [
+        "/".to_string(),
+        "/portal/products".to_string(),
+        format!("/portal/products/{}", products.managed),
+        format!("/portal/products/{}", products.self_serve),
+        "/portal/apps".to_string(),
+        format!("/portal/apps/{app}"),
+        format!("/portal/apps/{other}"),
+    ];
+    for path in &pages {
+        let (status, html) = alice.page(path).await;
+        assert_eq!(status, 200, "{path}");
+        check_accessible(path, &html);
+    }
+    // The check can fail: a control without a label; two buttons of one name.
+    let unlabelled = "<main><input id=\"x\" name=\"a\"></main>";
+    assert!(std::panic::catch_unwind(|| check_accessible("unlabelled", unlabelled)).is_err());
+    let same_names = "<main><label for=\"x\">A</label><input id=\"x\"><button aria-label=\"Revoke\">R</button><button>Revoke<!></button></main>";
+    assert!(std::panic::catch_unwind(|| check_accessible("same names", same_names)).is_err());
+    check_accessible("fine", "<main><label for=\"x\">A</label><input id=\"x\"><button aria-label=\"Revoke A\">R</button><button>Revoke B</button></main>");
+    let (_, html) = alice.page(&format!("/portal/apps/{app}")).await;
+    for name in ["Rotate token for Shop", "Rotate token for Payments", "Revoke credential for Shop", "Revoke credential for Payments", "Submit a replacement certificate for Payments"] {
+        assert!(html.contains(&format!("aria-label=\"{name}\"")), "{name}");
+    }
+}
