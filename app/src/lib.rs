@@ -23,8 +23,7 @@ use crate::error::AppError;
 use crate::pages::{
     AccountPage, AdminHome, ApiDetailPage, ApisPage, CertificateDetailPage, CertificatesPage, NotFound, OrganisationsPage, SignInPage,
 };
-use crate::pages::{PortalAppPage, PortalAppsPage, PortalHomePage, PortalProductPage, PortalProductsPage,
-};
+use crate::pages::{PortalAppPage, PortalAppsPage, PortalHomePage, PortalProductPage, PortalProductsPage};
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -307,5 +307,10 @@ mod tests {
         assert_eq!(page_redirect(&uri("/admin"), Some(Role::Admin)), None);
         assert_eq!(page_redirect(&uri("/signin"), None), None);
         assert_eq!(page_redirect(&uri("/no-such-page"), None), None);
+        // The developer portal's pages: consumers only.
+        assert_eq!(page_redirect(&uri("/portal/apps/app_1"), None).as_deref(), Some("/signin?next=/portal/apps/app_1"));
+        assert_eq!(page_redirect(&uri("/portal/products"), Some(Role::Admin)).as_deref(), Some("/admin"));
+        assert_eq!(page_redirect(&uri("/portal/products"), Some(Role::Consumer)), None);
+        assert_eq!(page_redirect(&uri("/portalx"), None), None);
     }
 }
