@@ -31,7 +31,7 @@ impl TokenActions {
 
     /// The new token for `credential`, if the last answer made one.
     fn token_for(&self, credential: &str) -> Option<NewTokenView> {
-        [self.create.value().get(), self.rotate.value().get()]
+        [self.rotate.value().get(), self.create.value().get()]
             .into_iter()
             .flatten()
             .filter_map(Result::ok)
@@ -49,6 +49,13 @@ impl TokenActions {
     fn forget(&self) {
         self.create.value().set(None);
         self.rotate.value().set(None);
+    }
+
+    /// Before a token form is sent: the page forgets any earlier answer, so it holds at most
+    /// the one that is coming.
+    fn submitting(&self, credential: &str) {
+        self.forget();
+        self.last.set(credential.to_string());
     }
 }
 
@@ -190,13 +197,9 @@ fn Credential(
         {(c.status == "no_token").then(|| {
             let label = format!("Create token for {product}");
             view! {
-                <ActionForm action=tokens.create attr:class="row-form">
+                <ActionForm action=tokens.create attr:class="row-form" on:submit=move |_| tokens.submitting(&create_click)>
                     <input type="hidden" name="credential" value=create_id.clone()/>
-                    <button type="submit" class="button primary" aria-label=label.clone() disabled=move || !ready.get()
-                        on:click={
-                            let create_click = create_click.clone();
-                            move |_| tokens.last.set(create_click.clone())
-                        }>"Create token"</button>
+                    <button type="submit" class="button primary" aria-label=label.clone() disabled=move || !ready.get()>"Create token"</button>
                 </ActionForm>
             }
         })}
@@ -207,7 +210,7 @@ fn Credential(
             view! {
                 <details>
                     <summary>"Rotate the token…"</summary>
-                    <ActionForm action=tokens.rotate attr:class="stack" attr:aria-label=form_label>
+                    <ActionForm action=tokens.rotate attr:class="stack" attr:aria-label=form_label on:submit=move |_| tokens.submitting(&rotate_click)>
                         <input type="hidden" name="credential" value=rotate_id.clone()/>
                         <div class="field">
                             <label for=overlap_for.clone()>"Keep the current token working for (minutes, 0 to 1440)"</label>
@@ -217,11 +220,7 @@ fn Credential(
                             <input id=rotate_confirm_id.clone() type="checkbox" name="confirm" value="yes" required/>
                             " I understand: after the overlap, the current token is refused."
                         </label>
-                        <button type="submit" class="button primary" aria-label=label.clone() disabled=move || !ready.get()
-                            on:click={
-                                let rotate_click = rotate_click.clone();
-                                move |_| tokens.last.set(rotate_click.clone())
-                            }>"Rotate token"</button>
+                        <button type="submit" class="button primary" aria-label=label.clone() disabled=move || !ready.get()>"Rotate token"</button>
                     </ActionForm>
                 </details>
             }
