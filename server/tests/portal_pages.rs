@@ -241,6 +241,11 @@ async fn another_organisations_app_is_not_found_through_pages_and_functions() {
         let (_, detail) = bob.call("portal_app", &[("id", &secret_app)]).await;
         detail["subscriptions"][0]["id"].as_str().unwrap().to_string()
     };
+    let waiting = bob.create_app("Globex waiting app").await;
+    let (status, pending) = bob.call("portal_request_access", &[("app", &waiting), ("product", &products.managed), ("plan", &products.gold)]).await;
+    assert_eq!(status, 200, "{pending}");
+    let pending = id_of(&pending);
+    let alices_cert = pki.leaf(&LeafSpec::client("alice-replacement"));
 
     // The page: the not-found page with 404, nothing of Bob's.
     let (status, html) = alice.page(&format!("/portal/apps/{secret_app}")).await;
@@ -252,7 +257,10 @@ async fn another_organisations_app_is_not_found_through_pages_and_functions() {
     assert!(!html.contains("Globex secret project"));
 
     // Every function on Bob's ids is a 404, and changes nothing.
-    let calls: [(&str, Vec<(&str, &str)>); 8] = [
+    let calls: [(&str, Vec<(&str, &str)>); 11] = [
+        ("portal_withdraw_request", vec![("id", &pending)]),
+        ("portal_renew_certificate", vec![("subscription", &subscription), ("certificate", &alices_cert.cert_pem)]),
+        ("portal_retire_certificate", vec![("subscription", &subscription), ("certificate", "00"), ("confirm", "yes")]),
         ("portal_app", vec![("id", &secret_app)]),
         ("portal_rename_app", vec![("id", &secret_app), ("name", "mine now")]),
         ("portal_delete_app", vec![("id", &secret_app), ("confirm", "yes")]),
@@ -270,6 +278,8 @@ async fn another_organisations_app_is_not_found_through_pages_and_functions() {
     let (status, detail) = bob.call("portal_app", &[("id", &secret_app)]).await;
     assert_eq!((status, detail["app"]["name"].as_str()), (200, Some("Globex secret project")));
     assert_eq!(detail["subscriptions"][0]["credential"]["status"], "no_token", "Alice made no token for Bob");
+    let (_, home) = bob.page("/").await;
+    assert!(home.contains("Globex waiting app") && home.contains("Pending"), "Bob's request is still pending");
 
     // The organisation comes from the session: an argument naming Globex changes nothing.
     let _ = alice.call("portal_create_app", &[("name", "Sneaky"), ("organisation", &globex)]).await;
