@@ -55,9 +55,13 @@ async fn organisation(admin: &Admin, name: &str) -> String {
     id_of(&body)
 }
 
-/// A consumer of `org`, made by the admin and signed in with the portal's sign-in form.
+/// A member of `org`, made by the admin and signed in with the portal's sign-in form.
 async fn consumer(server: &Server, admin: &Admin, org: &str, email: &str) -> Consumer {
-    let (status, body) = admin.call(Method::POST, "/users", Some(json!({"email": email, "password": PW, "organisation": org, "role": "member"}))).await;
+    consumer_as(server, admin, org, email, "member").await
+}
+
+async fn consumer_as(server: &Server, admin: &Admin, org: &str, email: &str, role: &str) -> Consumer {
+    let (status, body) = admin.call(Method::POST, "/users", Some(json!({"email": email, "password": PW, "organisation": org, "role": role}))).await;
     assert_eq!(status, 201, "{body}");
     let c = client();
     let r = sign_in(&c, server, email, PW).await;
@@ -285,6 +289,15 @@ async fn another_organisations_app_is_not_found_through_pages_and_functions() {
     let _ = alice.call("portal_create_app", &[("name", "Sneaky"), ("organisation", &globex)]).await;
     let (status, bobs) = bob.call("portal_apps", &[]).await;
     assert!(status == 200 && !bobs.to_string().contains("Sneaky"), "{bobs}");
+
+    // Within one organisation: a member's app is not a colleague's (404), but its org admin's.
+    let own = alice.create_app("Alice private").await;
+    let carol = consumer(&server, &admin, &acme, "carol@acme.example").await;
+    let olga = consumer_as(&server, &admin, &acme, "olga@acme.example", "org_admin").await;
+    let (status, html) = carol.page(&format!("/portal/apps/{own}")).await;
+    assert!(status == 404 && !html.contains("Alice private"), "{status}");
+    let (status, html) = olga.page(&format!("/portal/apps/{own}")).await;
+    assert!(status == 200 && html.contains("Alice private"), "{status}");
 
     // Not signed in: the pages send to sign-in, the functions are 401. An admin has no
     // developer portal (sent to the admin portal; the functions are 403).
