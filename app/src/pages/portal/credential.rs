@@ -188,6 +188,12 @@ fn Credential(
                     <p>"Call the API:"</p>
                     <pre class="pem" data-testid="curl">{curl.clone()}</pre>
                     <CopyText text=curl label="Copy the curl command".to_string()/>
+                    {mtls.then(|| view! {
+                        <p class="muted small">
+                            "client.crt and client.key are your certificate and its private key. If the gateway's certificate is "
+                            "not from a public CA, add --cacert with the CA file the API provider gives you."
+                        </p>
+                    })}
                     " "
                     <button type="button" class="button secondary small" on:click=move |_| tokens.forget()>"I saved it: hide the token"</button>
                 </div>
