@@ -31,7 +31,11 @@ pub fn Header() -> impl IntoView {
                                                 <li><A href="/admin/plans">"Plans"</A></li>
                                                 <li><A href="/admin/access-requests">"Access requests"</A></li>
                                             })}
-                                            {(!admin).then(|| view! { <li><A href="/">"Home"</A></li> })}
+                                            {(!admin).then(|| view! {
+                                                <li><A href="/" exact=true>"Home"</A></li>
+                                                <li><A href="/portal/products">"Catalogue"</A></li>
+                                                <li><A href="/portal/apps">"Apps"</A></li>
+                                            })}
                                             <li><A href="/account">"Account"</A></li>
                                         </ul>
                                     </nav>

@@ -17,14 +17,16 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
+use leptos_router::SsrMode;
 
 use crate::api::{current_user, Me};
 use crate::components::Header;
 use crate::error::AppError;
 use crate::pages::{
     AccessRequestDetailPage, AccessRequestsPage, AccountPage, AdminHome, ApiDetailPage, ApisPage, CertificateDetailPage, CertificatesPage,
-    DevHome, NotFound, OrganisationsPage, PlanDetailPage, PlansPage, ProductDetailPage, ProductsPage, SignInPage,
+    NotFound, OrganisationsPage, PlanDetailPage, PlansPage, ProductDetailPage, ProductsPage, SignInPage,
 };
+use crate::pages::{PortalAppPage, PortalAppsPage, PortalHomePage, PortalProductPage, PortalProductsPage};
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -61,7 +63,12 @@ pub fn App() -> impl IntoView {
             <Header/>
             <main id="main" class="container">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=DevHome/>
+                    // The developer portal renders whole before it is sent (status 404 included).
+                    <Route path=path!("/") view=PortalHomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/products") view=PortalProductsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/products/:id") view=PortalProductPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/apps") view=PortalAppsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/apps/:id") view=PortalAppPage ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=SignInPage/>
                     <Route path=path!("/account") view=AccountPage/>
                     <Route path=path!("/admin") view=AdminHome/>

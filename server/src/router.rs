@@ -36,6 +36,10 @@ pub struct AppState {
     pub metrics: Option<Arc<Registry>>,
     /// `--consumer-sign-up`: `POST /api/v1/sign-up` is served (404 otherwise).
     pub consumer_sign_up: bool,
+    /// The gateway listener's bound address: the developer portal shows gateway URLs with it.
+    pub gateway_addr: Option<std::net::SocketAddr>,
+    /// The gateway's live quota counts, shown to consumers on their app's page.
+    pub quota_usage: Option<app::api::portal::server::QuotaUsageReader>,
 }
 
 impl AppState {
@@ -60,6 +64,8 @@ impl AppState {
             gateway,
             metrics,
             consumer_sign_up: false,
+            gateway_addr: None,
+            quota_usage: None,
         }
     }
 }

@@ -149,6 +149,11 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         if args.metrics_addr.is_none() { Some(Arc::clone(&registry)) } else { None },
     );
     state.consumer_sign_up = args.consumer_sign_up;
+    state.gateway_addr = Some(gateway_addr);
+    let counted = Arc::clone(&gateway);
+    state.quota_usage = Some(app::api::portal::server::QuotaUsageReader(Arc::new(move |key: &str| {
+        counted.quota_usage(key).map(|u| (u.window_start, u.used))
+    })));
     let portal_service = hyper_util::service::TowerToHyperService::new(router::build(state));
     let usage = Usage::new(store.clone());
     let saved = usage.load_blocking().context("cannot load saved quota usage")?;

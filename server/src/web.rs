@@ -139,6 +139,12 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
     let signed_in = session.is_some();
     request.extensions_mut().insert(RequestAuth { session, client_address, secure: state.secure });
     request.extensions_mut().insert(state.services.clone());
+    if let Some(addr) = state.gateway_addr {
+        request.extensions_mut().insert(app::api::portal::server::GatewayAddress(addr));
+    }
+    if let Some(reader) = &state.quota_usage {
+        request.extensions_mut().insert(reader.clone());
+    }
     let mut response = next.run(request).await;
     if is_server_fn && response.status() == StatusCode::INTERNAL_SERVER_ERROR {
         response = client_errors_are_not_500(response).await;
@@ -185,9 +191,11 @@ fn page_redirect(uri: &http::Uri, role: Option<certgate_services::accounts::Role
     use certgate_services::accounts::Role;
     let path = uri.path();
     let is_admin_area = path == "/admin" || path.starts_with("/admin/");
-    let is_consumer_area = path == "/" || path == "/account";
+    let is_portal_area = path == "/portal" || path.starts_with("/portal/");
+    let is_consumer_area = path == "/" || path == "/account" || is_portal_area;
     match (role, path) {
         (Some(Role::Admin), "/signin" | "/") => Some("/admin".into()),
+        (Some(Role::Admin), _) if is_portal_area => Some("/admin".into()),
         (Some(Role::Consumer), "/signin") => Some("/".into()),
         (Some(Role::Consumer), _) if is_admin_area => Some("/".into()),
         (None, _) if is_admin_area || is_consumer_area => {
@@ -299,5 +307,10 @@ mod tests {
         assert_eq!(page_redirect(&uri("/admin"), Some(Role::Admin)), None);
         assert_eq!(page_redirect(&uri("/signin"), None), None);
         assert_eq!(page_redirect(&uri("/no-such-page"), None), None);
+        // The developer portal's pages: consumers only.
+        assert_eq!(page_redirect(&uri("/portal/apps/app_1"), None).as_deref(), Some("/signin?next=/portal/apps/app_1"));
+        assert_eq!(page_redirect(&uri("/portal/products"), Some(Role::Admin)).as_deref(), Some("/admin"));
+        assert_eq!(page_redirect(&uri("/portal/products"), Some(Role::Consumer)), None);
+        assert_eq!(page_redirect(&uri("/portalx"), None), None);
     }
 }

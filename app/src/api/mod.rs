@@ -126,3 +126,4 @@ pub mod certificates;
 pub mod plans;
 pub mod products;
 pub mod requests;
+pub mod portal;

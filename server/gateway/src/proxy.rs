@@ -225,6 +225,11 @@ impl Gateway {
         Ok((api, grant, Limits { rate, quota }))
     }
 
+    /// The quota usage counted for a limits key (a subscription, or an admin key), for display.
+    pub fn quota_usage(&self, limits_key: &str) -> Option<QuotaUsage> {
+        self.quotas.usage(limits_key)
+    }
+
     /// Quota counters changed since the last call (the binary saves them in batches).
     pub fn take_changed_quota_usage(&self) -> Vec<(String, QuotaUsage)> {
         self.quotas.take_changed()

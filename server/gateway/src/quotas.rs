@@ -69,6 +69,14 @@ impl Quotas {
         }
     }
 
+    /// What `key_id` has counted in its current window, if anything (a read: nothing changes).
+    pub fn usage(&self, key_id: &str) -> Option<QuotaUsage> {
+        self.counters.get(key_id).map(|c| QuotaUsage {
+            window_start: i64::try_from(c.window_start.load(Ordering::Acquire)).unwrap_or(0),
+            used: c.used.load(Ordering::Acquire),
+        })
+    }
+
     /// Loads saved usage (at start-up).
     pub fn load(&self, saved: impl IntoIterator<Item = (String, QuotaUsage)>) {
         for (key_id, usage) in saved {
@@ -130,6 +138,9 @@ mod tests {
         let changed = quotas.take_changed();
         assert_eq!(changed, vec![("k".to_string(), QuotaUsage { window_start: day, used: 2 })]);
         assert!(quotas.take_changed().is_empty(), "clean after a save");
+        assert_eq!(quotas.usage("k"), Some(QuotaUsage { window_start: day, used: 2 }), "reading changes nothing");
+        assert!(quotas.take_changed().is_empty());
+        assert_eq!(quotas.usage("unknown"), None);
 
         let restarted = Quotas::default();
         restarted.load(changed);

@@ -1,0 +1,335 @@
+//! One subscription of an app: its plan and limits, its APIs with their gateway addresses, the
+//! certificates its credential works with, and the credential's token actions (create once,
+//! rotate with an overlap, revoke), each destructive one behind a confirmation.
+
+use leptos::prelude::*;
+
+use super::home::request_text;
+use super::{binding_text, hydrated, limits_text, mode_text, refresh_after, CertificateList, CopyText};
+use crate::api::portal::{
+    NewTokenView, PortalChangePlan, PortalCreateToken, PortalRequestView, PortalRevokeCredential, PortalRotateToken,
+    PortalCertificateView, PortalRenewCertificate, PortalRetireCertificate, PortalSubscriptionView, PortalWithdrawRequest,
+};
+use super::request_form::{clear_refused_key, CertificateField};
+use crate::components::ActionError;
+use crate::error::AppError;
+
+/// The page's token actions. They live outside the page's data, so the one answer that
+/// carries a token survives the reload that follows it; it is never stored anywhere else.
+#[derive(Clone, Copy)]
+pub struct TokenActions {
+    pub create: ServerAction<PortalCreateToken>,
+    pub rotate: ServerAction<PortalRotateToken>,
+    /// The credential whose token form was submitted last (for showing its error there).
+    pub last: RwSignal<String>,
+}
+
+impl TokenActions {
+    pub fn new() -> TokenActions {
+        TokenActions { create: ServerAction::new(), rotate: ServerAction::new(), last: RwSignal::new(String::new()) }
+    }
+
+    /// The new token for `credential`, if the last answer made one.
+    fn token_for(&self, credential: &str) -> Option<NewTokenView> {
+        [self.rotate.value().get(), self.create.value().get()]
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .find(|t| t.credential_id == credential)
+    }
+
+    fn error_for(&self, credential: &str) -> Option<AppError> {
+        if self.last.get() != credential {
+            return None;
+        }
+        self.create.value().get().and_then(Result::err).or_else(|| self.rotate.value().get().and_then(Result::err))
+    }
+
+    /// Forgets the token: it is gone from the page for good.
+    fn forget(&self) {
+        self.create.value().set(None);
+        self.rotate.value().set(None);
+    }
+
+    /// Before a token form is sent: the page forgets any earlier answer, so it holds at most
+    /// the one that is coming.
+    fn submitting(&self, credential: &str) {
+        self.forget();
+        self.last.set(credential.to_string());
+    }
+}
+
+fn status_badge(status: &str) -> (&'static str, &'static str) {
+    match status {
+        "active" => ("badge ok", "Active"),
+        "rotating" => ("badge ok", "Active (previous token still works)"),
+        "no_token" => ("badge warn", "Approved: create the token"),
+        "expired" => ("badge bad", "Token expired: rotate to get a new one"),
+        _ => ("badge bad", "Revoked"),
+    }
+}
+
+#[component]
+pub fn SubscriptionCard(s: PortalSubscriptionView, tokens: TokenActions, refresh: RwSignal<usize>) -> impl IntoView {
+    let product = s.product_name.clone();
+    let first_url = s.apis.first().map(|a| a.gateway_url.clone()).unwrap_or_default();
+    let is_jwt = s.authentication == "jwt";
+    let mtls = s.authentication == "auth_token_mtls";
+    let has_change_pending = s.pending.iter().any(|p| p.kind == "change_plan");
+    let has_renewal_pending = s.pending.iter().any(|p| p.kind == "renew");
+    let self_serve = s.certificate_mode.as_deref() == Some("self_serve");
+    let apis = s
+        .apis
+        .iter()
+        .cloned()
+        .map(|a| {
+            let label = format!("Copy the gateway address of {}", a.name);
+            view! {
+                <li>
+                    <strong>{a.name}</strong> " " <code data-testid="gateway-url">{a.gateway_url.clone()}</code> " "
+                    <CopyText text=a.gateway_url label/>
+                </li>
+            }
+        })
+        .collect_view();
+    let certificates_text = match s.certificate_mode.as_deref() {
+        Some("managed") => "Your organisation's certificates (linked by the API provider's administrator):",
+        Some("self_serve") => "The certificate you uploaded with the request:",
+        _ => "",
+    };
+    let no_certificate = mtls && s.certificates.is_empty();
+    view! {
+        <article class="card" data-testid="subscription" data-product=s.product_id.clone()>
+            <h3><a href=format!("/portal/products/{}", s.product_id)>{product.clone()}</a></h3>
+            <p>"Plan " <strong data-testid="plan-name">{s.plan.name.clone()}</strong> ": " <span data-testid="plan-limits">{limits_text(&s.plan)}</span></p>
+            {s.quota_used.clone().map(|q| view! { <p class="muted small" data-testid="quota-used">"Quota: " {q} "."</p> })}
+            {s.pending.into_iter().map(|p| view! { <PendingChange p refresh/> }).collect_view()}
+            <h4>"APIs"</h4>
+            <ul class="plain-list" data-testid="subscription-apis">{apis}</ul>
+            {mtls.then(|| view! {
+                <h4>"Certificates"</h4>
+                <p class="muted small">{mode_text(s.certificate_mode.as_deref())}</p>
+                <p>{certificates_text}</p>
+                <CertificateList certificates=s.certificates.clone() testid="credential-certificates"/>
+                {no_certificate.then(|| view! {
+                    <p class="alert error">"There is no usable certificate: this credential is refused until the API provider's administrator links one to your organisation."</p>
+                })}
+                <p class="muted small">{binding_text(s.certificate_binding)}</p>
+            })}
+            {self_serve.then(|| view! {
+                <Renewal subscription=s.id.clone() product=product.clone() certificates=s.certificates.clone() pending=has_renewal_pending refresh/>
+            })}
+            <h4>"Credential"</h4>
+            {match (is_jwt, s.credential.clone()) {
+                (true, _) => view! {
+                    <p>"This product's APIs take JWTs from the API provider's identity provider: no token is made here."</p>
+                }.into_any(),
+                (false, None) => view! { <p class="muted">"No credential."</p> }.into_any(),
+                (false, Some(c)) => view! {
+                    <Credential c product=product.clone() url=first_url mtls tokens refresh/>
+                }.into_any(),
+            }}
+            {(!s.other_plans.is_empty() && !has_change_pending).then(|| view! {
+                <ChangePlan subscription=s.id.clone() product=product.clone() plans=s.other_plans.clone() refresh/>
+            })}
+        </article>
+    }
+}
+
+#[component]
+fn PendingChange(p: PortalRequestView, refresh: RwSignal<usize>) -> impl IntoView {
+    let withdraw = ServerAction::<PortalWithdrawRequest>::new();
+    refresh_after(withdraw, refresh);
+    let label = format!("Withdraw: {}", request_text(&p));
+    view! {
+        <ActionForm action=withdraw attr:class="row-form">
+            <span class="badge warn">"Pending"</span>
+            <span>{request_text(&p)}</span>
+            <input type="hidden" name="id" value=p.id/>
+            <button type="submit" class="button secondary small" aria-label=label>"Withdraw"</button>
+        </ActionForm>
+        <ActionError error=Signal::derive(move || withdraw.value().get().and_then(Result::err))/>
+    }
+}
+
+#[component]
+fn Credential(
+    c: crate::api::portal::PortalCredentialView,
+    product: String,
+    url: String,
+    mtls: bool,
+    tokens: TokenActions,
+    refresh: RwSignal<usize>,
+) -> impl IntoView {
+    let ready = hydrated();
+    let (badge, label) = status_badge(&c.status);
+    let revoked = c.status == "revoked";
+    let id = c.id.clone();
+    let (create_id, rotate_id, shown_id, error_id) = (id.clone(), id.clone(), id.clone(), id.clone());
+    let create_click = id.clone();
+    let rotate_click = id.clone();
+    let curl_url = url.clone();
+    let curl_cert = if mtls { "--cert client.crt --key client.key " } else { "" };
+    let overlap_id = format!("overlap-{id}");
+    let rotate_confirm_id = format!("rotate-confirm-{id}");
+    view! {
+        <p>
+            <span class=badge data-testid="credential-status" data-status=c.status.clone()>{label}</span>
+            {c.token_expires_at.clone().map(|t| view! { <span class="muted">" · token valid until " {t}</span> })}
+            {c.previous_token_until.clone().map(|t| view! { <span class="muted">" · previous token works until " {t}</span> })}
+        </p>
+        {move || tokens.token_for(&shown_id).map(|t| {
+            let curl = format!("curl {curl_cert}-H \"Authorization: Bearer {}\" {curl_url}", t.token);
+            view! {
+                <div class="alert success" role="status" data-testid="new-token">
+                    <p><strong>"Your token, shown this once."</strong> " Copy it now: certgate keeps only a hash of it and cannot show it again."</p>
+                    <p><code data-testid="token">{t.token.clone()}</code> " " <CopyText text=t.token.clone() label="Copy the token".to_string()/></p>
+                    {t.previous_token_until.clone().map(|u| view! { <p>"The previous token keeps working until " {u} "."</p> })}
+                    <p>"Call the API:"</p>
+                    <pre class="pem" data-testid="curl">{curl.clone()}</pre>
+                    <CopyText text=curl label="Copy the curl command".to_string()/>
+                    {mtls.then(|| view! {
+                        <p class="muted small">
+                            "client.crt and client.key are your certificate and its private key. If the gateway's certificate is "
+                            "not from a public CA, add --cacert with the CA file the API provider gives you."
+                        </p>
+                    })}
+                    " "
+                    <button type="button" class="button secondary small" on:click=move |_| tokens.forget()>"I saved it: hide the token"</button>
+                </div>
+            }
+        })}
+        {move || tokens.error_for(&error_id).map(|e| view! { <p class="alert error" role="alert" data-code=e.code.clone()>{e.message}</p> })}
+        {(c.status == "no_token").then(|| {
+            let label = format!("Create token for {product}");
+            view! {
+                <ActionForm action=tokens.create attr:class="row-form" on:submit=move |_| tokens.submitting(&create_click)>
+                    <input type="hidden" name="credential" value=create_id.clone()/>
+                    <button type="submit" class="button primary" aria-label=label.clone() disabled=move || !ready.get()>"Create token"</button>
+                </ActionForm>
+            }
+        })}
+        {matches!(c.status.as_str(), "active" | "rotating" | "expired").then(|| {
+            let label = format!("Rotate token for {product}");
+            let form_label = label.clone();
+            let (overlap_for, confirm_for) = (overlap_id.clone(), rotate_confirm_id.clone());
+            view! {
+                <details>
+                    <summary>"Rotate the token…"</summary>
+                    <ActionForm action=tokens.rotate attr:class="stack" attr:aria-label=form_label on:submit=move |_| tokens.submitting(&rotate_click)>
+                        <input type="hidden" name="credential" value=rotate_id.clone()/>
+                        <div class="field">
+                            <label for=overlap_for.clone()>"Keep the current token working for (minutes, 0 to 1440)"</label>
+                            <input id=overlap_id.clone() type="number" name="overlap_minutes" min="0" max="1440" value="60" required/>
+                        </div>
+                        <label class="check" for=confirm_for.clone()>
+                            <input id=rotate_confirm_id.clone() type="checkbox" name="confirm" value="yes" required/>
+                            " I understand: after the overlap, the current token is refused."
+                        </label>
+                        <button type="submit" class="button primary" aria-label=label.clone() disabled=move || !ready.get()>"Rotate token"</button>
+                    </ActionForm>
+                </details>
+            }
+        })}
+        {(!revoked).then(|| view! { <Revoke id=id.clone() product=product.clone() refresh/> })}
+    }
+}
+
+#[component]
+fn Revoke(id: String, product: String, refresh: RwSignal<usize>) -> impl IntoView {
+    let revoke = ServerAction::<PortalRevokeCredential>::new();
+    refresh_after(revoke, refresh);
+    let label = format!("Revoke credential for {product}");
+    let confirm_id = format!("revoke-confirm-{id}");
+    let (form_label, confirm_for) = (label.clone(), confirm_id.clone());
+    view! {
+        <details>
+            <summary>"Revoke the credential…"</summary>
+            <ActionForm action=revoke attr:class="stack" attr:aria-label=form_label>
+                <input type="hidden" name="credential" value=id.clone()/>
+                <label class="check" for=confirm_for.clone()>
+                    <input id=confirm_id.clone() type="checkbox" name="confirm" value="yes" required/>
+                    " I understand: its tokens are refused from the next request, and this cannot be undone."
+                </label>
+                <button type="submit" class="button danger" aria-label=label.clone()>"Revoke credential"</button>
+            </ActionForm>
+            <ActionError error=Signal::derive(move || revoke.value().get().and_then(Result::err))/>
+        </details>
+    }
+}
+
+#[component]
+fn ChangePlan(subscription: String, product: String, plans: Vec<crate::api::portal::PlanView>, refresh: RwSignal<usize>) -> impl IntoView {
+    let change = ServerAction::<PortalChangePlan>::new();
+    refresh_after(change, refresh);
+    let label = format!("Ask to change plan for {product}");
+    let select_id = format!("plan-{subscription}");
+    let (form_label, select_for) = (label.clone(), select_id.clone());
+    view! {
+        <details>
+            <summary>"Change plan…"</summary>
+            <ActionForm action=change attr:class="row-form" attr:aria-label=form_label>
+                <input type="hidden" name="subscription" value=subscription.clone()/>
+                <div class="field grow">
+                    <label for=select_for.clone()>"New plan"</label>
+                    <select id=select_id.clone() name="plan">
+                        {plans.iter().map(|p| view! { <option value=p.id.clone()>{format!("{}: {}", p.name, limits_text(p))}</option> }).collect_view()}
+                    </select>
+                </div>
+                <button type="submit" class="button secondary" aria-label=label.clone()>"Ask to change plan"</button>
+            </ActionForm>
+            <p class="muted small">"The API provider approves the change (at once for plans that approve automatically). Rate and quota keep counting."</p>
+            <ActionError error=Signal::derive(move || change.value().get().and_then(Result::err))/>
+        </details>
+    }
+}
+
+/// Self-Serve: submit a replacement certificate (approved like a request); after approval both
+/// work until the replaced one is retired, here or automatically after 30 days.
+#[component]
+fn Renewal(subscription: String, product: String, certificates: Vec<PortalCertificateView>, pending: bool, refresh: RwSignal<usize>) -> impl IntoView {
+    let renew = ServerAction::<PortalRenewCertificate>::new();
+    refresh_after(renew, refresh);
+    let pem = RwSignal::new(String::new());
+    clear_refused_key(renew, pem);
+    let label = format!("Submit a replacement certificate for {product}");
+    let (form_label, renew_subscription) = (label.clone(), subscription.clone());
+    let replaced: Vec<PortalCertificateView> = certificates.into_iter().filter(|c| c.retire_by.is_some()).collect();
+    view! {
+        {replaced.into_iter().map(|c| view! { <Retire subscription=subscription.clone() product=product.clone() c refresh/> }).collect_view()}
+        {(!pending).then(|| view! {
+            <details>
+                <summary>"Replace the certificate…"</summary>
+                <ActionForm action=renew attr:class="stack" attr:aria-label=form_label>
+                    <input type="hidden" name="subscription" value=renew_subscription.clone()/>
+                    <CertificateField key=format!("renew-{renew_subscription}") pem label="Replacement certificate (PEM)"/>
+                    <p class="muted small">"After the API provider approves it, both certificates work until you retire the old one (at most 30 days)."</p>
+                    <ActionError error=Signal::derive(move || renew.value().get().and_then(Result::err))/>
+                    <div><button type="submit" class="button secondary" aria-label=label.clone()>"Submit replacement"</button></div>
+                </ActionForm>
+            </details>
+        })}
+    }
+}
+
+#[component]
+fn Retire(subscription: String, product: String, c: PortalCertificateView, refresh: RwSignal<usize>) -> impl IntoView {
+    let retire = ServerAction::<PortalRetireCertificate>::new();
+    refresh_after(retire, refresh);
+    let label = format!("Retire certificate {} of {product}", c.label);
+    let confirm_id = format!("retire-confirm-{}-{}", subscription, c.id);
+    let (form_label, confirm_for) = (label.clone(), confirm_id.clone());
+    view! {
+        <ActionForm action=retire attr:class="row-form" attr:aria-label=form_label>
+            <span>{format!("Replaced: {} (stops working at {})", c.label, c.retire_by.clone().unwrap_or_default())}</span>
+            <input type="hidden" name="subscription" value=subscription.clone()/>
+            <input type="hidden" name="certificate" value=c.id.clone()/>
+            <label class="check" for=confirm_for.clone()>
+                <input id=confirm_id.clone() type="checkbox" name="confirm" value="yes" required/>
+                " Your app uses the new certificate"
+            </label>
+            <button type="submit" class="button secondary small" aria-label=label.clone()>"Retire now"</button>
+        </ActionForm>
+        <ActionError error=Signal::derive(move || retire.value().get().and_then(Result::err))/>
+    }
+}
