@@ -13,6 +13,7 @@ test('an admin uploads a certificate, sees it listed with its fingerprint, renam
   await expect(page).toHaveURL(/\/admin\/certificates$/);
   await waitForHydration(page);
   // The demo's certificates (its CA, both organisations' and Globex's Self-Serve one).
+  await expect(page.getByTestId('certificate-row').first()).toBeVisible();
   const demoRows = await page.getByTestId('certificate-row').count();
   expect(demoRows).toBeGreaterThan(0);
 

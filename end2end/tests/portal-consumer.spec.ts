@@ -104,6 +104,7 @@ test('a consumer browses the catalogue, gets a credential, sees the token once, 
 test('a pasted private key is refused, cleared and never shown back', async ({ browser, page }) => {
   const { suffix, SELF_SERVE } = await adminSetup(browser);
   await signIn(page, CONSUMER);
+  await expect(page).toHaveURL(/\/$/);
   await openNewApp(page, `Keys ${suffix}`);
   const form = page.getByRole('form', { name: `Request access to ${SELF_SERVE}` });
   const field = form.getByLabel('Your client certificate (PEM)');
@@ -118,6 +119,7 @@ test('a pasted private key is refused, cleared and never shown back', async ({ b
 
 test('the portal pages read without wasm', async ({ page }) => {
   await signIn(page, CONSUMER);
+  await expect(page).toHaveURL(/\/$/);
   await page.route('**/*.wasm', (route) => route.abort());
   for (const [path, heading] of [['/portal/products', 'Catalogue'], ['/portal/apps', 'Apps']]) {
     await page.goto(path);
