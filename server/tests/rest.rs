@@ -67,6 +67,9 @@ const SERVED: &[(&str, &str)] = &[
     ("delete", "/api/v1/portal/credentials/{id}"),
     ("get", "/api/v1/portal/apps/{id}/subscriptions"),
     ("get", "/api/v1/portal/access-requests"),
+    ("get", "/api/v1/portal/members"),
+    ("post", "/api/v1/portal/members"),
+    ("post", "/api/v1/portal/members/{id}/invite"),
     ("post", "/api/v1/portal/subscriptions/{id}/change-plan"),
     ("post", "/api/v1/portal/subscriptions/{id}/renewals"),
     ("post", "/api/v1/portal/subscriptions/{id}/retire-certificate"),
@@ -268,7 +271,7 @@ async fn every_list_answers_one_page_and_a_next_cursor() {
         .filter(|(m, p)| m == "get" && !p.ends_with('}') && p != "/api/v1/openapi.json")
         .map(|(_, p)| p)
         .collect();
-    assert_eq!(lists.len(), 17, "{lists:?}");
+    assert_eq!(lists.len(), 18, "{lists:?}");
     // The consumers' lists take a consumer session (tests/portal.rs pages them): here, their shape.
     let (consumer_lists, lists): (Vec<String>, Vec<String>) = lists.into_iter().partition(|p| p.starts_with("/api/v1/portal/"));
     for list in consumer_lists {

@@ -16,6 +16,7 @@ pub mod error;
 pub mod gateway_view;
 pub mod ids;
 pub mod keys;
+pub mod members;
 pub mod organisations;
 pub mod plans;
 pub mod portal;

@@ -14,6 +14,7 @@ mod certificates;
 mod changes;
 mod credentials;
 mod keys;
+mod members;
 mod openapi;
 mod organisations;
 mod pagination;
@@ -69,6 +70,7 @@ fn rest_api() -> OpenApiRouter<AppState> {
         .merge(products::routes())
         .merge(access_requests::routes())
         .merge(portal::routes())
+        .merge(members::routes())
         .merge(apps::routes())
         .merge(subscriptions::routes())
         .merge(portal_subscriptions::routes())

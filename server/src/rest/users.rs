@@ -253,7 +253,7 @@ async fn update_user(
 
 /// The link's URL on this portal: the token goes in the fragment, so it never reaches an
 /// access log or a `Referer`.
-fn link(state: &AppState, headers: &HeaderMap, page: &str, token: &str, ttl: i64) -> Response {
+pub(super) fn link_of(state: &AppState, headers: &HeaderMap, page: &str, token: &str, ttl: i64) -> Link {
     let scheme = if state.secure { "https" } else { "http" };
     let origin = headers
         .get(header::HOST)
@@ -261,10 +261,18 @@ fn link(state: &AppState, headers: &HeaderMap, page: &str, token: &str, ttl: i64
         .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
         .map(|h| format!("{scheme}://{h}"))
         .unwrap_or_default();
-    let body = Link { url: format!("{origin}{page}#token={token}"), expires_at: certgate_services::clock::now() + ttl };
+    Link { url: format!("{origin}{page}#token={token}"), expires_at: certgate_services::clock::now() + ttl }
+}
+
+/// A 201 answer holding a secret: never stored by a cache.
+pub(super) fn created_once<T: Serialize>(body: T) -> Response {
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+fn link(state: &AppState, headers: &HeaderMap, page: &str, token: &str, ttl: i64) -> Response {
+    created_once(link_of(state, headers, page, token, ttl))
 }
 
 #[utoipa::path(

@@ -106,7 +106,7 @@ pub(super) fn prepare(state: &GatewayState, db: &Database, txn: &WriteTransactio
     let epoch = portal.epoch;
     let (mut joining, mut leaving): (BTreeMap<String, Vec<String>>, BTreeMap<String, Vec<String>>) = Default::default();
     for ((api, certificate), delta) in &deltas {
-        let old = i64::from(portal.counts.get(api).and_then(|c| c.get(certificate)).copied().unwrap_or(0));
+        let old = i64::from(portal.counts.get(api).zip(id_digest(certificate)).and_then(|(c, d)| c.get(&d)).copied().unwrap_or(0));
         let new = (old + delta).max(0);
         if old == 0 && new > 0 {
             joining.entry(api.clone()).or_default().push(certificate.clone());
@@ -140,12 +140,12 @@ pub(super) fn prepare(state: &GatewayState, db: &Database, txn: &WriteTransactio
     let view = if changes.apis {
         // API definitions changed: compile the snapshot again.
         let contributed = |api: &str| -> Vec<String> {
-            let mut set: BTreeSet<&String> = portal.counts.get(api).map(|c| c.keys().collect()).unwrap_or_default();
-            set.extend(joining.get(api).into_iter().flatten());
+            let mut set: BTreeSet<String> = portal.counts.get(api).map(|c| c.keys().map(hex::encode).collect()).unwrap_or_default();
+            set.extend(joining.get(api).into_iter().flatten().cloned());
             for gone in leaving.get(api).into_iter().flatten() {
                 set.remove(gone);
             }
-            set.into_iter().cloned().collect()
+            set.into_iter().collect()
         };
         Some(build_view(state.next_generation(), after.api_records()?, after.certificate_table(), &contributed, &known)?)
     } else if !joining.is_empty() || !leaving.is_empty() {
@@ -212,14 +212,15 @@ pub(super) fn apply(state: &GatewayState, db: &Database, prepared: Prepared) {
         state.keys.remove(digest);
     }
     for ((api, certificate), delta) in prepared.deltas {
+        let Some(digest) = id_digest(&certificate) else { continue };
         let counts = portal.counts.entry(api).or_default();
-        let new = (i64::from(counts.get(&certificate).copied().unwrap_or(0)) + delta).max(0);
+        let new = (i64::from(counts.get(&digest).copied().unwrap_or(0)) + delta).max(0);
         match u32::try_from(new) {
             Ok(0) | Err(_) => {
-                counts.remove(&certificate);
+                counts.remove(&digest);
             }
             Ok(n) => {
-                counts.insert(certificate, n);
+                counts.insert(digest, n);
             }
         }
     }
@@ -267,7 +268,7 @@ fn verify_against_a_whole_derivation(state: &GatewayState, db: &Database, portal
     let view = state.view.load();
     for record in records {
         let Some(api) = view.apis.iter().find(|a| a.id == record.id) else { continue };
-        let mut expected: BTreeSet<String> = portal.counts.get(&record.id).map(|c| c.keys().cloned().collect()).unwrap_or_default();
+        let mut expected: BTreeSet<String> = portal.counts.get(&record.id).map(|c| c.keys().map(hex::encode).collect()).unwrap_or_default();
         for id in record.spec.mtls.allowed_certificates {
             if redb::ReadableTable::get(&certificates, id.as_str()).ok().flatten().is_some() {
                 expected.insert(id);

@@ -191,7 +191,7 @@ impl GatewayState {
         let mut portal = self.lock_portal();
         let (counts, known) = self.rebuild_keys(txn)?;
         let records = apis::all(&txn.open_table(tables::APIS)?)?;
-        let contributed = |api: &str| counts.get(api).map(|c| c.keys().cloned().collect()).unwrap_or_default();
+        let contributed = |api: &str| counts.get(api).map(|c| c.keys().map(hex::encode).collect()).unwrap_or_default();
         let view = build_view(self.next_generation(), records, &txn.open_table(tables::CERTIFICATES)?, &contributed, &|id| known.get(id))?;
         self.view.store(Arc::new(view));
         portal.epoch += 1;

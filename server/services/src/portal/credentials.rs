@@ -147,6 +147,10 @@ impl Credentials {
                 let mut entry = load_visible(txn, &id, &actor)?;
                 entry.credential.tokens = entry.credential.tokens.revoke(clock::now());
                 super::records::put_credential(txn, &entry.credential)?;
+                // The subscription has ended: the app may ask for the product again (a new
+                // subscription; the revoked one stays as history and blocks nothing).
+                let claim = super::requests::claim_key(&entry.subscription.app, &entry.subscription.product);
+                txn.open_table(tables::APP_PRODUCT_CLAIMS)?.remove(claim.as_str())?;
                 audit::record_in(txn, actor.audit_name(), "credential.revoked", &id, String::new(), Some(&entry.subscription.organisation))
             })
             .await

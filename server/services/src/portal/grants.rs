@@ -29,9 +29,10 @@ pub struct PortalKey {
     pub spec: KeySpec,
 }
 
-/// API id -> certificate id -> how many live grants contribute it. A certificate is on an
-/// API's effective allow list while its count is above zero (beside the admin's entries).
-pub type ContributionCounts = HashMap<String, BTreeMap<String, u32>>;
+/// API id -> certificate (its 32-byte SHA-256, half the memory of its hex id) -> how many live
+/// grants contribute it. A certificate is on an API's effective allow list while its count is
+/// above zero (beside the admin's entries).
+pub type ContributionCounts = HashMap<String, BTreeMap<[u8; 32], u32>>;
 
 /// Everything the portal adds to the gateway's view.
 #[derive(Default)]
@@ -255,7 +256,9 @@ pub fn derive_all<T: Tables>(txn: &T, now: UnixSeconds) -> Result<PortalGrants, 
 /// Adds what one credential contributes to allow lists.
 pub fn count_contributions(counts: &mut ContributionCounts, derived: &SubscriptionGrant) {
     for (api, certificate) in derived.contributions() {
-        *counts.entry(api.to_string()).or_default().entry(certificate.to_string()).or_default() += 1;
+        if let Some(digest) = certgate_core::gateway::view::id_digest(certificate) {
+            *counts.entry(api.to_string()).or_default().entry(digest).or_default() += 1;
+        }
     }
 }
 

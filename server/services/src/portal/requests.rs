@@ -445,8 +445,21 @@ pub(crate) fn end_everything_of_app(txn: &WriteTransaction, app: &str, now: Unix
     Ok(())
 }
 
-/// The subscriptions using a product or a plan (`which` picks the field), for the 409 that
+/// The live subscriptions (credential not revoked) of a product or a plan, for the 409 that
 /// protects them from deletion.
 pub(crate) fn subscriptions_using(txn: &WriteTransaction, of: SubscriptionsOf<'_>) -> Result<Vec<String>, ServiceError> {
-    records::subscriptions_of(&txn.open_table(tables::SUBSCRIPTIONS_BY)?, of)
+    let (subscriptions, credentials) = (txn.open_table(tables::SUBSCRIPTIONS)?, txn.open_table(tables::CREDENTIALS)?);
+    let mut live = Vec::new();
+    for id in records::subscriptions_of(&txn.open_table(tables::SUBSCRIPTIONS_BY)?, of)? {
+        let Some(v) = subscriptions.get(id.as_str())? else { continue };
+        let subscription: SubscriptionRecord = codec::decode("subscriptions", &id, v.value())?;
+        let revoked = match credentials.get(subscription.credential.as_str())? {
+            Some(c) => codec::decode::<CredentialRecord>("credentials", &subscription.credential, c.value())?.tokens.revoked_at.is_some(),
+            None => true,
+        };
+        if !revoked {
+            live.push(id);
+        }
+    }
+    Ok(live)
 }

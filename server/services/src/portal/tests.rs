@@ -480,3 +480,27 @@ async fn requests_and_certificates_page_in_the_store_without_gaps_or_repeats() {
     sorted.sort();
     assert_eq!(ids, sorted, "soonest expiry first");
 }
+
+/// A revoked credential ends its subscription: the app may ask for the product again, and the
+/// revoked subscription no longer protects the product or its plan from deletion.
+#[tokio::test]
+async fn after_a_revocation_the_app_may_ask_again_and_the_product_may_be_deleted() {
+    let w = world().await;
+    let pki = TestPki::new();
+    let acme_cert = pki.leaf(&LeafSpec::client("acme"));
+    w.upload(&acme_cert, Some(&w.acme)).await;
+    let product = w.product(CertificateMode::Managed, true).await;
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone(), role: OrgRole::Member };
+    let app = w.apps.create(&alice, "Shop").await.unwrap();
+    let ask = || NewRequest { product: product.clone(), plan: w.plan.clone(), certificate: None };
+    let request = w.requests.create(&alice, &app.id, ask()).await.unwrap();
+    assert_eq!(code(w.requests.create(&alice, &app.id, ask()).await), "already_subscribed");
+    w.requests.approve(&w.admin, &request.id).await.unwrap();
+    assert_eq!(code(w.products.delete(&product, "admin").await), "product_in_use");
+    let credential = w.credentials.of_app(&alice, &app.id).await.unwrap().pop().unwrap().credential.id;
+    w.credentials.revoke(&alice, &credential).await.unwrap();
+
+    let again = w.requests.create(&alice, &app.id, ask()).await.expect("the ended subscription no longer holds the product");
+    w.requests.withdraw(&alice, &again.id).await.unwrap();
+    w.products.delete(&product, "admin").await.expect("only a revoked subscription uses it");
+}
