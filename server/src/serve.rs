@@ -281,7 +281,21 @@ async fn save_quota_usage_every(gateway: Arc<Gateway>, usage: Usage, every: std:
     loop {
         ticks.tick().await;
         save_quota_usage(&gateway, &usage).await;
-        gateway.prune();
+        forget_ended_limits(&gateway, &usage).await;
+    }
+}
+
+/// Drops the limiter state of limits keys that ended (a revoked key, an ended subscription).
+/// A key missing from the gateway's credential map may only be dormant (a suspended
+/// organisation): the store says which ended, so a dormant subscription keeps its count.
+async fn forget_ended_limits(gateway: &Gateway, usage: &Usage) {
+    let unlisted = gateway.unlisted_limits_keys();
+    if unlisted.is_empty() {
+        return;
+    }
+    match usage.ended(unlisted).await {
+        Ok(ended) => gateway.forget_limits(&ended),
+        Err(e) => tracing::warn!(error = %e, "cannot tell which limits keys ended; trying again with the next batch"),
     }
 }
 

@@ -68,9 +68,14 @@ impl RateLimits {
         bucket
     }
 
-    /// Drops buckets of keys that no longer exist (called when a new snapshot arrives).
-    pub fn retain(&self, live: impl Fn(&str) -> bool) {
-        self.buckets.retain(|k, _| live(k));
+    /// The keys with a bucket.
+    pub fn ids(&self) -> Vec<String> {
+        self.buckets.iter().map(|b| b.key().clone()).collect()
+    }
+
+    /// Drops the buckets of keys `keep` says no to (keys that ended).
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
+        self.buckets.retain(|k, _| keep(k));
     }
 }
 

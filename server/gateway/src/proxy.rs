@@ -245,11 +245,26 @@ impl Gateway {
         self.quotas.load(saved);
     }
 
-    /// Drops limiter state of keys that no longer exist (the binary calls this periodically).
-    pub fn prune(&self) {
+    /// Limits keys with limiter state but no entry in the credential map now. Each has ended (a
+    /// revoked key, an ended subscription) or is only dormant (a suspended organisation, a
+    /// token expired before the next is minted) and must keep its count: only the store can
+    /// tell, so the binary asks it and passes the ended ones to [`Gateway::forget_limits`].
+    pub fn unlisted_limits_keys(&self) -> Vec<String> {
         let live: std::collections::HashSet<String> = self.keys.iter().map(|k| k.value().limits_key().to_string()).collect();
-        self.rates.retain(|id| live.contains(id));
-        self.quotas.retain(|id| live.contains(id));
+        let mut unlisted: Vec<String> = self.rates.ids().into_iter().chain(self.quotas.ids()).filter(|id| !live.contains(id)).collect();
+        unlisted.sort_unstable();
+        unlisted.dedup();
+        unlisted
+    }
+
+    /// Drops the limiter state of limits keys that ended (ids are never reused).
+    pub fn forget_limits(&self, ended: &[String]) {
+        if ended.is_empty() {
+            return;
+        }
+        let ended: std::collections::HashSet<&str> = ended.iter().map(String::as_str).collect();
+        self.rates.retain(|id| !ended.contains(id));
+        self.quotas.retain(|id| !ended.contains(id));
     }
 
     /// The pooled upstream client for this API's connect timeout and CA, one per thread: a

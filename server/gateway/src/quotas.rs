@@ -115,8 +115,14 @@ impl Quotas {
         }
     }
 
-    pub fn retain(&self, live: impl Fn(&str) -> bool) {
-        self.counters.retain(|k, _| live(k));
+    /// The keys counted so far.
+    pub fn ids(&self) -> Vec<String> {
+        self.counters.iter().map(|c| c.key().clone()).collect()
+    }
+
+    /// Drops the counters of keys `keep` says no to.
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
+        self.counters.retain(|k, _| keep(k));
     }
 }
 

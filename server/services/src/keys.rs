@@ -113,7 +113,7 @@ impl Keys {
                 let record: KeyRecord = codec::decode("keys", &id, &removed)?;
                 let bound = record.spec.bound_certificates.unwrap_or_default();
                 crate::references::remove(txn, tables::CERTIFICATE_USERS, &bound, &format!("key:{id}"))?;
-                txn.open_table(tables::QUOTA_USAGE)?.remove(id.as_str())?;
+                crate::usage::forget(txn, &id)?;
                 audit::record(txn, &actor, "key.revoked", &id, String::new())?;
                 Ok(())
             })

@@ -57,9 +57,11 @@ pub(crate) fn put_subscription(txn: &WriteTransaction, record: &SubscriptionReco
     Ok(())
 }
 
-/// Ends a subscription (its credential is removed with `remove_credential`).
+/// Ends a subscription (its credential is removed with `remove_credential`); its saved quota
+/// counter goes with it, like a revoked key's.
 pub(crate) fn remove_subscription(txn: &WriteTransaction, record: &SubscriptionRecord) -> Result<(), ServiceError> {
     txn.open_table(tables::SUBSCRIPTIONS)?.remove(record.id.as_str())?;
+    crate::usage::forget(txn, &record.id)?;
     references::remove(txn, tables::SUBSCRIPTIONS_BY, &targets(record), &record.id)?;
     touched(txn, Touched::Subscription(&record.id));
     Ok(())

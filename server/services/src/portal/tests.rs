@@ -210,6 +210,37 @@ async fn self_serve_takes_a_usable_certificate_and_registers_it_on_approval() {
     assert_eq!(w.decide(&mine, &token), Err(DenialKind::ClientCertificateNotAllowed));
 }
 
+/// A portal credential's quota counter is its subscription's: saved and loaded like an admin
+/// key's, kept while the credential is only revoked, dropped when the subscription ends.
+#[tokio::test]
+async fn a_subscriptions_saved_quota_counter_lives_as_long_as_the_subscription() {
+    use crate::usage::{QuotaUsageRecord, Usage};
+    let w = world().await;
+    let product = w.product(CertificateMode::SelfServe, false).await;
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone(), role: OrgRole::Member };
+    let app = w.apps.create(&alice, "Shop").await.unwrap();
+    let mine = TestPki::new().leaf(&LeafSpec::client("mine"));
+    let ask = NewRequest { product, plan: w.plan.clone(), certificate: Some(mine.cert_pem.into_bytes()) };
+    let request = w.requests.create(&alice, &app.id, ask).await.unwrap();
+    w.requests.approve(&w.admin, &request.id).await.unwrap();
+    let credential = w.credentials.of_app(&alice, &app.id).await.unwrap().pop().unwrap();
+    let subscription = credential.subscription.id.clone();
+    let usage = Usage::new(w.store.clone());
+    let counted = QuotaUsageRecord { window_start: 1_771_027_200, used: 7 };
+
+    usage.save(vec![(subscription.clone(), counted)]).await.unwrap();
+    assert_eq!(usage.load_blocking().unwrap(), [(subscription.clone(), counted)], "saved under the subscription");
+    w.credentials.revoke(&alice, &credential.credential.id).await.unwrap();
+    assert_eq!(usage.load_blocking().unwrap(), [(subscription.clone(), counted)], "a revoked credential's subscription keeps its count");
+    assert!(usage.ended(vec![subscription.clone()]).await.unwrap().is_empty());
+
+    w.apps.delete(&alice, &app.id).await.unwrap();
+    assert!(usage.load_blocking().unwrap().is_empty(), "an ended subscription's counter is dropped");
+    assert_eq!(usage.ended(vec![subscription.clone()]).await.unwrap(), std::slice::from_ref(&subscription));
+    usage.save(vec![(subscription, counted)]).await.unwrap();
+    assert!(usage.load_blocking().unwrap().is_empty(), "and a late save does not bring it back");
+}
+
 mod lifecycle;
 
 /// A store written by schema 3 has no subscription or organisation-certificate indexes: opening

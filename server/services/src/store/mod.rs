@@ -345,7 +345,7 @@ fn run_write<T>(
         Err(e) => return (Err(StoreError::from(e).into()), Publication::Nothing),
     };
     changes::start();
-    let outcome = f(&txn).and_then(|value| {
+    let outcome = f(&txn).map(|value| {
         let touched = changes::take();
         let publication = match (publisher, scope) {
             (Some(publisher), Some(PublishScope::Touched)) => match publisher.prepare(db, &txn, &touched) {
@@ -365,7 +365,7 @@ fn run_write<T>(
             (_, None) if !touched.is_empty() => Publication::Scope(PublishScope::Everything),
             (_, None) => Publication::Nothing,
         };
-        Ok((value, publication))
+        (value, publication)
     });
     match outcome {
         Ok((value, publication)) => match txn.commit() {
