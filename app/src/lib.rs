@@ -11,6 +11,10 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 #[cfg(feature = "ssr")]
+pub mod ssr_accounts;
+#[cfg(feature = "ssr")]
+pub mod ssr_admin;
+#[cfg(feature = "ssr")]
 pub mod ssr_portal;
 
 use leptos::prelude::*;
@@ -22,8 +26,8 @@ use crate::api::{current_user, Me};
 use crate::components::Header;
 use crate::error::AppError;
 use crate::pages::{
-    AccessRequestDetailPage, AccessRequestsPage, AccountPage, AdminHome, ApiDetailPage, ApisPage, CertificateDetailPage, CertificatesPage,
-    DevHome, NotFound, OrganisationsPage, PlanDetailPage, PlansPage, ProductDetailPage, ProductsPage, SignInPage,
+    AccessRequestDetailPage, AccessRequestsPage, AccountPage, AdminHome, ApiDetailPage, ApisPage, AuditPage, CertificateDetailPage, CertificatesPage,
+    DevHome, NotFound, OrganisationDetailPage, OrganisationsPage, PlanDetailPage, PlansPage, ProductDetailPage, ProductsPage, SignInPage,
 };
 
 /// The HTML document around the app (server side only).
@@ -66,6 +70,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=AccountPage/>
                     <Route path=path!("/admin") view=AdminHome/>
                     <Route path=path!("/admin/organisations") view=OrganisationsPage/>
+                    <Route path=path!("/admin/organisations/:id") view=OrganisationDetailPage/>
+                    <Route path=path!("/admin/audit") view=AuditPage/>
                     <Route path=path!("/admin/apis") view=ApisPage/>
                     <Route path=path!("/admin/apis/:id") view=ApiDetailPage/>
                     <Route path=path!("/admin/certificates") view=CertificatesPage/>
