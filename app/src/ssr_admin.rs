@@ -118,21 +118,29 @@ fn credential_sentence(before: Option<&GrantSummary>, after: Option<&GrantSummar
     }
 }
 
+/// Credentials of one organisation that change alike.
+#[derive(Default)]
+struct Group {
+    count: usize,
+    apps: BTreeSet<String>,
+    products: BTreeSet<String>,
+}
+
 /// A dry run's change set in words (pure: names are given).
 pub fn words(preview: &ChangePreview, names: &ChangeNames) -> ChangeWords {
     // Credentials that change alike in one organisation are said once, with their count.
-    let mut groups: BTreeMap<(String, String), (usize, BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
     for change in &preview.credentials {
         let sentence = credential_sentence(change.before.as_ref(), change.after.as_ref(), names);
         let organisation = name(&names.organisations, &change.organisation).to_string();
         let group = groups.entry((organisation, sentence)).or_default();
-        group.0 += 1;
-        group.1.insert(name(&names.apps, &change.app).to_string());
-        group.2.insert(name(&names.products, &change.product).to_string());
+        group.count += 1;
+        group.apps.insert(name(&names.apps, &change.app).to_string());
+        group.products.insert(name(&names.products, &change.product).to_string());
     }
     let credentials = groups
         .into_iter()
-        .map(|((organisation, sentence), (count, apps, products))| {
+        .map(|((organisation, sentence), Group { count, apps, products })| {
             let apps: Vec<String> = apps.into_iter().collect();
             let products: Vec<String> = products.into_iter().collect();
             format!(

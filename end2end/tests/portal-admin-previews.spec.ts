@@ -12,7 +12,7 @@ test('saving a product with live subscriptions first says what changes, in words
   await page.getByRole('button', { name: 'Save product' }).click();
   const preview = page.getByTestId('change-preview');
   await expect(preview).toContainText('credential of Acme Corp (app Acme Checkout; product Echo (Managed)) will no longer be bound');
-  await expect(preview.getByRole('button', { name: 'Apply: save product Echo (Managed)' })).toBeVisible();
+  await expect(preview.getByRole('button', { name: 'Apply this change: save product Echo (Managed)' })).toBeVisible();
   // Not applied: the facts still say binding is on.
   await expect(page.getByTestId('product-binding').first()).toContainText('On');
 });

@@ -29,7 +29,7 @@ pub fn ChangeList(change: ChangeWords) -> impl IntoView {
 pub fn ConfirmChange(pending: Signal<Option<PendingChange>>, #[prop(optional)] target: Option<String>, what: String) -> impl IntoView {
     move || {
         pending.get().filter(|p| target.is_none() || p.target == target).map(|p| {
-            let label = format!("Apply: {what}");
+            let label = format!("Apply this change: {what}");
             view! {
                 <div class="note" role="status" data-testid="change-preview">
                     <p><strong>{format!("Before you apply ({what}): this changes live credentials.")}</strong></p>
