@@ -176,6 +176,13 @@ pub async fn audit_view(services: &PortalServices, admin: &ActiveSession, filter
     let emails = users.iter().map(|u| (u.id.clone(), u.email.clone())).collect();
     let organisations = services.organisations.list().await.map_err(service_error)?;
     let org_names: std::collections::HashMap<&str, &str> = organisations.iter().map(|o| (o.id.as_str(), o.name.as_str())).collect();
+    // Ids the log's subjects and details hold, said as names where they still exist.
+    let mut names: Vec<(String, String)> = organisations.iter().map(|o| (o.id.clone(), o.name.clone())).collect();
+    names.extend(services.products.list().await.map_err(service_error)?.into_iter().map(|p| (p.id, p.spec.name)));
+    names.extend(services.plans.list().await.map_err(service_error)?.into_iter().map(|p| (p.id, p.spec.name)));
+    names.extend(services.apis.list().await.map_err(service_error)?.into_iter().map(|a| (a.id, a.spec.name)));
+    names.extend(users.iter().map(|u| (u.id.clone(), u.email.clone())));
+    let named = |text: &str| names.iter().fold(text.to_string(), |t, (id, name)| if t.contains(id.as_str()) { t.replace(id.as_str(), name) } else { t });
     let older = if page.more { page.entries.last().map(|(seq, _)| *seq) } else { None };
     let rows = page
         .entries
@@ -186,8 +193,8 @@ pub async fn audit_view(services: &PortalServices, admin: &ActiveSession, filter
             actor: actor_name(&e.actor, &emails),
             what: action_words(&e.action),
             action: e.action,
-            subject: e.subject,
-            detail: e.detail,
+            subject: named(&e.subject),
+            detail: named(&e.detail),
             organisation: e.organisation.map(|o| org_names.get(o.as_str()).map(|n| n.to_string()).unwrap_or(o)),
         })
         .collect();

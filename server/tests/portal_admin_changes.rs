@@ -302,6 +302,7 @@ async fn audit_filters_keep_only_what_they_name() {
     let (_, mine) = demo.call("audit_log", &[("actor", admin_id.as_str())]).await;
     assert_eq!(actions(&mine), vec!["organisation.resumed", "organisation.suspended", "user.signed_in"], "{mine}");
     assert!(mine["rows"].as_array().unwrap().iter().all(|r| r["actor"] == ADMIN_EMAIL));
+    assert_eq!(mine["rows"][0]["subject"], "Globex", "names, not ids: {mine}");
     let (_, sign_ins) = demo.call("audit_log", &[("kind", "user.signed_in")]).await;
     assert_eq!(actions(&sign_ins), vec!["user.signed_in"], "the admin's sign-in, and no other: {sign_ins}");
     let (_, nothing) = demo.call("audit_log", &[("actor", admin_id.as_str()), ("kind", "credential")]).await;

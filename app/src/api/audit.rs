@@ -16,6 +16,7 @@ pub struct AuditRow {
     pub action: String,
     /// The action in words.
     pub what: String,
+    /// What changed: its name where it still exists, else its id.
     pub subject: String,
     pub detail: String,
     pub organisation: Option<String>,
