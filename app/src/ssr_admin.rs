@@ -501,7 +501,10 @@ pub async fn save_product(
     let change = change_words(services, &actor, &preview).await?;
     let token = confirm_token(&preview, &spec);
     if change.is_empty() || confirm == Some(token.as_str()) {
-        services.products.update_previewed(id, spec, &admin.user.id, false).await.map_err(service_error)?;
+        // The answer says what the write did (the same as the preview unless another write
+        // came in between).
+        let (_, done) = services.products.update_previewed(id, spec, &admin.user.id, false).await.map_err(service_error)?;
+        let change = if done == preview { change } else { change_words(services, &actor, &done).await? };
         tracing::info!(admin = %admin.user.id, product = %id, "product saved");
         return Ok(Previewed { applied: true, value: product_view(services, id).await?, change, confirm: None, note: None, target: None });
     }

@@ -416,3 +416,37 @@ async fn a_consumer_gets_nothing_from_the_new_pages_and_server_functions() {
     let (_, users) = demo.admin.call(Method::GET, "/users", None).await;
     assert!(!users.to_string().contains("intruder"), "{users}");
 }
+
+#[tokio::test]
+async fn the_effective_allow_list_is_paged() {
+    let server = Server::start();
+    let admin = Admin::new(&server);
+    let pki = certgate_testpki::TestPki::new();
+    let mut ids = Vec::new();
+    for n in 0..21 {
+        ids.push(admin.upload(&pki.leaf(&certgate_testpki::LeafSpec::client(&format!("pinned-{n:02}")))).await);
+    }
+    let api = admin
+        .create_api(json!({"name": "Pinned", "listen_path": "/pinned", "upstream_url": "http://127.0.0.1:9/", "auth": "auth_token",
+                           "mtls": {"required": true, "allowed_certificates": ids}}))
+        .await;
+    let portal = signed_in(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (status, first) = call(&portal, &server, "api_allow_list", &[("id", api.as_str())]).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!((first["total"].as_u64(), first["pages"].as_u64(), first["entries"].as_array().unwrap().len()), (Some(21), Some(2), 20));
+    assert_eq!(first["entries"][0]["label"], "pinned-00", "by name");
+    let (_, second) = call(&portal, &server, "api_allow_list", &[("id", api.as_str()), ("page", "2")]).await;
+    assert_eq!(second["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(second["entries"][0]["label"], "pinned-20");
+    let (_, beyond) = call(&portal, &server, "api_allow_list", &[("id", api.as_str()), ("page", "99")]).await;
+    assert_eq!(beyond["page"], 2, "a page past the end shows the last");
+    let r = portal.get(server.url(&format!("/admin/apis/{api}?allow_page=2"))).send().await.unwrap();
+    let html = r.text().await.unwrap();
+    // The effective list (the admin's own section above lists every entry).
+    let effective = &html[html.find("data-testid=\"effective-allow-list\"").expect("the section")..];
+    let effective = &effective[..effective.find("</section>").unwrap()];
+    assert!(effective.contains("Page 2 of 2 (21 certificates)") && effective.contains(">pinned-20<") && !effective.contains(">pinned-00<"), "page 2: {effective}");
+    assert!(effective.contains(&format!("href=\"/admin/apis/{api}?allow_page=1\"")), "a link to the previous page");
+    let (status, _) = call(&portal, &server, "api_allow_list", &[("id", "api_nope")]).await;
+    assert_eq!(status, 404);
+}
