@@ -220,6 +220,10 @@ async fn unlinking_an_organisations_last_certificate_is_previewed_with_the_warni
     let (_, applied) = demo.call("unlink_certificate", &[unlink[0], unlink[1], ("confirm", confirm.as_str())]).await;
     assert_eq!(applied["applied"], true, "{applied}");
     assert_ne!(demo.call_managed(&mut acme).await.0, 200, "unlinked: refused from the next request");
+    // The audit log has it under Acme Corp, in words.
+    let (_, log) = demo.call("audit_log", &[("organisation", demo.acme_org.as_str()), ("kind", "certificate")]).await;
+    let row = &log["rows"][0];
+    assert_eq!((row["action"].as_str(), row["detail"].as_str(), row["subject"].as_str()), (Some("certificate.unlinked"), Some("organisation Acme Corp"), Some(demo.acme_cert_id.as_str())), "{log}");
 
     // Linking it back joins again, without a warning.
     let (_, answer) = demo.call("link_certificate", &unlink).await;
