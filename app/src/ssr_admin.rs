@@ -53,6 +53,13 @@ fn listing(items: &[String]) -> String {
     }
 }
 
+/// The names of `ids`, in alphabetical order, as a listing.
+fn sorted_names(map: &HashMap<String, String>, ids: &[String]) -> String {
+    let mut names: Vec<String> = ids.iter().map(|id| name(map, id).to_string()).collect();
+    names.sort_by_key(|n| n.to_lowercase());
+    listing(&names)
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("{n} {one}")
@@ -67,8 +74,8 @@ fn minus(a: &[String], b: &[String]) -> Vec<String> {
 
 /// What happens to one credential, as the end of a sentence ("will only accept …").
 fn credential_sentence(before: Option<&GrantSummary>, after: Option<&GrantSummary>, names: &ChangeNames) -> String {
-    let certificates = |ids: &[String]| listing(&ids.iter().map(|c| name(&names.certificates, c).to_string()).collect::<Vec<_>>());
-    let apis = |ids: &[String]| listing(&ids.iter().map(|a| name(&names.apis, a).to_string()).collect::<Vec<_>>());
+    let certificates = |ids: &[String]| sorted_names(&names.certificates, ids);
+    let apis = |ids: &[String]| sorted_names(&names.apis, ids);
     let (b, a) = match (before, after) {
         (None, None) => return "will not change".into(),
         (Some(_), None) => return "will stop working: they grant nothing any more".into(),
@@ -157,7 +164,7 @@ pub fn words(preview: &ChangePreview, names: &ChangeNames) -> ChangeWords {
         .allow_lists
         .iter()
         .map(|change| {
-            let label = |ids: &[String]| listing(&ids.iter().map(|c| name(&names.certificates, c).to_string()).collect::<Vec<_>>());
+            let label = |ids: &[String]| sorted_names(&names.certificates, ids);
             let mut parts = Vec::new();
             if !change.joining.is_empty() {
                 parts.push(format!("{} {} its allow list", label(&change.joining), if change.joining.len() == 1 { "joins" } else { "join" }));

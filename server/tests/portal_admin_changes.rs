@@ -185,6 +185,20 @@ async fn a_product_change_is_said_in_words_and_applied_only_when_confirmed() {
     assert_eq!(applied["applied"], true, "{applied}");
     assert_eq!(demo.call_managed(&mut globex).await, (401, "certificate_binding_mismatch".to_string()));
 
+    // Another API in the product: its credentials gain it, and their certificates join its
+    // allow list (previewed only).
+    let (_, apis) = demo.admin.call(Method::GET, "/apis", None).await;
+    let self_serve_api = apis["items"].as_array().unwrap().iter().find(|a| a["listen_path"] == "/demo-self-serve").unwrap()["id"].as_str().unwrap().to_string();
+    let mut wider = bind.clone();
+    wider.push(("form[apis][]".into(), self_serve_api));
+    let (_, answer) = demo.call("save_product", &pairs(&wider)).await;
+    assert_eq!(answer["applied"], false, "{answer}");
+    let said = lines(&answer, "credentials");
+    assert!(said.contains("1 credential of Acme Corp (app Acme Checkout; product Echo (Managed)) will also grant API Echo, Self-Serve (demo)."), "{said}");
+    let allow = lines(&answer, "allow_lists");
+    assert_eq!(allow, "API Echo, Self-Serve (demo): Acme demo client and Globex demo client join its allow list.", "{answer}");
+    no_ids(&allow);
+
     // A change of no live consequence (the description) is applied at once.
     let mut described = bind.clone();
     described.retain(|(k, _)| k != "form[description]");
@@ -248,6 +262,10 @@ async fn the_certificate_page_says_what_uses_it_and_the_api_page_the_source_of_e
         "(bound to it)",
     ] {
         assert!(html.contains(expected), "certificate page lacks {expected}");
+    }
+    let list = demo.page("/admin/certificates").await;
+    for expected in ["API Portal health (demo), 1 admin key", "1 Self-Serve subscription", "aria-label=\"Copy the fingerprint of Acme demo client\""] {
+        assert!(list.contains(expected), "certificate list lacks {expected}");
     }
     // Globex's Self-Serve certificate is held by its subscription.
     let self_serve = cert_id(&demo.server.data_dir.join("demo/globex-self-serve.crt"));
