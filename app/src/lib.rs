@@ -15,6 +15,8 @@ pub mod ssr_accounts;
 #[cfg(feature = "ssr")]
 pub mod ssr_admin;
 #[cfg(feature = "ssr")]
+pub mod ssr_changes;
+#[cfg(feature = "ssr")]
 pub mod ssr_portal;
 
 use leptos::prelude::*;

@@ -131,7 +131,7 @@ pub async fn rename_certificate(id: String, display_name: String) -> Result<Cert
 pub async fn link_certificate(id: String, organisation_id: String, confirm: Option<String>) -> Result<Previewed<CertificateView>, AppError> {
     use crate::ssr;
     let admin = ssr::require_admin(&ssr::request_auth())?;
-    crate::ssr_admin::relink_certificate(&ssr::services()?, &admin, &id, &organisation_id, true, confirm.as_deref()).await
+    crate::ssr_changes::relink_certificate(&ssr::services()?, &admin, &id, &organisation_id, true, confirm.as_deref()).await
 }
 
 /// Unlinks the certificate from an organisation, previewed like a link.
@@ -139,5 +139,5 @@ pub async fn link_certificate(id: String, organisation_id: String, confirm: Opti
 pub async fn unlink_certificate(id: String, organisation_id: String, confirm: Option<String>) -> Result<Previewed<CertificateView>, AppError> {
     use crate::ssr;
     let admin = ssr::require_admin(&ssr::request_auth())?;
-    crate::ssr_admin::relink_certificate(&ssr::services()?, &admin, &id, &organisation_id, false, confirm.as_deref()).await
+    crate::ssr_changes::relink_certificate(&ssr::services()?, &admin, &id, &organisation_id, false, confirm.as_deref()).await
 }
