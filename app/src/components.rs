@@ -30,6 +30,7 @@ pub fn Header() -> impl IntoView {
                                                 <li><A href="/admin/products">"Products"</A></li>
                                                 <li><A href="/admin/plans">"Plans"</A></li>
                                                 <li><A href="/admin/access-requests">"Access requests"</A></li>
+                                                <li><A href="/admin/audit">"Audit log"</A></li>
                                             })}
                                             {(!admin).then(|| view! {
                                                 <li><A href="/" exact=true>"Home"</A></li>

@@ -11,6 +11,12 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 #[cfg(feature = "ssr")]
+pub mod ssr_accounts;
+#[cfg(feature = "ssr")]
+pub mod ssr_admin;
+#[cfg(feature = "ssr")]
+pub mod ssr_changes;
+#[cfg(feature = "ssr")]
 pub mod ssr_portal;
 
 use leptos::prelude::*;
@@ -23,8 +29,8 @@ use crate::api::{current_user, Me};
 use crate::components::Header;
 use crate::error::AppError;
 use crate::pages::{
-    AccessRequestDetailPage, AccessRequestsPage, AccountPage, AdminHome, ApiDetailPage, ApisPage, CertificateDetailPage, CertificatesPage,
-    NotFound, OrganisationsPage, PlanDetailPage, PlansPage, ProductDetailPage, ProductsPage, SignInPage,
+    AccessRequestDetailPage, AccessRequestsPage, AccountPage, AdminHome, ApiDetailPage, ApisPage, AuditPage, CertificateDetailPage, CertificatesPage,
+    NotFound, OrganisationDetailPage, OrganisationsPage, PlanDetailPage, PlansPage, ProductDetailPage, ProductsPage, SignInPage,
 };
 use crate::pages::{PortalAppPage, PortalAppsPage, PortalHomePage, PortalProductPage, PortalProductsPage};
 
@@ -73,6 +79,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=AccountPage/>
                     <Route path=path!("/admin") view=AdminHome/>
                     <Route path=path!("/admin/organisations") view=OrganisationsPage/>
+                    <Route path=path!("/admin/organisations/:id") view=OrganisationDetailPage/>
+                    <Route path=path!("/admin/audit") view=AuditPage/>
                     <Route path=path!("/admin/apis") view=ApisPage/>
                     <Route path=path!("/admin/apis/:id") view=ApiDetailPage/>
                     <Route path=path!("/admin/certificates") view=CertificatesPage/>

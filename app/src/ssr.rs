@@ -200,7 +200,7 @@ pub fn me(user: &UserRecord, organisation: Option<String>) -> Me {
 }
 
 pub fn organisation_view(org: OrganisationRecord) -> OrganisationView {
-    OrganisationView { id: org.id, name: org.name, created_at: org.created_at }
+    OrganisationView { suspended: org.suspended_at.is_some(), id: org.id, name: org.name, created_at: org.created_at }
 }
 
 /// The filter the services understand, from the query the UI and REST API send.

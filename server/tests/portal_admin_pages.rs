@@ -220,7 +220,10 @@ async fn product_form_saves_lists_of_choices_and_puts_service_errors_at_their_fi
     ];
     let (status, body) = call(&w.portal, &w.server, "save_product", &edit).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!((body["certificate_mode"].as_str(), body["certificate_binding"].as_bool()), (Some("managed"), Some(false)), "{body}");
+    // No subscription uses it: nothing live changes, so it is applied without a preview.
+    assert_eq!(body["applied"], true, "{body}");
+    let saved = &body["value"];
+    assert_eq!((saved["certificate_mode"].as_str(), saved["certificate_binding"].as_bool()), (Some("managed"), Some(false)), "{body}");
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::api::changes::Previewed;
 use crate::error::AppError;
 
 /// A subject alternative name.
@@ -124,26 +125,19 @@ pub async fn rename_certificate(id: String, display_name: String) -> Result<Cert
     Ok(ssr::certificate_view(&entry))
 }
 
+/// Links the certificate to an organisation. When that changes live credentials or allow
+/// lists, the answer previews it and nothing changes; sent again with `confirm` it applies.
 #[server(prefix = "/fn", endpoint = "link_certificate")]
-pub async fn link_certificate(id: String, organisation_id: String) -> Result<CertificateView, AppError> {
+pub async fn link_certificate(id: String, organisation_id: String, confirm: Option<String>) -> Result<Previewed<CertificateView>, AppError> {
     use crate::ssr;
     let admin = ssr::require_admin(&ssr::request_auth())?;
-    let entry = ssr::services()?
-        .certificates
-        .link_organisation(&id, &organisation_id, &admin.user.id)
-        .await
-        .map_err(ssr::service_error)?;
-    Ok(ssr::certificate_view(&entry))
+    crate::ssr_changes::relink_certificate(&ssr::services()?, &admin, &id, &organisation_id, true, confirm.as_deref()).await
 }
 
+/// Unlinks the certificate from an organisation, previewed like a link.
 #[server(prefix = "/fn", endpoint = "unlink_certificate")]
-pub async fn unlink_certificate(id: String, organisation_id: String) -> Result<CertificateView, AppError> {
+pub async fn unlink_certificate(id: String, organisation_id: String, confirm: Option<String>) -> Result<Previewed<CertificateView>, AppError> {
     use crate::ssr;
     let admin = ssr::require_admin(&ssr::request_auth())?;
-    let entry = ssr::services()?
-        .certificates
-        .unlink_organisation(&id, &organisation_id, &admin.user.id)
-        .await
-        .map_err(ssr::service_error)?;
-    Ok(ssr::certificate_view(&entry))
+    crate::ssr_changes::relink_certificate(&ssr::services()?, &admin, &id, &organisation_id, false, confirm.as_deref()).await
 }

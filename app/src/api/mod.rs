@@ -23,6 +23,7 @@ pub struct OrganisationView {
     pub id: String,
     pub name: String,
     pub created_at: i64,
+    pub suspended: bool,
 }
 
 #[server(prefix = "/fn", endpoint = "current_user")]
@@ -122,8 +123,12 @@ pub async fn rename_organisation(id: String, name: String) -> Result<Organisatio
 }
 
 pub mod apis;
+pub mod audit;
 pub mod certificates;
+pub mod changes;
+pub mod consumers;
 pub mod plans;
 pub mod products;
 pub mod requests;
 pub mod portal;
+pub mod usage;

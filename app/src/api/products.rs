@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::api::apis::ApiSummary;
+use crate::api::changes::Previewed;
 use crate::error::AppError;
 
 /// An id with the name the screens show for it.
@@ -184,25 +185,24 @@ pub async fn get_product(id: String) -> Result<ProductView, AppError> {
     })
 }
 
-/// Creates a product (`id` empty: then shows its page) or replaces one.
+/// Creates a product (`id` empty: then shows its page) or replaces one. A change that alters
+/// live credentials or allow lists is not applied at once: the answer says what it would do,
+/// and the same form sent again with `confirm` (the token of that preview) applies it.
 #[server(prefix = "/fn", endpoint = "save_product")]
-pub async fn save_product(id: Option<String>, form: ProductForm) -> Result<ProductView, AppError> {
+pub async fn save_product(id: Option<String>, form: ProductForm, confirm: Option<String>) -> Result<Previewed<ProductView>, AppError> {
     use crate::ssr;
     let admin = ssr::require_admin(&ssr::request_auth())?;
     let spec = crate::ssr_portal::product_spec(form)?;
     let services = ssr::services()?;
-    let existing = id.as_deref().map(str::trim).filter(|i| !i.is_empty()).map(str::to_string);
-    let entry = match &existing {
-        Some(id) => services.products.update_entry(id, spec, &admin.user.id).await,
-        None => services.products.create_entry(spec, &admin.user.id).await,
+    if let Some(id) = id.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
+        return crate::ssr_changes::save_product(&services, &admin, id, spec, confirm.as_deref()).await;
     }
-    .map_err(ssr::service_error)?;
-    tracing::info!(admin = %admin.user.id, product = %entry.record.id, "product saved");
-    if existing.is_none() {
-        leptos_axum::redirect(&format!("/admin/products/{}", entry.record.id));
-    }
+    let entry = services.products.create_entry(spec, &admin.user.id).await.map_err(ssr::service_error)?;
+    tracing::info!(admin = %admin.user.id, product = %entry.record.id, "product created");
+    leptos_axum::redirect(&format!("/admin/products/{}", entry.record.id));
     let mut views = crate::ssr_portal::product_views(&services, Some(&entry.record.id)).await?;
-    views.pop().ok_or_else(|| AppError::new("internal", "The saved product could not be read back."))
+    let value = views.pop().ok_or_else(|| AppError::new("internal", "The saved product could not be read back."))?;
+    Ok(Previewed { applied: true, value, change: Default::default(), confirm: None, note: None, target: None })
 }
 
 /// Deletes a product; the form's confirmation box must be ticked.

@@ -24,7 +24,7 @@ pub fn AdminHome() -> impl IntoView {
             </a>
             <a class="card link-card" href="/admin/organisations">
                 <h2>"Organisations"</h2>
-                <p>"The API consumers' organisations: create and rename them."</p>
+                <p>"The API consumers' organisations: their consumers, invite links, suspension."</p>
             </a>
             <a class="card link-card" href="/admin/products">
                 <h2>"Products"</h2>
@@ -37,6 +37,10 @@ pub fn AdminHome() -> impl IntoView {
             <a class="card link-card" href="/admin/access-requests">
                 <h2>"Access requests"</h2>
                 <p>"Approve or reject what consumers ask for."</p>
+            </a>
+            <a class="card link-card" href="/admin/audit">
+                <h2>"Audit log"</h2>
+                <p>"Who did what and when, filtered by actor, organisation and kind."</p>
             </a>
         </div>
     }

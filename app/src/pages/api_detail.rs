@@ -2,10 +2,11 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::apis::{get_api, AllowApiCertificate, ApiDetail, DeleteApi, DisallowApiCertificate, UpdateApi};
 use crate::api::certificates::{list_certificates, CertificateView};
+use crate::api::usage::{api_allow_list, AllowListPage};
 use crate::components::ActionError;
 
 #[component]
@@ -20,6 +21,12 @@ pub fn ApiDetailPage() -> impl IntoView {
         |(id, ..)| get_api(id),
     );
     let certificates = Resource::new(|| (), |_| list_certificates(None, None, None, None));
+    let query = use_query_map();
+    let allow_page = move || query.read().get("allow_page").and_then(|p| p.parse::<usize>().ok());
+    let effective = Resource::new(
+        move || (id(), allow_page(), allow.version().get(), disallow.version().get(), update.version().get()),
+        |(id, page, ..)| api_allow_list(id, page),
+    );
     view! {
         <Title text="API · certgate"/>
         <p><a href="/admin/apis">"← All APIs"</a></p>
@@ -31,6 +38,61 @@ pub fn ApiDetailPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match effective.await {
+                    Ok(list) => view! { <EffectiveAllowList list api=id()/> }.into_any(),
+                    Err(e) => view! { <p class="alert error" role="alert">{e.message}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The allow list the gateway enforces: the admin's entries and what live portal credentials
+/// of products containing the API add, each with its source, one page at a time.
+#[component]
+fn EffectiveAllowList(list: AllowListPage, api: String) -> impl IntoView {
+    let link = move |page: usize| format!("/admin/apis/{api}?allow_page={page}");
+    let (previous, next) = ((list.page > 1).then(|| link(list.page - 1)), (list.page < list.pages).then(|| link(list.page + 1)));
+    view! {
+        <section class="card" data-testid="effective-allow-list">
+            <h2>"Effective allow list"</h2>
+            <p class="muted">
+                "What the gateway admits now: your entries above, and the certificates of live portal credentials whose "
+                "product contains this API (product → app → organisation)."
+            </p>
+            {(!list.mtls_required).then(|| view! { <p class="alert">"mTLS is off for this API: the allow list is not enforced."</p> })}
+            {(list.total == 0).then(|| view! { <p class="muted">"No certificate is admitted."</p> })}
+            {(list.total > 0).then(|| view! {
+                <div class="table-scroll">
+                <table class="table">
+                    <thead><tr><th scope="col">"Certificate"</th><th scope="col">"Type"</th><th scope="col">"Source"</th></tr></thead>
+                    <tbody>
+                        {list.entries.into_iter().map(|e| {
+                            let kind = match (e.kind.as_str(), e.problem) {
+                                ("ca", _) => "CA: admits the leaves it issued".to_string(),
+                                (_, None) => "leaf".to_string(),
+                                (_, Some(p)) => format!("leaf, refused now: {}", p.replace('_', " ")),
+                            };
+                            view! {
+                                <tr data-testid="effective-entry">
+                                    <td><a href=format!("/admin/certificates/{}", e.id)>{e.label}</a>" "<code>{e.fingerprint_short}"…"</code></td>
+                                    <td>{kind}</td>
+                                    <td><ul class="plain-list">{e.sources.into_iter().map(|s| view! { <li data-testid="entry-source">{s}</li> }).collect_view()}</ul></td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                </div>
+                <nav class="row-form" aria-label="Allow list pages">
+                    <span>{format!("Page {} of {} ({} certificates)", list.page, list.pages, list.total)}</span>
+                    {previous.map(|href| view! { <a class="button secondary small" href=href rel="prev">"Previous page"</a> })}
+                    {next.map(|href| view! { <a class="button secondary small" href=href rel="next">"Next page"</a> })}
+                </nav>
+            })}
+        </section>
     }
 }
 
@@ -58,6 +120,7 @@ fn Detail(
                 None => "leaf pin".to_string(),
                 Some(problem) => format!("leaf pin, refused now: {}", problem.replace('_', " ")),
             };
+            let label = format!("Remove {} from the allow list", entry.label);
             view! {
                 <li>
                     <ActionForm action=disallow attr:class="row-form">
@@ -66,7 +129,7 @@ fn Detail(
                         <span class="muted">{state}</span>
                         <input type="hidden" name="id" value=id/>
                         <input type="hidden" name="certificate_id" value=entry.id/>
-                        <button type="submit" class="button secondary small">"Remove"</button>
+                        <button type="submit" class="button secondary small" aria-label=label>"Remove"</button>
                     </ActionForm>
                 </li>
             }

@@ -5,8 +5,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::certificates::{get_certificate, CertificateView, LinkCertificate, RenameCertificate, UnlinkCertificate};
+use crate::api::changes::Previewed;
+use crate::api::usage::{certificate_usage, CertificateUses};
 use crate::api::{list_organisations, OrganisationView};
 use crate::components::ActionError;
+use crate::pages::change_preview::{ChangeList, ConfirmChange};
 use crate::pages::certificates::{validity_class, validity_text, CopyButton};
 
 #[component]
@@ -16,10 +19,17 @@ pub fn CertificateDetailPage() -> impl IntoView {
     let rename = ServerAction::<RenameCertificate>::new();
     let link = ServerAction::<LinkCertificate>::new();
     let unlink = ServerAction::<UnlinkCertificate>::new();
-    let certificate = Resource::new(
-        move || (id(), rename.version().get(), link.version().get(), unlink.version().get()),
-        |(id, ..)| get_certificate(id),
-    );
+    // A link or unlink that was only previewed changes nothing: reload after applied ones, so
+    // the form keeps the organisation chosen for the confirmation.
+    let applied = RwSignal::new(0usize);
+    Effect::new(move |_| {
+        let done = |v: Option<Result<Previewed<CertificateView>, crate::error::AppError>>| matches!(v, Some(Ok(p)) if p.applied);
+        if done(link.value().get()) || done(unlink.value().get()) {
+            applied.update(|n| *n += 1);
+        }
+    });
+    let certificate = Resource::new(move || (id(), rename.version().get(), applied.get()), |(id, ..)| get_certificate(id));
+    let usage = Resource::new(move || (id(), applied.get()), |(id, _)| certificate_usage(id));
     let organisations = Resource::new(|| (), |_| list_organisations());
     view! {
         <Title text="Certificate · certgate"/>
@@ -30,6 +40,11 @@ pub fn CertificateDetailPage() -> impl IntoView {
                     (Ok(c), Ok(orgs)) => view! { <Detail c orgs rename link unlink/> }.into_any(),
                     (Err(e), _) | (_, Err(e)) => view! { <p class="alert error" role="alert">{e.message}</p> }.into_any(),
                 }
+            })}
+        </Suspense>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                usage.await.ok().map(|usage| view! { <UsedBy usage/> })
             })}
         </Suspense>
     }
@@ -77,24 +92,41 @@ fn Detail(
         ("Added", c.added_at.clone()),
     ];
     let id = c.id.clone();
+    let pending_unlink = Signal::derive(move || unlink.value().get().and_then(Result::ok).and_then(|p| p.pending()));
     let linked_items = c
         .organisations
         .clone()
         .into_iter()
         .map(|o| {
             let id = id.clone();
+            let label = format!("Unlink {}", o.name);
+            let what = format!("unlink {}", o.name);
             view! {
                 <li>
-                    <ActionForm action=unlink attr:class="row-form">
-                        <span>{o.name}</span>
-                        <input type="hidden" name="id" value=id/>
-                        <input type="hidden" name="organisation_id" value=o.id/>
-                        <button type="submit" class="button secondary small">"Unlink"</button>
+                    <ActionForm action=unlink attr:class="stack">
+                        <div class="row-form">
+                            <span>{o.name}</span>
+                            <input type="hidden" name="id" value=id/>
+                            <input type="hidden" name="organisation_id" value=o.id.clone()/>
+                            <button type="submit" class="button secondary small" aria-label=label>"Unlink"</button>
+                        </div>
+                        <ConfirmChange pending=pending_unlink target=o.id what/>
                     </ActionForm>
                 </li>
             }
         })
         .collect_view();
+    let pending_link = Signal::derive(move || link.value().get().and_then(Result::ok).and_then(|p| p.pending()));
+    let done = move || {
+        [link.value().get(), unlink.value().get()].into_iter().flatten().filter_map(Result::ok).find(|p| p.applied && !p.change.is_empty()).map(|p| {
+            view! {
+                <div class="alert success" role="status" data-testid="applied-change">
+                    <p>"Done. The gateway enforces it from the next request:"</p>
+                    <ChangeList change=p.change/>
+                </div>
+            }
+        })
+    };
     let link_id = id.clone();
     view! {
         <h1 data-testid="certificate-title">{c.label.clone()}</h1>
@@ -123,7 +155,10 @@ fn Detail(
         </section>
         <section class="card">
             <h2>"Organisations"</h2>
-            <p class="muted">"API products in managed mode give a linked organisation's apps every certificate linked here."</p>
+            <p class="muted">
+                "API products in managed mode give a linked organisation's apps every certificate linked here. When a link "
+                "or an unlink changes live credentials, you see which before it is applied."
+            </p>
             <ul class="plain-list" data-testid="linked-organisations">
                 {linked_items}
             </ul>
@@ -137,13 +172,55 @@ fn Detail(
                         </select>
                     </div>
                     <button type="submit" class="button primary">"Link"</button>
+                    <ConfirmChange pending=pending_link what="link the organisation".to_string()/>
                 </ActionForm>
             })}
+            {done}
             <ActionError error=Signal::derive(move || link.value().get().and_then(Result::err))/>
+            <ActionError error=Signal::derive(move || unlink.value().get().and_then(Result::err))/>
         </section>
         <section class="card">
             <h2>"PEM"</h2>
             <pre class="pem">{c.pem.clone()}</pre>
+        </section>
+    }
+}
+
+/// What uses the certificate: API entries, credentials and subscriptions.
+#[component]
+fn UsedBy(usage: CertificateUses) -> impl IntoView {
+    let nothing = usage.api_entries.is_empty() && usage.keys.is_empty() && usage.subscriptions.is_empty() && usage.credentials.is_empty();
+    view! {
+        <section class="card" data-testid="used-by">
+            <h2>"Used by"</h2>
+            {nothing.then(|| view! { <p class="muted">"Nothing uses this certificate now: no API lists it, and no credential works with it."</p> })}
+            {(!usage.api_entries.is_empty()).then(|| view! {
+                <h3>"API allow lists (your entries)"</h3>
+                <ul class="plain-list" data-testid="used-by-apis">
+                    {usage.api_entries.iter().map(|a| view! { <li><a href=format!("/admin/apis/{}", a.id)>{format!("API {}", a.name)}</a></li> }).collect_view()}
+                </ul>
+            })}
+            {(!usage.credentials.is_empty() || !usage.keys.is_empty()).then(|| view! {
+                <h3>"Credentials that work with it"</h3>
+                <ul class="plain-list" data-testid="used-by-credentials">
+                    {usage.credentials.iter().map(|c| {
+                        let bound = if c.bound { "token bound to its certificates" } else { "not bound" };
+                        view! {
+                            <li>{format!("App {} of {} — product {} (APIs {}); {}, {}", c.app, c.organisation, c.product, c.apis.join(", "), c.status, bound)}</li>
+                        }
+                    }).collect_view()}
+                    {usage.keys.iter().map(|k| view! { <li>{format!("Admin key {k} (bound to it)")}</li> }).collect_view()}
+                </ul>
+            })}
+            {(!usage.subscriptions.is_empty()).then(|| view! {
+                <h3>"Self-Serve subscriptions holding it"</h3>
+                <ul class="plain-list" data-testid="used-by-subscriptions">
+                    {usage.subscriptions.iter().map(|s| {
+                        let retire = s.retire_by.as_ref().map(|at| format!("; replaced, works until {at}")).unwrap_or_default();
+                        view! { <li>{format!("App {} of {} — product {}, plan {}{retire}", s.app, s.organisation, s.product, s.plan)}</li> }
+                    }).collect_view()}
+                </ul>
+            })}
         </section>
     }
 }

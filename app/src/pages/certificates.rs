@@ -188,12 +188,31 @@ fn CertificateRow(c: CertificateView) -> impl IntoView {
         <tr data-testid="certificate-row" data-id=c.id.clone()>
             <td><a href=format!("/admin/certificates/{}", c.id) data-testid="certificate-label">{c.label.clone()}</a></td>
             <td><div>{c.subject.clone()}</div><div class="muted small">"issued by " {c.issuer.clone()}</div></td>
-            <td><code title=c.fingerprint_sha256.clone() data-testid="fingerprint">{short}</code> <CopyButton text=c.fingerprint_sha256.clone()/></td>
+            <td><code title=c.fingerprint_sha256.clone() data-testid="fingerprint">{short}</code> <CopyButton text=c.fingerprint_sha256.clone() label=format!("Copy the fingerprint of {}", c.label)/></td>
             <td><span class=validity_class>{validity_text(&c)}</span></td>
             <td>{if c.kind == "ca" { "CA" } else { "Leaf" }}</td>
             <td>{organisations}</td>
-            <td>{if c.used_by.is_empty() { "—".to_string() } else { c.used_by.join(", ") }}</td>
+            <td>{used_by_summary(&c.used_by)}</td>
         </tr>
+    }
+}
+
+/// What uses a certificate, short: API names, and counts of subscriptions and keys (their ids
+/// say nothing here; the certificate's page names them).
+fn used_by_summary(used_by: &[String]) -> String {
+    let subscriptions = used_by.iter().filter(|u| u.starts_with("subscription ")).count();
+    let keys = used_by.iter().filter(|u| u.starts_with("key ")).count();
+    let mut parts: Vec<String> = used_by.iter().filter(|u| u.starts_with("API ")).cloned().collect();
+    if subscriptions > 0 {
+        parts.push(format!("{subscriptions} Self-Serve subscription{}", if subscriptions == 1 { "" } else { "s" }));
+    }
+    if keys > 0 {
+        parts.push(format!("{keys} admin key{}", if keys == 1 { "" } else { "s" }));
+    }
+    if parts.is_empty() {
+        "—".to_string()
+    } else {
+        parts.join(", ")
     }
 }
 
@@ -215,13 +234,14 @@ pub(crate) fn validity_text(c: &CertificateView) -> String {
 
 /// Copies `text` to the clipboard (works once the page is hydrated).
 #[component]
-pub fn CopyButton(text: String) -> impl IntoView {
+pub fn CopyButton(text: String, #[prop(optional)] label: Option<String>) -> impl IntoView {
     let (copied, set_copied) = signal(false);
+    let label = label.unwrap_or_else(|| "Copy the fingerprint".to_string());
     view! {
         <button
             type="button"
             class="button secondary small"
-            aria-label="Copy the fingerprint"
+            aria-label=label
             on:click=move |_| {
                 crate::browser::copy_to_clipboard(&text);
                 set_copied.set(true);

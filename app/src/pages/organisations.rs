@@ -47,19 +47,22 @@ pub fn OrganisationsPage() -> impl IntoView {
 fn OrganisationTable(list: Vec<OrganisationView>, rename: ServerAction<RenameOrganisation>) -> impl IntoView {
     view! {
         <table class="table">
-            <thead><tr><th scope="col">"Name"</th><th scope="col">"ID"</th><th scope="col">"Rename"</th></tr></thead>
+            <thead><tr><th scope="col">"Name"</th><th scope="col">"Status"</th><th scope="col">"ID"</th><th scope="col">"Rename"</th></tr></thead>
             <tbody>
                 {list.into_iter().map(|org| {
                     let label = format!("New name for {}", org.name);
+                    let button = format!("Rename {}", org.name);
+                    let status = if org.suspended { "Suspended" } else { "Active" };
                     view! {
                         <tr>
-                            <td data-testid="org-name">{org.name.clone()}</td>
+                            <td data-testid="org-name"><a href=format!("/admin/organisations/{}", org.id)>{org.name.clone()}</a></td>
+                            <td><span class=if org.suspended { "badge bad" } else { "badge ok" }>{status}</span></td>
                             <td><code>{org.id.clone()}</code></td>
                             <td>
                                 <ActionForm action=rename attr:class="row-form">
                                     <input type="hidden" name="id" value=org.id/>
                                     <input name="name" aria-label=label value=org.name required maxlength="100"/>
-                                    <button type="submit" class="button secondary">"Rename"</button>
+                                    <button type="submit" class="button secondary" aria-label=button>"Rename"</button>
                                 </ActionForm>
                             </td>
                         </tr>

@@ -10,6 +10,7 @@ use crate::api::plans::list_plans;
 use crate::api::products::{authentication_label, get_product, mode_label, DeleteProduct, ProductKind, ProductView, SaveProduct};
 use crate::components::{ActionError, ConfirmDeleteFields};
 use crate::error::AppError;
+use crate::pages::change_preview::{ChangeList, ConfirmChange};
 use crate::pages::products::{binding_text, visibility_text, ProductFields};
 
 #[component]
@@ -20,7 +21,7 @@ pub fn ProductDetailPage() -> impl IntoView {
     // Reload after a successful save only: a failed one keeps every choice in the form.
     let saved = RwSignal::new(0usize);
     Effect::new(move |_| {
-        if save.value().with(|v| matches!(v, Some(Ok(_)))) {
+        if save.value().with(|v| matches!(v, Some(Ok(p)) if p.applied)) {
             saved.update(|n| *n += 1);
         }
     });
@@ -66,6 +67,7 @@ fn Detail(
     };
     let (edit_id, delete_id, delete_what) = (p.id.clone(), p.id.clone(), format!("product {}", p.name));
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let name = p.name.clone();
     view! {
         <h1 data-testid="product-title">{p.name.clone()}</h1>
         {(!p.description.is_empty()).then(|| view! { <p>{p.description.clone()}</p> })}
@@ -82,13 +84,22 @@ fn Detail(
         </section>
         <section class="card">
             <h2>"Edit"</h2>
-            <p class="muted">"Live credentials follow a change of APIs, mode or binding from the next request."</p>
+            <p class="muted">
+                "Live credentials follow a change of APIs, mode or binding from the next request. When a change alters "
+                "live credentials or allow lists, saving first shows what it does, and applies it when you confirm."
+            </p>
             <ActionForm action=save attr:class="stack" attr:aria-label="Edit product">
                 <input type="hidden" name="id" value=edit_id/>
                 <ProductFields apis plans orgs product=Some(product) error/>
+                <ConfirmChange pending=Signal::derive(move || save.value().get().and_then(Result::ok).and_then(|p| p.pending())) what=format!("save product {name}")/>
                 <div><button type="submit" class="button primary">"Save product"</button></div>
             </ActionForm>
-            {move || save.value().get().and_then(Result::ok).map(|_| view! { <p class="alert success" role="status">"Saved. The gateway enforces it from the next request."</p> })}
+            {move || save.value().get().and_then(Result::ok).filter(|p| p.applied).map(|p| view! {
+                <div class="alert success" role="status">
+                    <p>"Saved. The gateway enforces it from the next request."</p>
+                    <ChangeList change=p.change/>
+                </div>
+            })}
         </section>
         <section class="card">
             <h2>"Delete"</h2>

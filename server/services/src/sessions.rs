@@ -44,7 +44,8 @@ impl Sessions {
         &self.policy
     }
 
-    /// Starts a session for `user_id`; returns the secret id for the cookie (never stored).
+    /// Starts a session for `user_id` (a sign-in, recorded in the audit log); returns the
+    /// secret id for the cookie (never stored).
     pub async fn start(&self, user_id: &str) -> Result<String, ServiceError> {
         let secret = ids::new_secret();
         let hash = ids::sha256_hex(secret.as_bytes());
@@ -53,7 +54,9 @@ impl Sessions {
         self.store
             .write(move |txn| {
                 txn.open_table(tables::SESSIONS)?.insert(hash.as_str(), codec::encode(&record)?.as_slice())?;
-                Ok(())
+                let user = load_user(&txn.open_table(tables::USERS)?, &record.user_id)?;
+                let (email, organisation) = user.map(|u| (u.email, u.organisation_id)).unwrap_or_default();
+                crate::audit::record_in(txn, &record.user_id, "user.signed_in", &record.user_id, email, organisation.as_deref())
             })
             .await?;
         Ok(secret)

@@ -447,9 +447,16 @@ impl Certificates {
         let write = move |txn: &redb::WriteTransaction| {
             let record = load_record(&txn.open_table(tables::CERTIFICATES)?, &id)?.ok_or_else(not_found)?;
             let mut meta = load_meta(&txn.open_table(tables::CERTIFICATE_PORTAL)?, &id)?;
+            let linked_before = meta.organisation_ids.clone();
             let detail = change(txn, &record.facts, &mut meta)?;
             put_portal_meta(txn, &id, Some(&meta))?;
-            audit::record(txn, &actor, action, &id, detail)?;
+            // Linking or unlinking one organisation concerns it: the log filters on it.
+            let changed: Vec<&String> = linked_before.symmetric_difference(&meta.organisation_ids).collect();
+            let organisation = match changed.as_slice() {
+                [one] => Some(one.as_str()),
+                _ => None,
+            };
+            audit::record_in(txn, &actor, action, &id, detail, organisation)?;
             Ok(())
         };
         // Organisation links decide Managed credentials' certificates: the gateway follows.

@@ -1,0 +1,216 @@
+//! Admin: one organisation — its consumers and their roles, invite and password-reset links
+//! (each shown once), disabling a user, and suspending or resuming the organisation.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::consumers::{
+    get_organisation, role_label, AccountLink, AddConsumer, ConsumerView, MakeAccountLink, OrganisationDetail, SetConsumerDisabled, SetConsumerRole,
+    SetOrganisationSuspended,
+};
+use crate::components::ActionError;
+
+#[component]
+pub fn OrganisationDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let add = ServerAction::<AddConsumer>::new();
+    let make_link = ServerAction::<MakeAccountLink>::new();
+    let disable = ServerAction::<SetConsumerDisabled>::new();
+    let role = ServerAction::<SetConsumerRole>::new();
+    let suspend = ServerAction::<SetOrganisationSuspended>::new();
+    let organisation = Resource::new(
+        move || (id(), add.version().get(), disable.version().get(), role.version().get(), suspend.version().get()),
+        |(id, ..)| get_organisation(id),
+    );
+    let actions = Actions { add, make_link, disable, role, suspend };
+    view! {
+        <Title text="Organisation · certgate"/>
+        <p><a href="/admin/organisations">"← All organisations"</a></p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match organisation.await {
+                    Ok(org) => view! { <Detail org actions/> }.into_any(),
+                    Err(e) => view! { <p class="alert error" role="alert">{e.message}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <LinkShownOnce link=Signal::derive(move || make_link.value().get().and_then(Result::ok))/>
+        <ActionError error=Signal::derive(move || make_link.value().get().and_then(Result::err))/>
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Actions {
+    add: ServerAction<AddConsumer>,
+    make_link: ServerAction<MakeAccountLink>,
+    disable: ServerAction<SetConsumerDisabled>,
+    role: ServerAction<SetConsumerRole>,
+    suspend: ServerAction<SetOrganisationSuspended>,
+}
+
+/// The link just made: shown this once (it is not stored and cannot be shown again).
+#[component]
+fn LinkShownOnce(link: Signal<Option<AccountLink>>) -> impl IntoView {
+    move || {
+        link.get().map(|l| {
+            let (copied, set_copied) = signal(false);
+            let what = if l.kind == "invite" { "Invite link" } else { "Password-reset link" };
+            let text = l.url.clone();
+            view! {
+                <section class="card" role="status" data-testid="account-link">
+                    <h2>{format!("{what} for {}", l.email)}</h2>
+                    <p class="alert">
+                        "Shown once: copy it now and send it to them. It works once, until "
+                        <strong data-testid="link-expiry">{l.expires_at}</strong>
+                        " (UTC). Making a new one replaces it."
+                    </p>
+                    <p><code data-testid="link-url">{l.url}</code></p>
+                    <button type="button" class="button secondary small" aria-label="Copy the link"
+                        on:click=move |_| { crate::browser::copy_to_clipboard(&text); set_copied.set(true); }>
+                        {move || if copied.get() { "Copied" } else { "Copy" }}
+                    </button>
+                </section>
+            }
+        })
+    }
+}
+
+#[component]
+fn Detail(org: OrganisationDetail, actions: Actions) -> impl IntoView {
+    let Actions { add, disable, role, suspend, .. } = actions;
+    let suspended = org.suspended_at.is_some();
+    let (status, button, value) = match &org.suspended_at {
+        Some(at) => (format!("Suspended since {at} (UTC): the gateway refuses every credential of its apps."), "Resume the organisation", "no"),
+        None => ("Active.".to_string(), "Suspend the organisation", "yes"),
+    };
+    let consumers = org.consumers.clone();
+    let org_id = org.id.clone();
+    view! {
+        <h1 data-testid="organisation-title">{org.name.clone()}</h1>
+        <section class="card">
+            <h2>"Status"</h2>
+            <p data-testid="organisation-status" data-suspended=suspended.to_string()>{status}</p>
+            <p class="muted">
+                "Suspending refuses every credential of the organisation's apps from the next request, and its certificates "
+                "leave the allow lists (unless something else holds them). Resuming restores both. Nothing is deleted."
+            </p>
+            <ActionForm action=suspend attr:class="row-form" attr:aria-label="Suspension">
+                <input type="hidden" name="id" value=org.id.clone()/>
+                <input type="hidden" name="suspended" value=value/>
+                <button type="submit" class=if suspended { "button primary" } else { "button danger" }>{button}</button>
+            </ActionForm>
+            <ActionError error=Signal::derive(move || suspend.value().get().and_then(Result::err))/>
+        </section>
+        <section class="card">
+            <h2>"Consumers"</h2>
+            {consumers.is_empty().then(|| view! { <p class="muted">"No consumers yet: add one below and send them an invite link."</p> })}
+            {(!consumers.is_empty()).then(|| view! { <ConsumerTable consumers actions/> })}
+            <ActionError error=Signal::derive(move || disable.value().get().and_then(Result::err))/>
+            <ActionError error=Signal::derive(move || role.value().get().and_then(Result::err))/>
+            <h3>"Add a consumer"</h3>
+            <ActionForm action=add attr:class="row-form" attr:aria-label="Add a consumer">
+                <input type="hidden" name="organisation_id" value=org_id/>
+                <div class="field grow">
+                    <label for="consumer-email">"Email"</label>
+                    <input id="consumer-email" name="email" type="email" required/>
+                </div>
+                <div class="field">
+                    <label for="consumer-role">"Role"</label>
+                    <select id="consumer-role" name="role">
+                        <option value="member">"Member"</option>
+                        <option value="org_admin">"Organisation admin"</option>
+                    </select>
+                </div>
+                <button type="submit" class="button primary">"Add consumer"</button>
+            </ActionForm>
+            <p class="muted">"They set their password through an invite link, which you make in the table above."</p>
+            <ActionError error=Signal::derive(move || add.value().get().and_then(Result::err))/>
+        </section>
+        <section class="card">
+            <h2>"Certificates and apps"</h2>
+            <h3>"Linked certificates"</h3>
+            {org.certificates.is_empty().then(|| view! { <p class="muted">"None: Managed products give its apps no certificate."</p> })}
+            <ul class="plain-list">
+                {org.certificates.iter().map(|c| view! { <li><a href=format!("/admin/certificates/{}", c.id)>{c.name.clone()}</a></li> }).collect_view()}
+            </ul>
+            <h3>"Apps"</h3>
+            {org.apps.is_empty().then(|| view! { <p class="muted">"No apps yet."</p> })}
+            <ul class="plain-list">
+                {org.apps.iter().map(|a| view! { <li>{a.name.clone()}</li> }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn ConsumerTable(consumers: Vec<ConsumerView>, actions: Actions) -> impl IntoView {
+    let Actions { make_link, disable, role, .. } = actions;
+    view! {
+        <div class="table-scroll">
+        <table class="table" data-testid="consumer-table">
+            <thead><tr>
+                <th scope="col">"Email"</th>
+                <th scope="col">"Role"</th>
+                <th scope="col">"State"</th>
+                <th scope="col">"Links"</th>
+                <th scope="col">"Access"</th>
+            </tr></thead>
+            <tbody>
+                {consumers.into_iter().map(|c| {
+                    let state = match (c.disabled, c.has_password) {
+                        (true, _) => "Disabled: cannot sign in",
+                        (false, false) => "Invited: no password yet",
+                        (false, true) => "Active",
+                    };
+                    let (link_kind, link_text) = if c.has_password { ("reset", "Make a password-reset link") } else { ("invite", "Make an invite link") };
+                    let link_label = format!("{link_text} for {}", c.email);
+                    let role_field = format!("role-{}", c.id);
+                    let role_label_text = format!("Role of {}", c.email);
+                    let role_button = format!("Change the role of {}", c.email);
+                    let (toggle, toggle_value) = if c.disabled { ("Enable", "no") } else { ("Disable", "yes") };
+                    let toggle_label = format!("{toggle} {}", c.email);
+                    let (id_role, id_link, id_toggle) = (c.id.clone(), c.id.clone(), c.id.clone());
+                    let disabled = c.disabled;
+                    let role_now = c.role.clone();
+                    let title = role_label(&c.role);
+                    view! {
+                        <tr data-testid="consumer-row" data-email=c.email.clone()>
+                            <td>{c.email.clone()}</td>
+                            <td>
+                                <ActionForm action=role attr:class="row-form">
+                                    <input type="hidden" name="user_id" value=id_role/>
+                                    <label class="muted" for=role_field.clone()>{role_label_text}</label>
+                                    <select id=role_field name="role" title=title>
+                                        <option value="member" selected=role_now == "member">"Member"</option>
+                                        <option value="org_admin" selected=role_now == "org_admin">"Organisation admin"</option>
+                                    </select>
+                                    <button type="submit" class="button secondary small" aria-label=role_button>"Change"</button>
+                                </ActionForm>
+                            </td>
+                            <td data-testid="consumer-state">{state}</td>
+                            <td>
+                                {(!disabled).then(|| view! {
+                                    <ActionForm action=make_link attr:class="inline-form">
+                                        <input type="hidden" name="user_id" value=id_link/>
+                                        <input type="hidden" name="kind" value=link_kind/>
+                                        <button type="submit" class="button secondary small" aria-label=link_label>{link_text}</button>
+                                    </ActionForm>
+                                })}
+                            </td>
+                            <td>
+                                <ActionForm action=disable attr:class="inline-form">
+                                    <input type="hidden" name="user_id" value=id_toggle/>
+                                    <input type="hidden" name="disabled" value=toggle_value/>
+                                    <button type="submit" class=if disabled { "button secondary small" } else { "button danger small" } aria-label=toggle_label>{toggle}</button>
+                                </ActionForm>
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+        </div>
+    }
+}

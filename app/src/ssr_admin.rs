@@ -1,0 +1,301 @@
+//! Server-side glue of the admin's "used by" and effective allow lists (derived from the
+//! services by the gateway's own rule) and the audit filter: records turned into what the
+//! screens show, with names instead of ids.
+
+use std::collections::{BTreeMap, HashMap};
+
+use certgate_core::pki;
+use certgate_core::portal::credential::CredentialStatus;
+use certgate_core::portal::derive::{credential_grant, fits_credential, CredentialGrant, CredentialInputs, ProductTerms};
+use certgate_services::audit::AuditFilter;
+use certgate_services::certificates::{CertificateEntry, CertificateFilter};
+use certgate_services::clock;
+use certgate_services::portal::credentials::CredentialRecord;
+use certgate_services::portal::overview::SubscriptionFilter;
+use certgate_services::portal::requests::SubscriptionRecord;
+use certgate_services::portal::Actor;
+use certgate_services::sessions::ActiveSession;
+use certgate_services::ServiceError;
+
+use crate::api::products::Named;
+use crate::api::usage::{AllowListPage, CertificateUses, CredentialUse, EffectiveEntry, SubscriptionUse};
+use crate::error::AppError;
+use crate::ssr::{service_error, PortalServices};
+use crate::ssr_portal::admin_actor;
+
+fn name<'a>(map: &'a HashMap<String, String>, id: &'a str) -> &'a str {
+    map.get(id).map(String::as_str).unwrap_or(id)
+}
+
+/// Reads what portal credentials grant now, from the services, by the same derivation the
+/// gateway's view uses (core's `credential_grant`). Shared reads are cached.
+pub struct GrantReader<'a> {
+    services: &'a PortalServices,
+    actor: Actor,
+    now: i64,
+    products: HashMap<String, Option<ProductTerms>>,
+    /// Organisation -> (its linked certificates that fit a credential, suspended).
+    organisations: HashMap<String, (Vec<String>, bool)>,
+    /// App -> its credentials.
+    credentials: HashMap<String, Vec<CredentialRecord>>,
+    app_names: HashMap<String, String>,
+}
+
+impl<'a> GrantReader<'a> {
+    pub fn new(services: &'a PortalServices, actor: Actor) -> GrantReader<'a> {
+        GrantReader {
+            services,
+            actor,
+            now: clock::now(),
+            products: HashMap::new(),
+            organisations: HashMap::new(),
+            credentials: HashMap::new(),
+            app_names: HashMap::new(),
+        }
+    }
+
+    async fn terms(&mut self, product: &str) -> Option<ProductTerms> {
+        if !self.products.contains_key(product) {
+            // A product that no longer checks grants nothing (as in the view).
+            let terms = self.services.products.entry(product).await.ok().map(|e| ProductTerms {
+                id: e.record.id.clone(),
+                apis: e.record.spec.apis.clone(),
+                auth: e.auth,
+                mode: e.record.spec.certificate_mode,
+                binding: e.record.spec.certificate_binding,
+            });
+            self.products.insert(product.to_string(), terms);
+        }
+        self.products.get(product).cloned().flatten()
+    }
+
+    async fn organisation(&mut self, id: &str) -> Result<(Vec<String>, bool), AppError> {
+        if let Some(found) = self.organisations.get(id) {
+            return Ok(found.clone());
+        }
+        let filter = CertificateFilter { organisation: Some(id.to_string()), ..CertificateFilter::default() };
+        let linked = self.services.certificates.list(filter).await.map_err(service_error)?;
+        let fitting = linked.iter().filter(|c| fits_credential(&c.record.facts)).map(|c| c.record.facts.id.clone()).collect();
+        let suspended = match self.services.organisations.get(id).await {
+            Ok(o) => o.suspended_at.is_some(),
+            Err(ServiceError::NotFound { .. }) => true,
+            Err(e) => return Err(service_error(e)),
+        };
+        self.organisations.insert(id.to_string(), (fitting, suspended));
+        Ok(self.organisations.get(id).cloned().unwrap_or_default())
+    }
+
+    async fn credential(&mut self, subscription: &SubscriptionRecord) -> Result<Option<CredentialRecord>, AppError> {
+        if !self.credentials.contains_key(&subscription.app) {
+            let entries = match self.services.credentials.of_app(&self.actor, &subscription.app).await {
+                Ok(entries) => entries.into_iter().map(|e| e.credential).collect(),
+                Err(ServiceError::NotFound { .. }) => Vec::new(),
+                Err(e) => return Err(service_error(e)),
+            };
+            self.credentials.insert(subscription.app.clone(), entries);
+        }
+        Ok(self.credentials.get(&subscription.app).and_then(|list| list.iter().find(|c| c.id == subscription.credential)).cloned())
+    }
+
+    /// What the subscription's credential grants now, and its status; `None`: no credential,
+    /// or it grants nothing (revoked, suspended organisation, JWT product).
+    pub async fn grant(&mut self, subscription: &SubscriptionRecord) -> Result<Option<(CredentialGrant, CredentialStatus)>, AppError> {
+        let Some(credential) = self.credential(subscription).await? else { return Ok(None) };
+        let Some(product) = self.terms(&subscription.product).await else { return Ok(None) };
+        let (organisation_certificates, suspended) = self.organisation(&subscription.organisation).await?;
+        let inputs = CredentialInputs {
+            subscription_id: &subscription.id,
+            product: &product,
+            rate: None,
+            quota: None,
+            revoked: credential.tokens.revoked_at.is_some(),
+            organisation_suspended: suspended,
+            organisation_certificates: &organisation_certificates,
+            subscription_certificates: &subscription.certificates,
+        };
+        Ok(credential_grant(&inputs, self.now).ok().map(|grant| (grant, credential.tokens.status(self.now))))
+    }
+
+    pub async fn app_name(&mut self, id: &str) -> String {
+        if let Some(name) = self.app_names.get(id) {
+            return name.clone();
+        }
+        let name = self.services.apps.get(&self.actor, id).await.map(|a| a.name).unwrap_or_else(|_| id.to_string());
+        self.app_names.insert(id.to_string(), name.clone());
+        name
+    }
+}
+
+/// Every subscription matching `filter` (the admin's paged list, read to the end).
+pub async fn all_subscriptions(services: &PortalServices, actor: &Actor, filter: SubscriptionFilter) -> Result<Vec<SubscriptionRecord>, AppError> {
+    let mut out: Vec<SubscriptionRecord> = Vec::new();
+    loop {
+        let after = out.last().map(|s| s.id.clone());
+        let page = services.overview.subscriptions(actor, filter.clone(), after, 500).await.map_err(service_error)?;
+        out.extend(page.items);
+        if !page.more {
+            return Ok(out);
+        }
+    }
+}
+
+pub fn status_name(status: CredentialStatus) -> &'static str {
+    match status {
+        CredentialStatus::NoToken => "approved, no token yet",
+        CredentialStatus::Active => "active",
+        CredentialStatus::Rotating => "rotating (two tokens work)",
+        CredentialStatus::Revoked => "revoked",
+        CredentialStatus::Expired => "token expired",
+    }
+}
+
+fn names_by_id<T>(items: Vec<T>, f: impl Fn(T) -> (String, String)) -> HashMap<String, String> {
+    items.into_iter().map(f).collect()
+}
+
+/// What uses a certificate: API entries, admin keys bound to it, Self-Serve subscriptions
+/// holding it, and the portal credentials that work with it now (Managed credentials of its
+/// organisations included).
+pub async fn certificate_usage(services: &PortalServices, admin: &ActiveSession, id: &str) -> Result<CertificateUses, AppError> {
+    let actor = admin_actor(admin);
+    let entry = services.certificates.get(id).await.map_err(service_error)?;
+    let id = entry.record.facts.id.clone();
+    let organisations = names_by_id(services.organisations.list().await.map_err(service_error)?, |o| (o.id, o.name));
+    let products = names_by_id(services.products.list().await.map_err(service_error)?, |p| (p.id, p.spec.name));
+    let plans = names_by_id(services.plans.list().await.map_err(service_error)?, |p| (p.id, p.spec.name));
+    let apis = names_by_id(services.apis.list().await.map_err(service_error)?, |a| (a.id, a.spec.name));
+    let mut reader = GrantReader::new(services, actor.clone());
+    let mut usage = CertificateUses::default();
+    let mut candidates: BTreeMap<String, SubscriptionRecord> = BTreeMap::new();
+    for user in &entry.used_by {
+        match user.kind.as_str() {
+            "api" => usage.api_entries.push(Named { id: user.id.clone(), name: user.name.clone() }),
+            "key" => usage.keys.push(user.id.clone()),
+            "subscription" => {
+                let Ok(s) = services.subscriptions.get(&actor, &user.id).await else { continue };
+                usage.subscriptions.push(SubscriptionUse {
+                    id: s.id.clone(),
+                    app: reader.app_name(&s.app).await,
+                    organisation: name(&organisations, &s.organisation).to_string(),
+                    product: name(&products, &s.product).to_string(),
+                    plan: name(&plans, &s.plan).to_string(),
+                    retire_by: s.certificates.iter().find(|c| c.id == id).and_then(|c| c.retire_by).map(clock::rfc3339),
+                });
+                candidates.insert(s.id.clone(), s);
+            }
+            _ => {}
+        }
+    }
+    for organisation in &entry.meta.organisation_ids {
+        let filter = SubscriptionFilter { organisation: Some(organisation.clone()), ..SubscriptionFilter::default() };
+        for s in all_subscriptions(services, &actor, filter).await? {
+            candidates.insert(s.id.clone(), s);
+        }
+    }
+    for s in candidates.values() {
+        let Some((grant, status)) = reader.grant(s).await? else { continue };
+        if !grant.certificates.contains(&id) {
+            continue;
+        }
+        usage.credentials.push(CredentialUse {
+            id: s.credential.clone(),
+            app: reader.app_name(&s.app).await,
+            organisation: name(&organisations, &s.organisation).to_string(),
+            product: name(&products, &s.product).to_string(),
+            status: status_name(status).to_string(),
+            bound: grant.bound,
+            apis: grant.apis.iter().map(|a| name(&apis, a).to_string()).collect(),
+        });
+    }
+    Ok(usage)
+}
+
+const ALLOW_LIST_PAGE: usize = 20;
+/// Sources listed per entry; the rest are counted.
+const SOURCES_SHOWN: usize = 10;
+
+/// An API's effective allow list (the admin's entries and what live portal credentials of the
+/// products containing it contribute), with the source of each entry, one page of it.
+pub async fn effective_allow_list(services: &PortalServices, admin: &ActiveSession, api_id: &str, page: usize) -> Result<AllowListPage, AppError> {
+    let actor = admin_actor(admin);
+    let api = services.apis.get(api_id).await.map_err(service_error)?;
+    let mut sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for id in &api.spec.mtls.allowed_certificates {
+        sources.entry(id.clone()).or_default().push("Admin entry on this API".into());
+    }
+    let organisations = names_by_id(services.organisations.list().await.map_err(service_error)?, |o| (o.id, o.name));
+    let mut reader = GrantReader::new(services, actor.clone());
+    for product in services.products.list().await.map_err(service_error)? {
+        if !product.spec.apis.contains(&api.id) {
+            continue;
+        }
+        let filter = SubscriptionFilter { product: Some(product.id.clone()), ..SubscriptionFilter::default() };
+        for s in all_subscriptions(services, &actor, filter).await? {
+            let Some((grant, _)) = reader.grant(&s).await? else { continue };
+            if !grant.apis.contains(&api.id) {
+                continue;
+            }
+            let source = format!("Product {} → app {} → {}", product.spec.name, reader.app_name(&s.app).await, name(&organisations, &s.organisation));
+            for certificate in grant.certificates {
+                sources.entry(certificate).or_default().push(source.clone());
+            }
+        }
+    }
+    let store: HashMap<String, CertificateEntry> =
+        services.certificates.list(CertificateFilter::default()).await.map_err(service_error)?.into_iter().map(|c| (c.record.facts.id.clone(), c)).collect();
+    let now = clock::now();
+    let mut entries: Vec<EffectiveEntry> = sources
+        .into_iter()
+        .map(|(id, mut sources)| {
+            let found = store.get(&id);
+            let more = sources.len().saturating_sub(SOURCES_SHOWN);
+            sources.truncate(SOURCES_SHOWN);
+            if more > 0 {
+                sources.push(format!("and {more} more"));
+            }
+            EffectiveEntry {
+                label: found.map(CertificateEntry::label).unwrap_or_else(|| format!("{id} (not in the store)")),
+                fingerprint_short: pki::colon_fingerprint(&id).chars().take(23).collect(),
+                kind: found.map(|c| if c.record.facts.is_ca { "ca" } else { "leaf" }).unwrap_or("leaf").to_string(),
+                problem: found.and_then(|c| (!c.record.facts.is_ca).then(|| pki::client_auth_problem(&c.record.facts, now)).flatten()).map(|p| p.code().to_string()),
+                id,
+                sources,
+            }
+        })
+        .collect();
+    entries.sort_by(|a, b| a.label.to_lowercase().cmp(&b.label.to_lowercase()).then_with(|| a.id.cmp(&b.id)));
+    let total = entries.len();
+    let pages = total.div_ceil(ALLOW_LIST_PAGE).max(1);
+    let page = page.clamp(1, pages);
+    let entries = entries.into_iter().skip((page - 1) * ALLOW_LIST_PAGE).take(ALLOW_LIST_PAGE).collect();
+    Ok(AllowListPage { entries, total, page, pages, mtls_required: api.spec.mtls.required })
+}
+
+/// The audit filter from the page's query (blank fields: no filter).
+pub fn audit_filter(actor: Option<String>, organisation: Option<String>, kind: Option<String>) -> AuditFilter {
+    let given = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    AuditFilter { actor: given(actor), organisation: given(organisation), kind: given(kind) }
+}
+
+/// An action in words: `credential.revoked` -> "Credential revoked".
+pub fn action_words(action: &str) -> String {
+    let text = action.replace(['.', '_'], " ");
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_read_as_words() {
+        assert_eq!(action_words("credential.revoked"), "Credential revoked");
+        assert_eq!(action_words("user.invite_link_issued"), "User invite link issued");
+        let f = audit_filter(Some(" ".into()), Some("org_1".into()), None);
+        assert_eq!((f.actor, f.organisation.as_deref(), f.kind), (None, Some("org_1"), None));
+    }
+}
