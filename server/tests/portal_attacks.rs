@@ -343,3 +343,26 @@ async fn bad_input_on_consumer_routes_is_a_clear_refusal_that_stores_nothing() {
     assert_eq!(before, after, "nothing was created");
     globex_unchanged(&w).await;
 }
+
+#[tokio::test]
+async fn sign_in_never_sends_the_browser_to_another_site() {
+    let server = Server::start();
+    let admin = Admin::new(&server);
+    let acme = organisation(&admin, "Acme Corp").await;
+    let (status, body) =
+        admin.call(Method::POST, "/users", Some(json!({"email": "alice@acme.example", "password": PW, "organisation": acme, "role": "member"}))).await;
+    assert_eq!(status, 201, "{body}");
+    // Browsers drop tabs and newlines from a URL: `/\t/evil.example` is `//evil.example`.
+    for next in ["/\t/evil.example", "/\u{b}/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/"] {
+        let c = client();
+        let r = c
+            .post(server.url("/fn/sign_in"))
+            .form(&[("email", "alice@acme.example"), ("password", PW), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        let location = r.headers().get("location").map(|v| String::from_utf8_lossy(v.as_bytes()).to_string());
+        assert_eq!(location.as_deref(), Some("/"), "next {next:?}");
+        assert!(support::set_cookie(&r, "certgate_session").is_some(), "signed in all the same");
+    }
+}
