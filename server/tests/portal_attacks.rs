@@ -65,6 +65,8 @@ struct World {
     globex: String,
     product: String,
     plan: String,
+    /// A plan the admin approves.
+    gold: String,
     /// Globex's app, subscription, credential (no token yet) and a pending request.
     app: String,
     subscription: String,
@@ -113,7 +115,7 @@ async fn world() -> World {
         bob.rest(Method::POST, &format!("/portal/apps/{}/access-requests", id_of(&waiting)), Some(json!({"product": product, "plan": gold}))).await;
     assert_eq!((status, pending["state"].as_str()), (201, Some("pending")), "{pending}");
     let pending = id_of(&pending);
-    World { server, admin, acme, globex, product, plan, app, subscription, credential, pending, bob }
+    World { server, admin, acme, globex, product, plan, gold, app, subscription, credential, pending, bob }
 }
 
 /// Globex's objects are as Bob left them: the app's name, no token, the request pending.
@@ -365,4 +367,25 @@ async fn sign_in_never_sends_the_browser_to_another_site() {
         assert_eq!(location.as_deref(), Some("/"), "next {next:?}");
         assert!(support::set_cookie(&r, "certgate_session").is_some(), "signed in all the same");
     }
+}
+
+#[tokio::test]
+async fn an_ended_subscription_takes_no_plan_change() {
+    let w = world().await;
+    let bob = &w.bob;
+    let (status, change) = bob.rest(Method::POST, &format!("/portal/subscriptions/{}/change-plan", w.subscription), Some(json!({"plan": w.gold}))).await;
+    assert_eq!((status, change["state"].as_str()), (201, Some("pending")), "{change}");
+    let change = id_of(&change);
+    // Revoking the credential ends the subscription: a change waiting for it cannot be approved
+    // any more, and no new one is taken.
+    let (status, _) = bob.rest(Method::DELETE, &format!("/portal/credentials/{}", w.credential), None).await;
+    assert_eq!(status, 204);
+    let (status, answer) = w.admin.call(Method::POST, &format!("/access-requests/{change}/approve"), None).await;
+    assert_eq!((status, answer["code"].as_str()), (409, Some("subscription_ended")), "{answer}");
+    let (status, answer) = bob.rest(Method::DELETE, &format!("/portal/access-requests/{change}"), None).await;
+    assert_eq!((status, answer["state"].as_str()), (200, Some("withdrawn")), "{answer}");
+    let (status, answer) = bob.rest(Method::POST, &format!("/portal/subscriptions/{}/change-plan", w.subscription), Some(json!({"plan": w.gold}))).await;
+    assert_eq!((status, answer["code"].as_str()), (409, Some("subscription_ended")), "{answer}");
+    let (_, subscriptions) = bob.rest(Method::GET, &format!("/portal/apps/{}/subscriptions", w.app), None).await;
+    assert_eq!(subscriptions["items"][0]["plan"].as_str(), Some(w.plan.as_str()), "{subscriptions}");
 }
