@@ -128,11 +128,8 @@ async fn globex_unchanged(w: &World) {
     assert!(requests["items"].as_array().unwrap().iter().any(|r| r["id"] == w.pending.as_str()), "{requests}");
 }
 
-#[tokio::test]
-async fn another_organisations_ids_are_404_on_every_consumer_route_and_change_nothing() {
-    let w = world().await;
-    // An org admin of Acme: the widest consumer role.
-    let olga = consumer(&w.server, &w.admin, &w.acme, "olga@acme.example", "org_admin").await;
+/// Every consumer route on Bob's ids: 404 like a missing id, naming nothing of Globex's.
+async fn refused_everywhere(w: &World, attacker: &Consumer) {
     let (app, sub, crd, req) = (&w.app, &w.subscription, &w.credential, &w.pending);
     let pem = TestPki::new().leaf(&LeafSpec::client("olga-new")).cert_pem;
     let attempts: Vec<(Method, String, Option<Value>)> = vec![
@@ -151,10 +148,18 @@ async fn another_organisations_ids_are_404_on_every_consumer_route_and_change_no
         (Method::POST, format!("/portal/subscriptions/{sub}/retire-certificate"), Some(json!({"certificate": "00"}))),
     ];
     for (method, path, body) in attempts {
-        let (status, answer) = olga.rest(method.clone(), &path, body).await;
+        let (status, answer) = attacker.rest(method.clone(), &path, body).await;
         assert_eq!((status, answer["code"].as_str()), (404, Some("not_found")), "{method} {path}: {answer}");
         assert!(!answer.to_string().contains("Globex"), "{method} {path} names nothing of Globex's: {answer}");
     }
+}
+
+#[tokio::test]
+async fn another_organisations_ids_are_404_on_every_consumer_route_and_change_nothing() {
+    let w = world().await;
+    // An org admin of Acme: the widest consumer role.
+    let olga = consumer(&w.server, &w.admin, &w.acme, "olga@acme.example", "org_admin").await;
+    refused_everywhere(&w, &olga).await;
     // Lists show Acme's own (nothing).
     for path in ["/portal/apps", "/portal/access-requests", "/portal/members"] {
         let (status, list) = olga.rest(Method::GET, path, None).await;
@@ -388,4 +393,18 @@ async fn an_ended_subscription_takes_no_plan_change() {
     assert_eq!((status, answer["code"].as_str()), (409, Some("subscription_ended")), "{answer}");
     let (_, subscriptions) = bob.rest(Method::GET, &format!("/portal/apps/{}/subscriptions", w.app), None).await;
     assert_eq!(subscriptions["items"][0]["plan"].as_str(), Some(w.plan.as_str()), "{subscriptions}");
+}
+
+#[tokio::test]
+async fn a_member_reaches_no_colleagues_app_and_sees_no_colleagues_requests() {
+    let w = world().await;
+    let carol = consumer(&w.server, &w.admin, &w.globex, "carol@globex.example", "member").await;
+    refused_everywhere(&w, &carol).await;
+    for path in ["/portal/apps", "/portal/access-requests"] {
+        let (status, list) = carol.rest(Method::GET, path, None).await;
+        assert_eq!((status, list["items"].as_array().map(Vec::len)), (200, Some(0)), "{path}: {list}");
+    }
+    let (status, _) = carol.rest(Method::GET, "/portal/members", None).await;
+    assert_eq!(status, 403, "a member manages nobody");
+    globex_unchanged(&w).await;
 }
