@@ -408,3 +408,17 @@ async fn a_member_reaches_no_colleagues_app_and_sees_no_colleagues_requests() {
     assert_eq!(status, 403, "a member manages nobody");
     globex_unchanged(&w).await;
 }
+
+#[tokio::test]
+async fn a_name_with_markup_stays_text_in_the_page_and_its_hydration_data() {
+    let w = world().await;
+    let evil = "</script><script>alert(1)</script><img src=x onerror=alert(2)>";
+    let (status, app) = w.bob.rest(Method::PATCH, &format!("/portal/apps/{}", w.app), Some(json!({"name": evil}))).await;
+    assert_eq!(status, 200, "{app}");
+    for path in ["/portal/apps".to_string(), format!("/portal/apps/{}", w.app), "/".to_string()] {
+        let r = w.bob.client.get(w.server.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let html = r.text().await.unwrap();
+        assert!(!html.contains("<script>alert(1)") && !html.contains("<img src=x"), "{path} renders the name as markup");
+    }
+}
