@@ -422,3 +422,35 @@ async fn a_name_with_markup_stays_text_in_the_page_and_its_hydration_data() {
         assert!(!html.contains("<script>alert(1)") && !html.contains("<img src=x"), "{path} renders the name as markup");
     }
 }
+
+#[tokio::test]
+async fn a_product_hidden_from_an_organisation_or_unpublished_is_404_to_it() {
+    let w = world().await;
+    let api = w
+        .admin
+        .create_api(json!({"name": "Plain API", "listen_path": "/plain", "upstream_url": "http://127.0.0.1:9/", "auth": "auth_token"}))
+        .await;
+    let mut hidden = Vec::new();
+    for (name, published, visible_to) in [("Acme only", true, json!([w.acme])), ("Draft", false, Value::Null)] {
+        let (status, product) = w
+            .admin
+            .call(Method::POST, "/products", Some(json!({"name": name, "apis": [api], "plans": [w.plan], "published": published, "visible_to": visible_to})))
+            .await;
+        assert_eq!(status, 201, "{product}");
+        hidden.push(id_of(&product));
+    }
+    let bob = &w.bob;
+    let (_, catalogue) = bob.rest(Method::GET, "/portal/products", None).await;
+    let (_, missing) = bob.rest(Method::GET, "/portal/products/prd_does_not_exist", None).await;
+    for id in &hidden {
+        assert!(!catalogue.to_string().contains(id.as_str()), "{catalogue}");
+        let (status, answer) = bob.rest(Method::GET, &format!("/portal/products/{id}"), None).await;
+        assert_eq!(status, 404, "{answer}");
+        assert_eq!(answer.get("title"), missing.get("title"), "same answer as a missing id");
+        let (status, answer) =
+            bob.rest(Method::POST, &format!("/portal/apps/{}/access-requests", w.app), Some(json!({"product": id, "plan": w.plan}))).await;
+        assert_eq!((status, answer["code"].as_str()), (404, Some("not_found")), "{answer}");
+        let (status, answer) = bob.call("portal_product", &[("id", id)]).await;
+        assert_eq!(status, 404, "{answer}");
+    }
+}
