@@ -6,6 +6,7 @@
 //! Then the subscription's life: a rejected renewal keeps the old certificate, an approved one
 //! makes both work until the old one is retired (refused from the next request on the same
 //! connection), and a plan change keeps the quota already used.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption is a failed test
 
 mod support;
 
