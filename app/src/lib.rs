@@ -77,6 +77,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/portal/apps/:id") view=PortalAppPage ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=SignInPage/>
                     <Route path=path!("/account") view=AccountPage/>
+                    <Route path=path!("/invite") view=crate::pages::InvitePage/>
+                    <Route path=path!("/reset-password") view=crate::pages::ResetPasswordPage/>
                     <Route path=path!("/admin") view=AdminHome/>
                     <Route path=path!("/admin/organisations") view=OrganisationsPage/>
                     <Route path=path!("/admin/organisations/:id") view=OrganisationDetailPage/>
