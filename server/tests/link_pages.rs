@@ -2,6 +2,7 @@
 //! function `redeem_link`, through the real listener: the pages render without a session, the
 //! function sets the password and signs in like the REST route, and refuses used or made-up
 //! links, weak passwords and differing confirmations without changing anything.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption is a failed test
 
 mod support;
 
