@@ -3,6 +3,7 @@
 //! Rate limits and quotas are counted by the gateway (they are state); the grant says which.
 
 pub mod chain;
+pub mod compact_id;
 pub mod headers;
 pub mod jwt;
 pub mod path;
@@ -294,13 +295,14 @@ pub fn decide(
                 .get(&token_digest(token))
                 .map(|entry| Arc::clone(entry.value()))
                 .ok_or_else(|| Denial::new(DenialKind::CredentialInvalid, "The Auth Token is not valid."))?;
-            if key.expires_at.is_some_and(|at| now >= at) {
+            if key.expired(now) {
                 return Err(Denial::new(DenialKind::CredentialInvalid, "The Auth Token has expired."));
             }
-            if !key.apis.iter().any(|a| a == &api.id) {
+            let terms = &key.terms;
+            if !terms.apis.iter().any(|a| a == &api.id) {
                 return Err(Denial::new(DenialKind::ApiNotGranted, "The Auth Token does not grant access to this API."));
             }
-            if let Some(binding) = &key.binding {
+            if let Some(binding) = &terms.binding {
                 let bound_leaf = verified_peer
                     .filter(|(p, f)| pki::client_auth_problem(f, now).is_none() && matches_set(binding, p, &f.id, now, chains))
                     .map(|(_, f)| f);
@@ -313,10 +315,10 @@ pub fn decide(
                 grant.certificate_id = Some(facts.id.clone());
                 grant.certificate_subject = Some(facts.subject.clone());
             }
-            grant.key_id = Some(key.id.clone());
+            grant.key_id = Some(key.id.to_string());
             grant.limits_key = Some(key.limits_key().to_string());
-            grant.rate = key.rate;
-            grant.quota = key.quota;
+            grant.rate = terms.rate;
+            grant.quota = terms.quota;
             Ok(grant)
         }
         AuthView::Jwt(verifier) => {
@@ -403,7 +405,7 @@ pub fn explain(
             };
             steps.push(step("credential", "pass", None, who));
             let bound = match (&grant.key_id, &grant.certificate_id) {
-                (Some(_), _) if presented.bearer.and_then(|t| keys.get(&token_digest(t))).is_some_and(|k| k.binding.is_some()) => {
+                (Some(_), _) if presented.bearer.and_then(|t| keys.get(&token_digest(t))).is_some_and(|k| k.terms.binding.is_some()) => {
                     "The credential is bound and the certificate is one of its certificates."
                 }
                 (None, Some(_)) if grant.jwt_identity.is_some() => "The JWT's cnf names this certificate.",

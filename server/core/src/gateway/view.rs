@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::compact_id::CompactId;
 use super::headers::HeaderPattern;
 use super::jwt::JwtVerifier;
 use super::spec::{ApiSpec, AuthKind, KeySpec, Quota, Rate, TimeoutsSpec, Upstream};
@@ -173,38 +174,54 @@ impl ApiView {
     }
 }
 
-/// One credential (Auth Token), ready for requests.
+/// One credential (Auth Token), ready for requests. The key map holds one per token (100,000
+/// and more), so what many credentials have in common is shared ([`KeyTerms`]) and ids are
+/// kept compact: a credential costs about 90 bytes here beside its map entry.
 #[derive(Debug)]
 pub struct KeyView {
-    pub id: String,
-    /// The API ids it grants (few: a list is smaller than a set), shared between keys that
-    /// grant the same APIs.
+    pub id: CompactId,
+    /// When it stops working (Unix seconds; `i64::MAX`: never). Not an `Option`: 8 bytes less
+    /// per credential.
+    expires_at: i64,
+    /// What rate and quota are counted by when it is not the key's id: a portal credential's
+    /// subscription, so that rotating its token or changing its plan resets nothing.
+    pub limits_key: Option<CompactId>,
+    pub terms: Arc<KeyTerms>,
+}
+
+/// What a credential grants: its APIs, binding and limits. Shared between credentials with the
+/// same ones (a Managed organisation's credentials on one product and plan share one).
+#[derive(Debug)]
+pub struct KeyTerms {
+    /// The API ids it grants (few: a list is smaller than a set).
     pub apis: Arc<[String]>,
     /// `None`: not bound. `Some(set)`: works only with these certificates (empty: never).
-    /// Shared between keys bound to the same certificates (a Managed organisation's
-    /// credentials): one set per organisation, not one per credential.
     pub binding: Option<Arc<CertificateSet>>,
     pub rate: Option<Rate>,
     pub quota: Option<Quota>,
-    pub expires_at: Option<i64>,
-    /// What rate and quota are counted by when it is not the key's id: a portal credential's
-    /// subscription, so that rotating its token or changing its plan resets nothing.
-    pub limits_key: Option<String>,
 }
 
 impl KeyView {
+    /// Whether it has stopped working at `now`.
+    pub fn expired(&self, now: i64) -> bool {
+        now >= self.expires_at
+    }
+
     /// The counter rate limits and quotas use for this key.
-    pub fn limits_key(&self) -> &str {
-        self.limits_key.as_deref().unwrap_or(&self.id)
+    pub fn limits_key(&self) -> &CompactId {
+        self.limits_key.as_ref().unwrap_or(&self.id)
     }
 }
 
-/// API lists and binding sets already built, so that keys granting the same APIs, or bound to
-/// the same certificates, share one.
+/// API lists, binding sets and terms already built, so that keys granting the same APIs, bound
+/// to the same certificates or with the same terms share one.
 #[derive(Default)]
 pub struct ApiLists {
     lists: std::collections::HashSet<Arc<[String]>>,
     bindings: HashMap<Vec<String>, Arc<CertificateSet>>,
+    /// By the addresses of the shared list and binding (both kept alive by this struct) and
+    /// the limits.
+    terms: HashMap<(usize, usize, Option<Rate>, Option<Quota>), Arc<KeyTerms>>,
 }
 
 impl ApiLists {
@@ -224,6 +241,14 @@ impl ApiLists {
         let set = Arc::new(set_of(&ids, certificates));
         self.bindings.insert(ids, Arc::clone(&set));
         set
+    }
+
+    fn terms<'c>(&mut self, spec: KeySpec, certificates: &CertificateLookup<'c>) -> Arc<KeyTerms> {
+        let apis = self.share(spec.apis);
+        let binding = spec.bound_certificates.map(|ids| self.binding(ids, certificates));
+        let address = (Arc::as_ptr(&apis).cast::<u8>() as usize, binding.as_ref().map_or(0, |b| Arc::as_ptr(b) as usize), spec.rate, spec.quota);
+        let terms = self.terms.entry(address).or_insert_with(|| Arc::new(KeyTerms { apis, binding, rate: spec.rate, quota: spec.quota }));
+        Arc::clone(terms)
     }
 }
 
@@ -257,13 +282,19 @@ pub struct CertificateInput {
 /// updated one key at a time (a new key never rebuilds the snapshot).
 pub type KeyMap = dashmap::DashMap<[u8; 32], Arc<KeyView>>;
 
-fn set_of<'c>(ids: &[String], certificates: &CertificateLookup<'c>) -> CertificateSet {
+/// The set of these certificates (unknown ids left out). Pins are sorted once at the end, not
+/// inserted in order one by one: an allow list can hold 100,000 of them.
+fn set_of<'c, 'i>(ids: impl IntoIterator<Item = &'i String>, certificates: &CertificateLookup<'c>) -> CertificateSet {
     let mut set = CertificateSet::default();
-    for id in ids {
-        if let Some(c) = certificates(id) {
-            set.add(c);
+    for c in ids.into_iter().filter_map(|id| certificates(id)) {
+        match id_digest(&c.id) {
+            Some(digest) if !c.is_ca => set.pins.push(digest),
+            _ => set.add(c),
         }
     }
+    set.pins.sort_unstable();
+    set.pins.dedup();
+    set.pins.shrink_to_fit();
     set
 }
 
@@ -286,13 +317,10 @@ impl KeyView {
     /// [`KeyView::build_sharing`] with the certificates found by `certificates`.
     pub fn build_sharing_with<'c>(input: KeyInput, certificates: &CertificateLookup<'c>, lists: &mut ApiLists) -> ([u8; 32], Arc<KeyView>) {
         let view = KeyView {
-            binding: input.spec.bound_certificates.map(|ids| lists.binding(ids, certificates)),
-            id: input.id,
-            apis: lists.share(input.spec.apis),
-            rate: input.spec.rate,
-            quota: input.spec.quota,
-            expires_at: input.spec.expires_at,
-            limits_key: input.limits_key,
+            id: input.id.into(),
+            expires_at: input.spec.expires_at.unwrap_or(i64::MAX),
+            limits_key: input.limits_key.map(CompactId::from),
+            terms: lists.terms(input.spec, certificates),
         };
         (id_digest(&input.token_sha256).unwrap_or([0xff; 32]), Arc::new(view))
     }
@@ -325,12 +353,7 @@ impl GatewayView {
                 let upstream = Upstream::parse(&spec.upstream_url).ok()?;
                 // The effective allow list: the admin's entries and what portal credentials
                 // contribute. Neither side can remove the other's entries.
-                let mut allowed = set_of(&spec.mtls.allowed_certificates, certificates);
-                for id in &input.contributed_certificates {
-                    if let Some(c) = certificates(id) {
-                        allowed.add(c);
-                    }
-                }
+                let allowed = set_of(spec.mtls.allowed_certificates.iter().chain(&input.contributed_certificates), certificates);
                 let auth = match (spec.auth, &spec.jwt) {
                     (AuthKind::AuthToken, _) => AuthView::AuthToken,
                     (AuthKind::None, _) => AuthView::None,

@@ -106,7 +106,7 @@ pub(super) fn prepare(state: &GatewayState, db: &Database, txn: &WriteTransactio
     let epoch = portal.epoch;
     let (mut joining, mut leaving): (BTreeMap<String, Vec<String>>, BTreeMap<String, Vec<String>>) = Default::default();
     for ((api, certificate), delta) in &deltas {
-        let old = i64::from(portal.counts.get(api).zip(id_digest(certificate)).and_then(|(c, d)| c.get(&d)).copied().unwrap_or(0));
+        let old = i64::from(portal.counts.get(api).zip(id_digest(certificate)).map_or(0, |(c, d)| c.get(&d)));
         let new = (old + delta).max(0);
         if old == 0 && new > 0 {
             joining.entry(api.clone()).or_default().push(certificate.clone());
@@ -140,7 +140,7 @@ pub(super) fn prepare(state: &GatewayState, db: &Database, txn: &WriteTransactio
     let view = if changes.apis {
         // API definitions changed: compile the snapshot again.
         let contributed = |api: &str| -> Vec<String> {
-            let mut set: BTreeSet<String> = portal.counts.get(api).map(|c| c.keys().map(hex::encode).collect()).unwrap_or_default();
+            let mut set: BTreeSet<String> = portal.counts.get(api).map(|c| c.digests().map(hex::encode).collect()).unwrap_or_default();
             set.extend(joining.get(api).into_iter().flatten().cloned());
             for gone in leaving.get(api).into_iter().flatten() {
                 set.remove(gone);
@@ -214,15 +214,8 @@ pub(super) fn apply(state: &GatewayState, db: &Database, prepared: Prepared) {
     for ((api, certificate), delta) in prepared.deltas {
         let Some(digest) = id_digest(&certificate) else { continue };
         let counts = portal.counts.entry(api).or_default();
-        let new = (i64::from(counts.get(&digest).copied().unwrap_or(0)) + delta).max(0);
-        match u32::try_from(new) {
-            Ok(0) | Err(_) => {
-                counts.remove(&digest);
-            }
-            Ok(n) => {
-                counts.insert(digest, n);
-            }
-        }
+        let new = (i64::from(counts.get(&digest)) + delta).max(0);
+        counts.set(digest, u32::try_from(new).unwrap_or(0));
     }
     portal.counts.retain(|_, counts| !counts.is_empty());
     portal.certificates.extend(prepared.joining_certificates);
@@ -253,13 +246,13 @@ fn verify_against_a_whole_derivation(state: &GatewayState, db: &Database, portal
         let view = entry.value();
         // An entry past its end time (a rotated-out token, a token's lifetime) stays in the map
         // until a change reaches its credential; the gateway refuses it by that time.
-        if view.limits_key.is_none() || view.expires_at.is_some_and(|at| now >= at) {
+        if view.limits_key.is_none() || view.expired(now) {
             continue;
         }
         let bound = derived.get(entry.key()).and_then(|(_, _, b)| b.clone()).filter(|ids| {
-            view.binding.as_ref().is_some_and(|set| ids.iter().all(|id| set.is_pinned(id) || set.cas.iter().any(|c| &c.id == id)))
+            view.terms.binding.as_ref().is_some_and(|set| ids.iter().all(|id| set.is_pinned(id) || set.cas.iter().any(|c| &c.id == id)))
         });
-        in_view.insert(*entry.key(), (view.id.clone(), view.apis.to_vec(), bound));
+        in_view.insert(*entry.key(), (view.id.to_string(), view.terms.apis.to_vec(), bound));
     }
     debug_assert_eq!(in_view, derived, "portal key entries drifted from a whole derivation");
     // Each API's allow list is the admin's entries (those in the store) and the contributions.
@@ -268,7 +261,7 @@ fn verify_against_a_whole_derivation(state: &GatewayState, db: &Database, portal
     let view = state.view.load();
     for record in records {
         let Some(api) = view.apis.iter().find(|a| a.id == record.id) else { continue };
-        let mut expected: BTreeSet<String> = portal.counts.get(&record.id).map(|c| c.keys().map(hex::encode).collect()).unwrap_or_default();
+        let mut expected: BTreeSet<String> = portal.counts.get(&record.id).map(|c| c.digests().map(hex::encode).collect()).unwrap_or_default();
         for id in record.spec.mtls.allowed_certificates {
             if redb::ReadableTable::get(&certificates, id.as_str()).ok().flatten().is_some() {
                 expected.insert(id);

@@ -18,7 +18,7 @@ use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use crate::certificates::CertificateRecord;
 use crate::keys::KeyRecord;
-use crate::portal::grants::{count_contributions, ContributionCounts, Deriver};
+use crate::portal::grants::{count_contributions, tally_contributions, ContributionCounts, ContributionTally, Deriver};
 use crate::store::{codec, tables, ChangePreview, ChangeSet, PublishScope, Publisher, Store, StoreError, ViewStep};
 use crate::{apis, ServiceError};
 
@@ -128,7 +128,7 @@ impl GatewayState {
             }
             // Revoked: the record (and its digest) is gone. A scan, rather than an index from key
             // id to digest that would cost ~100 bytes per key for a rare operation (~ms at 100k).
-            None => self.keys.retain(|_, view| view.id != key_id),
+            None => self.keys.retain(|_, view| !view.id.is(key_id)),
         }
         Ok(())
     }
@@ -141,17 +141,22 @@ impl GatewayState {
         let table = txn.open_table(tables::KEYS)?;
         // Opened once for the whole load, not once per key.
         let certificate_table = txn.open_table(tables::CERTIFICATES)?;
-        let mut fresh = HashSet::with_capacity(usize::try_from(table.len()?).unwrap_or(0));
+        // Entries not rebuilt are removed at the end; nothing to remove when the map starts
+        // empty (at start), and the set would cost 40 bytes per credential meanwhile.
+        let track = !self.keys.is_empty();
+        let mut fresh = HashSet::new();
         let mut lists = ApiLists::default();
         for item in table.iter()? {
             let (id, value) = item?;
             let record: KeyRecord = codec::decode("keys", id.value(), value.value())?;
             let (hash, view) = compile_key(&certificate_table, record, &mut lists)?;
             self.keys.insert(hash, view);
-            fresh.insert(hash);
+            if track {
+                fresh.insert(hash);
+            }
         }
         let now = crate::clock::now();
-        let (mut counts, mut known) = (ContributionCounts::default(), HashMap::new());
+        let (mut counts, mut known) = (ContributionTally::default(), HashMap::new());
         Deriver::new(txn, now)?.for_each(|derived| {
             count_contributions(&mut counts, &derived);
             let keys = derived.keys(now);
@@ -168,12 +173,16 @@ impl GatewayState {
                 let input = KeyInput { id: key.credential, token_sha256: key.token_sha256, spec: key.spec, limits_key: Some(key.limits_key) };
                 let (hash, view) = KeyView::build_sharing_with(input, &|id| known.get(id), &mut lists);
                 self.keys.insert(hash, view);
-                fresh.insert(hash);
+                if track {
+                    fresh.insert(hash);
+                }
             }
             Ok(())
         })?;
-        self.keys.retain(|hash, _| fresh.contains(hash));
-        Ok((counts, known))
+        if track {
+            self.keys.retain(|hash, _| fresh.contains(hash));
+        }
+        Ok((tally_contributions(counts), known))
     }
 
     /// Whether the view includes every commit (see `consistent`).
@@ -191,7 +200,7 @@ impl GatewayState {
         let mut portal = self.lock_portal();
         let (counts, known) = self.rebuild_keys(txn)?;
         let records = apis::all(&txn.open_table(tables::APIS)?)?;
-        let contributed = |api: &str| counts.get(api).map(|c| c.keys().map(hex::encode).collect()).unwrap_or_default();
+        let contributed = |api: &str| counts.get(api).map(|c| c.digests().map(hex::encode).collect()).unwrap_or_default();
         let view = build_view(self.next_generation(), records, &txn.open_table(tables::CERTIFICATES)?, &contributed, &|id| known.get(id))?;
         self.view.store(Arc::new(view));
         portal.epoch += 1;
@@ -265,9 +274,15 @@ impl Publisher for ViewPublisher {
 
 /// Builds the view and registers the publisher that keeps it current. Call once at start-up.
 pub fn attach(store: &Store) -> Result<SharedState, ServiceError> {
+    // Sized for every key and credential at once: growing by doubling would leave the old
+    // tables' memory behind in the allocator.
+    let capacity = store.read_blocking(|txn| {
+        let count = |t| -> Result<u64, ServiceError> { Ok(txn.open_table(t)?.len()?) };
+        Ok(count(tables::KEYS)? + count(tables::CREDENTIALS)?)
+    })?;
     let state = Arc::new(GatewayState {
         view: Arc::new(ArcSwap::from_pointee(GatewayView::default())),
-        keys: Arc::new(KeyMap::default()),
+        keys: Arc::new(KeyMap::with_capacity(usize::try_from(capacity).unwrap_or(0))),
         generation: AtomicU64::new(0),
         consistent: Arc::new(AtomicBool::new(true)),
         portal: Mutex::new(PortalIndex::default()),
@@ -327,7 +342,7 @@ mod tests {
         let keys = crate::keys::Keys::new(store.clone());
         let spec = certgate_core::gateway::spec::KeySpec { apis: vec![api], bound_certificates: None, rate: None, quota: None, expires_at: None };
         let key = keys.create(spec, "t").await.unwrap().record.id;
-        let in_view = |state: &GatewayState, id: &str| state.keys.iter().any(|e| e.value().id == id);
+        let in_view = |state: &GatewayState, id: &str| state.keys.iter().any(|e| e.value().id.is(id));
         assert!(in_view(&state, &key));
 
         // A failed publish left the view inconsistent: the repair starts.

@@ -32,7 +32,48 @@ pub struct PortalKey {
 /// API id -> certificate (its 32-byte SHA-256, half the memory of its hex id) -> how many live
 /// grants contribute it. A certificate is on an API's effective allow list while its count is
 /// above zero (beside the admin's entries).
-pub type ContributionCounts = HashMap<String, BTreeMap<[u8; 32], u32>>;
+pub type ContributionCounts = HashMap<String, CertificateCounts>;
+
+/// One API's contribution counts as (digest, count) pairs sorted by digest: 36 bytes a
+/// certificate, where a `BTreeMap` took ~48 (the gateway keeps one pair per API and
+/// certificate of every live credential). Built whole by [`tally_contributions`], then edited
+/// a few pairs at a time by change sets.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CertificateCounts(Vec<([u8; 32], u32)>);
+
+impl CertificateCounts {
+    pub fn get(&self, digest: &[u8; 32]) -> u32 {
+        self.0.binary_search_by(|(d, _)| d.cmp(digest)).map_or(0, |at| self.0[at].1)
+    }
+
+    /// Sets a certificate's count; zero removes it.
+    pub fn set(&mut self, digest: [u8; 32], count: u32) {
+        match (self.0.binary_search_by(|(d, _)| d.cmp(&digest)), count) {
+            (Ok(at), 0) => {
+                self.0.remove(at);
+            }
+            (Ok(at), n) => self.0[at].1 = n,
+            (Err(_), 0) => {}
+            (Err(at), n) => self.0.insert(at, (digest, n)),
+        }
+    }
+
+    pub fn digests(&self) -> impl Iterator<Item = &[u8; 32]> {
+        self.0.iter().map(|(d, _)| d)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Contribution counts while a whole derivation adds them up (then [`tally_contributions`]).
+pub type ContributionTally = HashMap<String, BTreeMap<[u8; 32], u32>>;
+
+/// The counts to keep, from a finished tally.
+pub fn tally_contributions(tally: ContributionTally) -> ContributionCounts {
+    tally.into_iter().map(|(api, counts)| (api, CertificateCounts(counts.into_iter().collect()))).collect()
+}
 
 /// Everything the portal adds to the gateway's view.
 #[derive(Default)]
@@ -244,17 +285,18 @@ fn derive_one<T: Tables>(
 
 /// Derives every live credential's grant at `now` (a whole rebuild).
 pub fn derive_all<T: Tables>(txn: &T, now: UnixSeconds) -> Result<PortalGrants, ServiceError> {
-    let mut grants = PortalGrants::default();
+    let (mut grants, mut tally) = (PortalGrants::default(), ContributionTally::new());
     Deriver::new(txn, now)?.for_each(|derived| {
-        count_contributions(&mut grants.contributions, &derived);
+        count_contributions(&mut tally, &derived);
         grants.keys.extend(derived.keys(now));
         Ok(())
     })?;
+    grants.contributions = tally_contributions(tally);
     Ok(grants)
 }
 
 /// Adds what one credential contributes to allow lists.
-pub fn count_contributions(counts: &mut ContributionCounts, derived: &SubscriptionGrant) {
+pub fn count_contributions(counts: &mut ContributionTally, derived: &SubscriptionGrant) {
     for (api, certificate) in derived.contributions() {
         if let Some(digest) = certgate_core::gateway::view::id_digest(certificate) {
             *counts.entry(api.to_string()).or_default().entry(digest).or_default() += 1;
