@@ -1,10 +1,13 @@
 import { defineConfig } from '@playwright/test';
 import * as path from 'node:path';
+import { DATA_DIR, GATEWAY_PORT, PORTAL_PORT } from './e2e-env';
 
 // The tests drive the shipped binary (target/release/certgate, site embedded) with demo data
 // in a fresh data directory, in Debian's Chromium: Playwright cannot download browsers here.
-const port = Number(process.env.CERTGATE_E2E_PORT ?? 3317);
-const dataDir = path.join(__dirname, '.data');
+// The ports and the data directory are shared with the tests (e2e-env.ts): the seed story
+// calls the gateway itself, with the demo's certificates and the gateway's generated CA.
+const port = PORTAL_PORT;
+const dataDir = DATA_DIR;
 const binary = path.join(__dirname, '..', 'target', 'release', 'certgate');
 
 export default defineConfig({
@@ -33,7 +36,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `rm -rf "${dataDir}" && "${binary}" serve --demo --data-dir "${dataDir}" --portal-addr 127.0.0.1:${port} --gateway-addr 127.0.0.1:0`,
+    command: `rm -rf "${dataDir}" && "${binary}" serve --demo --data-dir "${dataDir}" --portal-addr 127.0.0.1:${port} --gateway-addr 127.0.0.1:${GATEWAY_PORT}`,
     url: `http://127.0.0.1:${port}/readyz`,
     reuseExistingServer: false,
     timeout: 30_000,

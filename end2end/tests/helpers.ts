@@ -19,3 +19,14 @@ export async function signIn(page: Page, who: { email: string; password: string 
 export async function expectSignedInAs(page: Page, email: string) {
   await expect(page.getByTestId('user-email')).toHaveText(email);
 }
+
+/** A consumer's new app, opened on its page (hydrated) from the creation's status link. */
+export async function openNewApp(page: Page, name: string) {
+  await page.goto('/portal/apps');
+  await waitForHydration(page);
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByRole('button', { name: 'Create app' }).click();
+  await page.getByRole('status').getByRole('link', { name }).click();
+  await expect(page.getByTestId('app-title')).toHaveText(name);
+  await waitForHydration(page);
+}

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { APIRequestContext, Browser, expect, Page, test } from '@playwright/test';
-import { ADMIN, CONSUMER, signIn, waitForHydration } from './helpers';
+import { APIRequestContext, Browser, expect, test } from '@playwright/test';
+import { ADMIN, CONSUMER, openNewApp, signIn, waitForHydration } from './helpers';
 
 // The consumer's developer portal in the browser: catalogue, an app, access to a Managed
 // product (the demo's Acme certificate is linked to Acme Corp), the token shown once, rotation
@@ -39,16 +39,6 @@ async function adminSetup(browser: Browser) {
   });
   await context.close();
   return { suffix, MANAGED, SELF_SERVE };
-}
-
-async function openNewApp(page: Page, name: string) {
-  await page.goto('/portal/apps');
-  await waitForHydration(page);
-  await page.getByLabel('Name', { exact: true }).fill(name);
-  await page.getByRole('button', { name: 'Create app' }).click();
-  await page.getByRole('status').getByRole('link', { name }).click();
-  await expect(page.getByTestId('app-title')).toHaveText(name);
-  await waitForHydration(page);
 }
 
 test('a consumer browses the catalogue, gets a credential, sees the token once, rotates and revokes it', async ({ browser, page }) => {
