@@ -48,6 +48,9 @@ fi
 # CERTGATE_BIN: another build of certgate (the `profiling` profile keeps symbols for PERF=1).
 CERTGATE_BIN="${CERTGATE_BIN:-$here/target/release/certgate}"
 [ -x "$CERTGATE_BIN" ] || bash scripts/build.sh
+# BASELINE_BIN: an earlier build of certgate, measured as "certgate-baseline" in the same
+# interleaved rounds with the same API, key and load (a change's cost per request, side by side).
+BASELINE_BIN="${BASELINE_BIN:-}"
 
 # --- certificates and token (openssl; the same for every proxy) ------------------------
 cd "$work"
@@ -65,7 +68,7 @@ cat client.pem client.key > client-with-key.pem
 TOKEN="cgk_bench$(openssl rand -hex 24)"   # nginx and HAProxy compare this literal
 
 # --- upstream: its own nginx, answering 200 from memory on plain HTTP --------------------
-UP=18080; NGX=18443; HAP=18444; CG=18445; CGP=18446
+UP=18080; NGX=18443; HAP=18444; CG=18445; CGP=18446; BCG=18447; BCGP=18448
 cat > upstream.conf <<NGINX
 worker_processes 1;
 pid $work/upstream.pid;
@@ -126,10 +129,25 @@ start_certgate() {
 start_certgate
 api() { curl -sf -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' "$@"; }
 pem() { curl -sf -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/x-pem-file' "$@"; }
-CLIENT_ID=$(pem -X POST --data-binary @client.pem "http://127.0.0.1:$CGP/api/v1/certificates" | jq -r .id)
-CA_ID=$(pem -X POST --data-binary @ca.pem "http://127.0.0.1:$CGP/api/v1/certificates" | jq -r .id)
-API_ID=$(api -X POST "http://127.0.0.1:$CGP/api/v1/apis" -d "{\"name\":\"bench\",\"listen_path\":\"/\",\"upstream_url\":\"http://127.0.0.1:$UP/\",\"auth\":\"auth_token\",\"mtls\":{\"required\":true,\"allowed_certificates\":[\"$CA_ID\"]}}" | jq -r .id)
-CG_TOKEN=$(api -X POST "http://127.0.0.1:$CGP/api/v1/keys" -d "{\"apis\":[\"$API_ID\"],\"bound_certificates\":[\"$CLIENT_ID\"],\"rate\":{\"requests\":1000000,\"per_seconds\":1},\"quota\":{\"max\":1000000000,\"period\":\"month\"}}" | jq -r .token)
+# The certificates, the API and a bound key with limits on the certgate at this portal port.
+setup_certgate() { # portal_port; sets CLIENT_ID CA_ID API_ID TOKEN_OUT
+  CLIENT_ID=$(pem -X POST --data-binary @client.pem "http://127.0.0.1:$1/api/v1/certificates" | jq -r .id)
+  CA_ID=$(pem -X POST --data-binary @ca.pem "http://127.0.0.1:$1/api/v1/certificates" | jq -r .id)
+  API_ID=$(api -X POST "http://127.0.0.1:$1/api/v1/apis" -d "{\"name\":\"bench\",\"listen_path\":\"/\",\"upstream_url\":\"http://127.0.0.1:$UP/\",\"auth\":\"auth_token\",\"mtls\":{\"required\":true,\"allowed_certificates\":[\"$CA_ID\"]}}" | jq -r .id)
+  TOKEN_OUT=$(api -X POST "http://127.0.0.1:$1/api/v1/keys" -d "{\"apis\":[\"$API_ID\"],\"bound_certificates\":[\"$CLIENT_ID\"],\"rate\":{\"requests\":1000000,\"per_seconds\":1},\"quota\":{\"max\":1000000000,\"period\":\"month\"}}" | jq -r .token)
+}
+BASE_PID=""
+if [ -n "$BASELINE_BIN" ]; then
+  "$BASELINE_BIN" serve --data-dir "$work/base" --portal-addr 127.0.0.1:$BCGP --gateway-addr 127.0.0.1:$BCG \
+    --tls-cert server.pem --tls-key server.key --admin-token "$ADMIN_TOKEN" >>"$work/baseline.out" 2>>"$work/baseline.err" &
+  BASE_PID=$!
+  pids+=("$BASE_PID")
+  for _ in $(seq 300); do curl -sf "http://127.0.0.1:$BCGP/readyz" >/dev/null && break; sleep 0.1; done
+  setup_certgate "$BCGP"
+  BASE_TOKEN=$TOKEN_OUT
+fi
+setup_certgate "$CGP"
+CG_TOKEN=$TOKEN_OUT
 
 # --- measurement helpers --------------------------------------------------------------------
 cpu_ticks() { local t=0; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$t"; }
@@ -195,14 +213,16 @@ for round in $(seq "$ROUNDS"); do
     keepalive nginx "https://localhost:$NGX/" "$TOKEN" "$c" $NGX_PIDS
     keepalive haproxy "https://localhost:$HAP/" "$TOKEN" "$c" $HAP_PIDS
     keepalive certgate "https://localhost:$CG/" "$CG_TOKEN" "$c" "$CG_PID"
+    [ -z "$BASE_PID" ] || keepalive certgate-baseline "https://localhost:$BCG/" "$BASE_TOKEN" "$c" "$BASE_PID"
   done
 done
-for label in direct nginx haproxy certgate; do
+for label in direct nginx haproxy certgate ${BASE_PID:+certgate-baseline}; do
   for c in $CONNECTIONS; do rows+=("$(keepalive_row "$label" "$c")"); done
 done
 handshakes nginx "https://localhost:$NGX/" "$TOKEN" $NGX_PIDS
 handshakes haproxy "https://localhost:$HAP/" "$TOKEN" $HAP_PIDS
 handshakes certgate "https://localhost:$CG/" "$CG_TOKEN" "$CG_PID"
+[ -z "$BASE_PID" ] || handshakes certgate-baseline "https://localhost:$BCG/" "$BASE_TOKEN" "$BASE_PID"
 rows+=("| nginx | peak RSS | $(( $(rss_kib $NGX_PIDS) / 1024 )) MiB | | | | |")
 rows+=("| haproxy | peak RSS | $(( $(rss_kib $HAP_PIDS) / 1024 )) MiB | | | | |")
 rows+=("| certgate | peak RSS | $(( $(rss_kib "$CG_PID") / 1024 )) MiB | | | | |")
@@ -262,6 +282,8 @@ seed_memory() {
   echo "Machine: $(nproc) cores ($(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | xargs)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo). Generator, upstream and proxy share these cores."
   echo "Load: oha $(oha --version | awk '{print $2}') for ${DURATION} s per run, $ROUNDS rounds with the targets interleaved (median run shown, range of req/s in brackets); ab -E for full handshakes ($HANDSHAKES requests, 16 concurrent). CPU µs per request = proxy CPU time / requests answered."
   echo
+  [ -z "$BASE_PID" ] || echo "certgate-baseline: $BASELINE_BIN ($("$BASELINE_BIN" --version 2>/dev/null || echo 'version unknown'))."
+  [ -z "$BASE_PID" ] || echo
   echo "| target | load | req/s | p50 ms | p99 ms | CPU µs/req | 200s / answered |"
   echo "|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
