@@ -17,7 +17,7 @@ use crate::error::AppError;
 #[server(prefix = "/fn", endpoint = "redeem_link")]
 pub async fn redeem_link(kind: String, token: String, password: String, confirm_password: String) -> Result<String, AppError> {
     use crate::ssr;
-    use certgate_services::account_links::LinkKind;
+    use certgate_services::account_links::{redeem_and_sign_in, LinkKind};
     use certgate_services::accounts::Role;
     use http::header::{HeaderValue, CACHE_CONTROL};
     // Nothing in the answer may be kept by a cache, error or not.
@@ -39,20 +39,12 @@ pub async fn redeem_link(kind: String, token: String, password: String, confirm_
     let auth = ssr::request_auth();
     let services = ssr::services()?;
     // Throttled per client address inside the service, like the REST route.
-    let user = services
-        .accounts
-        .redeem_link(kind, &token, &password, &auth.client_address)
+    let old = auth.session.as_ref().map(|s| s.session_hash.as_str());
+    let redeemed = redeem_and_sign_in(&services.accounts, &services.sessions, kind, &token, &password, &auth.client_address, old)
         .await
         .map_err(ssr::service_error)?;
-    // A new password ends every session the account had, then this browser signs in.
-    services.sessions.end_all_for_user_except(&user.id, None).await.map_err(ssr::service_error)?;
-    if let Some(old) = &auth.session {
-        let _ = services.sessions.end_by_hash(&old.session_hash).await;
-    }
-    let secret = services.sessions.start(&user.id).await.map_err(ssr::service_error)?;
-    ssr::set_session_cookie(&secret, &auth);
-    tracing::info!(user = %user.id, "link redeemed");
-    Ok(if user.role == Role::Admin { "/admin" } else { "/" }.to_string())
+    ssr::set_session_cookie(&redeemed.session_secret, &auth);
+    Ok(if redeemed.user.role == Role::Admin { "/admin" } else { "/" }.to_string())
 }
 
 /// What the page knows of its link: nothing before hydration, then the token or its absence.

@@ -8,6 +8,7 @@ use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::{hash_password, load_user, lock, Accounts, Role, UserRecord};
+use crate::sessions::Sessions;
 use crate::store::codec::{self, Versioned};
 use crate::store::tables;
 use crate::{clock, ids, ServiceError};
@@ -203,6 +204,36 @@ impl Accounts {
     }
 }
 
+/// A link redeemed and its user signed in afresh.
+#[derive(Debug)]
+pub struct Redeemed {
+    pub user: UserRecord,
+    /// The new session's secret, for the cookie (never stored).
+    pub session_secret: String,
+}
+
+/// Redeems a link and signs its user in: the new password ends every session the account had,
+/// and the session the request came with (`request_session`, a hash: maybe another user's),
+/// then one new session starts. The one way the REST route and the portal page redeem.
+pub async fn redeem_and_sign_in(
+    accounts: &Accounts,
+    sessions: &Sessions,
+    kind: LinkKind,
+    token: &str,
+    password: &str,
+    client_address: &str,
+    request_session: Option<&str>,
+) -> Result<Redeemed, ServiceError> {
+    let user = accounts.redeem_link(kind, token, password, client_address).await?;
+    sessions.end_all_for_user_except(&user.id, None).await?;
+    if let Some(old) = request_session {
+        sessions.end_by_hash(old).await?;
+    }
+    let session_secret = sessions.start(&user.id).await?;
+    tracing::info!(user = %user.id, "link redeemed");
+    Ok(Redeemed { user, session_secret })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +301,30 @@ mod tests {
         a.revoke_link(&u.id, LinkKind::Invite, "t").await.unwrap();
         assert!(matches!(a.revoke_link(&u.id, LinkKind::Invite, "t").await, Err(ServiceError::NotFound { .. })));
         assert!(a.redeem_link(LinkKind::Invite, &token, PW, "x").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn redeeming_ends_the_old_sessions_starts_one_and_works_once() {
+        let (_d, a, u) = setup().await;
+        let sessions = Sessions::new(a.store.clone(), Default::default());
+        let token = a.issue_link(&u.id, LinkKind::Invite, "t").await.unwrap();
+        // A session of this user (an earlier one) and the request's own, of another user.
+        let earlier = sessions.start(&u.id).await.unwrap();
+        let other = a
+            .create_consumer(NewConsumer { email: "o@example.com", password: Some(PW), organisation_id: u.organisation_id.as_deref().unwrap(), org_role: OrgRole::Member }, "t")
+            .await
+            .unwrap();
+        let others = sessions.start(&other.id).await.unwrap();
+        let others_hash = ids::sha256_hex(others.as_bytes());
+        let redeemed = redeem_and_sign_in(&a, &sessions, LinkKind::Invite, &token, PW, "x", Some(&others_hash)).await.unwrap();
+        assert_eq!(redeemed.user.id, u.id);
+        assert!(sessions.resolve(&earlier).await.unwrap().is_none(), "the account's old session lives on");
+        assert!(sessions.resolve(&others).await.unwrap().is_none(), "the request's old session lives on");
+        assert_eq!(sessions.resolve(&redeemed.session_secret).await.unwrap().map(|s| s.user.id), Some(u.id.clone()));
+        // Twice: refused, and the new session stays.
+        let again = redeem_and_sign_in(&a, &sessions, LinkKind::Invite, &token, "another long password", "x", None).await;
+        assert!(matches!(again, Err(ServiceError::Invalid { code: "invalid_link", .. })));
+        assert!(sessions.resolve(&redeemed.session_secret).await.unwrap().is_some());
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use certgate_core::problem::Problem;
-use certgate_services::account_links::LinkKind;
+use certgate_services::account_links::{redeem_and_sign_in, LinkKind};
 use certgate_services::accounts::UserRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -56,13 +56,18 @@ async fn start_session(state: &AppState, auth: &RequestAuth, user: &UserRecord) 
         state.services.sessions.end_by_hash(&old.session_hash).await?;
     }
     let secret = state.services.sessions.start(&user.id).await?;
+    Ok(signed_in(state, &secret))
+}
+
+/// 204 that sets the cookie of the session `secret`.
+fn signed_in(state: &AppState, secret: &str) -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     let headers = response.headers_mut();
-    if let Ok(cookie) = HeaderValue::from_str(&session_cookie(&secret, state.secure)) {
+    if let Ok(cookie) = HeaderValue::from_str(&session_cookie(secret, state.secure)) {
         headers.insert(header::SET_COOKIE, cookie);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    response
 }
 
 /// Signs in: the same checks and throttling as the sign-in form.
@@ -110,11 +115,11 @@ async fn sign_out(State(state): State<AppState>, Extension(auth): Extension<Requ
 }
 
 async fn redeem(state: &AppState, auth: &RequestAuth, kind: LinkKind, body: Redemption) -> Result<Response, RestError> {
-    let user = state.services.accounts.redeem_link(kind, &body.token, &body.password, &auth.client_address).await?;
-    // A new password ends every session the account had.
-    state.services.sessions.end_all_for_user_except(&user.id, None).await?;
-    tracing::info!(user = %user.id, "link redeemed");
-    start_session(state, auth, &user).await
+    let services = &state.services;
+    let old = auth.session.as_ref().map(|s| s.session_hash.as_str());
+    let redeemed =
+        redeem_and_sign_in(&services.accounts, &services.sessions, kind, &body.token, &body.password, &auth.client_address, old).await?;
+    Ok(signed_in(state, &redeemed.session_secret))
 }
 
 /// Redeems an invite: sets the password and signs in. Single-use; valid 72 h.
