@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use certgate_core::gateway::view::{id_digest, ApiLists, CertificateInput, GatewayView, KeyInput, KeyView};
+use certgate_core::gateway::view::{id_digest, ApiLists, CertificateInput, GatewayView, KeyView};
 use redb::{Database, ReadableDatabase, WriteTransaction};
 
 use super::{build_view, entry_of, GatewayState};
@@ -130,8 +130,7 @@ pub(super) fn prepare(state: &GatewayState, db: &Database, txn: &WriteTransactio
     let mut new_digests = BTreeSet::new();
     let mut insert = Vec::with_capacity(new_keys.len());
     for key in new_keys {
-        let input = KeyInput { id: key.credential, token_sha256: key.token_sha256, spec: key.spec, limits_key: Some(key.limits_key) };
-        let (digest, view) = KeyView::build_sharing_with(input, &known, &mut lists);
+                let (digest, view) = KeyView::build_sharing_with(key.into_input(), &known, &mut lists);
         new_digests.insert(digest);
         insert.push((digest, view));
     }

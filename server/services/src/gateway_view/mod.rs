@@ -170,8 +170,7 @@ impl GatewayState {
                 }
             }
             for key in keys {
-                let input = KeyInput { id: key.credential, token_sha256: key.token_sha256, spec: key.spec, limits_key: Some(key.limits_key) };
-                let (hash, view) = KeyView::build_sharing_with(input, &|id| known.get(id), &mut lists);
+                                let (hash, view) = KeyView::build_sharing_with(key.into_input(), &|id| known.get(id), &mut lists);
                 self.keys.insert(hash, view);
                 if track {
                     fresh.insert(hash);

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use certgate_core::gateway::spec::KeySpec;
+use certgate_core::gateway::view::KeyInput;
 use certgate_core::portal::derive::{credential_grant, CredentialGrant, CredentialInputs, ProductTerms};
 use certgate_core::UnixSeconds;
 use redb::ReadableTable;
@@ -27,6 +28,13 @@ pub struct PortalKey {
     pub limits_key: String,
     pub token_sha256: String,
     pub spec: KeySpec,
+}
+
+impl PortalKey {
+    /// What the gateway view compiles: the key with its own limits counter.
+    pub fn into_input(self) -> KeyInput {
+        KeyInput { id: self.credential, token_sha256: self.token_sha256, spec: self.spec, limits_key: Some(self.limits_key) }
+    }
 }
 
 /// API id -> certificate (its 32-byte SHA-256, half the memory of its hex id) -> how many live
