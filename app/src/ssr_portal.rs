@@ -352,11 +352,13 @@ impl<'a> RequestViews<'a> {
 /// One tab of requests (newest first) with the count of each state.
 pub async fn request_list(services: &PortalServices, admin: &ActiveSession, state: &str) -> Result<RequestList, AppError> {
     let actor = admin_actor(admin);
-    let all = services.access_requests.list(&actor, None).await.map_err(service_error)?;
-    let counts = STATES.iter().map(|s| (s.to_string(), all.iter().filter(|r| r.state.name() == *s).count())).collect();
+    // The counts from the index's keys, the tab's requests from its own list: no other record read.
+    let mut counts = services.access_requests.counts(&actor).await.map_err(service_error)?;
+    let counts = STATES.iter().map(|s| (s.to_string(), counts.remove(*s).unwrap_or(0))).collect();
+    let records = services.access_requests.list(&actor, Some(state)).await.map_err(service_error)?;
     let mut views = RequestViews::new(services, admin).await?;
-    let mut items = Vec::new();
-    for record in all.iter().filter(|r| r.state.name() == state) {
+    let mut items = Vec::with_capacity(records.len());
+    for record in &records {
         items.push(views.view(record).await);
     }
     Ok(RequestList { counts, items })

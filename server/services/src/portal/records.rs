@@ -3,6 +3,8 @@
 //! records the subscription as touched, so the gateway's view follows from the data written
 //! (`store::changes`), whichever service wrote it.
 
+use std::collections::BTreeMap;
+
 use redb::{ReadableTable, WriteTransaction};
 
 use super::credentials::CredentialRecord;
@@ -158,6 +160,25 @@ pub fn requests_of(
         }
     }
     Ok(())
+}
+
+/// How many requests each state's list holds, by state name (states without any are absent):
+/// one range scan over the `state:` keys of the index, no record read.
+pub fn request_counts(index: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<BTreeMap<String, usize>, ServiceError> {
+    // ';' is the character after ':': the range covers exactly the keys `state:…`.
+    let mut counts = BTreeMap::new();
+    for entry in index.range("state:".."state;")? {
+        let (k, _) = entry?;
+        if let Some((state, _)) = k.value().strip_prefix("state:").and_then(|rest| rest.split_once('/')) {
+            match counts.get_mut(state) {
+                Some(n) => *n += 1,
+                None => {
+                    counts.insert(state.to_string(), 1);
+                }
+            }
+        }
+    }
+    Ok(counts)
 }
 
 /// Builds the request lists of a store written before they existed (schema 4).

@@ -3,6 +3,8 @@
 //! field) and its credential without a token. An app holds at most one pending request or live
 //! subscription per product (`APP_PRODUCT_CLAIMS`).
 
+use std::collections::BTreeMap;
+
 use certgate_core::pki::{self, CertificateFacts};
 use certgate_core::portal::derive::{fits_credential, SubscriptionCertificate};
 use certgate_core::portal::product::{CertificateMode, ProductAuth};
@@ -244,6 +246,13 @@ impl AccessRequests {
                 Ok(page)
             })
             .await
+    }
+
+    /// How many requests each state has (states without any are absent), read from the
+    /// index's keys alone. Admin only: the counts span every organisation.
+    pub async fn counts(&self, actor: &Actor) -> Result<BTreeMap<String, usize>, ServiceError> {
+        actor.require_admin()?;
+        self.store.read(|txn| records::request_counts(&txn.open_table(tables::ACCESS_REQUESTS_BY)?)).await
     }
 
     /// The admin approves: the subscription and its credential (without a token) exist from

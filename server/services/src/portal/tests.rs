@@ -535,3 +535,35 @@ async fn after_a_revocation_the_app_may_ask_again_and_the_product_may_be_deleted
     w.requests.withdraw(&alice, &again.id).await.unwrap();
     w.products.delete(&product, "admin").await.expect("only a revoked subscription uses it");
 }
+
+/// The admin's tabs count each state from the index: every state its own count, a request that
+/// changes state moves from one count to the other, and a consumer may not count.
+#[tokio::test]
+async fn requests_are_counted_per_state_from_the_index() {
+    let w = world().await;
+    let pki = TestPki::new();
+    w.upload(&pki.leaf(&LeafSpec::client("acme")), Some(&w.acme)).await;
+    let product = w.product(CertificateMode::Managed, false).await;
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone(), role: OrgRole::OrgAdmin };
+    assert!(w.requests.counts(&w.admin).await.unwrap().is_empty());
+    let mut made = Vec::new();
+    for name in ["a", "b", "c", "d", "e", "f"] {
+        let app = w.apps.create(&alice, name).await.unwrap();
+        made.push(w.requests.create(&alice, &app.id, NewRequest { product: product.clone(), plan: w.plan.clone(), certificate: None }).await.unwrap().id);
+    }
+    w.requests.approve(&w.admin, &made[0]).await.unwrap();
+    w.requests.reject(&w.admin, &made[1], "no").await.unwrap();
+    w.requests.reject(&w.admin, &made[2], "no").await.unwrap();
+    w.requests.withdraw(&alice, &made[3]).await.unwrap();
+    let counts = w.requests.counts(&w.admin).await.unwrap();
+    let expected = [("approved", 1), ("pending", 2), ("rejected", 2), ("withdrawn", 1)].map(|(s, n)| (s.to_string(), n));
+    assert_eq!(counts.into_iter().collect::<Vec<_>>(), expected);
+    // Each count is its list's length.
+    for (state, n) in expected {
+        assert_eq!(w.requests.list(&w.admin, Some(&state)).await.unwrap().len(), n, "{state}");
+    }
+    w.requests.approve(&w.admin, &made[4]).await.unwrap();
+    let counts = w.requests.counts(&w.admin).await.unwrap();
+    assert_eq!((counts["pending"], counts["approved"]), (1, 2));
+    assert_eq!(code(w.requests.counts(&alice).await), "forbidden");
+}
