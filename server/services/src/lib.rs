@@ -24,6 +24,8 @@ pub mod products;
 mod references;
 pub mod sessions;
 pub mod store;
+#[cfg(test)]
+mod test_world;
 pub mod usage;
 
 pub use error::ServiceError;

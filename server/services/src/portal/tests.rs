@@ -2,122 +2,16 @@
 //! Managed and Self-Serve approval, binding, token lifecycle, revocation, and another
 //! organisation's ids answering NotFound.
 
-use certgate_core::gateway::chain::WebpkiChainCheck;
-use certgate_core::gateway::spec::ApiSpec;
-use certgate_core::gateway::{check_client_certificate, decide, DenialKind, PeerCertificate, Presented};
-use certgate_core::pki::Encoding;
-use certgate_core::portal::plan::PlanSpec;
+use certgate_core::gateway::DenialKind;
 use certgate_core::portal::product::{CertificateMode, ProductSpec};
-use certgate_testpki::{Issued, LeafSpec, TestPki};
+use certgate_testpki::{LeafSpec, TestPki};
 
-use super::apps::Apps;
-use super::credentials::Credentials;
-use super::requests::{AccessRequests, NewRequest};
+use super::requests::NewRequest;
 use super::Actor;
 use crate::accounts::OrgRole;
 use crate::apis::Apis;
-use crate::certificates::Certificates;
-use crate::gateway_view::{attach, SharedState};
-use crate::organisations::Organisations;
-use crate::plans::Plans;
-use crate::products::Products;
-use crate::store::Store;
+use crate::test_world::{code, world};
 use crate::ServiceError;
-
-struct World {
-    _dir: tempfile::TempDir,
-    store: Store,
-    state: SharedState,
-    certificates: Certificates,
-    apps: Apps,
-    requests: AccessRequests,
-    credentials: Credentials,
-    products: Products,
-    organisations: Organisations,
-    api: String,
-    plan: String,
-    admin: Actor,
-    /// Acme's and Globex's organisation ids.
-    acme: String,
-    globex: String,
-}
-
-async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let state = attach(&store).unwrap();
-    let spec: ApiSpec = serde_json::from_value(serde_json::json!({
-        "name": "payments", "listen_path": "/pay", "upstream_url": "http://127.0.0.1:9/", "auth": "auth_token", "mtls": {"required": true}
-    }))
-    .unwrap();
-    let api = Apis::new(store.clone()).create(spec, "admin").await.unwrap().id;
-    let plan = PlanSpec { name: "Gold".into(), rate: None, quota: None, auto_approve: false, token_lifetime_seconds: None };
-    let plan = Plans::new(store.clone()).create(plan, "admin").await.unwrap().id;
-    let organisations = Organisations::new(store.clone());
-    let acme = organisations.create("Acme").await.unwrap().id;
-    let globex = organisations.create("Globex").await.unwrap().id;
-    World {
-        _dir: dir,
-        store: store.clone(),
-        state,
-        certificates: Certificates::new(store.clone()),
-        apps: Apps::new(store.clone()),
-        requests: AccessRequests::new(store.clone()),
-        credentials: Credentials::new(store.clone()),
-        products: Products::new(store.clone()),
-        organisations,
-        api,
-        plan,
-        admin: Actor::Admin { name: "admin".into() },
-        acme,
-        globex,
-    }
-}
-
-impl World {
-    async fn product(&self, mode: CertificateMode, binding: bool) -> String {
-        let spec = ProductSpec {
-            name: format!("{mode:?} {binding}"),
-            description: String::new(),
-            apis: vec![self.api.clone()],
-            plans: vec![self.plan.clone()],
-            published: true,
-            visible_to: None,
-            certificate_mode: Some(mode),
-            certificate_binding: binding,
-        };
-        self.products.create(spec, "admin").await.unwrap().id
-    }
-
-    async fn upload(&self, cert: &Issued, organisation: Option<&str>) -> String {
-        let id = self.certificates.add(cert.cert_pem.as_bytes(), Encoding::Pem, "admin").await.unwrap().record.facts.id;
-        if let Some(org) = organisation {
-            self.certificates.link_organisation(&id, org, "admin").await.unwrap();
-        }
-        id
-    }
-
-    /// The gateway's decision for this certificate and token on the API, now.
-    fn decide(&self, cert: &Issued, token: &str) -> Result<Option<String>, DenialKind> {
-        let view = self.state.view.load();
-        let api = view.route("/pay").expect("the API is routed");
-        let peer = PeerCertificate::new(std::slice::from_ref(&cert.der)).unwrap();
-        let now = certgate_core::UnixSeconds::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap();
-        check_client_certificate(api, Some(&peer), now, &WebpkiChainCheck).map_err(|d| d.kind)?;
-        decide(&self.state.keys, api, Some(&peer), Presented { bearer: Some(token) }, now, &WebpkiChainCheck, None)
-            .map(|grant| grant.limits_key)
-            .map_err(|d| d.kind)
-    }
-}
-
-fn code<T: std::fmt::Debug>(result: Result<T, ServiceError>) -> &'static str {
-    match result {
-        Err(ServiceError::Invalid { code, .. } | ServiceError::Conflict { code, .. }) => code,
-        Err(ServiceError::NotFound { .. }) => "not_found",
-        Err(ServiceError::Forbidden { .. }) => "forbidden",
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-}
 
 #[tokio::test]
 async fn managed_approval_binding_rotation_and_revocation_on_the_gateway_view() {
@@ -270,28 +164,7 @@ async fn a_schema_3_store_gets_the_portal_indexes_and_changes_still_reach_its_cr
         })
         .await
         .unwrap();
-    let World { _dir: dir, store, state, certificates, apps, requests, credentials, products, organisations, acme, .. } = w;
-    drop((state, certificates, apps, requests, credentials, products, organisations));
-    assert!(store.close(std::time::Duration::from_secs(5)).await);
-
-    let store = Store::open(dir.path()).unwrap();
-    let state = attach(&store).unwrap();
-    let w = World {
-        _dir: dir,
-        certificates: Certificates::new(store.clone()),
-        apps: Apps::new(store.clone()),
-        requests: AccessRequests::new(store.clone()),
-        credentials: Credentials::new(store.clone()),
-        products: Products::new(store.clone()),
-        organisations: Organisations::new(store.clone()),
-        store,
-        state,
-        api: String::new(),
-        plan: String::new(),
-        admin: Actor::Admin { name: "admin".into() },
-        acme,
-        globex: String::new(),
-    };
+    let w = w.reopen().await;
     assert!(w.decide(&acme_cert, &token).is_ok(), "the organisation's certificate is found at start");
     w.organisations.set_suspended(&w.acme, true, "admin").await.unwrap();
     assert_eq!(w.decide(&acme_cert, &token), Err(DenialKind::ClientCertificateNotAllowed), "suspension reaches the subscription");

@@ -5,11 +5,14 @@ use certgate_core::portal::derive::SubscriptionCertificate;
 use certgate_core::portal::plan::PlanSpec;
 use certgate_core::portal::product::{CertificateMode, ProductSpec};
 use certgate_core::UnixSeconds;
+use certgate_testpki::Issued;
 
 use super::*;
+use crate::plans::Plans;
 use crate::portal::requests::AccessRequestRecord;
 use crate::portal::retirement::{wait_for, Retirements, RENEWAL_OVERLAP_SECONDS};
 use crate::portal::subscriptions::Subscriptions;
+use crate::test_world::World;
 
 fn now() -> UnixSeconds {
     crate::clock::now()
