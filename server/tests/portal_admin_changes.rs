@@ -10,24 +10,25 @@
 mod support;
 
 use reqwest::Method;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
 use serde_json::{json, Value};
-use support::gateway::{connect_with, Admin, Conn};
+use support::demo::cert_id;
+use support::gateway::Admin;
 use support::{client, set_cookie, sign_in, Server, ADMIN_EMAIL, ADMIN_PASSWORD};
 
 const CONSUMER_PASSWORD: &str = "demo-consumer-password";
 
+/// The demo, with the admin signed in to the portal.
 struct Demo {
-    server: Server,
-    _dir: tempfile::TempDir,
-    admin: Admin,
-    /// Signed in as the admin.
+    demo: support::demo::Demo,
     portal: reqwest::Client,
-    acme_token: String,
-    acme_cert_id: String,
-    acme_org: String,
-    globex_org: String,
+}
+
+impl std::ops::Deref for Demo {
+    type Target = support::demo::Demo;
+
+    fn deref(&self) -> &support::demo::Demo {
+        &self.demo
+    }
 }
 
 async fn signed_in(server: &Server, email: &str, password: &str) -> reqwest::Client {
@@ -37,50 +38,13 @@ async fn signed_in(server: &Server, email: &str, password: &str) -> reqwest::Cli
     c
 }
 
-fn cert_id(path: &std::path::Path) -> String {
-    let der = CertificateDer::from_pem_file(path).unwrap();
-    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(der.as_ref()))
-}
-
 async fn demo() -> Demo {
-    support::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("data");
-    let server = Server::start_in(&data_dir, &["--demo"]);
-    let admin = Admin::new(&server);
-    let demo_dir = data_dir.join("demo");
-    let acme_token = std::fs::read_to_string(demo_dir.join("acme-managed.token")).unwrap().lines().next().unwrap().to_string();
-    let acme_cert_id = cert_id(&demo_dir.join("client.crt"));
-    let (status, orgs) = admin.call(Method::GET, "/organisations", None).await;
-    assert_eq!(status, 200, "{orgs}");
-    let org = |name: &str| orgs["items"].as_array().unwrap().iter().find(|o| o["name"] == name).unwrap()["id"].as_str().unwrap().to_string();
-    let (acme_org, globex_org) = (org("Acme Corp"), org("Globex"));
-    let portal = signed_in(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    Demo { server, _dir: dir, admin, portal, acme_token, acme_cert_id, acme_org, globex_org }
+    let demo = support::demo::demo().await;
+    let portal = signed_in(&demo.server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    Demo { demo, portal }
 }
 
 impl Demo {
-    /// A gateway connection presenting the demo certificate `name` (`client` is Acme's).
-    async fn connection(&self, name: &str) -> Conn {
-        let demo_dir = self.server.data_dir.join("demo");
-        let der = CertificateDer::from_pem_file(demo_dir.join(format!("{name}.crt"))).unwrap().to_vec();
-        let key = std::fs::read_to_string(demo_dir.join(format!("{name}.key"))).unwrap();
-        connect_with(&self.server, &[der], Some(&key), "localhost").await
-    }
-
-    /// Acme's token on the Managed echo API: (status, problem code).
-    async fn call_managed(&self, conn: &mut Conn) -> (u16, String) {
-        let bearer = format!("Bearer {}", self.acme_token);
-        let answer = conn.get("/demo-managed/hello", &[("authorization", &bearer)]).await;
-        (answer.status, answer.code().to_string())
-    }
-
-    async fn managed_product(&self) -> Value {
-        let (status, products) = self.admin.call(Method::GET, "/products", None).await;
-        assert_eq!(status, 200);
-        products["items"].as_array().unwrap().iter().find(|p| p["name"] == "Echo (Managed)").unwrap().clone()
-    }
-
     async fn page(&self, path: &str) -> String {
         let r = self.portal.get(self.server.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 200, "{path}");

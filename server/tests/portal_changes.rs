@@ -8,58 +8,8 @@
 mod support;
 
 use reqwest::Method;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
 use serde_json::{json, Value};
-use support::gateway::{connect_with, Admin, Conn};
-use support::Server;
-
-struct Demo {
-    server: Server,
-    _dir: tempfile::TempDir,
-    admin: Admin,
-    acme_token: String,
-    acme_cert_id: String,
-    acme_org: String,
-}
-
-async fn demo() -> Demo {
-    support::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("data");
-    let server = Server::start_in(&data_dir, &["--demo"]);
-    let admin = Admin::new(&server);
-    let demo_dir = data_dir.join("demo");
-    // The demo writes its token files before the listeners report ready.
-    let acme_token = std::fs::read_to_string(demo_dir.join("acme-managed.token")).unwrap().lines().next().unwrap().to_string();
-    let der = CertificateDer::from_pem_file(demo_dir.join("client.crt")).unwrap();
-    let acme_cert_id = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(der.as_ref()));
-    let (status, org) = admin.call(Method::GET, &format!("/certificates/{acme_cert_id}"), None).await;
-    assert_eq!(status, 200, "{org}");
-    let acme_org = org["organisations"][0]["id"].as_str().or_else(|| org["organisations"][0].as_str()).unwrap().to_string();
-    Demo { server, _dir: dir, admin, acme_token, acme_cert_id, acme_org }
-}
-
-impl Demo {
-    async fn acme_connection(&self) -> Conn {
-        let demo_dir = self.server.data_dir.join("demo");
-        let der = CertificateDer::from_pem_file(demo_dir.join("client.crt")).unwrap().to_vec();
-        let key = std::fs::read_to_string(demo_dir.join("client.key")).unwrap();
-        connect_with(&self.server, &[der], Some(&key), "localhost").await
-    }
-
-    async fn call_managed(&self, conn: &mut Conn) -> (u16, String) {
-        let bearer = format!("Bearer {}", self.acme_token);
-        let answer = conn.get("/demo-managed/hello", &[("authorization", &bearer)]).await;
-        (answer.status, answer.code().to_string())
-    }
-
-    async fn managed_product(&self) -> Value {
-        let (status, products) = self.admin.call(Method::GET, "/products", None).await;
-        assert_eq!(status, 200);
-        products["items"].as_array().unwrap().iter().find(|p| p["name"] == "Echo (Managed)").unwrap().clone()
-    }
-}
+use support::demo::demo;
 
 fn spec_of(product: &Value) -> Value {
     json!({
@@ -72,7 +22,7 @@ fn spec_of(product: &Value) -> Value {
 #[tokio::test]
 async fn unlinking_the_last_certificate_is_previewed_with_a_warning_and_then_refused() {
     let demo = demo().await;
-    let mut conn = demo.acme_connection().await;
+    let mut conn = demo.connection("client").await;
     assert_eq!(demo.call_managed(&mut conn).await.0, 200);
 
     let path = format!("/certificates/{}?dry_run=true", demo.acme_cert_id);
@@ -109,7 +59,7 @@ async fn unlinking_the_last_certificate_is_previewed_with_a_warning_and_then_ref
     assert!(preview["change"]["warnings"].as_array().unwrap().is_empty());
     let (status, _) = demo.admin.call(Method::PATCH, &format!("/certificates/{}", demo.acme_cert_id), Some(link)).await;
     assert_eq!(status, 200);
-    let mut conn = demo.acme_connection().await;
+    let mut conn = demo.connection("client").await;
     assert_eq!(demo.call_managed(&mut conn).await.0, 200);
 }
 

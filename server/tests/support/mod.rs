@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod demo;
 pub mod gateway;
 
 use std::io::{BufRead, BufReader};
