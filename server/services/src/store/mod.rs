@@ -8,6 +8,7 @@
 pub mod backup;
 pub mod changes;
 pub mod codec;
+mod migrations;
 pub mod tables;
 
 use std::path::{Path, PathBuf};
@@ -19,8 +20,9 @@ use std::time::Duration;
 use redb::{Database, Key, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, Value, WriteTransaction};
 
 pub use changes::{ChangeSet, Touched};
+use migrations::migrate;
 
-/// The schema version this build writes. Migrations from older versions go in `migrate`.
+/// The schema version this build writes. Migrations from older versions go in `migrations::migrate`.
 pub const SCHEMA_VERSION: u32 = 4;
 /// The store's file name inside the data directory.
 pub const STORE_FILE: &str = "certgate.redb";
@@ -402,129 +404,6 @@ fn restrict_permissions(data_dir: &Path, store_file: &Path) {
             tracing::warn!(path = %store_file.display(), error = %e, "cannot restrict the store file to its owner");
         }
     }
-}
-
-/// 1 -> 2: certificate facts gained keyUsage, the signature algorithm and the TLS library's
-/// verdict (the one usability policy reads them): parse every stored certificate again.
-fn refresh_certificate_facts(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
-    use redb::ReadableTable;
-    use crate::certificates::CertificateRecord;
-    let mut table = txn.open_table(tables::CERTIFICATES)?;
-    let mut refreshed = Vec::new();
-    for item in table.iter()? {
-        let (key, value) = item?;
-        let mut record: CertificateRecord = codec::decode("certificates", key.value(), value.value())?;
-        if let Ok(facts) = certgate_core::pki::parse_der(&record.der) {
-            record.facts = facts;
-            refreshed.push(record);
-        }
-    }
-    for record in refreshed {
-        table.insert(record.facts.id.as_str(), codec::encode(&record)?.as_slice())?;
-    }
-    Ok(())
-}
-
-/// 2 -> 3: the "used by" index of certificates, built from every API and key.
-fn index_certificate_users(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
-    let to_store = |e: crate::ServiceError| match e {
-        crate::ServiceError::Store(e) => e,
-        other => StoreError::Io(other.to_string()),
-    };
-    let apis = crate::apis::all(&txn.open_table(tables::APIS)?).map_err(to_store)?;
-    for api in apis {
-        let ids: Vec<String> = api.spec.certificate_ids().cloned().collect();
-        crate::references::add(txn, tables::CERTIFICATE_USERS, &ids, &format!("api:{}", api.id)).map_err(to_store)?;
-    }
-    let keys = crate::keys::all(&txn.open_table(tables::KEYS)?).map_err(to_store)?;
-    for key in keys {
-        let ids = key.spec.bound_certificates.clone().unwrap_or_default();
-        crate::references::add(txn, tables::CERTIFICATE_USERS, &ids, &format!("key:{}", key.id)).map_err(to_store)?;
-    }
-    Ok(())
-}
-
-/// 3 -> 4: the subscription and organisation-certificate indexes the gateway view's change
-/// sets are found by.
-fn index_portal(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
-    let to_store = |e: crate::ServiceError| match e {
-        crate::ServiceError::Store(e) => e,
-        other => StoreError::Io(other.to_string()),
-    };
-    crate::portal::records::index_subscriptions(txn).map_err(to_store)?;
-    crate::portal::records::index_requests(txn).map_err(to_store)?;
-    crate::certificates::index_expiry(txn).map_err(to_store)?;
-    crate::certificates::index_organisation_certificates(txn).map_err(to_store)
-}
-
-/// Creates every table, records the schema version, and runs migrations from older versions.
-fn migrate(db: &Database) -> Result<(), StoreError> {
-    use redb::ReadableTable;
-    let txn = db.begin_write()?;
-    {
-        let mut meta = txn.open_table(tables::META)?;
-        let found: Option<u32> = match meta.get("schema_version")? {
-            Some(v) => Some(v.value().parse().map_err(|_| StoreError::Corrupt {
-                table: "meta",
-                key: "schema_version".into(),
-                why: format!("not a number: {:?}", v.value()),
-            })?),
-            None => None,
-        };
-        match found {
-            Some(v) if v > SCHEMA_VERSION => {
-                return Err(StoreError::SchemaTooNew { found: v, known: SCHEMA_VERSION })
-            }
-            // Migrations from older schema versions go here, one step per version.
-            Some(v) => {
-                if v < 2 {
-                    refresh_certificate_facts(&txn)?;
-                }
-                if v < 3 {
-                    index_certificate_users(&txn)?;
-                }
-                if v < 4 {
-                    index_portal(&txn)?;
-                }
-            }
-            None => {}
-        }
-        meta.insert("schema_version", SCHEMA_VERSION.to_string().as_str())?;
-    }
-    txn.open_table(tables::USERS)?;
-    txn.open_table(tables::USERS_BY_EMAIL)?;
-    txn.open_table(tables::SESSIONS)?;
-    txn.open_table(tables::ORGANISATIONS)?;
-    txn.open_table(tables::ORGANISATIONS_BY_NAME)?;
-    txn.open_table(tables::CERTIFICATES)?;
-    txn.open_table(tables::CERTIFICATE_PORTAL)?;
-    txn.open_table(tables::AUDIT)?;
-    txn.open_table(tables::APIS)?;
-    txn.open_table(tables::APIS_BY_PATH)?;
-    txn.open_table(tables::KEYS)?;
-    txn.open_table(tables::QUOTA_USAGE)?;
-    txn.open_table(tables::ADMIN_TOKENS)?;
-    txn.open_table(tables::ADMIN_TOKENS_BY_HASH)?;
-    txn.open_table(tables::PLANS)?;
-    txn.open_table(tables::PRODUCTS)?;
-    txn.open_table(tables::PRODUCTS_BY_API)?;
-    txn.open_table(tables::PRODUCTS_BY_PLAN)?;
-    txn.open_table(tables::CERTIFICATE_USERS)?;
-    txn.open_table(tables::APPS)?;
-    txn.open_table(tables::APPS_BY_ORGANISATION)?;
-    txn.open_table(tables::ACCESS_REQUESTS)?;
-    txn.open_table(tables::SUBSCRIPTIONS)?;
-    txn.open_table(tables::APP_PRODUCT_CLAIMS)?;
-    txn.open_table(tables::CREDENTIALS)?;
-    txn.open_table(tables::RETIREMENTS)?;
-    txn.open_table(tables::ACCOUNT_LINKS)?;
-    txn.open_table(tables::ACCOUNT_LINKS_BY_USER)?;
-    txn.open_table(tables::SUBSCRIPTIONS_BY)?;
-    txn.open_table(tables::ORGANISATION_CERTIFICATES)?;
-    txn.open_table(tables::ACCESS_REQUESTS_BY)?;
-    txn.open_table(tables::CERTIFICATES_BY_EXPIRY)?;
-    txn.commit()?;
-    Ok(())
 }
 
 /// Opens the store file directly and runs redb's integrity check (for `certgate check` and tests).
