@@ -8,7 +8,7 @@ use certgate_core::pki;
 use certgate_core::portal::credential::CredentialStatus;
 use certgate_core::portal::derive::{credential_grant, fits_credential, CredentialGrant, CredentialInputs, ProductTerms};
 use certgate_services::audit::AuditFilter;
-use certgate_services::certificates::{CertificateEntry, CertificateFilter};
+use certgate_services::certificates::CertificateFilter;
 use certgate_services::clock;
 use certgate_services::portal::credentials::CredentialRecord;
 use certgate_services::portal::overview::SubscriptionFilter;
@@ -211,64 +211,47 @@ pub async fn certificate_usage(services: &PortalServices, admin: &ActiveSession,
 }
 
 const ALLOW_LIST_PAGE: usize = 20;
-/// Sources listed per entry; the rest are counted.
-const SOURCES_SHOWN: usize = 10;
 
 /// An API's effective allow list (the admin's entries and what live portal credentials of the
-/// products containing it contribute), with the source of each entry, one page of it.
+/// products containing it contribute), with the source of each entry, one page of it. The
+/// services derive it from the indexes; here the ids become names.
 pub async fn effective_allow_list(services: &PortalServices, admin: &ActiveSession, api_id: &str, page: usize) -> Result<AllowListPage, AppError> {
     let actor = admin_actor(admin);
-    let api = services.apis.get(api_id).await.map_err(service_error)?;
-    let mut sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for id in &api.spec.mtls.allowed_certificates {
-        sources.entry(id.clone()).or_default().push("Admin entry on this API".into());
+    let page = page.max(1);
+    let mut found = services.subscriptions.effective_allow_list(&actor, api_id, (page - 1) * ALLOW_LIST_PAGE, ALLOW_LIST_PAGE).await.map_err(service_error)?;
+    let pages = found.total.div_ceil(ALLOW_LIST_PAGE).max(1);
+    if page > pages {
+        // Past the end (entries left meanwhile): the last page.
+        found = services.subscriptions.effective_allow_list(&actor, api_id, (pages - 1) * ALLOW_LIST_PAGE, ALLOW_LIST_PAGE).await.map_err(service_error)?;
     }
     let organisations = names_by_id(services.organisations.list().await.map_err(service_error)?, |o| (o.id, o.name));
+    let products = names_by_id(services.products.list().await.map_err(service_error)?, |p| (p.id, p.spec.name));
     let mut reader = GrantReader::new(services, actor.clone());
-    for product in services.products.list().await.map_err(service_error)? {
-        if !product.spec.apis.contains(&api.id) {
-            continue;
-        }
-        let filter = SubscriptionFilter { product: Some(product.id.clone()), ..SubscriptionFilter::default() };
-        for s in all_subscriptions(services, &actor, filter).await? {
-            let Some((grant, _)) = reader.grant(&s).await? else { continue };
-            if !grant.apis.contains(&api.id) {
-                continue;
-            }
-            let source = format!("Product {} → app {} → {}", product.spec.name, reader.app_name(&s.app).await, name(&organisations, &s.organisation));
-            for certificate in grant.certificates {
-                sources.entry(certificate).or_default().push(source.clone());
-            }
-        }
-    }
-    let store: HashMap<String, CertificateEntry> =
-        services.certificates.list(CertificateFilter::default()).await.map_err(service_error)?.into_iter().map(|c| (c.record.facts.id.clone(), c)).collect();
     let now = clock::now();
-    let mut entries: Vec<EffectiveEntry> = sources
-        .into_iter()
-        .map(|(id, mut sources)| {
-            let found = store.get(&id);
-            let more = sources.len().saturating_sub(SOURCES_SHOWN);
-            sources.truncate(SOURCES_SHOWN);
-            if more > 0 {
-                sources.push(format!("and {more} more"));
-            }
-            EffectiveEntry {
-                label: found.map(CertificateEntry::label).unwrap_or_else(|| format!("{id} (not in the store)")),
-                fingerprint_short: pki::colon_fingerprint(&id).chars().take(23).collect(),
-                kind: found.map(|c| if c.record.facts.is_ca { "ca" } else { "leaf" }).unwrap_or("leaf").to_string(),
-                problem: found.and_then(|c| (!c.record.facts.is_ca).then(|| pki::client_auth_problem(&c.record.facts, now)).flatten()).map(|p| p.code().to_string()),
-                id,
-                sources,
-            }
-        })
-        .collect();
-    entries.sort_by(|a, b| a.label.to_lowercase().cmp(&b.label.to_lowercase()).then_with(|| a.id.cmp(&b.id)));
-    let total = entries.len();
-    let pages = total.div_ceil(ALLOW_LIST_PAGE).max(1);
-    let page = page.clamp(1, pages);
-    let entries = entries.into_iter().skip((page - 1) * ALLOW_LIST_PAGE).take(ALLOW_LIST_PAGE).collect();
-    Ok(AllowListPage { entries, total, page, pages, mtls_required: api.spec.mtls.required })
+    let mut entries = Vec::with_capacity(found.entries.len());
+    for entry in found.entries {
+        let mut sources = Vec::new();
+        if entry.admin_entry {
+            sources.push("Admin entry on this API".to_string());
+        }
+        for c in &entry.sources {
+            sources.push(format!("Product {} → app {} → {}", name(&products, &c.product), reader.app_name(&c.app).await, name(&organisations, &c.organisation)));
+        }
+        let more = entry.contributors.saturating_sub(entry.sources.len());
+        if more > 0 {
+            sources.push(format!("and {more} more"));
+        }
+        let facts = entry.record.as_ref().map(|r| &r.facts);
+        entries.push(EffectiveEntry {
+            label: entry.label.unwrap_or_else(|| format!("{} (not in the store)", entry.certificate)),
+            fingerprint_short: pki::colon_fingerprint(&entry.certificate).chars().take(23).collect(),
+            kind: if facts.is_some_and(|f| f.is_ca) { "ca" } else { "leaf" }.to_string(),
+            problem: facts.filter(|f| !f.is_ca).and_then(|f| pki::client_auth_problem(f, now)).map(|p| p.code().to_string()),
+            id: entry.certificate,
+            sources,
+        });
+    }
+    Ok(AllowListPage { entries, total: found.total, page: page.min(pages), pages, mtls_required: found.mtls_required })
 }
 
 /// The audit filter from the page's query (blank fields: no filter).

@@ -7,6 +7,7 @@
 //! subscription's certificates (`grants`), so every portal write republishes the view.
 
 mod actor;
+pub mod allow_list;
 pub mod apps;
 pub mod catalogue;
 pub mod credentials;

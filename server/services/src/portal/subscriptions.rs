@@ -35,10 +35,10 @@ impl Subscriptions {
             .read(move |txn| {
                 super::apps::load_visible(&txn.open_table(tables::APPS)?, &app, &actor)?;
                 let mut out = Vec::new();
-                for entry in txn.open_table(tables::SUBSCRIPTIONS)?.iter()? {
-                    let (k, v) = entry?;
-                    let subscription: SubscriptionRecord = codec::decode("subscriptions", k.value(), v.value())?;
-                    if subscription.app == app {
+                let subscriptions = txn.open_table(tables::SUBSCRIPTIONS)?;
+                for id in super::records::subscriptions_of(&txn.open_table(tables::SUBSCRIPTIONS_BY)?, super::records::SubscriptionsOf::App(&app))? {
+                    if let Some(v) = subscriptions.get(id.as_str())? {
+                        let subscription: SubscriptionRecord = codec::decode("subscriptions", &id, v.value())?;
                         out.push(SubscriptionEntry { subscription, pending: Vec::new() });
                     }
                 }
@@ -51,6 +51,11 @@ impl Subscriptions {
                 Ok(out)
             })
             .await
+    }
+
+    /// An API's effective allow list with the source of each entry, one page (admin only).
+    pub async fn effective_allow_list(&self, actor: &Actor, api: &str, skip: usize, take: usize) -> Result<super::allow_list::AllowListPage, ServiceError> {
+        super::allow_list::effective_allow_list(&self.store, actor, api, skip, take).await
     }
 
     /// One subscription the actor may see.
