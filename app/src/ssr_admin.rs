@@ -2,20 +2,16 @@
 //! services by the gateway's own rule) and the audit filter: records turned into what the
 //! screens show, with names instead of ids.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use certgate_core::pki;
 use certgate_core::portal::credential::CredentialStatus;
-use certgate_core::portal::derive::{credential_grant, fits_credential, CredentialGrant, CredentialInputs, ProductTerms};
 use certgate_services::audit::AuditFilter;
-use certgate_services::certificates::CertificateFilter;
 use certgate_services::clock;
-use certgate_services::portal::credentials::CredentialRecord;
 use certgate_services::portal::overview::SubscriptionFilter;
 use certgate_services::portal::requests::SubscriptionRecord;
 use certgate_services::portal::Actor;
 use certgate_services::sessions::ActiveSession;
-use certgate_services::ServiceError;
 
 use crate::api::products::Named;
 use crate::api::usage::{AllowListPage, CertificateUses, CredentialUse, EffectiveEntry, SubscriptionUse};
@@ -27,101 +23,25 @@ fn name<'a>(map: &'a HashMap<String, String>, id: &'a str) -> &'a str {
     map.get(id).map(String::as_str).unwrap_or(id)
 }
 
-/// Reads what portal credentials grant now, from the services, by the same derivation the
-/// gateway's view uses (core's `credential_grant`). Shared reads are cached.
-pub struct GrantReader<'a> {
+/// App names by id, each read once per page.
+pub struct AppNames<'a> {
     services: &'a PortalServices,
     actor: Actor,
-    now: i64,
-    products: HashMap<String, Option<ProductTerms>>,
-    /// Organisation -> (its linked certificates that fit a credential, suspended).
-    organisations: HashMap<String, (Vec<String>, bool)>,
-    /// App -> its credentials.
-    credentials: HashMap<String, Vec<CredentialRecord>>,
-    app_names: HashMap<String, String>,
+    names: HashMap<String, String>,
 }
 
-impl<'a> GrantReader<'a> {
-    pub fn new(services: &'a PortalServices, actor: Actor) -> GrantReader<'a> {
-        GrantReader {
-            services,
-            actor,
-            now: clock::now(),
-            products: HashMap::new(),
-            organisations: HashMap::new(),
-            credentials: HashMap::new(),
-            app_names: HashMap::new(),
-        }
+impl<'a> AppNames<'a> {
+    pub fn new(services: &'a PortalServices, actor: Actor) -> AppNames<'a> {
+        AppNames { services, actor, names: HashMap::new() }
     }
 
-    async fn terms(&mut self, product: &str) -> Option<ProductTerms> {
-        if !self.products.contains_key(product) {
-            // A product that no longer checks grants nothing (as in the view).
-            let terms = self.services.products.entry(product).await.ok().map(|e| ProductTerms {
-                id: e.record.id.clone(),
-                apis: e.record.spec.apis.clone(),
-                auth: e.auth,
-                mode: e.record.spec.certificate_mode,
-                binding: e.record.spec.certificate_binding,
-            });
-            self.products.insert(product.to_string(), terms);
-        }
-        self.products.get(product).cloned().flatten()
-    }
-
-    async fn organisation(&mut self, id: &str) -> Result<(Vec<String>, bool), AppError> {
-        if let Some(found) = self.organisations.get(id) {
-            return Ok(found.clone());
-        }
-        let filter = CertificateFilter { organisation: Some(id.to_string()), ..CertificateFilter::default() };
-        let linked = self.services.certificates.list(filter).await.map_err(service_error)?;
-        let fitting = linked.iter().filter(|c| fits_credential(&c.record.facts)).map(|c| c.record.facts.id.clone()).collect();
-        let suspended = match self.services.organisations.get(id).await {
-            Ok(o) => o.suspended_at.is_some(),
-            Err(ServiceError::NotFound { .. }) => true,
-            Err(e) => return Err(service_error(e)),
-        };
-        self.organisations.insert(id.to_string(), (fitting, suspended));
-        Ok(self.organisations.get(id).cloned().unwrap_or_default())
-    }
-
-    async fn credential(&mut self, subscription: &SubscriptionRecord) -> Result<Option<CredentialRecord>, AppError> {
-        if !self.credentials.contains_key(&subscription.app) {
-            let entries = match self.services.credentials.of_app(&self.actor, &subscription.app).await {
-                Ok(entries) => entries.into_iter().map(|e| e.credential).collect(),
-                Err(ServiceError::NotFound { .. }) => Vec::new(),
-                Err(e) => return Err(service_error(e)),
-            };
-            self.credentials.insert(subscription.app.clone(), entries);
-        }
-        Ok(self.credentials.get(&subscription.app).and_then(|list| list.iter().find(|c| c.id == subscription.credential)).cloned())
-    }
-
-    /// What the subscription's credential grants now, and its status; `None`: no credential,
-    /// or it grants nothing (revoked, suspended organisation, JWT product).
-    pub async fn grant(&mut self, subscription: &SubscriptionRecord) -> Result<Option<(CredentialGrant, CredentialStatus)>, AppError> {
-        let Some(credential) = self.credential(subscription).await? else { return Ok(None) };
-        let Some(product) = self.terms(&subscription.product).await else { return Ok(None) };
-        let (organisation_certificates, suspended) = self.organisation(&subscription.organisation).await?;
-        let inputs = CredentialInputs {
-            subscription_id: &subscription.id,
-            product: &product,
-            rate: None,
-            quota: None,
-            revoked: credential.tokens.revoked_at.is_some(),
-            organisation_suspended: suspended,
-            organisation_certificates: &organisation_certificates,
-            subscription_certificates: &subscription.certificates,
-        };
-        Ok(credential_grant(&inputs, self.now).ok().map(|grant| (grant, credential.tokens.status(self.now))))
-    }
-
-    pub async fn app_name(&mut self, id: &str) -> String {
-        if let Some(name) = self.app_names.get(id) {
+    /// The app's name, or its id when it is gone.
+    pub async fn get(&mut self, id: &str) -> String {
+        if let Some(name) = self.names.get(id) {
             return name.clone();
         }
         let name = self.services.apps.get(&self.actor, id).await.map(|a| a.name).unwrap_or_else(|_| id.to_string());
-        self.app_names.insert(id.to_string(), name.clone());
+        self.names.insert(id.to_string(), name.clone());
         name
     }
 }
@@ -164,9 +84,9 @@ pub async fn certificate_usage(services: &PortalServices, admin: &ActiveSession,
     let products = names_by_id(services.products.list().await.map_err(service_error)?, |p| (p.id, p.spec.name));
     let plans = names_by_id(services.plans.list().await.map_err(service_error)?, |p| (p.id, p.spec.name));
     let apis = names_by_id(services.apis.list().await.map_err(service_error)?, |a| (a.id, a.spec.name));
-    let mut reader = GrantReader::new(services, actor.clone());
+    let mut app_names = AppNames::new(services, actor.clone());
     let mut usage = CertificateUses::default();
-    let mut candidates: BTreeMap<String, SubscriptionRecord> = BTreeMap::new();
+    let mut candidates: BTreeSet<String> = BTreeSet::new();
     for user in &entry.used_by {
         match user.kind.as_str() {
             "api" => usage.api_entries.push(Named { id: user.id.clone(), name: user.name.clone() }),
@@ -175,34 +95,31 @@ pub async fn certificate_usage(services: &PortalServices, admin: &ActiveSession,
                 let Ok(s) = services.subscriptions.get(&actor, &user.id).await else { continue };
                 usage.subscriptions.push(SubscriptionUse {
                     id: s.id.clone(),
-                    app: reader.app_name(&s.app).await,
+                    app: app_names.get(&s.app).await,
                     organisation: name(&organisations, &s.organisation).to_string(),
                     product: name(&products, &s.product).to_string(),
                     plan: name(&plans, &s.plan).to_string(),
                     retire_by: s.certificates.iter().find(|c| c.id == id).and_then(|c| c.retire_by).map(clock::rfc3339),
                 });
-                candidates.insert(s.id.clone(), s);
+                candidates.insert(s.id);
             }
             _ => {}
         }
     }
     for organisation in &entry.meta.organisation_ids {
         let filter = SubscriptionFilter { organisation: Some(organisation.clone()), ..SubscriptionFilter::default() };
-        for s in all_subscriptions(services, &actor, filter).await? {
-            candidates.insert(s.id.clone(), s);
-        }
+        candidates.extend(all_subscriptions(services, &actor, filter).await?.into_iter().map(|s| s.id));
     }
-    for s in candidates.values() {
-        let Some((grant, status)) = reader.grant(s).await? else { continue };
-        if !grant.certificates.contains(&id) {
-            continue;
-        }
+    // Derived in the services, as the gateway's view is.
+    for found in services.subscriptions.grants(&actor, candidates.into_iter().collect()).await.map_err(service_error)? {
+        let Some(grant) = found.grant.filter(|g| g.certificates.contains(&id)) else { continue };
+        let s = found.subscription;
         usage.credentials.push(CredentialUse {
-            id: s.credential.clone(),
-            app: reader.app_name(&s.app).await,
+            id: found.credential,
+            app: app_names.get(&s.app).await,
             organisation: name(&organisations, &s.organisation).to_string(),
             product: name(&products, &s.product).to_string(),
-            status: status_name(status).to_string(),
+            status: status_name(found.status).to_string(),
             bound: grant.bound,
             apis: grant.apis.iter().map(|a| name(&apis, a).to_string()).collect(),
         });
@@ -226,7 +143,7 @@ pub async fn effective_allow_list(services: &PortalServices, admin: &ActiveSessi
     }
     let organisations = names_by_id(services.organisations.list().await.map_err(service_error)?, |o| (o.id, o.name));
     let products = names_by_id(services.products.list().await.map_err(service_error)?, |p| (p.id, p.spec.name));
-    let mut reader = GrantReader::new(services, actor.clone());
+    let mut app_names = AppNames::new(services, actor.clone());
     let now = clock::now();
     let mut entries = Vec::with_capacity(found.entries.len());
     for entry in found.entries {
@@ -235,7 +152,7 @@ pub async fn effective_allow_list(services: &PortalServices, admin: &ActiveSessi
             sources.push("Admin entry on this API".to_string());
         }
         for c in &entry.sources {
-            sources.push(format!("Product {} → app {} → {}", name(&products, &c.product), reader.app_name(&c.app).await, name(&organisations, &c.organisation)));
+            sources.push(format!("Product {} → app {} → {}", name(&products, &c.product), app_names.get(&c.app).await, name(&organisations, &c.organisation)));
         }
         let more = entry.contributors.saturating_sub(entry.sources.len());
         if more > 0 {

@@ -18,6 +18,15 @@ pub struct SubscriptionEntry {
     pub pending: Vec<AccessRequestRecord>,
 }
 
+/// A subscription with what its credential grants at the time it was read.
+#[derive(Debug, Clone)]
+pub struct SubscriptionGrantNow {
+    pub subscription: SubscriptionRecord,
+    pub credential: String,
+    pub grant: Option<certgate_core::portal::derive::CredentialGrant>,
+    pub status: certgate_core::portal::credential::CredentialStatus,
+}
+
 #[derive(Clone)]
 pub struct Subscriptions {
     store: Store,
@@ -56,6 +65,27 @@ impl Subscriptions {
     /// An API's effective allow list with the source of each entry, one page (admin only).
     pub async fn effective_allow_list(&self, actor: &Actor, api: &str, skip: usize, take: usize) -> Result<super::allow_list::AllowListPage, ServiceError> {
         super::allow_list::effective_allow_list(&self.store, actor, api, skip, take).await
+    }
+
+    /// What each of these subscriptions' credentials grants now and its status, derived as the
+    /// gateway's view derives it, in one read (admin only). Unknown ids are left out; the grant
+    /// is `None` when the credential grants nothing (revoked, suspended organisation, JWT product).
+    pub async fn grants(&self, actor: &Actor, ids: Vec<String>) -> Result<Vec<SubscriptionGrantNow>, ServiceError> {
+        actor.require_admin()?;
+        self.store
+            .read(move |txn| {
+                let now = clock::now();
+                let mut deriver = super::grants::Deriver::new(txn, now)?;
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids {
+                    if let Some(derived) = deriver.subscription(&id)? {
+                        let status = derived.credential.tokens.status(now);
+                        out.push(SubscriptionGrantNow { subscription: derived.subscription, credential: derived.credential.id, grant: derived.grant, status });
+                    }
+                }
+                Ok(out)
+            })
+            .await
     }
 
     /// One subscription the actor may see.
