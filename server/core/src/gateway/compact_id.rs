@@ -42,17 +42,26 @@ impl CompactId {
     }
 }
 
-impl fmt::Display for CompactId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl CompactId {
+    /// The id as text (the gateway does this per request: one allocation, no formatter).
+    pub fn as_string(&self) -> String {
         match self {
             CompactId::Hex { prefix, digits } => {
-                for b in prefix {
-                    write!(f, "{}", char::from(*b))?;
-                }
-                write!(f, "_{}", hex::encode(digits))
+                let mut text = [0u8; 36];
+                text[..3].copy_from_slice(prefix);
+                text[3] = b'_';
+                // 16 bytes always fit 32 hex digits.
+                let _ = hex::encode_to_slice(digits, &mut text[4..]);
+                String::from_utf8_lossy(&text).into_owned()
             }
-            CompactId::Other(id) => f.write_str(id),
+            CompactId::Other(id) => id.to_string(),
         }
+    }
+}
+
+impl fmt::Display for CompactId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_string())
     }
 }
 
@@ -84,6 +93,7 @@ mod tests {
         let compact = CompactId::new(id);
         assert!(matches!(compact, CompactId::Hex { .. }));
         assert_eq!(compact.to_string(), id);
+        assert_eq!(compact.as_string(), id);
         assert!(compact.is(id));
         assert!(!compact.is("crd_0123456789abcdef0123456789abcdee"));
         assert!(!compact.is("sub_0123456789abcdef0123456789abcdef"));

@@ -315,8 +315,8 @@ pub fn decide(
                 grant.certificate_id = Some(facts.id.clone());
                 grant.certificate_subject = Some(facts.subject.clone());
             }
-            grant.key_id = Some(key.id.to_string());
-            grant.limits_key = Some(key.limits_key().to_string());
+            grant.key_id = Some(key.id.as_string());
+            grant.limits_key = Some(key.limits_key().as_string());
             grant.rate = terms.rate;
             grant.quota = terms.quota;
             Ok(grant)
