@@ -2,7 +2,9 @@ import AxeBuilder from '@axe-core/playwright';
 import { APIRequestContext, Browser, BrowserContext, expect, Page, test } from '@playwright/test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ADMIN, CONSUMER, signIn, waitForHydration } from './helpers';
+import { demoCa } from './gateway';
+import { ADMIN, signIn, waitForHydration } from './helpers';
+import { issueClientCertificate } from './pki';
 
 // Every screen of both portals, with several rows in its lists, read twice: without wasm (the
 // server's HTML must be readable on its own) and after hydration (the forms then work). Each
@@ -24,14 +26,6 @@ async function post(request: APIRequestContext, url: string, body: unknown, stat
   return r.json();
 }
 
-async function firstId(request: APIRequestContext, url: string) {
-  const r = await request.get(`/api/v1${url}`);
-  expect(r.status(), `${url}: ${await r.text()}`).toBe(200);
-  const { items } = await r.json();
-  expect(items.length, `${url} has items`).toBeGreaterThan(0);
-  return items[0].id as string;
-}
-
 async function signedIn(browser: Browser, who: typeof ADMIN, file: string, landing: RegExp) {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -42,26 +36,36 @@ async function signedIn(browser: Browser, who: typeof ADMIN, file: string, landi
 }
 
 /** Beside the demo data: more APIs, plans and products, and requests in every state, so that
- *  every list has several rows with the same buttons; an invite and a reset link. */
+ *  every list has several rows with the same buttons; an invite and a reset link. The requests
+ *  are an organisation's of its own (the other specs count the demo organisations' credentials),
+ *  and the names share no word with the other specs' (they look links up by partial names). */
 async function setup(browser: Browser): Promise<Data> {
   fs.mkdirSync(STATE_DIR, { recursive: true });
   const s = Date.now().toString(36);
   const admin = await signedIn(browser, ADMIN, ADMIN_STATE, /\/admin$/);
-  const consumer = await signedIn(browser, CONSUMER, CONSUMER_STATE, /\/$/);
   const a = admin.request;
+
+  const org = await post(a, '/organisations', { name: `Aurora ${s}` });
+  const issued = issueClientCertificate(demoCa(), `Aurora client ${s}`, `Aurora ${s}`);
+  const certificate = await post(a, '/certificates', { pem: issued.pem });
+  const linked = await a.patch(`/api/v1/certificates/${certificate.id}`, { data: { organisations: [org.id] } });
+  expect(linked.status(), await linked.text()).toBe(200);
+  const who = { email: `dev-${s}@aurora.example`, password: 'an accessible long password' };
+  await post(a, '/users', { ...who, organisation: org.id, role: 'org_admin' });
+  const consumer = await signedIn(browser, who, CONSUMER_STATE, /\/$/);
   const c = consumer.request;
 
   const apis: string[] = [];
-  for (const name of ['Orders', 'Stock', 'Invoices']) {
+  for (const name of ['Quasar', 'Nebula', 'Pulsar']) {
     const api = await post(a, '/apis', {
       name: `${name} API ${s}`, listen_path: `/a11y-${name.toLowerCase()}-${s}`, upstream_url: 'http://127.0.0.1:9/', auth: 'auth_token', mtls: { required: true },
     });
     apis.push(api.id);
   }
-  const reviewed = await post(a, '/plans', { name: `Reviewed ${s}`, rate: { requests: 5, per_seconds: 1 }, auto_approve: false });
-  const instant = await post(a, '/plans', { name: `Instant ${s}`, rate: { requests: 50, per_seconds: 60 }, auto_approve: true });
+  const reviewed = await post(a, '/plans', { name: `Deliberate ${s}`, rate: { requests: 5, per_seconds: 1 }, auto_approve: false });
+  const instant = await post(a, '/plans', { name: `Immediate ${s}`, rate: { requests: 50, per_seconds: 60 }, auto_approve: true });
   const products: string[] = [];
-  for (const [i, name] of ['Orders', 'Stock', 'Invoices'].entries()) {
+  for (const [i, name] of ['Quasar', 'Nebula', 'Pulsar'].entries()) {
     const product = await post(a, '/products', {
       name: `${name} ${s}`, apis: [apis[i]], plans: [reviewed.id, instant.id], published: true, certificate_mode: 'managed', certificate_binding: i !== 1,
     });
@@ -70,7 +74,7 @@ async function setup(browser: Browser): Promise<Data> {
 
   // Acme's apps and requests: pending, approved, rejected, withdrawn, and one approved at once.
   const apps: string[] = [];
-  for (const name of ['Storefront', 'Warehouse', 'Ledger']) apps.push((await post(c, '/portal/apps', { name: `${name} ${s}` })).id);
+  for (const name of ['Lantern', 'Compass', 'Sextant']) apps.push((await post(c, '/portal/apps', { name: `${name} ${s}` })).id);
   const request = (app: string, product: string, plan: string) => post(c, `/portal/apps/${app}/access-requests`, { product, plan });
   const pending1 = await request(apps[0], products[0], reviewed.id);
   await request(apps[1], products[0], reviewed.id);
@@ -91,15 +95,14 @@ async function setup(browser: Browser): Promise<Data> {
   await post(c, `/portal/credentials/${items[0].id}/token`, {});
 
   // An invite and a password reset, for their pages' forms.
-  const org = await post(a, '/organisations', { name: `Initech ${s}` });
-  const invited = await post(a, '/users', { email: `invited-${s}@initech.example`, organisation: org.id, role: 'org_admin' });
+  const invited = await post(a, '/users', { email: `invited-${s}@aurora.example`, organisation: org.id, role: 'org_admin' });
   const invite = await post(a, `/users/${invited.id}/invite`, {});
-  const member = await post(a, '/users', { email: `member-${s}@initech.example`, password: 'a long enough password', organisation: org.id, role: 'member' });
+  const member = await post(a, '/users', { email: `member-${s}@aurora.example`, password: 'a long enough password', organisation: org.id, role: 'member' });
   const reset = await post(a, `/users/${member.id}/reset-link`, {});
 
   const result: Data = {
     api: apis[0], plan: reviewed.id, product: products[0], organisation: org.id,
-    certificate: await firstId(a, '/certificates'),
+    certificate: certificate.id,
     pendingRequest: pending1.id, rejectedRequest: rejected.id,
     app: apps[0], portalProduct: products[0],
     invite: new URL(invite.url).pathname + new URL(invite.url).hash,
@@ -209,13 +212,13 @@ const SCREENS: Screen[] = [
   { name: 'admin certificates', who: 'admin', path: () => '/admin/certificates', heading: 'Certificates' },
   { name: 'admin certificate', who: 'admin', path: (d) => `/admin/certificates/${d.certificate}`, heading: /./ },
   { name: 'admin APIs', who: 'admin', path: () => '/admin/apis', heading: 'APIs' },
-  { name: 'admin API', who: 'admin', path: (d) => `/admin/apis/${d.api}`, heading: /Orders API/ },
+  { name: 'admin API', who: 'admin', path: (d) => `/admin/apis/${d.api}`, heading: /Quasar API/ },
   { name: 'admin organisations', who: 'admin', path: () => '/admin/organisations', heading: 'Organisations' },
-  { name: 'admin organisation', who: 'admin', path: (d) => `/admin/organisations/${d.organisation}`, heading: /Initech/ },
+  { name: 'admin organisation', who: 'admin', path: (d) => `/admin/organisations/${d.organisation}`, heading: /Aurora/ },
   { name: 'admin plans', who: 'admin', path: () => '/admin/plans', heading: 'Plans' },
-  { name: 'admin plan', who: 'admin', path: (d) => `/admin/plans/${d.plan}`, heading: /Reviewed/ },
+  { name: 'admin plan', who: 'admin', path: (d) => `/admin/plans/${d.plan}`, heading: /Deliberate/ },
   { name: 'admin products', who: 'admin', path: () => '/admin/products', heading: 'Products' },
-  { name: 'admin product', who: 'admin', path: (d) => `/admin/products/${d.product}`, heading: /Orders/ },
+  { name: 'admin product', who: 'admin', path: (d) => `/admin/products/${d.product}`, heading: /Quasar/ },
   ...['pending', 'approved', 'rejected', 'withdrawn'].map((state): Screen => ({
     name: `admin access requests, ${state}`, who: 'admin', path: () => `/admin/access-requests?state=${state}`, heading: 'Access requests',
   })),
@@ -225,9 +228,9 @@ const SCREENS: Screen[] = [
   { name: 'admin account', who: 'admin', path: () => '/account', heading: 'Change password' },
   { name: 'portal home (organisation certificates)', who: 'consumer', path: () => '/', heading: /Welcome/ },
   { name: 'portal catalogue', who: 'consumer', path: () => '/portal/products', heading: 'Catalogue' },
-  { name: 'portal product', who: 'consumer', path: (d) => `/portal/products/${d.portalProduct}`, heading: /Orders/ },
+  { name: 'portal product', who: 'consumer', path: (d) => `/portal/products/${d.portalProduct}`, heading: /Quasar/ },
   { name: 'portal apps', who: 'consumer', path: () => '/portal/apps', heading: 'Apps' },
-  { name: 'portal app with subscriptions', who: 'consumer', path: (d) => `/portal/apps/${d.app}`, heading: /Storefront/ },
+  { name: 'portal app with subscriptions', who: 'consumer', path: (d) => `/portal/apps/${d.app}`, heading: /Lantern/ },
   { name: 'portal account', who: 'consumer', path: () => '/account', heading: 'Change password' },
   { name: 'sign-in', who: 'nobody', path: () => '/signin', heading: /Sign in/ },
   { name: 'invite', who: 'nobody', path: (d) => d.invite, heading: 'Choose your password' },
