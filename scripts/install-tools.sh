@@ -57,7 +57,7 @@ if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
   install_crate_with_lock_fix cargo-leptos "$CARGO_LEPTOS_VERSION" cargo-util-schemas 0.14.1
 fi
 
-# 4. Node packages: binaryen's wasm-opt and Playwright (test runner only; the browser is Debian's).
+# 4. Node packages: binaryen's wasm-opt, Playwright (test runner only; the browser is Debian's) and axe-core.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   say "installing nodejs and npm"
   need_sudo apt-get update -qq
@@ -65,7 +65,8 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 if [ ! -x "$here/end2end/node_modules/.bin/wasm-opt" ] \
   || ! "$here/end2end/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "${BINARYEN_NPM_VERSION%%.*}" \
-  || [ ! -d "$here/end2end/node_modules/@playwright/test" ]; then
+  || [ ! -d "$here/end2end/node_modules/@playwright/test" ] \
+  || [ ! -d "$here/end2end/node_modules/@axe-core/playwright" ]; then
   say "installing npm packages in end2end/"
   (cd "$here/end2end" && npm ci --no-audit --no-fund)
 fi

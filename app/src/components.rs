@@ -69,6 +69,9 @@ pub fn PasswordField(
 ) -> impl IntoView {
     let (visible, set_visible) = signal(false);
     let id = format!("field-{name}");
+    // The field's label in the toggle's name: a form with several password fields would
+    // otherwise have several buttons all called "Show".
+    let what = label.to_lowercase();
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
@@ -85,6 +88,7 @@ pub fn PasswordField(
                     type="button"
                     class="button secondary toggle-visibility"
                     aria-controls=id
+                    aria-label=move || format!("{} {what}", if visible.get() { "Hide" } else { "Show" })
                     aria-pressed=move || visible.get().to_string()
                     on:click=move |_| set_visible.update(|v| *v = !*v)
                 >
