@@ -219,10 +219,12 @@ impl KeyView {
 pub struct ApiLists {
     lists: std::collections::HashSet<Arc<[String]>>,
     bindings: HashMap<Vec<String>, Arc<CertificateSet>>,
-    /// By the addresses of the shared list and binding (both kept alive by this struct) and
-    /// the limits.
-    terms: HashMap<(usize, usize, Option<Rate>, Option<Quota>), Arc<KeyTerms>>,
+    terms: HashMap<TermsKey, Arc<KeyTerms>>,
 }
+
+/// Terms by the addresses of their shared API list and binding set (both kept alive by
+/// [`ApiLists`], so an address names one list) and their limits.
+type TermsKey = (usize, usize, Option<Rate>, Option<Quota>);
 
 impl ApiLists {
     pub fn share(&mut self, apis: Vec<String>) -> Arc<[String]> {
