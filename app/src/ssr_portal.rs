@@ -350,18 +350,23 @@ impl<'a> RequestViews<'a> {
 }
 
 /// One tab of requests (newest first) with the count of each state.
-pub async fn request_list(services: &PortalServices, admin: &ActiveSession, state: &str) -> Result<RequestList, AppError> {
+/// Requests per page of a tab.
+const REQUESTS_PER_PAGE: usize = 50;
+
+/// A tab: its page of requests (newest first, after the list key `after`) and every tab's count.
+pub async fn request_list(services: &PortalServices, admin: &ActiveSession, state: &str, after: Option<String>) -> Result<RequestList, AppError> {
     let actor = admin_actor(admin);
     // The counts from the index's keys, the tab's requests from its own list: no other record read.
     let mut counts = services.access_requests.counts(&actor).await.map_err(service_error)?;
     let counts = STATES.iter().map(|s| (s.to_string(), counts.remove(*s).unwrap_or(0))).collect();
-    let records = services.access_requests.list(&actor, Some(state)).await.map_err(service_error)?;
+    let page = services.access_requests.page(&actor, Some(state), after, REQUESTS_PER_PAGE).await.map_err(service_error)?;
+    let older = if page.more { page.items.last().map(certgate_services::portal::records::request_key) } else { None };
     let mut views = RequestViews::new(services, admin).await?;
-    let mut items = Vec::with_capacity(records.len());
-    for record in &records {
+    let mut items = Vec::with_capacity(page.items.len());
+    for record in &page.items {
         items.push(views.view(record).await);
     }
-    Ok(RequestList { counts, items })
+    Ok(RequestList { counts, items, older })
 }
 
 /// A submitted certificate, parsed again and judged at the current time.
@@ -392,8 +397,7 @@ fn submitted_certificate(der: &[u8]) -> Option<SubmittedCertificate> {
 /// One request with its product's mode, and in Self-Serve the certificate submitted with it.
 pub async fn request_detail(services: &PortalServices, admin: &ActiveSession, id: &str) -> Result<RequestDetail, AppError> {
     let actor = admin_actor(admin);
-    let all = services.access_requests.list(&actor, None).await.map_err(service_error)?;
-    let record = all.into_iter().find(|r| r.id == id).ok_or_else(|| service_error(ServiceError::NotFound { what: "access request" }))?;
+    let record = services.access_requests.get(&actor, id).await.map_err(service_error)?;
     let mut views = RequestViews::new(services, admin).await?;
     let request = views.view(&record).await;
     let entry = match &request.product {

@@ -35,6 +35,8 @@ pub struct RequestList {
     /// `(state, count)` in the order of [`STATES`].
     pub counts: Vec<(String, usize)>,
     pub items: Vec<RequestView>,
+    /// The cursor of the next (older) page, when there is one.
+    pub older: Option<String>,
 }
 
 /// A certificate submitted with a Self-Serve request, as parsed now.
@@ -93,7 +95,7 @@ pub fn request_words(r: &RequestView) -> String {
 }
 
 #[server(prefix = "/fn", endpoint = "list_access_requests")]
-pub async fn list_access_requests(state: Option<String>) -> Result<RequestList, AppError> {
+pub async fn list_access_requests(state: Option<String>, after: Option<String>) -> Result<RequestList, AppError> {
     use crate::ssr;
     let admin = ssr::require_admin(&ssr::request_auth())?;
     let state = state.filter(|s| !s.is_empty()).unwrap_or_else(|| "pending".into());
@@ -101,7 +103,7 @@ pub async fn list_access_requests(state: Option<String>) -> Result<RequestList, 
         ssr::set_status(400);
         return Err(AppError::new("invalid_state", "The state is pending, approved, rejected or withdrawn."));
     }
-    crate::ssr_portal::request_list(&ssr::services()?, &admin, &state).await
+    crate::ssr_portal::request_list(&ssr::services()?, &admin, &state, after.filter(|a| !a.is_empty())).await
 }
 
 #[server(prefix = "/fn", endpoint = "get_access_request")]

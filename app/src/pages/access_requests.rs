@@ -18,7 +18,8 @@ pub fn AccessRequestsPage() -> impl IntoView {
     let query = use_query_map();
     let state = move || query.read().get("state").filter(|s| STATES.contains(&s.as_str())).unwrap_or_else(|| "pending".into());
     let approve = ServerAction::<ApproveAccessRequest>::new();
-    let requests = Resource::new(move || (state(), approve.version().get()), |(state, _)| list_access_requests(Some(state)));
+    let after = move || query.read().get("after");
+    let requests = Resource::new(move || (state(), after(), approve.version().get()), |(state, after, _)| list_access_requests(Some(state), after));
     view! {
         <Title text="Access requests · certgate"/>
         <h1>"Access requests"</h1>
@@ -27,7 +28,7 @@ pub fn AccessRequestsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match requests.await {
-                    Ok(list) => view! { <Tabs list current=state() approve/> }.into_any(),
+                    Ok(list) => view! { <Tabs list current=state() paged=after().is_some() approve/> }.into_any(),
                     Err(e) => view! { <p class="alert error" role="alert">{e.message}</p> }.into_any(),
                 }
             })}
@@ -36,7 +37,7 @@ pub fn AccessRequestsPage() -> impl IntoView {
 }
 
 #[component]
-fn Tabs(list: RequestList, current: String, approve: ServerAction<ApproveAccessRequest>) -> impl IntoView {
+fn Tabs(list: RequestList, current: String, paged: bool, approve: ServerAction<ApproveAccessRequest>) -> impl IntoView {
     let tabs = list
         .counts
         .iter()
@@ -77,9 +78,17 @@ fn Tabs(list: RequestList, current: String, approve: ServerAction<ApproveAccessR
         }
         .into_any()
     };
+    // Pages of 50, newest first: the newest again, and the next older page.
+    let newest = paged.then(|| view! { <a href=format!("/admin/access-requests?state={current}")>"← Newest requests"</a> });
+    let older = list.older.map(|after| view! {
+        <a href=format!("/admin/access-requests?state={current}&after={after}") data-testid="older-requests">"Older requests →"</a>
+    });
     view! {
         <nav aria-label="Request states"><ul class="tabs">{tabs}</ul></nav>
-        <section class="card">{body}</section>
+        <section class="card">
+            {body}
+            {(paged || older.is_some()).then(|| view! { <nav class="pager" aria-label="Pages of requests">{newest}" "{older}</nav> })}
+        </section>
     }
 }
 

@@ -248,6 +248,21 @@ impl AccessRequests {
             .await
     }
 
+    /// One request the actor may see (another organisation's is not found, like a missing one).
+    pub async fn get(&self, actor: &Actor, id: &str) -> Result<AccessRequestRecord, ServiceError> {
+        let (actor, id) = (actor.clone(), id.to_string());
+        self.store
+            .read(move |txn| {
+                let Some(v) = txn.open_table(tables::ACCESS_REQUESTS)?.get(id.as_str())? else { return Err(request_not_found()) };
+                let record: AccessRequestRecord = codec::decode("access_requests", &id, v.value())?;
+                if !apps::manages_app_id(&txn.open_table(tables::APPS)?, &record.app, &record.organisation, &actor)? {
+                    return Err(request_not_found());
+                }
+                Ok(record)
+            })
+            .await
+    }
+
     /// How many requests each state has (states without any are absent), read from the
     /// index's keys alone. Admin only: the counts span every organisation.
     pub async fn counts(&self, actor: &Actor) -> Result<BTreeMap<String, usize>, ServiceError> {

@@ -440,3 +440,19 @@ async fn requests_are_counted_per_state_from_the_index() {
     assert_eq!((counts["pending"], counts["approved"]), (1, 2));
     assert_eq!(code(w.requests.counts(&alice).await), "forbidden");
 }
+
+#[tokio::test]
+async fn a_request_is_read_by_id_and_another_organisations_is_not_found() {
+    let w = world().await;
+    let pki = TestPki::new();
+    w.upload(&pki.leaf(&LeafSpec::client("acme")), Some(&w.acme)).await;
+    let product = w.product(CertificateMode::Managed, true).await;
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone(), role: OrgRole::Member };
+    let bob = Actor::Consumer { user: "usr_bob".into(), organisation: w.globex.clone(), role: OrgRole::OrgAdmin };
+    let app = w.apps.create(&alice, "Shop").await.unwrap();
+    let request = w.requests.create(&alice, &app.id, NewRequest { product, plan: w.plan.clone(), certificate: None }).await.unwrap();
+    assert_eq!(w.requests.get(&w.admin, &request.id).await.unwrap().id, request.id);
+    assert_eq!(w.requests.get(&alice, &request.id).await.unwrap().id, request.id);
+    assert_eq!(code(w.requests.get(&bob, &request.id).await), "not_found", "exactly like a missing one");
+    assert_eq!(code(w.requests.get(&w.admin, "req_missing").await), "not_found");
+}
