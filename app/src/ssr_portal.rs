@@ -349,7 +349,6 @@ impl<'a> RequestViews<'a> {
     }
 }
 
-/// One tab of requests (newest first) with the count of each state.
 /// Requests per page of a tab.
 const REQUESTS_PER_PAGE: usize = 50;
 

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 pub use indexes::expiry_key;
 pub(crate) use indexes::{index_expiry, index_organisation_certificates, linked_to_organisation, put_record};
 use indexes::{read_uses, remove_reference, uses_of};
-use portal::{load_meta, put_portal_meta};
+pub(crate) use portal::load_meta;
+use portal::put_portal_meta;
 
 use crate::organisations::OrganisationRecord;
 use crate::store::codec::{self, Versioned};
@@ -89,14 +90,15 @@ pub struct CertificateEntry {
     pub used_by: Vec<CertificateUse>,
 }
 
+/// How screens name a certificate: its portal name, or the subject's CN, or the subject.
+pub(crate) fn label_of(meta: &CertificatePortalMeta, record: &CertificateRecord) -> String {
+    meta.display_name.clone().or_else(|| record.facts.subject_common_name.clone()).unwrap_or_else(|| record.facts.subject.clone())
+}
+
 impl CertificateEntry {
     /// The portal name, or the subject's CN, or the subject.
     pub fn label(&self) -> String {
-        self.meta
-            .display_name
-            .clone()
-            .or_else(|| self.record.facts.subject_common_name.clone())
-            .unwrap_or_else(|| self.record.facts.subject.clone())
+        label_of(&self.meta, &self.record)
     }
 
     pub fn pem(&self) -> String {

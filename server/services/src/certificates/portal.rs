@@ -208,7 +208,7 @@ pub(super) fn put_portal_meta(txn: &redb::WriteTransaction, id: &str, meta: Opti
     Ok(())
 }
 
-pub(super) fn load_meta(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str) -> Result<CertificatePortalMeta, ServiceError> {
+pub(crate) fn load_meta(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str) -> Result<CertificatePortalMeta, ServiceError> {
     match table.get(id)? {
         Some(v) => Ok(codec::decode("certificate_portal", id, v.value())?),
         None => Ok(CertificatePortalMeta::default()),

@@ -130,7 +130,7 @@ pub(super) fn prepare(state: &GatewayState, db: &Database, txn: &WriteTransactio
     let mut new_digests = BTreeSet::new();
     let mut insert = Vec::with_capacity(new_keys.len());
     for key in new_keys {
-                let (digest, view) = KeyView::build_sharing_with(key.into_input(), &known, &mut lists);
+        let (digest, view) = KeyView::build_sharing_with(key.into_input(), &known, &mut lists);
         new_digests.insert(digest);
         insert.push((digest, view));
     }

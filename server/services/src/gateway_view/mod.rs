@@ -170,7 +170,7 @@ impl GatewayState {
                 }
             }
             for key in keys {
-                                let (hash, view) = KeyView::build_sharing_with(key.into_input(), &|id| known.get(id), &mut lists);
+                let (hash, view) = KeyView::build_sharing_with(key.into_input(), &|id| known.get(id), &mut lists);
                 self.keys.insert(hash, view);
                 if track {
                     fresh.insert(hash);

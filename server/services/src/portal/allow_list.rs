@@ -10,7 +10,7 @@ use redb::{ReadTransaction, ReadableTable};
 use super::grants::Deriver;
 use super::records::{subscriptions_of, SubscriptionsOf};
 use super::Actor;
-use crate::certificates::{CertificatePortalMeta, CertificateRecord};
+use crate::certificates::{load_meta, CertificateRecord};
 use crate::products::ProductRecord;
 use crate::store::{codec, tables, Store};
 use crate::{clock, ServiceError};
@@ -105,19 +105,14 @@ fn page(txn: &ReadTransaction, api_id: &str, skip: usize, take: usize) -> Result
         let label = match certificates.get(id.as_str())? {
             Some(v) => {
                 let record: CertificateRecord = codec::decode("certificates", &id, v.value())?;
-                let portal: CertificatePortalMeta = match meta.get(id.as_str())? {
-                    Some(m) => codec::decode("certificate_portal", &id, m.value())?,
-                    None => CertificatePortalMeta::default(),
-                };
-                Some(portal.display_name.or(record.facts.subject_common_name).unwrap_or(record.facts.subject))
+                Some(crate::certificates::label_of(&load_meta(&meta, &id)?, &record))
             }
             None => None,
         };
         labelled.push((label, id, t));
     }
-    let key = |label: &Option<String>| label.as_deref().map(str::to_lowercase);
-    // Certificates gone from the store last.
-    labelled.sort_by(|a, b| (a.0.is_none(), key(&a.0)).cmp(&(b.0.is_none(), key(&b.0))).then_with(|| a.1.cmp(&b.1)));
+    // Case-insensitive, each label lowered once; certificates gone from the store last.
+    labelled.sort_by_cached_key(|(label, id, _)| (label.is_none(), label.as_deref().map(str::to_lowercase), id.clone()));
     let total = labelled.len();
     let mut entries = Vec::new();
     for (label, id, t) in labelled.into_iter().skip(skip).take(take) {
