@@ -7,7 +7,7 @@
 //! 270 chunks (up to 172 fetches for one page). With two areas there are at most three files: each
 //! area's chunk and the part both share. Each route is a unit `LazyRoute`: the pages load their
 //! own data, so `data()` has nothing to start early. The server renders in place (nothing is
-//! split there) and names the area's chunks, so the page can preload them.
+//! split there).
 
 use leptos::prelude::*;
 use leptos_router::LazyRoute;

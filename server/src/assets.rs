@@ -1,14 +1,9 @@
 //! The site's static files (wasm, js, css, favicon), embedded in the binary at build time.
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
-
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use leptos::prelude::{provide_context, ArcStoredValue};
-use leptos::WasmSplitManifest;
 
 use crate::router::AppState;
 
@@ -41,33 +36,8 @@ pub async fn serve_asset_or_not_found(State(state): State<AppState>, request: Re
         return crate::web::problem(StatusCode::NOT_FOUND, "not_found", "Not found", "There is nothing at this address.");
     }
     let options = state.leptos.clone();
-    let handler = leptos_axum::render_app_to_stream_with_context(provide_render_context, move || app::shell(options.clone()));
+    let handler = leptos_axum::render_app_to_stream_with_context(crate::security::provide_request_nonce, move || app::shell(options.clone()));
     handler(request).await.into_response()
-}
-
-/// The context every server render gets: the request's CSP nonce and the split-wasm manifest.
-pub fn provide_render_context() {
-    crate::security::provide_request_nonce();
-    if let Some(manifest) = split_manifest() {
-        provide_context(manifest.clone());
-    }
-}
-
-/// Which wasm chunks each lazy route needs (`pkg/__wasm_split_manifest.json`, written by
-/// `cargo leptos build --split`). Leptos reads it only from disk under the site root, which the
-/// lone binary does not have; given from the embedded copy, the server adds a preload link for
-/// each chunk of the page it renders, so the browser fetches them beside the main bundle rather
-/// than after it. Without a manifest (an unsplit build) pages render without those links.
-fn split_manifest() -> Option<&'static WasmSplitManifest> {
-    static MANIFEST: OnceLock<Option<WasmSplitManifest>> = OnceLock::new();
-    MANIFEST
-        .get_or_init(|| {
-            let file = Site::get("pkg/__wasm_split_manifest.json")?;
-            let preloads: HashMap<String, Vec<String>> = serde_json::from_slice(&file.data).ok()?;
-            // The same values leptos's HydrationScripts derives (hash-files is off).
-            Some(WasmSplitManifest(ArcStoredValue::new(("/pkg".to_string(), preloads, "__wasm_split.______________________.js".to_string()))))
-        })
-        .as_ref()
 }
 
 fn hex_of(bytes: &[u8]) -> String {
