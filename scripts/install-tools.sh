@@ -37,6 +37,11 @@ install_crate_with_lock_fix() {
 }
 
 # 1. The wasm target.
+# The test command runs clippy on the shipped code ([workspace.lints]).
+if ! cargo clippy --version >/dev/null 2>&1; then
+  say "adding rust component clippy"
+  rustup component add clippy || say "clippy cannot be installed here: the lints will not be checked"
+fi
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding rust target wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown

@@ -15,6 +15,14 @@ trap 'rm -f "$log"' EXIT
 # One cargo invocation for every crate but the wasm front end. `app` is tested with `ssr` only:
 # `ssr` and `hydrate` are never on together.
 set +e
+# The shipped code's lints (no unwrap/expect/panic: [workspace.lints] in Cargo.toml).
+if cargo clippy --version >/dev/null 2>&1; then
+  cargo clippy -p certgate-core -p certgate-services -p certgate-gateway -p app -p server --features app/ssr 2>&1 | tee -a "$log"
+  clippy_status=${PIPESTATUS[0]}
+else
+  echo "WARNING: clippy is not installed: the lints were not checked"
+  clippy_status=0
+fi
 cargo test -p certgate-core -p certgate-services -p certgate-gateway -p app -p server --features app/ssr 2>&1 | tee -a "$log"
 cargo_status=${PIPESTATUS[0]}
 (cd end2end && npx playwright test) 2>&1 | tee -a "$log"
@@ -28,8 +36,12 @@ e2e_passed=$(count '^ +[0-9]+ passed \(' '[0-9]+ passed')
 e2e_failed=$(count '^ +[0-9]+ failed$' '[0-9]+ failed')
 passed=$((passed + ${e2e_passed:-0}))
 failed=$((failed + ${e2e_failed:-0}))
+if [ "$clippy_status" -ne 0 ]; then
+  echo "clippy refused the shipped code (see above)"
+  failed=$((failed + 1))
+fi
 if [ "$cargo_status" -ne 0 ] || [ "$e2e_status" -ne 0 ]; then
   [ "$failed" -gt 0 ] || failed=1
 fi
 echo "summary: $passed passed, $failed failed"
-[ "$cargo_status" -eq 0 ] && [ "$e2e_status" -eq 0 ]
+[ "$clippy_status" -eq 0 ] && [ "$cargo_status" -eq 0 ] && [ "$e2e_status" -eq 0 ]

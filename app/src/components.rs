@@ -131,3 +131,23 @@ pub fn FieldError(error: Signal<Option<crate::error::AppError>>, field: &'static
         })
     }
 }
+
+/// Copies `text` to the clipboard (works once the page is hydrated).
+#[component]
+pub fn CopyButton(text: String, #[prop(optional)] label: Option<String>) -> impl IntoView {
+    let (copied, set_copied) = signal(false);
+    let label = label.unwrap_or_else(|| "Copy".to_string());
+    view! {
+        <button
+            type="button"
+            class="button secondary small"
+            aria-label=label
+            on:click=move |_| {
+                crate::browser::copy_to_clipboard(&text);
+                set_copied.set(true);
+            }
+        >
+            {move || if copied.get() { "Copied" } else { "Copy" }}
+        </button>
+    }
+}

@@ -76,6 +76,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/portal/apps/:id") view={Lazy::<PortalAppRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=SignInPage/>
                     <Route path=path!("/account") view=AccountPage/>
+                    <Route path=path!("/invite") view=crate::pages::InvitePage/>
+                    <Route path=path!("/reset-password") view=crate::pages::ResetPasswordPage/>
                     <Route path=path!("/admin") view={Lazy::<AdminHomeRoute>::new()}/>
                     <Route path=path!("/admin/organisations") view={Lazy::<OrganisationsRoute>::new()}/>
                     <Route path=path!("/admin/organisations/:id") view={Lazy::<OrganisationDetailRoute>::new()}/>

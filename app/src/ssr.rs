@@ -181,9 +181,11 @@ fn set_cookie_header(cookie: &str) {
 }
 
 /// Where to go after sign-in: only a local path, never another origin (`//evil`, `/\evil`).
+/// No control character at all: browsers drop tabs and newlines from a URL, so `/\t/evil`
+/// would be `//evil`.
 pub fn safe_next(next: Option<&str>, fallback: &str) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.chars().any(char::is_control) => {
             n.to_string()
         }
         _ => fallback.to_string(),
@@ -440,7 +442,7 @@ mod tests {
     #[test]
     fn next_must_be_a_local_path() {
         assert_eq!(safe_next(Some("/admin/x?y=1"), "/"), "/admin/x?y=1");
-        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "javascript:alert(1)", "/a\r\nSet-Cookie: x"] {
+        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "javascript:alert(1)", "/a\r\nSet-Cookie: x", "/\t/evil.example", "/\u{b}/evil"] {
             assert_eq!(safe_next(Some(bad), "/home"), "/home", "{bad}");
         }
         assert_eq!(safe_next(None, "/home"), "/home");

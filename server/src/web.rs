@@ -168,7 +168,7 @@ fn bearer_route(path: &str) -> bool {
 }
 
 /// Server functions that anonymous visitors may call.
-const PUBLIC_SERVER_FNS: &[&str] = &["/fn/sign_in"];
+const PUBLIC_SERVER_FNS: &[&str] = &["/fn/sign_in", "/fn/redeem_link"];
 
 /// The server-function framework answers 500 when it cannot read a function's arguments,
 /// before our code runs. That is the client's error: answer 400 (the body is kept).

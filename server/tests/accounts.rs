@@ -1,5 +1,6 @@
 //! Accounts over REST against the real binary: consumers made by the admin, sign-in with the
 //! session cookie, invite and reset links, disabling, and self sign-up.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption is a failed test
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! The catalogue's admin REST API against the real binary: plans, products (checked against the
 //! stored APIs, plans and organisations) and the certificate's portal facade (`PATCH`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption is a failed test
 
 mod support;
 

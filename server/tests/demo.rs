@@ -3,6 +3,7 @@
 //! Self-Serve calls reach the echo upstream, which shows the method, path and identity; the
 //! other organisation's certificate with Acme's token is refused for binding; a restart prints
 //! the same commands, which still work, and creates nothing twice.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption is a failed test
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! The gateway end to end: the real binary, real TLS handshakes presenting rcgen certificates,
 //! and a real upstream started by the test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption is a failed test
 
 mod support;
 

@@ -1,4 +1,5 @@
 //! Integration tests: the real `certgate` binary on free ports, spoken to over real HTTP/TLS.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption is a failed test
 
 mod support;
 

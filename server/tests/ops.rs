@@ -1,5 +1,6 @@
 //! Operations with the real binary: first start, password recovery, admin tokens, backups, the
 //! generated gateway certificate and its pin.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption is a failed test
 
 mod support;
 

@@ -3,6 +3,7 @@
 //! the admin approves, the consumer makes the token once, and the organisation's certificate
 //! with that token reaches the upstream; another allow-listed certificate is refused with the
 //! token (binding), and revocation is enforced from the next request on an open connection.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption is a failed test
 
 mod support;
 

@@ -5,6 +5,7 @@
 //! once applied the gateway follows (real TLS); the API page lists each entry's source; the
 //! audit filters exclude; an invite link is shown once; suspending an organisation from its
 //! page refuses its credentials; a consumer gets nothing from any of these server functions.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption is a failed test
 
 mod support;
 

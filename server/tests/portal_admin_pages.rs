@@ -3,6 +3,7 @@
 //! binding, the request tabs with their counts, a Self-Serve certificate's parsed fields), the
 //! forms' server functions save, refuse and explain, and a consumer gets no admin data from the
 //! pages or the server functions.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption is a failed test
 
 mod support;
 

@@ -2,6 +2,7 @@
 //! invitation creates a `member` of the org admin's own organisation (a role or another
 //! organisation cannot be chosen), the link is shown once and works once; a member manages
 //! nobody (403), and another organisation's user is 404.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption is a failed test
 
 mod support;
 

@@ -3,6 +3,7 @@
 //! as the session's organisation only. Another organisation's app is the not-found page (404)
 //! and a 404 from every function; a token is in the create answer once and on no later page;
 //! a pasted private key is refused, stores nothing and is never echoed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption is a failed test
 
 mod support;
 

@@ -3,6 +3,7 @@
 //! loses nothing of it, and kept in memory while the subscription is only dormant (its
 //! organisation suspended), so resuming does not reset it. Through the real binary, the real
 //! store and the real gateway listener.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption is a failed test
 
 mod support;
 

@@ -3,6 +3,7 @@
 //! cursor and filtered; the consumers' catalogue (only published products visible to their
 //! organisation); renaming an app; and the consumer roles (a member manages the apps they
 //! created, an org admin every app of the organisation; anything else is 404 like a missing id).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption is a failed test
 
 mod support;
 

@@ -6,10 +6,11 @@
 //! Then the subscription's life: a rejected renewal keeps the old certificate, an approved one
 //! makes both work until the old one is retired (refused from the next request on the same
 //! connection), and a plan change keeps the quota already used.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption is a failed test
 
 mod support;
 
-use certgate_testpki::{Issued, LeafSpec, TestPki};
+use certgate_testpki::{Issued, LeafSpec, TestPki, Usage};
 use reqwest::Method;
 use serde_json::{json, Value};
 use support::gateway::{connect, echo_upstream, Admin};
@@ -326,4 +327,27 @@ async fn a_plan_change_is_approved_like_a_request_and_keeps_the_quota_used() {
     assert_eq!((status, auto["state"].as_str()), (201, Some("approved")), "{auto}");
     let (_, listed) = w.acme.call(Method::GET, &format!("/apps/{app}/subscriptions"), None).await;
     assert_eq!(listed["items"][0]["plan"], json!(w.plans[2]));
+}
+
+/// The Self-Serve certificate must be usable now, by the gateway's own policy: a CA, a
+/// serverAuth-only leaf, an expired one and one not yet valid are each refused with a clear
+/// code and message, and nothing is stored.
+#[tokio::test]
+async fn a_self_serve_request_takes_only_a_certificate_usable_now() {
+    let w = world(&[json!({"name": "Gold"})]).await;
+    let (status, app) = w.acme.post("/apps", json!({"name": "Checkout"})).await;
+    assert_eq!(status, 201, "{app}");
+    let app = app["id"].as_str().unwrap().to_string();
+    let unusable = [
+        ("a CA", w.pki.intermediate.cert_pem.clone()),
+        ("serverAuth only", w.pki.leaf(&LeafSpec::client("srv").usage(Usage::ServerAuthOnly)).cert_pem),
+        ("expired", w.pki.leaf(&LeafSpec::client("old").expired()).cert_pem),
+        ("not yet valid", w.pki.leaf(&LeafSpec::client("soon").not_yet_valid()).cert_pem),
+    ];
+    for (what, pem) in unusable {
+        let (status, refused) = w.acme.post(&format!("/apps/{app}/access-requests"), json!({"product": w.product, "plan": w.plans[0], "certificate": pem})).await;
+        assert_eq!((status, refused["code"].as_str()), (400, Some("certificate_not_usable")), "{what}: {refused}");
+        assert!(refused["detail"].as_str().is_some_and(|d| !d.is_empty()), "{what}: a message in words: {refused}");
+    }
+    assert!(w.pending_requests().await.is_empty(), "a refused request stores nothing");
 }

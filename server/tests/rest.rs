@@ -1,5 +1,6 @@
 //! The REST edge: the OpenAPI document matches the routes served, and lists page with a cursor
 //! bound to the caller. Against the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption is a failed test
 
 mod support;
 

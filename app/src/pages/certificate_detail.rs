@@ -10,7 +10,8 @@ use crate::api::usage::{certificate_usage, CertificateUses};
 use crate::api::{list_organisations, OrganisationView};
 use crate::components::ActionError;
 use crate::pages::change_preview::{ChangeList, ConfirmChange};
-use crate::pages::certificates::{validity_class, validity_text, CopyButton};
+use crate::components::CopyButton;
+use crate::pages::certificates::{validity_class, validity_text};
 
 #[component]
 pub fn CertificateDetailPage() -> impl IntoView {
@@ -133,7 +134,7 @@ fn Detail(
         <section class="card">
             <dl class="facts">
                 <dt>"Fingerprint (SHA-256)"</dt>
-                <dd><code data-testid="detail-fingerprint">{c.fingerprint_sha256.clone()}</code> " " <CopyButton text=c.fingerprint_sha256.clone()/></dd>
+                <dd><code data-testid="detail-fingerprint">{c.fingerprint_sha256.clone()}</code> " " <CopyButton text=c.fingerprint_sha256.clone() label="Copy the fingerprint".to_string()/></dd>
                 <dt>"Valid until"</dt>
                 <dd>{c.not_after.clone()} " " <span class=validity_class(&c)>{validity_text(&c)}</span></dd>
                 <dt>"Client authentication"</dt><dd data-testid="client-auth">{client_auth}</dd>

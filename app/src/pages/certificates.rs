@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::certificates::{list_certificates, CertificateView, UploadCertificate};
-use crate::components::ActionError;
+use crate::components::{ActionError, CopyButton};
 
 /// Days before expiry at which a certificate is called out.
 const SOON_DAYS: i64 = 30;
@@ -232,22 +232,3 @@ pub(crate) fn validity_text(c: &CertificateView) -> String {
     }
 }
 
-/// Copies `text` to the clipboard (works once the page is hydrated).
-#[component]
-pub fn CopyButton(text: String, #[prop(optional)] label: Option<String>) -> impl IntoView {
-    let (copied, set_copied) = signal(false);
-    let label = label.unwrap_or_else(|| "Copy the fingerprint".to_string());
-    view! {
-        <button
-            type="button"
-            class="button secondary small"
-            aria-label=label
-            on:click=move |_| {
-                crate::browser::copy_to_clipboard(&text);
-                set_copied.set(true);
-            }
-        >
-            {move || if copied.get() { "Copied" } else { "Copy" }}
-        </button>
-    }
-}

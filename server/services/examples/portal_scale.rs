@@ -346,7 +346,7 @@ async fn main() {
             report(&format!("list {}", $what), &mut samples);
         }};
     }
-    list!("apps", apps.list(&admin));
+    list!("apps (first page of 50)", apps.page_admin(&admin, None, None, 50));
     list!("access requests (first page of 50, approved)", requests.page(&admin, Some("approved"), None, 50));
     list!("access requests (first page of 50, pending)", requests.page(&admin, Some("pending"), None, 50));
     list!("certificates (first page of 50)", certificates.page(Default::default(), None, 50));

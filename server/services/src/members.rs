@@ -42,6 +42,11 @@ impl Accounts {
         let organisation = managed_organisation(actor)?;
         let user = self.get_user(user_id).await?.filter(|u| u.organisation_id.as_deref() == Some(organisation));
         let Some(user) = user else { return Err(ServiceError::NotFound { what: "user" }) };
+        // The link sets the account's password: for another org admin it would hand over an
+        // account of the same rank (and void the platform admin's link to it).
+        if user.org_role == Some(OrgRole::OrgAdmin) {
+            return Err(ServiceError::Forbidden { message: "Only the API provider's administrator invites an organisation administrator.".into() });
+        }
         self.issue_link(&user.id, LinkKind::Invite, actor.audit_name()).await
     }
 }
@@ -70,5 +75,9 @@ mod tests {
         assert!(matches!(accounts.members(&plain).await, Err(ServiceError::Forbidden { .. })));
         assert!(matches!(accounts.invite_member(&plain, "x@acme.example").await, Err(ServiceError::Forbidden { .. })));
         assert!(accounts.reinvite_member(&admin_of(&acme), &member.id).await.is_ok());
+        // A pending org admin is not a member the org admin re-invites (it would take the account).
+        let peer = NewConsumer { email: "peer@acme.example", password: None, organisation_id: &acme, org_role: OrgRole::OrgAdmin };
+        let peer = accounts.create_consumer(peer, "admin").await.unwrap();
+        assert!(matches!(accounts.reinvite_member(&admin_of(&acme), &peer.id).await, Err(ServiceError::Forbidden { .. })));
     }
 }

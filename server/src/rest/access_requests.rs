@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use certgate_core::portal::request::{RequestKind, RequestState};
 use certgate_core::problem::Problem;
+use certgate_services::portal::records::request_key;
 use certgate_services::portal::requests::AccessRequestRecord;
 use certgate_services::portal::Actor;
 use serde::{Deserialize, Serialize};
@@ -15,7 +16,6 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use certgate_services::portal::records::request_key;
 use super::pagination::{Page, PageQuery};
 use super::{query, AdminCaller, JsonBody, RestError};
 use crate::router::AppState;
@@ -103,16 +103,28 @@ async fn list_access_requests(
     State(state): State<AppState>,
     params: Result<Query<AccessRequestQuery>, QueryRejection>,
 ) -> Result<Json<Page<AccessRequest>>, RestError> {
+    requests_page(&state, &admin(&caller), params, "access_requests", &caller.actor).await
+}
+
+/// One page of the requests `actor` sees (the admin's list, or a consumer's organisation's),
+/// newest first, paged in the store: a page reads only its own requests. `list` and `owner`
+/// bind the cursor to this list and caller.
+pub(super) async fn requests_page(
+    state: &AppState,
+    actor: &Actor,
+    params: Result<Query<AccessRequestQuery>, QueryRejection>,
+    list: &str,
+    owner: &str,
+) -> Result<Json<Page<AccessRequest>>, RestError> {
     let params = query(params, "invalid_query")?;
     if params.state.as_deref().is_some_and(|s| !matches!(s, "pending" | "approved" | "rejected" | "withdrawn")) {
         return Err(RestError::bad_request("invalid_state", "Invalid state", "state is pending, approved, rejected or withdrawn."));
     }
-    // Paged in the store, newest first: a page reads only its own requests.
     let page = PageQuery { limit: params.limit, cursor: params.cursor };
-    let (limit, after) = page.bounds::<String>("access_requests", &caller.actor)?;
-    let found = state.services.access_requests.page(&admin(&caller), params.state.as_deref(), after, limit).await?;
+    let (limit, after) = page.bounds::<String>(list, owner)?;
+    let found = state.services.access_requests.page(actor, params.state.as_deref(), after, limit).await?;
     let items: Vec<(String, AccessRequest)> = found.items.into_iter().map(|r| (request_key(&r), AccessRequest::from(r))).collect();
-    let page = PageQuery::cut(items, found.more, |(key, _)| key.clone(), "access_requests", &caller.actor)?;
+    let page = PageQuery::cut(items, found.more, |(key, _)| key.clone(), list, owner)?;
     Ok(Json(page.map(|(_, r)| r)))
 }
 

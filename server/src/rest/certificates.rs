@@ -10,12 +10,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use certgate_core::pki::{self, Encoding};
 use certgate_core::problem::Problem;
+use certgate_services::certificates::expiry_key;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use certgate_services::certificates::expiry_key;
 use super::changes::{DryRunQuery, ViewChange};
 use super::pagination::{Page, PageQuery};
 use super::{created, query, AdminCaller, JsonBody, RestError};

@@ -3,7 +3,7 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use certgate_core::gateway::spec::{KeySpec, Quota, Rate};
@@ -107,7 +107,11 @@ async fn create_key(admin: AdminCaller, State(state): State<AppState>, JsonBody(
     let new = state.services.keys.create(spec, &admin.actor).await?;
     tracing::info!(actor = %admin.actor, key = %new.record.id, "key created");
     let location = format!("/api/v1/keys/{}", new.record.id);
-    Ok(created(location, NewKey { key: new.record.into(), token: new.token }))
+    let mut response = created(location, NewKey { key: new.record.into(), token: new.token });
+    // The token is in this answer: no cache may keep it (a bearer caller has no session, so
+    // the signed-in rule in web.rs does not cover it).
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 #[utoipa::path(

@@ -62,7 +62,7 @@ async fn invite_member(caller: ConsumerCaller, State(state): State<AppState>, he
 
 #[utoipa::path(post, path = "/portal/members/{id}/invite", tag = "portal", params(("id" = String, Path, description = "User id")), security(("session" = [])),
     responses((status = 201, description = "A new invite link (shown once; replaces the earlier one)", body = Link),
-              (status = 403, description = "Not your organisation's administrator", body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "Not your organisation's administrator, or the user is an org admin (the API provider invites those)", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such user in your organisation", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "The user has a password already, or is disabled", body = Problem, content_type = "application/problem+json")))]
 async fn reinvite_member(caller: ConsumerCaller, State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, RestError> {

@@ -18,7 +18,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::access_requests::{AccessRequest, AccessRequestQuery};
-use certgate_services::portal::records::request_key;
 use super::pagination::{Page, PageQuery};
 use super::portal::ConsumerCaller;
 use super::{created, query, JsonBody, RestError};
@@ -109,16 +108,7 @@ async fn list_my_requests(
     State(state): State<AppState>,
     params: Result<Query<AccessRequestQuery>, QueryRejection>,
 ) -> Result<Json<Page<AccessRequest>>, RestError> {
-    let params = query(params, "invalid_query")?;
-    if params.state.as_deref().is_some_and(|s| !matches!(s, "pending" | "approved" | "rejected" | "withdrawn")) {
-        return Err(RestError::bad_request("invalid_state", "Invalid state", "state is pending, approved, rejected or withdrawn."));
-    }
-    let page = PageQuery { limit: params.limit, cursor: params.cursor };
-    let (limit, after) = page.bounds::<String>("portal_access_requests", &caller.cursor_owner)?;
-    let found = state.services.access_requests.page(&caller.actor, params.state.as_deref(), after, limit).await?;
-    let items: Vec<(String, AccessRequest)> = found.items.into_iter().map(|r| (request_key(&r), AccessRequest::from(r))).collect();
-    let page = PageQuery::cut(items, found.more, |(key, _)| key.clone(), "portal_access_requests", &caller.cursor_owner)?;
-    Ok(Json(page.map(|(_, r)| r)))
+    super::access_requests::requests_page(&state, &caller.actor, params, "portal_access_requests", &caller.cursor_owner).await
 }
 
 #[utoipa::path(get, path = "/portal/apps/{id}/subscriptions", tag = "portal", params(("id" = String, Path, description = "App id"), PageQuery), security(("session" = [])),

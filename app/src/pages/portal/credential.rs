@@ -5,7 +5,8 @@
 use leptos::prelude::*;
 
 use super::home::request_text;
-use super::{binding_text, hydrated, limits_text, mode_text, refresh_after, CertificateList, CopyText};
+use super::{binding_text, hydrated, limits_text, mode_text, refresh_after, CertificateList};
+use crate::components::CopyButton;
 use crate::api::portal::{
     NewTokenView, PortalChangePlan, PortalCreateToken, PortalRequestView, PortalRevokeCredential, PortalRotateToken,
     PortalCertificateView, PortalRenewCertificate, PortalRetireCertificate, PortalSubscriptionView, PortalWithdrawRequest,
@@ -87,7 +88,7 @@ pub fn SubscriptionCard(s: PortalSubscriptionView, tokens: TokenActions, refresh
             view! {
                 <li>
                     <strong>{a.name}</strong> " " <code data-testid="gateway-url">{a.gateway_url.clone()}</code> " "
-                    <CopyText text=a.gateway_url label/>
+                    <CopyButton text=a.gateway_url label/>
                 </li>
             }
         })
@@ -183,11 +184,11 @@ fn Credential(
             view! {
                 <div class="alert success" role="status" data-testid="new-token">
                     <p><strong>"Your token, shown this once."</strong> " Copy it now: certgate keeps only a hash of it and cannot show it again."</p>
-                    <p><code data-testid="token">{t.token.clone()}</code> " " <CopyText text=t.token.clone() label="Copy the token".to_string()/></p>
+                    <p><code data-testid="token">{t.token.clone()}</code> " " <CopyButton text=t.token.clone() label="Copy the token".to_string()/></p>
                     {t.previous_token_until.clone().map(|u| view! { <p>"The previous token keeps working until " {u} "."</p> })}
                     <p>"Call the API:"</p>
                     <pre class="pem" data-testid="curl">{curl.clone()}</pre>
-                    <CopyText text=curl label="Copy the curl command".to_string()/>
+                    <CopyButton text=curl label="Copy the curl command".to_string()/>
                     {mtls.then(|| view! {
                         <p class="muted small">
                             "client.crt and client.key are your certificate and its private key. If the gateway's certificate is "

@@ -123,25 +123,6 @@ pub fn CertificateList(certificates: Vec<PortalCertificateView>, #[prop(into)] t
     }
 }
 
-/// Copies `text` to the clipboard once the page is hydrated.
-#[component]
-pub fn CopyText(text: String, label: String) -> impl IntoView {
-    let (copied, set_copied) = signal(false);
-    view! {
-        <button
-            type="button"
-            class="button secondary small"
-            aria-label=label
-            on:click=move |_| {
-                crate::browser::copy_to_clipboard(&text);
-                set_copied.set(true);
-            }
-        >
-            {move || if copied.get() { "Copied" } else { "Copy" }}
-        </button>
-    }
-}
-
 /// True once the page runs in the browser (effects never run on the server): forms whose answer
 /// must not be lost (a token shown once) stay disabled until then.
 pub fn hydrated() -> ReadSignal<bool> {

@@ -63,6 +63,21 @@ fn save(txn: &WriteTransaction, subscription: &SubscriptionRecord) -> Result<(),
     super::records::put_subscription(txn, subscription)
 }
 
+/// A subscription whose credential is revoked has ended (the app may subscribe anew): it takes
+/// no plan change or renewal, and one filed before the revocation cannot be approved.
+fn refuse_if_ended(txn: &WriteTransaction, subscription: &SubscriptionRecord) -> Result<(), ServiceError> {
+    let credential = txn.open_table(tables::CREDENTIALS)?.get(subscription.credential.as_str())?.map(|v| {
+        codec::decode::<super::credentials::CredentialRecord>("credentials", &subscription.credential, v.value())
+    });
+    match credential.transpose()? {
+        Some(c) if c.tokens.revoked_at.is_none() => Ok(()),
+        _ => Err(ServiceError::Conflict {
+            code: "subscription_ended",
+            message: "This subscription has ended (its credential was revoked): request the product again instead.".into(),
+        }),
+    }
+}
+
 /// Whether the subscription's product takes the consumer's own certificates now.
 fn is_self_serve(txn: &WriteTransaction, subscription: &SubscriptionRecord) -> Result<bool, ServiceError> {
     let (product, auth) = requests::product_terms(txn, &subscription.product)?;
@@ -141,6 +156,7 @@ fn new_record(subscription: &SubscriptionRecord, kind: RequestKind, actor: &Acto
 /// approves it at once.
 pub(super) fn request_plan_change(txn: &WriteTransaction, actor: &Actor, subscription: &str, plan: &str, now: UnixSeconds) -> Result<AccessRequestRecord, ServiceError> {
     let subscription = visible_in(txn, subscription, actor)?;
+    refuse_if_ended(txn, &subscription)?;
     check_target_plan(txn, &subscription, plan)?;
     let record = new_record(&subscription, RequestKind::ChangePlan { subscription: subscription.id.clone(), plan: plan.to_string() }, actor, now);
     take_claim(txn, &record, "change_pending", "This subscription has a pending plan change: withdraw it first.")?;
@@ -159,6 +175,7 @@ pub(super) fn request_renewal(
     now: UnixSeconds,
 ) -> Result<AccessRequestRecord, ServiceError> {
     let subscription = visible_in(txn, subscription, actor)?;
+    refuse_if_ended(txn, &subscription)?;
     refuse_unless_self_serve(txn, &subscription)?;
     refuse_held_already(&subscription, &certificate)?;
     requests::refuse_held_elsewhere(txn, &certificate, &subscription.organisation)?;
@@ -184,6 +201,7 @@ pub(super) fn approve_in(txn: &WriteTransaction, record: &AccessRequestRecord, w
     match &record.kind {
         RequestKind::ChangePlan { subscription, plan } => {
             let mut subscription = load_subscription(&txn.open_table(tables::SUBSCRIPTIONS)?, subscription)?;
+            refuse_if_ended(txn, &subscription)?;
             check_target_plan(txn, &subscription, plan).map_err(as_conflict)?;
             let before = std::mem::replace(&mut subscription.plan, plan.clone());
             save(txn, &subscription)?;
@@ -192,6 +210,7 @@ pub(super) fn approve_in(txn: &WriteTransaction, record: &AccessRequestRecord, w
         }
         RequestKind::Renew { subscription, .. } => {
             let mut subscription = load_subscription(&txn.open_table(tables::SUBSCRIPTIONS)?, subscription)?;
+            refuse_if_ended(txn, &subscription)?;
             refuse_unless_self_serve(txn, &subscription)?;
             let der = record.certificate_der.clone().ok_or_else(|| ServiceError::invalid("certificate_required", "The request has no certificate."))?;
             // Checked again: the certificate may have expired since it was submitted.
