@@ -2,12 +2,15 @@
 //! bundle (`cargo leptos build --split`) and fetched when a page of that area is first shown,
 //! so the first load of any page carries the shell, the sign-in page and one area at most.
 //!
-//! One split point per area, not per page: wasm-split puts the code shared by several split
-//! points into a chunk of its own for each combination of them, and a split point per page made
-//! 270 chunks (up to 172 fetches for one page). With two areas there are at most three files: each
-//! area's chunk and the part both share. Each route is a unit `LazyRoute`: the pages load their
-//! own data, so `data()` has nothing to start early. The server renders in place (nothing is
-//! split there).
+//! Four split points: the developer portal, and the admin portal in three groups of pages
+//! (bench/README.md, "Wasm size", has the sizes). wasm-split puts the code that several split
+//! points share into a chunk of its own for each combination of them, and a page fetches every
+//! chunk of its split point: more split points make smaller areas but more, smaller shared
+//! chunks, which compress worse. Measured: a split point per page made 270 chunks (up to 172
+//! fetches for one page); seven groups made 90 files, 38 to 52 fetches per page, and saved at
+//! most 15 KB on the heaviest first load (the portal's apps got heavier). Each route is a unit
+//! `LazyRoute`: the pages load their own data, so `data()` has nothing to start early. The
+//! server renders in place (nothing is split there).
 
 use leptos::prelude::*;
 use leptos_router::LazyRoute;
@@ -64,16 +67,20 @@ macro_rules! lazy_area {
 }
 
 lazy_area! {
-    /// The admin portal (split point: its chunk is fetched with the first admin page).
-    admin_area / __preload_admin_area, AdminPage {
+    /// The admin start page, the APIs and the certificate store (split point: its chunk is
+    /// fetched with the first of these pages).
+    admin_certificates_area / __preload_admin_certificates_area, AdminCertificates {
         AdminHomeRoute => AdminHome,
-        OrganisationsRoute => OrganisationsPage,
-        OrganisationDetailRoute => OrganisationDetailPage,
-        AuditRoute => AuditPage,
         ApisRoute => ApisPage,
         ApiDetailRoute => ApiDetailPage,
         CertificatesRoute => CertificatesPage,
         CertificateDetailRoute => CertificateDetailPage,
+    }
+}
+
+lazy_area! {
+    /// The admin's portal catalogue: products, plans and the queue of access requests.
+    admin_catalogue_area / __preload_admin_catalogue_area, AdminCatalogue {
         PlansRoute => PlansPage,
         PlanDetailRoute => PlanDetailPage,
         ProductsRoute => ProductsPage,
@@ -84,8 +91,17 @@ lazy_area! {
 }
 
 lazy_area! {
+    /// The admin's organisations and the audit log.
+    admin_organisations_area / __preload_admin_organisations_area, AdminOrganisations {
+        OrganisationsRoute => OrganisationsPage,
+        OrganisationDetailRoute => OrganisationDetailPage,
+        AuditRoute => AuditPage,
+    }
+}
+
+lazy_area! {
     /// The developer portal (split point: its chunk is fetched with the first consumer page).
-    portal_area / __preload_portal_area, PortalPage {
+    portal_area / __preload_portal_area, Portal {
         PortalHomeRoute => PortalHomePage,
         PortalProductsRoute => PortalProductsPage,
         PortalProductRoute => PortalProductPage,
