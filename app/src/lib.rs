@@ -8,6 +8,7 @@ pub mod browser;
 pub mod components;
 pub mod error;
 pub mod pages;
+pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 #[cfg(feature = "ssr")]
@@ -22,17 +23,13 @@ pub mod ssr_portal;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
-use leptos_router::SsrMode;
+use leptos_router::{path, Lazy, SsrMode};
 
 use crate::api::{current_user, Me};
 use crate::components::Header;
 use crate::error::AppError;
-use crate::pages::{
-    AccessRequestDetailPage, AccessRequestsPage, AccountPage, AdminHome, ApiDetailPage, ApisPage, AuditPage, CertificateDetailPage, CertificatesPage,
-    NotFound, OrganisationDetailPage, OrganisationsPage, PlanDetailPage, PlansPage, ProductDetailPage, ProductsPage, SignInPage,
-};
-use crate::pages::{PortalAppPage, PortalAppsPage, PortalHomePage, PortalProductPage, PortalProductsPage};
+use crate::pages::{AccountPage, NotFound, SignInPage};
+use crate::routes::*;
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -69,30 +66,32 @@ pub fn App() -> impl IntoView {
             <Header/>
             <main id="main" class="container">
                 <Routes fallback=NotFound>
-                    // The developer portal renders whole before it is sent (status 404 included).
-                    <Route path=path!("/") view=PortalHomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/portal/products") view=PortalProductsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/portal/products/:id") view=PortalProductPage ssr=SsrMode::Async/>
-                    <Route path=path!("/portal/apps") view=PortalAppsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/portal/apps/:id") view=PortalAppPage ssr=SsrMode::Async/>
+                    // Every page but sign-in and account is a lazy route (routes.rs): its wasm is
+                    // fetched with the page. The developer portal renders whole before it is sent
+                    // (status 404 included).
+                    <Route path=path!("/") view={Lazy::<PortalHomeRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/products") view={Lazy::<PortalProductsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/products/:id") view={Lazy::<PortalProductRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/apps") view={Lazy::<PortalAppsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/apps/:id") view={Lazy::<PortalAppRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=SignInPage/>
                     <Route path=path!("/account") view=AccountPage/>
                     <Route path=path!("/invite") view=crate::pages::InvitePage/>
                     <Route path=path!("/reset-password") view=crate::pages::ResetPasswordPage/>
-                    <Route path=path!("/admin") view=AdminHome/>
-                    <Route path=path!("/admin/organisations") view=OrganisationsPage/>
-                    <Route path=path!("/admin/organisations/:id") view=OrganisationDetailPage/>
-                    <Route path=path!("/admin/audit") view=AuditPage/>
-                    <Route path=path!("/admin/apis") view=ApisPage/>
-                    <Route path=path!("/admin/apis/:id") view=ApiDetailPage/>
-                    <Route path=path!("/admin/certificates") view=CertificatesPage/>
-                    <Route path=path!("/admin/certificates/:id") view=CertificateDetailPage/>
-                    <Route path=path!("/admin/plans") view=PlansPage/>
-                    <Route path=path!("/admin/plans/:id") view=PlanDetailPage/>
-                    <Route path=path!("/admin/products") view=ProductsPage/>
-                    <Route path=path!("/admin/products/:id") view=ProductDetailPage/>
-                    <Route path=path!("/admin/access-requests") view=AccessRequestsPage/>
-                    <Route path=path!("/admin/access-requests/:id") view=AccessRequestDetailPage/>
+                    <Route path=path!("/admin") view={Lazy::<AdminHomeRoute>::new()}/>
+                    <Route path=path!("/admin/organisations") view={Lazy::<OrganisationsRoute>::new()}/>
+                    <Route path=path!("/admin/organisations/:id") view={Lazy::<OrganisationDetailRoute>::new()}/>
+                    <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()}/>
+                    <Route path=path!("/admin/apis") view={Lazy::<ApisRoute>::new()}/>
+                    <Route path=path!("/admin/apis/:id") view={Lazy::<ApiDetailRoute>::new()}/>
+                    <Route path=path!("/admin/certificates") view={Lazy::<CertificatesRoute>::new()}/>
+                    <Route path=path!("/admin/certificates/:id") view={Lazy::<CertificateDetailRoute>::new()}/>
+                    <Route path=path!("/admin/plans") view={Lazy::<PlansRoute>::new()}/>
+                    <Route path=path!("/admin/plans/:id") view={Lazy::<PlanDetailRoute>::new()}/>
+                    <Route path=path!("/admin/products") view={Lazy::<ProductsRoute>::new()}/>
+                    <Route path=path!("/admin/products/:id") view={Lazy::<ProductDetailRoute>::new()}/>
+                    <Route path=path!("/admin/access-requests") view={Lazy::<AccessRequestsRoute>::new()}/>
+                    <Route path=path!("/admin/access-requests/:id") view={Lazy::<AccessRequestDetailRoute>::new()}/>
                 </Routes>
             </main>
         </Router>
@@ -108,10 +107,23 @@ pub fn install_redirect_hook() {
     });
 }
 
+/// In the browser: hydrate the server-rendered body. A lazy route's wasm chunk is fetched
+/// before its page can hydrate, so hydration is asynchronous (`hydrate_body` would panic);
+/// `data-hydrated` is set once it is complete.
+#[cfg(feature = "hydrate")]
+pub fn hydrate_lazily() {
+    wasm_bindgen_futures::spawn_local(async {
+        if let Some(body) = document().body() {
+            leptos::mount::hydrate_from_async(body, App).await.forget();
+            mark_hydrated();
+        }
+    });
+}
+
 /// In the browser, after hydration: mark `<body data-hydrated="true">` so tests and scripts can
 /// tell a live page from server-rendered HTML.
 #[cfg(feature = "hydrate")]
-pub fn mark_hydrated() {
+fn mark_hydrated() {
     if let Some(body) = document().body() {
         let _ = body.set_attribute("data-hydrated", "true");
     }

@@ -1,5 +1,5 @@
-import { expect, test } from '@playwright/test';
-import { waitForHydration } from './helpers';
+import { expect, Page, test } from '@playwright/test';
+import { ADMIN, CONSUMER, expectSignedInAs, signIn, waitForHydration } from './helpers';
 
 // "Show" on a password field is client-side code only: it works once the wasm has hydrated
 // the page, and must not work when the wasm cannot load. The blocked case is what proves this
@@ -41,3 +41,51 @@ test('with the wasm the password toggle works, under the CSP and without a viola
   await expect(page.getByRole('button', { name: 'Hide' })).toHaveAttribute('aria-pressed', 'true');
   expect(violations).toEqual([]);
 });
+
+// The admin and developer-portal pages are lazy routes: their code is in wasm chunks split
+// from the main bundle (cargo leptos build --split). The sign-in page needs the main bundle
+// only; a page of an area fetches its chunk and cannot hydrate without it.
+const MAIN_WASM = '/pkg/certgate.wasm';
+
+function recordWasm(page: Page): string[] {
+  const fetched: string[] = [];
+  page.on('request', (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path.endsWith('.wasm')) fetched.push(path);
+  });
+  return fetched;
+}
+
+test('the sign-in page hydrates with the main wasm bundle alone', async ({ page }) => {
+  const fetched = recordWasm(page);
+  await page.goto('/signin');
+  await waitForHydration(page);
+  expect([...new Set(fetched)]).toEqual([MAIN_WASM]);
+});
+
+for (const area of [
+  { who: ADMIN, landing: /\/admin$/, path: '/admin/plans', heading: 'Plans' },
+  { who: CONSUMER, landing: /\/$/, path: '/portal/apps', heading: 'Apps' },
+]) {
+  test(`${area.path} hydrates with its own wasm chunk, and not without it`, async ({ page }) => {
+    await signIn(page, area.who);
+    await expect(page).toHaveURL(area.landing);
+    await expectSignedInAs(page, area.who.email);
+
+    const fetched = recordWasm(page);
+    await page.goto(area.path);
+    await expect(page.getByRole('heading', { name: area.heading, exact: true })).toBeVisible();
+    await waitForHydration(page);
+    expect(fetched).toContain(MAIN_WASM);
+    expect(fetched.filter((path) => path !== MAIN_WASM).length).toBeGreaterThan(0);
+
+    // Chunks blocked: the server-rendered page still reads, but never hydrates.
+    await page.route('**/*.wasm', (route) =>
+      new URL(route.request().url()).pathname === MAIN_WASM ? route.continue() : route.abort(),
+    );
+    await page.goto(area.path);
+    await expect(page.getByRole('heading', { name: area.heading, exact: true })).toBeVisible();
+    await page.waitForTimeout(1500);
+    await expect(page.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
+  });
+}

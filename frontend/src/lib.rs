@@ -4,6 +4,6 @@
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     app::install_redirect_hook();
-    leptos::mount::hydrate_body(app::App);
-    app::mark_hydrated();
+    // Lazy routes: hydration waits for the page's wasm chunk (and then marks the body).
+    app::hydrate_lazily();
 }
