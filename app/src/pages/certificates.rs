@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::certificates::{list_certificates, CertificateView, UploadCertificate};
+use crate::browser::OwnedText;
 use crate::components::{ActionError, CopyButton};
 
 /// Days before expiry at which a certificate is called out.
@@ -37,12 +38,12 @@ pub fn CertificatesPage() -> impl IntoView {
 
 #[component]
 fn UploadForm(upload: ServerAction<UploadCertificate>) -> impl IntoView {
-    let pem = RwSignal::new(String::new());
+    let pem = OwnedText::new();
     let uploaded = move || upload.value().get().and_then(Result::ok);
     // Clear the pasted text after a successful upload.
     Effect::new(move |_| {
         if uploaded().is_some() {
-            pem.set(String::new());
+            pem.set("");
         }
     });
     let on_file = move |ev: leptos::ev::Event| {
@@ -52,7 +53,7 @@ fn UploadForm(upload: ServerAction<UploadCertificate>) -> impl IntoView {
             if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
                 leptos::task::spawn_local(async move {
                     if let Some(text) = crate::browser::read_certificate_file(input).await {
-                        pem.set(text);
+                        pem.set(&text);
                     }
                 });
             }
@@ -72,8 +73,7 @@ fn UploadForm(upload: ServerAction<UploadCertificate>) -> impl IntoView {
                         rows="8"
                         spellcheck="false"
                         placeholder="-----BEGIN CERTIFICATE-----"
-                        prop:value=move || pem.get()
-                        on:input=move |ev| pem.set(event_target_value(&ev))
+                        node_ref=pem.0
                         required
                     ></textarea>
                 </div>

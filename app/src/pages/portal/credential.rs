@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use super::home::request_text;
 use super::{binding_text, hydrated, limits_text, mode_text, refresh_after, CertificateList};
+use crate::browser::OwnedText;
 use crate::components::CopyButton;
 use crate::api::portal::{
     NewTokenView, PortalChangePlan, PortalCreateToken, PortalRequestView, PortalRevokeCredential, PortalRotateToken,
@@ -291,7 +292,7 @@ fn ChangePlan(subscription: String, product: String, plans: Vec<crate::api::port
 fn Renewal(subscription: String, product: String, certificates: Vec<PortalCertificateView>, pending: bool, refresh: RwSignal<usize>) -> impl IntoView {
     let renew = ServerAction::<PortalRenewCertificate>::new();
     refresh_after(renew, refresh);
-    let pem = RwSignal::new(String::new());
+    let pem = OwnedText::new();
     clear_refused_key(renew, pem);
     let label = format!("Submit a replacement certificate for {product}");
     let (form_label, renew_subscription) = (label.clone(), subscription.clone());

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 
 use super::{binding_text, limits_text, mode_text, refresh_after, CertificateList};
 use crate::api::portal::{PortalAppView, PortalCertificateView, PortalRequestAccess, ProductView};
+use crate::browser::OwnedText;
 use crate::components::ActionError;
 
 #[component]
@@ -21,7 +22,7 @@ pub fn RequestForm(
 ) -> impl IntoView {
     let request = ServerAction::<PortalRequestAccess>::new();
     refresh_after(request, refresh);
-    let pem = RwSignal::new(String::new());
+    let pem = OwnedText::new();
     clear_refused_key(request, pem);
     let mode = product.certificate_mode.clone();
     let self_serve = mode.as_deref() == Some("self_serve");
@@ -100,7 +101,7 @@ pub fn RequestForm(
 /// A certificate by paste, or from a PEM or DER file read in the browser into the same field
 /// (DER is sent as PEM). The server checks it; nothing is stored before that.
 #[component]
-pub fn CertificateField(#[prop(into)] key: String, pem: RwSignal<String>, label: &'static str) -> impl IntoView {
+pub fn CertificateField(#[prop(into)] key: String, pem: OwnedText, label: &'static str) -> impl IntoView {
     let (pem_id, file_id) = (format!("certificate-{key}"), format!("certificate-file-{key}"));
     let (pem_for, file_for) = (pem_id.clone(), file_id.clone());
     let on_file = move |ev: leptos::ev::Event| {
@@ -110,7 +111,7 @@ pub fn CertificateField(#[prop(into)] key: String, pem: RwSignal<String>, label:
             if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
                 leptos::task::spawn_local(async move {
                     if let Some(text) = crate::browser::read_certificate_file(input).await {
-                        pem.set(text);
+                        pem.set(&text);
                     }
                 });
             }
@@ -128,8 +129,7 @@ pub fn CertificateField(#[prop(into)] key: String, pem: RwSignal<String>, label:
                 spellcheck="false"
                 autocomplete="off"
                 placeholder="-----BEGIN CERTIFICATE-----"
-                prop:value=move || pem.get()
-                on:input=move |ev| pem.set(event_target_value(&ev))
+                node_ref=pem.0
                 required
             ></textarea>
             <p class="muted small">"Only the certificate: never paste its private key. It is checked before anything is stored."</p>
@@ -142,14 +142,14 @@ pub fn CertificateField(#[prop(into)] key: String, pem: RwSignal<String>, label:
 }
 
 /// A refused private key leaves the page: the field is emptied, and the message never quotes it.
-pub fn clear_refused_key<S>(action: ServerAction<S>, pem: RwSignal<String>)
+pub fn clear_refused_key<S>(action: ServerAction<S>, pem: OwnedText)
 where
     S: leptos::server_fn::ServerFn<Error = crate::error::AppError> + Clone + Send + Sync + 'static,
     S::Output: Clone + Send + Sync + 'static,
 {
     Effect::new(move |_| {
         if action.value().with(|v| matches!(v, Some(Err(e)) if e.code == "private_key_not_certificate")) {
-            pem.set(String::new());
+            pem.set("");
         }
     });
 }
