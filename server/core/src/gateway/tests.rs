@@ -57,7 +57,7 @@ impl World {
         let apis = apis.into_iter().map(|(id, spec)| ApiInput { id: id.into(), spec: spec.normalise().unwrap(), contributed_certificates: Vec::new() }).collect();
         let keys: KeyMap = keys
             .into_iter()
-            .map(|(id, token, spec)| KeyView::build(KeyInput { id: id.into(), token_sha256: token_hash(token), spec, limits_key: None }, &certificates))
+            .map(|(id, token, spec)| KeyView::build(KeyInput { id: id.into(), token_sha256: token_hash(token), spec, limits_key: None, owner: None }, &certificates))
             .collect();
         World { view: GatewayView::build(1, apis, &certificates), keys }
     }
@@ -454,7 +454,7 @@ fn portal_contributions_widen_the_allow_list_and_limits_count_by_the_limits_key(
     assert_eq!(check(&stranger), Err(DenialKind::ClientCertificateNotAllowed));
 
     let (digest, key) = KeyView::build(
-        KeyInput { id: "key_1".into(), token_sha256: token_hash("cgk_t"), spec: KeySpec { apis: vec!["orders".into()], bound_certificates: None, rate: None, quota: None, expires_at: None }, limits_key: None },
+        KeyInput { id: "key_1".into(), token_sha256: token_hash("cgk_t"), spec: KeySpec { apis: vec!["orders".into()], bound_certificates: None, rate: None, quota: None, expires_at: None }, limits_key: None, owner: None },
         &certificates,
     );
     assert_eq!(key.limits_key().to_string(), "key_1", "an admin key counts by its own id");

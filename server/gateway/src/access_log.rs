@@ -1,0 +1,286 @@
+//! The gateway's access log: one line per request, written by one thread from a bounded queue.
+//! The request path only moves a small record into the queue (`try_send`, never waits); the
+//! writer thread formats and writes. A full queue drops the line and counts it: the gateway
+//! never waits on its log.
+//!
+//! A record holds only what is safe to print: never a token, a cookie, a query string or an
+//! `Authorization` header (it has no field that could hold one).
+
+mod format;
+
+use std::io::Write;
+use std::pin::Pin;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use bytes::Buf;
+use hyper::body::{Body, Frame, SizeHint};
+
+use certgate_core::gateway::view::{ApiView, KeyOwner};
+use prometheus_client::metrics::counter::Counter;
+
+pub use format::{format_line, LogFormat};
+
+/// Lines the queue holds before it drops (a few MB at most; about 20 ms at 45k requests/s).
+pub const QUEUE_CAPACITY: usize = 16 * 1024;
+
+/// A short id, kept inline: a certificate's first 16 hex digits, or a credential id's
+/// `<prefix>_` and first 8 digits. No allocation per request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ShortId {
+    bytes: [u8; 16],
+    len: u8,
+}
+
+impl ShortId {
+    /// The first `max` (at most 16) characters of `id`, cut on a character boundary.
+    pub fn new(id: &str, max: usize) -> ShortId {
+        let mut end = id.len().min(max).min(16);
+        while !id.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut bytes = [0u8; 16];
+        bytes[..end].copy_from_slice(&id.as_bytes()[..end]);
+        ShortId { bytes, len: end as u8 }
+    }
+
+    /// A certificate id (64 hex digits) shortened to 16.
+    pub fn certificate(id: &str) -> ShortId {
+        ShortId::new(id, 16)
+    }
+
+    /// A credential id's prefix: `key_0123abcd` (its kind and 8 digits).
+    pub fn credential(id: &str) -> ShortId {
+        ShortId::new(id, 12)
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for ShortId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One request as the access log records it.
+#[derive(Debug, Clone)]
+pub struct AccessRecord {
+    /// When the request arrived.
+    pub at: SystemTime,
+    /// The API it was routed to (its id and name), if any.
+    pub api: Option<Arc<ApiView>>,
+    pub method: http::Method,
+    /// The request path, without its query string.
+    pub path: String,
+    pub status: u16,
+    /// The denial's problem code, when the gateway refused.
+    pub denial: Option<&'static str>,
+    pub certificate: Option<ShortId>,
+    pub credential: Option<ShortId>,
+    /// A portal credential's app and organisation.
+    pub owner: Option<Arc<KeyOwner>>,
+    /// Time from sending the request upstream to the upstream's response headers.
+    pub upstream: Option<Duration>,
+    /// Time from the request to the response headers.
+    pub duration: Duration,
+    /// Response body bytes sent.
+    pub bytes: u64,
+}
+
+/// The sending side, shared by every worker thread.
+pub struct AccessLog {
+    queue: SyncSender<AccessRecord>,
+    dropped: Counter,
+}
+
+impl AccessLog {
+    /// Starts the writer thread writing to `out` in `format`.
+    pub fn start(format: LogFormat, out: Box<dyn Write + Send>, dropped: Counter) -> std::io::Result<Arc<AccessLog>> {
+        let (log, records) = AccessLog::queue(QUEUE_CAPACITY, dropped);
+        std::thread::Builder::new().name("access-log".into()).spawn(move || write_all(records, format, out))?;
+        Ok(Arc::new(log))
+    }
+
+    /// A log and the receiving end of its queue (the writer thread, or a test).
+    fn queue(capacity: usize, dropped: Counter) -> (AccessLog, Receiver<AccessRecord>) {
+        let (queue, records) = std::sync::mpsc::sync_channel(capacity);
+        (AccessLog { queue, dropped }, records)
+    }
+
+    /// Queues a record, or drops it (and counts it) when the queue is full.
+    pub fn record(&self, record: AccessRecord) {
+        match self.queue.try_send(record) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.dropped.inc();
+            }
+        }
+    }
+}
+
+/// A response body that counts the bytes it yields and queues its record when it is dropped
+/// (hyper drops it once sent, or when the client goes away).
+pub struct LoggedBody<B> {
+    inner: B,
+    record: Option<AccessRecord>,
+    log: Arc<AccessLog>,
+}
+
+impl<B> LoggedBody<B> {
+    pub fn new(inner: B, record: AccessRecord, log: Arc<AccessLog>) -> LoggedBody<B> {
+        LoggedBody { inner, record: Some(record), log }
+    }
+}
+
+impl<B: Body + Unpin> Body for LoggedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let (Poll::Ready(Some(Ok(frame))), Some(record)) = (&polled, this.record.as_mut()) {
+            if let Some(data) = frame.data_ref() {
+                record.bytes += data.remaining() as u64;
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl<B> Drop for LoggedBody<B> {
+    fn drop(&mut self) {
+        if let Some(record) = self.record.take() {
+            self.log.record(record);
+        }
+    }
+}
+
+/// The writer thread: formats into one reused buffer, writes in batches, flushes whenever the
+/// queue is empty (so a quiet gateway's lines appear at once). Ends when every sender is gone.
+fn write_all(records: Receiver<AccessRecord>, format: LogFormat, out: Box<dyn Write + Send>) {
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+    let mut line = String::with_capacity(512);
+    while let Ok(first) = records.recv() {
+        let mut next = Some(first);
+        while let Some(record) = next {
+            line.clear();
+            format_line(&mut line, &record, format);
+            // A failing output (a closed pipe) loses lines; it must not stop the gateway.
+            let _ = out.write_all(line.as_bytes());
+            next = records.try_recv().ok();
+        }
+        let _ = out.flush();
+    }
+    let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(super) fn record() -> AccessRecord {
+        AccessRecord {
+            at: SystemTime::UNIX_EPOCH + Duration::from_millis(1_795_531_007_250),
+            api: None,
+            method: http::Method::GET,
+            path: "/orders/1".into(),
+            status: 404,
+            denial: Some("api_not_found"),
+            certificate: None,
+            credential: None,
+            owner: None,
+            upstream: None,
+            duration: Duration::from_micros(1500),
+            bytes: 120,
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts() {
+        let dropped = Counter::default();
+        let (log, records) = AccessLog::queue(2, dropped.clone());
+        for _ in 0..5 {
+            log.record(record());
+        }
+        assert_eq!(dropped.get(), 3, "two fit, three were dropped");
+        assert_eq!(records.try_iter().count(), 2);
+        // Room again: nothing more is dropped.
+        log.record(record());
+        assert_eq!(dropped.get(), 3);
+    }
+
+    #[test]
+    fn a_log_whose_writer_is_gone_counts_drops_without_failing() {
+        let dropped = Counter::default();
+        let (log, records) = AccessLog::queue(2, dropped.clone());
+        drop(records);
+        log.record(record());
+        assert_eq!(dropped.get(), 1);
+    }
+
+    #[test]
+    fn the_writer_writes_every_queued_line() {
+        #[derive(Clone, Default)]
+        struct Shared(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl Write for Shared {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let out = Shared::default();
+        let (log, records) = AccessLog::queue(8, Counter::default());
+        for _ in 0..3 {
+            log.record(record());
+        }
+        drop(log);
+        write_all(records, LogFormat::Text, Box::new(out.clone()));
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 3);
+        assert!(text.lines().all(|l| l.contains("path=/orders/1") && l.contains("code=api_not_found")), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_logged_body_counts_its_bytes_and_logs_once_when_dropped() {
+        use http_body_util::{BodyExt, Full};
+        let (log, records) = AccessLog::queue(8, Counter::default());
+        let log = Arc::new(log);
+        let unsent = AccessRecord { bytes: 0, ..record() };
+        let body = LoggedBody::new(Full::new(bytes::Bytes::from_static(b"hello world")), unsent.clone(), Arc::clone(&log));
+        assert!(records.try_recv().is_err(), "nothing before the body is done");
+        let collected = body.collect().await.unwrap().to_bytes();
+        assert_eq!(&collected[..], b"hello world");
+        let logged = records.try_recv().unwrap();
+        assert_eq!(logged.bytes, 11);
+        assert!(records.try_recv().is_err(), "one line per request");
+        // A body the client never read is logged too, with no bytes.
+        drop(LoggedBody::new(Full::new(bytes::Bytes::from_static(b"x")), unsent, log));
+        assert_eq!(records.try_recv().unwrap().bytes, 0);
+    }
+
+    #[test]
+    fn short_ids_keep_their_prefix() {
+        assert_eq!(ShortId::credential("key_0123456789abcdef0123456789abcdef").as_str(), "key_01234567");
+        assert_eq!(ShortId::certificate(&"ab".repeat(32)).as_str(), "abababababababab");
+        assert_eq!(ShortId::credential("k1").as_str(), "k1");
+        // Never cut inside a character.
+        assert_eq!(ShortId::new("ééééééé", 5).as_str(), "éé");
+    }
+}
