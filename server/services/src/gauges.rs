@@ -94,6 +94,65 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn expiry_covers_allow_lists_bindings_and_portal_credentials_and_pending_counts_requests() {
+        use std::collections::HashMap;
+
+        use certgate_core::gateway::spec::{ApiSpec, KeySpec};
+        use certgate_core::portal::product::CertificateMode;
+        use certgate_testpki::{LeafSpec, TestPki};
+
+        use crate::portal::requests::NewRequest;
+        use crate::portal::Actor;
+
+        let w = crate::test_world::world().await;
+        let pki = TestPki::new();
+        let pinned = w.upload(&pki.leaf(&LeafSpec::client("pinned").expiring_in_days(10)), None).await;
+        let bound = w.upload(&pki.leaf(&LeafSpec::client("bound")), None).await;
+        let org = w.upload(&pki.leaf(&LeafSpec::client("acme")), Some(&w.acme)).await;
+        let unused = w.upload(&pki.leaf(&LeafSpec::client("unused")), None).await;
+        let upstream_ca = w.upload(&pki.root, None).await;
+        let spec = |json: serde_json::Value| -> ApiSpec { serde_json::from_value(json).unwrap() };
+        let apis = crate::apis::Apis::new(w.store.clone());
+        apis.create(
+            spec(serde_json::json!({"name": "orders", "listen_path": "/orders", "upstream_url": "http://127.0.0.1:9/", "auth": "none",
+                "mtls": {"required": true, "allowed_certificates": [pinned]}})),
+            "admin",
+        )
+        .await
+        .unwrap();
+        apis.create(
+            spec(serde_json::json!({"name": "up", "listen_path": "/up", "upstream_url": "https://127.0.0.1:9/", "auth": "none", "upstream_ca": upstream_ca})),
+            "admin",
+        )
+        .await
+        .unwrap();
+        let key = KeySpec { apis: vec![w.api.clone()], bound_certificates: Some(vec![bound.clone()]), rate: None, quota: None, expires_at: None };
+        crate::keys::Keys::new(w.store.clone()).create(key, "admin").await.unwrap();
+        let product = w.product(CertificateMode::Managed, false).await;
+        let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone(), role: crate::accounts::OrgRole::OrgAdmin };
+        let app = w.apps.create(&alice, "Shop").await.unwrap().id;
+        let request = w.requests.create(&alice, &app, NewRequest { product, plan: w.plan.clone(), certificate: None }).await.unwrap();
+
+        let now = crate::clock::now();
+        let expiry = |state: SharedState| {
+            let store = w.store.clone();
+            async move { certificate_expiry(&store, state, now).await.unwrap().into_iter().collect::<HashMap<_, _>>() }
+        };
+        let before = expiry(w.state.clone()).await;
+        assert!(matches!(before.get(&pinned), Some(9 | 10)), "{before:?}");
+        assert!(before.contains_key(&bound), "a key's binding counts: {before:?}");
+        assert!(!before.contains_key(&org), "no credential has the organisation's certificate yet: {before:?}");
+        assert!(!before.contains_key(&unused) && !before.contains_key(&upstream_ca), "{before:?}");
+        assert_eq!(pending_access_requests(&w.store).await.unwrap(), 1);
+
+        w.requests.approve(&w.admin, &request.id).await.unwrap();
+        let after = expiry(w.state.clone()).await;
+        assert!(after.contains_key(&org), "a Managed credential's certificate joins the allow list: {after:?}");
+        assert_eq!(after.len(), 3, "{after:?}");
+        assert_eq!(pending_access_requests(&w.store).await.unwrap(), 0);
+    }
+
     fn test_facts() -> certgate_core::pki::CertificateFacts {
         let pki = certgate_testpki::TestPki::new();
         certgate_core::pki::parse_der(&pki.leaf(&certgate_testpki::LeafSpec::client("x")).der).unwrap()
