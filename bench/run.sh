@@ -236,6 +236,9 @@ handshakes certgate "https://localhost:$CG/" "$CG_TOKEN" "$CG_PID"
 rows+=("| nginx | peak RSS | $(( $(rss_kib $NGX_PIDS) / 1024 )) MiB | | | | |")
 rows+=("| haproxy | peak RSS | $(( $(rss_kib $HAP_PIDS) / 1024 )) MiB | | | | |")
 rows+=("| certgate | peak RSS | $(( $(rss_kib "$CG_PID") / 1024 )) MiB | | | | |")
+# Lines the access log dropped under load (a dropped line costs nothing: it would flatter "on").
+dropped() { curl -sf -H "Authorization: Bearer $ADMIN_TOKEN" "http://127.0.0.1:$1/metrics" | awk '/^certgate_access_log_dropped_total/ {print $2}'; }
+rows+=("| certgate | access-log lines dropped | $(dropped "$CGP") | | | | |")
 
 # PERF=1: system calls per keep-alive request of each proxy (strace -c; slows the proxy while
 # attached, so it runs apart from the timed rows).

@@ -10,7 +10,7 @@ mod format;
 
 use std::io::Write;
 use std::pin::Pin;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
@@ -23,8 +23,9 @@ use prometheus_client::metrics::counter::Counter;
 
 pub use format::{format_line, LogFormat};
 
-/// Lines the queue holds before it drops (a few MB at most; about 20 ms at 45k requests/s).
-pub const QUEUE_CAPACITY: usize = 16 * 1024;
+/// Records the queue holds before it drops: 180 ms at 45,000 requests/s, 18 of the writer's
+/// polls. The slots are allocated up front (~200 bytes each, 1.7 MB).
+pub const QUEUE_CAPACITY: usize = 8 * 1024;
 
 /// A short id, kept inline: a certificate's first 16 hex digits, or a credential id's
 /// `<prefix>_` and first 8 digits. No allocation per request.
@@ -169,23 +170,39 @@ impl<B> Drop for LoggedBody<B> {
     }
 }
 
+/// How long the writer sleeps once the queue is empty. It polls rather than blocks: a sender
+/// then never has to wake it (a futex call per request), and each wake writes a batch (at
+/// 45,000 requests/s, ~450 lines in a few `write`s).
+const POLL: Duration = Duration::from_millis(10);
+
 /// The writer thread: formats into one reused buffer, writes in batches, flushes whenever the
-/// queue is empty (so a quiet gateway's lines appear at once). Ends when every sender is gone.
+/// queue is empty. Ends when every sender is gone.
 fn write_all(records: Receiver<AccessRecord>, format: LogFormat, out: Box<dyn Write + Send>) {
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
     let mut line = String::with_capacity(512);
-    while let Ok(first) = records.recv() {
-        let mut next = Some(first);
-        while let Some(record) = next {
-            line.clear();
-            format_line(&mut line, &record, format);
-            // A failing output (a closed pipe) loses lines; it must not stop the gateway.
-            let _ = out.write_all(line.as_bytes());
-            next = records.try_recv().ok();
+    loop {
+        let mut wrote = false;
+        loop {
+            match records.try_recv() {
+                Ok(record) => {
+                    line.clear();
+                    format_line(&mut line, &record, format);
+                    // A failing output (a closed pipe) loses lines; it must not stop the gateway.
+                    let _ = out.write_all(line.as_bytes());
+                    wrote = true;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    let _ = out.flush();
+                    return;
+                }
+            }
         }
-        let _ = out.flush();
+        if wrote {
+            let _ = out.flush();
+        }
+        std::thread::sleep(POLL);
     }
-    let _ = out.flush();
 }
 
 #[cfg(test)]
@@ -273,6 +290,12 @@ mod tests {
         // A body the client never read is logged too, with no bytes.
         drop(LoggedBody::new(Full::new(bytes::Bytes::from_static(b"x")), unsent, log));
         assert_eq!(records.try_recv().unwrap().bytes, 0);
+    }
+
+    #[test]
+    fn a_record_stays_small() {
+        // The queue's slots are allocated up front: QUEUE_CAPACITY of these.
+        assert!(std::mem::size_of::<AccessRecord>() <= 224, "{}", std::mem::size_of::<AccessRecord>());
     }
 
     #[test]
