@@ -65,7 +65,9 @@ fn assert_no_secrets(text: &str, token: &str) {
 
 #[tokio::test]
 async fn access_log_lines_have_the_fields_and_no_secrets() {
-    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    // At `info` the other log (stderr, a file here) has lines to check for colour codes.
+    let server = Server::start_in_with_log(&dir.path().join("data"), &[], "info");
     let (api, cert, key, token) = three_requests(&server).await;
     let lines = access_lines(&server, 3).await;
     assert_eq!(lines.len(), 3, "one line per request: {lines:#?}");
@@ -96,7 +98,9 @@ async fn access_log_lines_have_the_fields_and_no_secrets() {
     assert!(!lines[2].contains("credential="), "a refused token names no credential: {}", lines[2]);
 
     // The log on stderr is plain text too (a file here, not a terminal).
-    assert!(!server.stderr().contains('\u{1b}'), "{:?}", server.stderr());
+    let stderr = server.stderr();
+    assert!(stderr.contains(" INFO ") && stderr.contains("ready"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
     assert!(metrics(&server).await.contains("certgate_access_log_dropped_total 0"));
 }
 
