@@ -97,6 +97,24 @@ async fn access_log_lines_have_the_fields_and_no_secrets() {
     assert!(lines[2].contains("path=/orders/items/9 status=401 code=credential_invalid "), "{}", lines[2]);
     assert!(!lines[2].contains("credential="), "a refused token names no credential: {}", lines[2]);
 
+    // A known token refused names its credential: which key knocks on the wrong API.
+    let admin = Admin::new(&server);
+    let upstream = echo_upstream().await;
+    let other = admin.create_api(json!({"name": "other", "listen_path": "/other", "upstream_url": format!("http://{upstream}/"), "auth": "auth_token"})).await;
+    let mut conn = connect(&server, &[], "localhost").await;
+    assert_eq!(conn.get("/other/x", &[("authorization", &format!("Bearer {token}"))]).await.code(), "api_not_granted");
+    let lines = access_lines(&server, 4).await;
+    assert!(lines[3].contains(&format!("status=403 code=api_not_granted credential={} ", &key[..12])), "{}", lines[3]);
+    assert_no_secrets(&lines[3], &token);
+    // And the key whose rate limit is exhausted.
+    let (limited, limited_token) = admin.create_key(json!({"apis": [other], "rate": {"requests": 1, "per_seconds": 60}})).await;
+    let limited_bearer = format!("Bearer {limited_token}");
+    assert_eq!(conn.get("/other/x", &[("authorization", &limited_bearer)]).await.status, 200);
+    assert_eq!(conn.get("/other/x", &[("authorization", &limited_bearer)]).await.code(), "rate_limited");
+    let lines = access_lines(&server, 6).await;
+    assert!(lines[5].contains(&format!("status=429 code=rate_limited credential={} ", &limited[..12])), "{}", lines[5]);
+    assert_no_secrets(&lines[5], &limited_token);
+
     // The log on stderr is plain text too (a file here, not a terminal).
     let stderr = server.stderr();
     assert!(stderr.contains(" INFO ") && stderr.contains("ready"), "{stderr}");

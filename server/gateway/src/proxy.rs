@@ -11,7 +11,7 @@ use certgate_core::gateway::chain::WebpkiChainCheck;
 use certgate_core::gateway::headers::is_stripped;
 use certgate_core::gateway::view::{upstream_path, ApiView, AuthView, GatewayView, KeyMap, KeyOwner, UpstreamTrust};
 use certgate_core::gateway::path::normalise_request_path;
-use certgate_core::gateway::{bearer_token, check_client_certificate, decide, Denial, DenialKind, Grant, Presented};
+use certgate_core::gateway::{bearer_token, check_client_certificate, decide, token_digest, Denial, DenialKind, Grant, Presented};
 use certgate_core::UnixSeconds;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, Uri, Version};
@@ -199,10 +199,14 @@ impl Gateway {
                 seen.owner = grant.owner;
                 (Some(api), response.unwrap_or_else(|denial| denial_response(&denial)))
             }
-            Err(Refusal { denial, rate, quota, api }) => {
+            Err(Refusal { denial, rate, quota, api, key }) => {
                 let method = request.method();
                 tracing::debug!(peer = ?info.as_ref().map(|i| i.peer), %method, %path, code = denial.kind.code(), "denied");
                 seen.path = path;
+                if let Some(RefusedKey { id, owner }) = key.map(|k| *k) {
+                    seen.credential = Some(id);
+                    seen.owner = owner;
+                }
                 let mut response = denial_response(&denial);
                 if let Some(rate) = rate {
                     add_rate_headers(response.headers_mut(), rate);
@@ -252,7 +256,9 @@ impl Gateway {
         };
         let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let presented = Presented { bearer: bearer_token(authorization) };
-        let grant = decide(&self.keys, &api, peer, presented, now, &WebpkiChainCheck, Some(verdict)).map_err(for_api)?;
+        let grant = decide(&self.keys, &api, peer, presented, now, &WebpkiChainCheck, Some(verdict))
+            .map_err(|denial| Refusal { key: self.refused_key(&api, &denial, presented.bearer), ..for_api(denial) })?;
+        let key = || grant.key_id.as_deref().map(|id| Box::new(RefusedKey { id: ShortId::credential(id), owner: grant.owner.clone() }));
         let rate = match (&grant.limits_key, grant.rate) {
             (Some(limits_key), Some(rate)) => {
                 let verdict = self.rates.check(limits_key, rate);
@@ -265,6 +271,7 @@ impl Gateway {
                         rate: Some(verdict),
                         quota: None,
                         api: Some(Arc::clone(&api)),
+                        key: key(),
                     });
                 }
                 Some(verdict)
@@ -280,6 +287,7 @@ impl Gateway {
                         rate,
                         quota: Some(verdict),
                         api: Some(Arc::clone(&api)),
+                        key: key(),
                     });
                 }
                 Some(verdict)
@@ -287,6 +295,20 @@ impl Gateway {
             _ => None,
         };
         Ok((api, grant, Limits { rate, quota }))
+    }
+
+    /// The credential an Auth Token denial was about, for the access log: a token that is known
+    /// but expired, not for this API or bound elsewhere (a second look-up, on refusals only).
+    fn refused_key(&self, api: &ApiView, denial: &Denial, bearer: Option<&str>) -> Option<Box<RefusedKey>> {
+        let about_key = matches!(
+            denial.kind,
+            DenialKind::CredentialInvalid | DenialKind::ApiNotGranted | DenialKind::CertificateBindingMismatch
+        );
+        if self.access_log.is_none() || !about_key || !matches!(*api.auth, AuthView::AuthToken) {
+            return None;
+        }
+        let key = self.keys.get(&token_digest(bearer?)).map(|entry| Arc::clone(entry.value()))?;
+        Some(Box::new(RefusedKey { id: ShortId::credential(&key.id.as_string()), owner: key.owner.clone() }))
     }
 
     /// The quota usage counted for a limits key (a subscription, or an admin key), for display.
@@ -474,11 +496,19 @@ struct Refusal {
     quota: Option<QuotaVerdict>,
     /// The API the request was routed to, if any (for metrics).
     api: Option<Arc<ApiView>>,
+    /// The credential refused, when known (for the access log; boxed: refusals stay small).
+    key: Option<Box<RefusedKey>>,
+}
+
+/// A refused request's credential: its id's prefix and a portal credential's owner.
+struct RefusedKey {
+    id: ShortId,
+    owner: Option<Arc<KeyOwner>>,
 }
 
 impl From<Denial> for Refusal {
     fn from(denial: Denial) -> Self {
-        Refusal { denial, rate: None, quota: None, api: None }
+        Refusal { denial, rate: None, quota: None, api: None, key: None }
     }
 }
 
