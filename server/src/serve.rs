@@ -251,6 +251,9 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let _ = tokio::join!(portal, gateway_listener_task);
     // The gateway's connections have drained (or the drain timed out): stop its threads.
     let _ = tokio::task::spawn_blocking(move || gateway_workers.stop()).await;
+    // The last requests' access-log lines, before the process ends.
+    let logged = Arc::clone(&gateway);
+    let _ = tokio::task::spawn_blocking(move || logged.finish_access_log()).await;
     if let Some(task) = metrics_task {
         let _ = task.await;
     }

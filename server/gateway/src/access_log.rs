@@ -10,8 +10,10 @@ mod format;
 
 use std::io::Write;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
@@ -97,20 +99,35 @@ pub struct AccessRecord {
 pub struct AccessLog {
     queue: SyncSender<AccessRecord>,
     dropped: Counter,
+    /// Tells the writer to write what is queued and stop (at shutdown).
+    stop: Arc<AtomicBool>,
+    writer: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl AccessLog {
     /// Starts the writer thread writing to `out` in `format`.
     pub fn start(format: LogFormat, out: Box<dyn Write + Send>, dropped: Counter) -> std::io::Result<Arc<AccessLog>> {
         let (log, records) = AccessLog::queue(QUEUE_CAPACITY, dropped);
-        std::thread::Builder::new().name("access-log".into()).spawn(move || write_all(records, format, out))?;
+        let stop = Arc::clone(&log.stop);
+        let writer = std::thread::Builder::new().name("access-log".into()).spawn(move || write_all(records, format, out, &stop))?;
+        *log.writer.lock().unwrap_or_else(|p| p.into_inner()) = Some(writer);
         Ok(Arc::new(log))
     }
 
     /// A log and the receiving end of its queue (the writer thread, or a test).
     fn queue(capacity: usize, dropped: Counter) -> (AccessLog, Receiver<AccessRecord>) {
         let (queue, records) = std::sync::mpsc::sync_channel(capacity);
-        (AccessLog { queue, dropped }, records)
+        (AccessLog { queue, dropped, stop: Arc::new(AtomicBool::new(false)), writer: Mutex::new(None) }, records)
+    }
+
+    /// Writes what is queued and stops the writer (at shutdown, once the listener has drained:
+    /// the last requests' lines are not lost). Later records are dropped.
+    pub fn finish(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(writer) = writer {
+            let _ = writer.join();
+        }
     }
 
     /// Queues a record, or drops it (and counts it) when the queue is full.
@@ -177,7 +194,7 @@ const POLL: Duration = Duration::from_millis(10);
 
 /// The writer thread: formats into one reused buffer, writes in batches, flushes whenever the
 /// queue is empty. Ends when every sender is gone.
-fn write_all(records: Receiver<AccessRecord>, format: LogFormat, out: Box<dyn Write + Send>) {
+fn write_all(records: Receiver<AccessRecord>, format: LogFormat, out: Box<dyn Write + Send>, stop: &AtomicBool) {
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
     let mut line = String::with_capacity(512);
     loop {
@@ -200,6 +217,10 @@ fn write_all(records: Receiver<AccessRecord>, format: LogFormat, out: Box<dyn Wr
         }
         if wrote {
             let _ = out.flush();
+        }
+        // Checked after a drain: what was queued before `finish` is written.
+        if stop.load(Ordering::SeqCst) {
+            return;
         }
         std::thread::sleep(POLL);
     }
@@ -249,27 +270,36 @@ mod tests {
         assert_eq!(dropped.get(), 1);
     }
 
+    /// An output the test reads back.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Shared {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
     #[test]
     fn the_writer_writes_every_queued_line() {
-        #[derive(Clone, Default)]
-        struct Shared(Arc<std::sync::Mutex<Vec<u8>>>);
-        impl Write for Shared {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
         let out = Shared::default();
         let (log, records) = AccessLog::queue(8, Counter::default());
         for _ in 0..3 {
             log.record(record());
         }
         drop(log);
-        write_all(records, LogFormat::Text, Box::new(out.clone()));
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        write_all(records, LogFormat::Text, Box::new(out.clone()), &std::sync::atomic::AtomicBool::new(false));
+        let text = out.text();
         assert_eq!(text.lines().count(), 3);
         assert!(text.lines().all(|l| l.contains("path=/orders/1") && l.contains("code=api_not_found")), "{text}");
     }
@@ -290,6 +320,18 @@ mod tests {
         // A body the client never read is logged too, with no bytes.
         drop(LoggedBody::new(Full::new(bytes::Bytes::from_static(b"x")), unsent, log));
         assert_eq!(records.try_recv().unwrap().bytes, 0);
+    }
+
+    #[test]
+    fn finish_writes_what_is_queued_then_stops() {
+        let out = Shared::default();
+        let log = AccessLog::start(LogFormat::Json, Box::new(out.clone()), Counter::default()).unwrap();
+        for _ in 0..100 {
+            log.record(record());
+        }
+        log.finish();
+        assert_eq!(out.text().lines().count(), 100);
+        log.finish();
     }
 
     #[test]

@@ -132,6 +132,14 @@ impl Gateway {
         }))
     }
 
+    /// Writes the access log's queued lines and stops its writer (at shutdown, after the
+    /// listener has drained).
+    pub fn finish_access_log(&self) {
+        if let Some(log) = &self.access_log {
+            log.finish();
+        }
+    }
+
     /// The gateway's metrics, to register with the binary's registry.
     pub fn metrics(&self) -> &GatewayMetrics {
         &self.metrics
