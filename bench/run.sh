@@ -51,6 +51,16 @@ CERTGATE_BIN="${CERTGATE_BIN:-$here/target/release/certgate}"
 # BASELINE_BIN: an earlier build of certgate, measured as "certgate-baseline" in the same
 # interleaved rounds with the same API, key and load (a change's cost per request, side by side).
 BASELINE_BIN="${BASELINE_BIN:-}"
+[ -z "$BASELINE_BIN" ] || BASELINE_BIN="$(realpath "$BASELINE_BIN")"
+# CERTGATE_ARGS / BASELINE_ARGS: extra flags for each certgate; BASELINE_LABEL: the second one's
+# name in the table. The access log's cost, for example (the same build twice, one not logging):
+#   BASELINE_BIN=target/release/certgate BASELINE_ARGS="--access-log off" BASELINE_LABEL=certgate-log-off bash bench/run.sh
+CERTGATE_ARGS="${CERTGATE_ARGS:-}"
+BASELINE_ARGS="${BASELINE_ARGS:-}"
+BASE_LABEL="${BASELINE_LABEL:-certgate-baseline}"
+# CERTGATE_OUT: where both certgates' stdout (the access log, ~250 bytes a request) goes;
+# by default a file in the work directory.
+CERTGATE_OUT="${CERTGATE_OUT:-}"
 
 # --- certificates and token (openssl; the same for every proxy) ------------------------
 cd "$work"
@@ -121,7 +131,7 @@ ADMIN_TOKEN="bench-admin-token-$(openssl rand -hex 8)"
 start_certgate() {
   # CERTGATE_TOKIO_WORKERS: certgate's runtime threads only (oha is a tokio program too).
   env ${CERTGATE_TOKIO_WORKERS:+TOKIO_WORKER_THREADS=$CERTGATE_TOKIO_WORKERS} "$CERTGATE_BIN" serve --data-dir "$work/cg" --portal-addr 127.0.0.1:$CGP --gateway-addr 127.0.0.1:$CG \
-    --tls-cert server.pem --tls-key server.key --admin-token "$ADMIN_TOKEN" >>"$work/certgate.out" 2>>"$work/certgate.err" &
+    --tls-cert server.pem --tls-key server.key --admin-token "$ADMIN_TOKEN" $CERTGATE_ARGS >>"${CERTGATE_OUT:-$work/certgate.out}" 2>>"$work/certgate.err" &
   CG_PID=$!
   pids+=("$CG_PID")
   for _ in $(seq 300); do curl -sf "http://127.0.0.1:$CGP/readyz" >/dev/null && break; sleep 0.1; done
@@ -139,7 +149,7 @@ setup_certgate() { # portal_port; sets CLIENT_ID CA_ID API_ID TOKEN_OUT
 BASE_PID=""
 if [ -n "$BASELINE_BIN" ]; then
   "$BASELINE_BIN" serve --data-dir "$work/base" --portal-addr 127.0.0.1:$BCGP --gateway-addr 127.0.0.1:$BCG \
-    --tls-cert server.pem --tls-key server.key --admin-token "$ADMIN_TOKEN" >>"$work/baseline.out" 2>>"$work/baseline.err" &
+    --tls-cert server.pem --tls-key server.key --admin-token "$ADMIN_TOKEN" $BASELINE_ARGS >>"${CERTGATE_OUT:-$work/baseline.out}" 2>>"$work/baseline.err" &
   BASE_PID=$!
   pids+=("$BASE_PID")
   for _ in $(seq 300); do curl -sf "http://127.0.0.1:$BCGP/readyz" >/dev/null && break; sleep 0.1; done
@@ -213,19 +223,22 @@ for round in $(seq "$ROUNDS"); do
     keepalive nginx "https://localhost:$NGX/" "$TOKEN" "$c" $NGX_PIDS
     keepalive haproxy "https://localhost:$HAP/" "$TOKEN" "$c" $HAP_PIDS
     keepalive certgate "https://localhost:$CG/" "$CG_TOKEN" "$c" "$CG_PID"
-    [ -z "$BASE_PID" ] || keepalive certgate-baseline "https://localhost:$BCG/" "$BASE_TOKEN" "$c" "$BASE_PID"
+    [ -z "$BASE_PID" ] || keepalive "$BASE_LABEL" "https://localhost:$BCG/" "$BASE_TOKEN" "$c" "$BASE_PID"
   done
 done
-for label in direct nginx haproxy certgate ${BASE_PID:+certgate-baseline}; do
+for label in direct nginx haproxy certgate ${BASE_PID:+$BASE_LABEL}; do
   for c in $CONNECTIONS; do rows+=("$(keepalive_row "$label" "$c")"); done
 done
 handshakes nginx "https://localhost:$NGX/" "$TOKEN" $NGX_PIDS
 handshakes haproxy "https://localhost:$HAP/" "$TOKEN" $HAP_PIDS
 handshakes certgate "https://localhost:$CG/" "$CG_TOKEN" "$CG_PID"
-[ -z "$BASE_PID" ] || handshakes certgate-baseline "https://localhost:$BCG/" "$BASE_TOKEN" "$BASE_PID"
+[ -z "$BASE_PID" ] || handshakes "$BASE_LABEL" "https://localhost:$BCG/" "$BASE_TOKEN" "$BASE_PID"
 rows+=("| nginx | peak RSS | $(( $(rss_kib $NGX_PIDS) / 1024 )) MiB | | | | |")
 rows+=("| haproxy | peak RSS | $(( $(rss_kib $HAP_PIDS) / 1024 )) MiB | | | | |")
 rows+=("| certgate | peak RSS | $(( $(rss_kib "$CG_PID") / 1024 )) MiB | | | | |")
+# Lines the access log dropped under load (a dropped line costs nothing: it would flatter "on").
+dropped() { curl -sf -H "Authorization: Bearer $ADMIN_TOKEN" "http://127.0.0.1:$1/metrics" | awk '/^certgate_access_log_dropped_total/ {print $2}'; }
+rows+=("| certgate | access-log lines dropped | $(dropped "$CGP") | | | | |")
 
 # PERF=1: system calls per keep-alive request of each proxy (strace -c; slows the proxy while
 # attached, so it runs apart from the timed rows).
@@ -282,7 +295,8 @@ seed_memory() {
   echo "Machine: $(nproc) cores ($(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | xargs)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo). Generator, upstream and proxy share these cores."
   echo "Load: oha $(oha --version | awk '{print $2}') for ${DURATION} s per run, $ROUNDS rounds with the targets interleaved (median run shown, range of req/s in brackets); ab -E for full handshakes ($HANDSHAKES requests, 16 concurrent). CPU µs per request = proxy CPU time / requests answered."
   echo
-  [ -z "$BASE_PID" ] || echo "certgate-baseline: $BASELINE_BIN ($("$BASELINE_BIN" --version 2>/dev/null || echo 'version unknown'))."
+  [ -z "$BASE_PID" ] || echo "$BASE_LABEL: $BASELINE_BIN ${BASELINE_ARGS:+$BASELINE_ARGS }($("$BASELINE_BIN" --version 2>/dev/null || echo 'version unknown'))."
+  [ -z "$CERTGATE_ARGS" ] || echo "certgate flags: $CERTGATE_ARGS."
   [ -z "$BASE_PID" ] || echo
   echo "| target | load | req/s | p50 ms | p99 ms | CPU µs/req | 200s / answered |"
   echo "|---|---|---|---|---|---|---|"

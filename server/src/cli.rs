@@ -138,9 +138,19 @@ pub struct ServeArgs {
     #[arg(long, env = "CERTGATE_CONSUMER_SIGN_UP")]
     pub consumer_sign_up: bool,
 
-    /// Log format on stderr.
+    /// Log format on stderr (and of the access log).
     #[arg(long, env = "CERTGATE_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+
+    /// The gateway's access log on stdout: one line per request, in the `--log-format`.
+    #[arg(long, env = "CERTGATE_ACCESS_LOG", value_enum, default_value = "on")]
+    pub access_log: Switch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 /// `10.0.0.0/8`, or a lone address (a /32 or /128).

@@ -5,6 +5,7 @@ mod assets;
 mod cli;
 mod control;
 mod demo;
+mod gauges;
 mod rest;
 mod router;
 mod security;

@@ -11,7 +11,7 @@ use app::ssr::PortalServices;
 use certgate_core::session::SessionPolicy;
 use certgate_gateway::listener::{self, Limits, ListenerStats, Placement, WorkerPool};
 use certgate_gateway::quotas::QuotaUsage;
-use certgate_gateway::Gateway;
+use certgate_gateway::{access_log, Gateway};
 use certgate_services::usage::{QuotaUsageRecord, Usage};
 use certgate_gateway::generated;
 use certgate_gateway::tls::{self, Identity, SwappableCert};
@@ -30,7 +30,7 @@ use certgate_services::store::{Store, StoreError};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use crate::cli::{LogFormat, ServeArgs};
+use crate::cli::{LogFormat, ServeArgs, Switch};
 use crate::router::{self, AppState};
 
 /// The documented demo admin (README.md). Only ever created with `--demo` on an empty store;
@@ -129,10 +129,16 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         Arc::clone(&gateway_state.keys),
         args.trusted_proxies.clone(),
         gateway_state.consistency_flag(),
-    ).context("gateway upstream TLS")?;
+        (args.access_log == Switch::On).then_some(match args.log_format {
+            LogFormat::Text => access_log::LogFormat::Text,
+            LogFormat::Json => access_log::LogFormat::Json,
+        }),
+    ).context("gateway")?;
+    let store_gauges = crate::gauges::StoreGauges::default();
     let registry = {
         let mut registry = prometheus_client::registry::Registry::default();
         gateway.metrics().register(&mut registry, &gateway_stats);
+        store_gauges.register(&mut registry);
         Arc::new(registry)
     };
     let state_sessions = services.sessions.clone();
@@ -165,6 +171,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let purge = tokio::spawn(purge_expired_sessions(state_sessions));
     let repair = tokio::spawn(repair_gateway_view(Arc::clone(&gateway_state), store.clone()));
     let retirements = tokio::spawn(retire_replaced_certificates(Retirements::new(store.clone())));
+    let gauges = tokio::spawn(crate::gauges::refresh_every(store_gauges, store.clone(), Arc::clone(&gateway_state), crate::gauges::REFRESH));
     let renewal = renew_in.map(|dir| tokio::spawn(renew_gateway_certificate(dir, Arc::clone(&gateway_cert))));
     #[cfg(unix)]
     let control = match crate::control::ControlSocket::listen(&args.data_dir, store.clone()) {
@@ -244,11 +251,16 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let _ = tokio::join!(portal, gateway_listener_task);
     // The gateway's connections have drained (or the drain timed out): stop its threads.
     let _ = tokio::task::spawn_blocking(move || gateway_workers.stop()).await;
+    // The last requests' access-log lines, before the process ends.
+    let logged = Arc::clone(&gateway);
+    let _ = tokio::task::spawn_blocking(move || logged.finish_access_log()).await;
     if let Some(task) = metrics_task {
         let _ = task.await;
     }
     purge.abort();
     repair.abort();
+    gauges.abort();
+    let _ = gauges.await;
     retirements.abort();
     let _ = retirements.await;
     let _ = purge.await;
@@ -467,9 +479,11 @@ impl ShutdownSignals {
 }
 
 fn init_tracing(format: LogFormat) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("CERTGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour only on a terminal: a file or a pipe gets plain text.
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

@@ -356,8 +356,8 @@ async fn prometheus_metrics_count_requests_denials_and_handshakes() {
     let anonymous = support::client().get(server.url("/metrics")).send().await.unwrap();
     assert_eq!(anonymous.status(), 401, "metrics on the portal need the admin token");
     let text = support::client().get(server.url("/metrics")).bearer_auth(support::ADMIN_TOKEN).send().await.unwrap().text().await.unwrap();
-    assert!(text.contains(&format!("certgate_gateway_requests_total{{api=\"{api}\",status=\"401\"}} 1")), "{text}");
-    assert!(text.contains("certgate_gateway_requests_total{api=\"\",status=\"404\"} 1"), "{text}");
+    assert!(text.contains(&format!("certgate_gateway_requests_total{{api=\"{api}\",api_name=\"m\",status=\"401\"}} 1")), "{text}");
+    assert!(text.contains("certgate_gateway_requests_total{api=\"\",api_name=\"\",status=\"404\"} 1"), "{text}");
     assert!(text.contains("certgate_gateway_denials_total{code=\"credential_missing\"} 1"), "{text}");
     assert!(text.contains("certgate_gateway_handshakes_total 1"), "{text}");
     assert!(text.contains("certgate_gateway_open_connections 1"), "{text}");

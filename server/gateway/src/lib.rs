@@ -3,6 +3,7 @@
 //! the I/O around it: the TLS listener, the per-connection verdict cache, the limiter state and
 //! the proxy.
 
+pub mod access_log;
 pub mod generated;
 pub mod limits;
 pub mod listener;

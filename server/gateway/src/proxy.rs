@@ -4,14 +4,14 @@ use std::convert::Infallible;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 use certgate_core::gateway::chain::WebpkiChainCheck;
 use certgate_core::gateway::headers::is_stripped;
-use certgate_core::gateway::view::{upstream_path, ApiView, AuthView, GatewayView, KeyMap, UpstreamTrust};
+use certgate_core::gateway::view::{upstream_path, ApiView, AuthView, GatewayView, KeyMap, KeyOwner, UpstreamTrust};
 use certgate_core::gateway::path::normalise_request_path;
-use certgate_core::gateway::{bearer_token, check_client_certificate, decide, Denial, DenialKind, Grant, Presented};
+use certgate_core::gateway::{bearer_token, check_client_certificate, decide, token_digest, Denial, DenialKind, Grant, Presented};
 use certgate_core::UnixSeconds;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, Uri, Version};
@@ -22,6 +22,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use ipnet::IpNet;
 
+use crate::access_log::{AccessLog, AccessRecord, LogFormat, LoggedBody, ShortId};
 use crate::limits::{RateLimits, RateVerdict};
 use crate::metrics::GatewayMetrics;
 use crate::quotas::{QuotaUsage, QuotaVerdict, Quotas};
@@ -73,6 +74,29 @@ pub struct Gateway {
     trusted_proxies: Vec<IpNet>,
     /// False while the view may lag behind a commit: every request is refused (fail closed).
     consistent: Arc<AtomicBool>,
+    /// One line per request, when on.
+    access_log: Option<Arc<AccessLog>>,
+}
+
+/// Why a gateway cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("upstream TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
+    #[error("cannot start the access log's writer: {0}")]
+    AccessLog(#[from] std::io::Error),
+}
+
+/// What handling a request learnt that the access log reports (filled whether or not it is on:
+/// moving what the request path made anyway costs nothing).
+#[derive(Default)]
+struct Seen {
+    /// The request path without its query (normalised when it could be).
+    path: String,
+    certificate: Option<ShortId>,
+    credential: Option<ShortId>,
+    owner: Option<Arc<KeyOwner>>,
+    upstream: Option<Duration>,
 }
 
 fn unix_now() -> UnixSeconds {
@@ -85,7 +109,15 @@ impl Gateway {
         keys: Arc<KeyMap>,
         trusted_proxies: Vec<IpNet>,
         consistent: Arc<AtomicBool>,
-    ) -> Result<Arc<Gateway>, crate::tls::TlsError> {
+        access_log: Option<LogFormat>,
+    ) -> Result<Arc<Gateway>, StartError> {
+        let metrics = GatewayMetrics::default();
+        let access_log = match access_log {
+            // Standard output, beside the other logs on standard error: an access log is
+            // usually kept or shipped apart from them.
+            Some(format) => Some(AccessLog::start(format, Box::new(std::io::stdout()), metrics.access_log_dropped())?),
+            None => None,
+        };
         Ok(Arc::new(Gateway {
             view,
             keys,
@@ -93,10 +125,19 @@ impl Gateway {
             quotas: Quotas::default(),
             instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
             upstream_tls: crate::tls::upstream_client_config()?,
-            metrics: GatewayMetrics::default(),
+            metrics,
             trusted_proxies,
             consistent,
+            access_log,
         }))
+    }
+
+    /// Writes the access log's queued lines and stops its writer (at shutdown, after the
+    /// listener has drained).
+    pub fn finish_access_log(&self) {
+        if let Some(log) = &self.access_log {
+            log.finish();
+        }
     }
 
     /// The gateway's metrics, to register with the binary's registry.
@@ -106,17 +147,40 @@ impl Gateway {
 
     /// Handles one request; every refusal is problem+json.
     pub async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let generation = self.view.load().generation;
-        let (api, response) = self.respond(request).await;
+        let logged = self.access_log.as_ref().map(|_| (SystemTime::now(), request.method().clone()));
+        let mut seen = Seen::default();
+        let (api, response) = self.respond(request, &mut seen).await;
+        let status = response.status().as_u16();
         let denial = response.extensions().get::<DenialKind>().map(|k| k.code());
-        self.metrics.observe(api.as_deref().map(|a| a.id.as_str()), response.status().as_u16(), denial, started.elapsed(), generation);
-        Ok(response)
+        let elapsed = started.elapsed();
+        self.metrics.observe(api.as_deref(), status, denial, elapsed, generation);
+        let (Some(log), Some((at, method))) = (&self.access_log, logged) else { return Ok(response) };
+        let record = AccessRecord {
+            at,
+            api,
+            method,
+            path: seen.path,
+            status,
+            denial,
+            certificate: seen.certificate,
+            credential: seen.credential,
+            owner: seen.owner,
+            upstream: seen.upstream,
+            duration: elapsed,
+            bytes: 0,
+        };
+        // The line is queued when the body is done (or dropped), with the bytes sent.
+        Ok(response.map(|body| LoggedBody::new(body, record, Arc::clone(log)).boxed_unsync()))
     }
 
-    async fn respond(&self, request: Request<Incoming>) -> (Option<Arc<ApiView>>, Response<Body>) {
+    async fn respond(&self, request: Request<Incoming>, seen: &mut Seen) -> (Option<Arc<ApiView>>, Response<Body>) {
         let info = request.extensions().get::<ConnectionInfo>().cloned();
+        let peer_facts = info.as_ref().and_then(|i| i.session.as_deref()).and_then(|s| s.peer_certificate.as_ref()).and_then(|p| p.facts.as_ref());
+        seen.certificate = peer_facts.map(|f| ShortId::certificate(&f.id));
         if !self.consistent.load(Ordering::SeqCst) {
+            seen.path = request.uri().path().to_string();
             let denial = Denial::new(
                 DenialKind::GatewayUnavailable,
                 "The gateway cannot confirm that its configuration includes the latest changes; it refuses requests until it does.",
@@ -127,18 +191,30 @@ impl Gateway {
         let path = match normalise_request_path(request.uri().path()) {
             Ok(path) => path,
             Err(why) => {
+                seen.path = request.uri().path().to_string();
                 tracing::debug!(peer = ?info.as_ref().map(|i| i.peer), "invalid request path refused");
                 return (None, denial_response(&Denial::new(DenialKind::InvalidPath, why.reason())));
             }
         };
         let response = match self.admit(&request, &path, info.as_ref()) {
             Ok((api, grant, limits)) => {
+                // Upstream latency: from the proxy step to the upstream's response headers.
+                let forwarded = Instant::now();
                 let response = self.forward(request, &path, info.as_ref(), &api, &grant, limits).await;
+                seen.upstream = Some(forwarded.elapsed());
+                seen.path = path;
+                seen.credential = grant.key_id.as_deref().map(ShortId::credential);
+                seen.owner = grant.owner;
                 (Some(api), response.unwrap_or_else(|denial| denial_response(&denial)))
             }
-            Err(Refusal { denial, rate, quota, api }) => {
-                let (method, path) = (request.method(), request.uri().path());
+            Err(Refusal { denial, rate, quota, api, key }) => {
+                let method = request.method();
                 tracing::debug!(peer = ?info.as_ref().map(|i| i.peer), %method, %path, code = denial.kind.code(), "denied");
+                seen.path = path;
+                if let Some(RefusedKey { id, owner }) = key.map(|k| *k) {
+                    seen.credential = Some(id);
+                    seen.owner = owner;
+                }
                 let mut response = denial_response(&denial);
                 if let Some(rate) = rate {
                     add_rate_headers(response.headers_mut(), rate);
@@ -188,7 +264,9 @@ impl Gateway {
         };
         let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let presented = Presented { bearer: bearer_token(authorization) };
-        let grant = decide(&self.keys, &api, peer, presented, now, &WebpkiChainCheck, Some(verdict)).map_err(for_api)?;
+        let grant = decide(&self.keys, &api, peer, presented, now, &WebpkiChainCheck, Some(verdict))
+            .map_err(|denial| Refusal { key: self.refused_key(&api, &denial, presented.bearer), ..for_api(denial) })?;
+        let key = || grant.key_id.as_deref().map(|id| Box::new(RefusedKey { id: ShortId::credential(id), owner: grant.owner.clone() }));
         let rate = match (&grant.limits_key, grant.rate) {
             (Some(limits_key), Some(rate)) => {
                 let verdict = self.rates.check(limits_key, rate);
@@ -201,6 +279,7 @@ impl Gateway {
                         rate: Some(verdict),
                         quota: None,
                         api: Some(Arc::clone(&api)),
+                        key: key(),
                     });
                 }
                 Some(verdict)
@@ -216,6 +295,7 @@ impl Gateway {
                         rate,
                         quota: Some(verdict),
                         api: Some(Arc::clone(&api)),
+                        key: key(),
                     });
                 }
                 Some(verdict)
@@ -223,6 +303,20 @@ impl Gateway {
             _ => None,
         };
         Ok((api, grant, Limits { rate, quota }))
+    }
+
+    /// The credential an Auth Token denial was about, for the access log: a token that is known
+    /// but expired, not for this API or bound elsewhere (a second look-up, on refusals only).
+    fn refused_key(&self, api: &ApiView, denial: &Denial, bearer: Option<&str>) -> Option<Box<RefusedKey>> {
+        let about_key = matches!(
+            denial.kind,
+            DenialKind::CredentialInvalid | DenialKind::ApiNotGranted | DenialKind::CertificateBindingMismatch
+        );
+        if self.access_log.is_none() || !about_key || !matches!(*api.auth, AuthView::AuthToken) {
+            return None;
+        }
+        let key = self.keys.get(&token_digest(bearer?)).map(|entry| Arc::clone(entry.value()))?;
+        Some(Box::new(RefusedKey { id: ShortId::credential(&key.id.as_string()), owner: key.owner.clone() }))
     }
 
     /// The quota usage counted for a limits key (a subscription, or an admin key), for display.
@@ -410,11 +504,19 @@ struct Refusal {
     quota: Option<QuotaVerdict>,
     /// The API the request was routed to, if any (for metrics).
     api: Option<Arc<ApiView>>,
+    /// The credential refused, when known (for the access log; boxed: refusals stay small).
+    key: Option<Box<RefusedKey>>,
+}
+
+/// A refused request's credential: its id's prefix and a portal credential's owner.
+struct RefusedKey {
+    id: ShortId,
+    owner: Option<Arc<KeyOwner>>,
 }
 
 impl From<Denial> for Refusal {
     fn from(denial: Denial) -> Self {
-        Refusal { denial, rate: None, quota: None, api: None }
+        Refusal { denial, rate: None, quota: None, api: None, key: None }
     }
 }
 

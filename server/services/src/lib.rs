@@ -14,6 +14,7 @@ pub mod certificates;
 pub mod clock;
 pub mod error;
 pub mod gateway_view;
+pub mod gauges;
 pub mod ids;
 pub mod keys;
 pub mod members;

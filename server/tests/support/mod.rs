@@ -44,6 +44,11 @@ impl Server {
 
     /// Starts certgate with `data_dir` (kept by the caller) and extra flags.
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Server {
+        Server::start_in_with_log(data_dir, extra, "warn")
+    }
+
+    /// [`Server::start_in`] with the log level `CERTGATE_LOG` set to `log`.
+    pub fn start_in_with_log(data_dir: &Path, extra: &[&str], log: &str) -> Server {
         let token_file = data_dir.with_extension("token");
         std::fs::create_dir_all(data_dir.parent().unwrap()).unwrap();
         std::fs::write(&token_file, format!("{ADMIN_TOKEN}\n")).unwrap();
@@ -57,7 +62,7 @@ impl Server {
             .arg("--admin-token-file")
             .arg(&token_file)
             .args(extra)
-            .env("CERTGATE_LOG", "warn")
+            .env("CERTGATE_LOG", log)
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()

@@ -190,6 +190,8 @@ pub struct Grant {
     pub certificate_subject: Option<String>,
     pub rate: Option<Rate>,
     pub quota: Option<Quota>,
+    /// A portal credential's app and organisation.
+    pub owner: Option<Arc<view::KeyOwner>>,
 }
 
 /// What the request presents, besides its certificate.
@@ -280,6 +282,7 @@ pub fn decide(
         certificate_subject: verified_peer.filter(|_| api.mtls_required).map(|(_, f)| f.subject.clone()),
         rate: None,
         quota: None,
+        owner: None,
     };
     match api.auth.as_ref() {
         AuthView::None => Ok(grant),
@@ -319,6 +322,7 @@ pub fn decide(
             grant.limits_key = Some(key.limits_key().as_string());
             grant.rate = terms.rate;
             grant.quota = terms.quota;
+            grant.owner = key.owner.clone();
             Ok(grant)
         }
         AuthView::Jwt(verifier) => {

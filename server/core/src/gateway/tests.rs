@@ -57,7 +57,7 @@ impl World {
         let apis = apis.into_iter().map(|(id, spec)| ApiInput { id: id.into(), spec: spec.normalise().unwrap(), contributed_certificates: Vec::new() }).collect();
         let keys: KeyMap = keys
             .into_iter()
-            .map(|(id, token, spec)| KeyView::build(KeyInput { id: id.into(), token_sha256: token_hash(token), spec, limits_key: None }, &certificates))
+            .map(|(id, token, spec)| KeyView::build(KeyInput { id: id.into(), token_sha256: token_hash(token), spec, limits_key: None, owner: None }, &certificates))
             .collect();
         World { view: GatewayView::build(1, apis, &certificates), keys }
     }
@@ -454,7 +454,7 @@ fn portal_contributions_widen_the_allow_list_and_limits_count_by_the_limits_key(
     assert_eq!(check(&stranger), Err(DenialKind::ClientCertificateNotAllowed));
 
     let (digest, key) = KeyView::build(
-        KeyInput { id: "key_1".into(), token_sha256: token_hash("cgk_t"), spec: KeySpec { apis: vec!["orders".into()], bound_certificates: None, rate: None, quota: None, expires_at: None }, limits_key: None },
+        KeyInput { id: "key_1".into(), token_sha256: token_hash("cgk_t"), spec: KeySpec { apis: vec!["orders".into()], bound_certificates: None, rate: None, quota: None, expires_at: None }, limits_key: None, owner: None },
         &certificates,
     );
     assert_eq!(key.limits_key().to_string(), "key_1", "an admin key counts by its own id");
@@ -466,4 +466,33 @@ fn portal_contributions_widen_the_allow_list_and_limits_count_by_the_limits_key(
     let view = GatewayView::build(2, vec![ApiInput { id: "orders".into(), spec: token_api, contributed_certificates: Vec::new() }], &certificates);
     let grant = decide(&keys, view.route("/t").unwrap(), Some(&peer(&[&admins])), Presented { bearer: Some("cgk_t") }, now(), &WebpkiChainCheck, None).unwrap();
     assert_eq!(grant.limits_key.as_deref(), Some("sub_1"));
+}
+
+#[test]
+fn a_portal_key_grants_with_its_app_and_organisation_shared_between_its_entries() {
+    let pki = TestPki::new();
+    let client = pki.leaf(&LeafSpec::client("client"));
+    let certificates: HashMap<String, CertificateInput> = HashMap::new();
+    let mut lists = ApiLists::default();
+    let input = |token: &str, app: &str| KeyInput {
+        id: "crd_00000000000000000000000000000001".into(),
+        token_sha256: token_hash(token),
+        spec: KeySpec { apis: vec!["orders".into()], bound_certificates: None, rate: None, quota: None, expires_at: None },
+        limits_key: Some("sub_1".into()),
+        owner: Some((app.into(), "org_00000000000000000000000000000002".into())),
+    };
+    let (current, a) = KeyView::build_sharing(input("cgk_current", "app_00000000000000000000000000000003"), &certificates, &mut lists);
+    let (previous, b) = KeyView::build_sharing(input("cgk_previous", "app_00000000000000000000000000000003"), &certificates, &mut lists);
+    let (_, other_app) = KeyView::build_sharing(input("cgk_other", "app_00000000000000000000000000000004"), &certificates, &mut lists);
+    assert!(Arc::ptr_eq(a.owner.as_ref().unwrap(), b.owner.as_ref().unwrap()), "one owner per app, not per token");
+    assert!(!Arc::ptr_eq(a.owner.as_ref().unwrap(), other_app.owner.as_ref().unwrap()));
+
+    let keys: KeyMap = [(current, a), (previous, b)].into_iter().collect();
+    let spec = api_spec("/orders", AuthKind::AuthToken, &[&client]).normalise().unwrap();
+    let mtls_certs: HashMap<String, CertificateInput> =
+        [(id_of(&client), CertificateInput { id: id_of(&client), is_ca: false, der: client.der.clone() })].into_iter().collect();
+    let view = GatewayView::build(1, vec![ApiInput { id: "orders".into(), spec, contributed_certificates: Vec::new() }], &mtls_certs);
+    let grant = decide(&keys, view.route("/orders").unwrap(), Some(&peer(&[&client])), Presented { bearer: Some("cgk_previous") }, now(), &WebpkiChainCheck, None).unwrap();
+    let owner = grant.owner.unwrap();
+    assert_eq!((owner.app.to_string(), owner.organisation.to_string()), ("app_00000000000000000000000000000003".into(), "org_00000000000000000000000000000002".into()));
 }

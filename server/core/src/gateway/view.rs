@@ -187,6 +187,16 @@ pub struct KeyView {
     /// subscription, so that rotating its token or changing its plan resets nothing.
     pub limits_key: Option<CompactId>,
     pub terms: Arc<KeyTerms>,
+    /// A portal credential's app and organisation (for the access log); `None` for admin keys.
+    /// Shared by the entries of one app: 8 bytes a key.
+    pub owner: Option<Arc<KeyOwner>>,
+}
+
+/// The app and organisation a portal credential belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KeyOwner {
+    pub app: CompactId,
+    pub organisation: CompactId,
 }
 
 /// What a credential grants: its APIs, binding and limits. Shared between credentials with the
@@ -220,6 +230,7 @@ pub struct ApiLists {
     lists: std::collections::HashSet<Arc<[String]>>,
     bindings: HashMap<Vec<String>, Arc<CertificateSet>>,
     terms: HashMap<TermsKey, Arc<KeyTerms>>,
+    owners: std::collections::HashSet<Arc<KeyOwner>>,
 }
 
 /// Terms by the addresses of their shared API list and binding set (both kept alive by
@@ -227,6 +238,15 @@ pub struct ApiLists {
 type TermsKey = (usize, usize, Option<Rate>, Option<Quota>);
 
 impl ApiLists {
+    fn owner(&mut self, owner: KeyOwner) -> Arc<KeyOwner> {
+        if let Some(shared) = self.owners.get(&owner) {
+            return Arc::clone(shared);
+        }
+        let shared = Arc::new(owner);
+        self.owners.insert(Arc::clone(&shared));
+        shared
+    }
+
     pub fn share(&mut self, apis: Vec<String>) -> Arc<[String]> {
         if let Some(list) = self.lists.get(apis.as_slice()) {
             return Arc::clone(list);
@@ -269,6 +289,8 @@ pub struct KeyInput {
     pub spec: KeySpec,
     /// What limits count by when not the key's id (a portal credential's subscription).
     pub limits_key: Option<String>,
+    /// A portal credential's (app, organisation).
+    pub owner: Option<(String, String)>,
 }
 
 /// Finds a certificate by id for a view being built.
@@ -323,6 +345,7 @@ impl KeyView {
             expires_at: input.spec.expires_at.unwrap_or(i64::MAX),
             limits_key: input.limits_key.map(CompactId::from),
             terms: lists.terms(input.spec, certificates),
+            owner: input.owner.map(|(app, organisation)| lists.owner(KeyOwner { app: app.into(), organisation: organisation.into() })),
         };
         (id_digest(&input.token_sha256).unwrap_or([0xff; 32]), Arc::new(view))
     }

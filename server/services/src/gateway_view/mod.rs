@@ -80,7 +80,7 @@ fn compile_key(
     lists: &mut ApiLists,
 ) -> Result<([u8; 32], Arc<KeyView>), ServiceError> {
     let certs = certificates(certificate_table, record.spec.bound_certificates.iter().flatten().cloned())?;
-    let input = KeyInput { id: record.id, token_sha256: record.token_sha256, spec: record.spec, limits_key: None };
+    let input = KeyInput { id: record.id, token_sha256: record.token_sha256, spec: record.spec, limits_key: None, owner: None };
     Ok(KeyView::build_sharing(input, &certs, lists))
 }
 
@@ -109,6 +109,11 @@ fn build_view(
 impl GatewayState {
     fn lock_portal(&self) -> MutexGuard<'_, PortalIndex> {
         self.portal.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether a live portal credential has this certificate (in an allow list or a binding).
+    pub fn portal_uses_certificate(&self, id: &str) -> bool {
+        self.lock_portal().certificates.contains_key(id)
     }
 
     fn next_generation(&self) -> u64 {

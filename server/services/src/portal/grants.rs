@@ -28,12 +28,21 @@ pub struct PortalKey {
     pub limits_key: String,
     pub token_sha256: String,
     pub spec: KeySpec,
+    /// The subscription's app and organisation (named in the gateway's access log).
+    pub app: String,
+    pub organisation: String,
 }
 
 impl PortalKey {
     /// What the gateway view compiles: the key with its own limits counter.
     pub fn into_input(self) -> KeyInput {
-        KeyInput { id: self.credential, token_sha256: self.token_sha256, spec: self.spec, limits_key: Some(self.limits_key) }
+        KeyInput {
+            id: self.credential,
+            token_sha256: self.token_sha256,
+            spec: self.spec,
+            limits_key: Some(self.limits_key),
+            owner: Some((self.app, self.organisation)),
+        }
     }
 }
 
@@ -117,6 +126,8 @@ impl SubscriptionGrant {
                     quota: grant.quota,
                     expires_at,
                 },
+                app: self.subscription.app.clone(),
+                organisation: self.subscription.organisation.clone(),
             })
             .collect()
     }
