@@ -12,5 +12,7 @@ cd "$here"
 export PATH="$here/end2end/node_modules/.bin:$PATH"
 export LEPTOS_OUTPUT_NAME=certgate
 cargo leptos build --release --split --frontend-only
+# Hashed chunk names in the split loader, brotli and gzip copies (served by Accept-Encoding).
+node scripts/compress-site.mjs target/site
 cargo leptos build --release --server-only
 ls -l target/release/certgate target/site/pkg/ >&2

@@ -31,23 +31,45 @@ use crate::error::AppError;
 use crate::pages::{AccountPage, NotFound, SignInPage};
 use crate::routes::*;
 
+/// Where the page loads the main wasm and the stylesheet: the server names them by content
+/// hash so that browsers may keep them for a year (server/src/assets.rs).
+#[derive(Clone, Debug)]
+pub struct SiteAssets {
+    pub wasm: String,
+    pub stylesheet: String,
+}
+
 /// The HTML document around the app (server side only).
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+pub fn shell(options: LeptosOptions, assets: &'static SiteAssets) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <link rel="stylesheet" href="/pkg/certgate.css"/>
+                <link rel="stylesheet" href=assets.stylesheet.as_str()/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <HydrationScripts options/>
+                <HydrationScript options wasm=assets.wasm.as_str()/>
                 <MetaTags/>
             </head>
             <body>
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// Leptos's `HydrationScripts`, with the wasm at its hashed address: the JS module keeps its
+/// name (`/pkg/certgate.js`), which the split loader imports, and the wasm is passed to it.
+#[component]
+fn HydrationScript(options: LeptosOptions, wasm: &'static str) -> impl IntoView {
+    let nonce = leptos::nonce::use_nonce();
+    let js = format!("/{}/{}.js", options.site_pkg_dir, options.output_name);
+    let script = format!("import({js:?}).then(m => m.default({{module_or_path: {wasm:?}}}).then(() => m.hydrate()));");
+    view! {
+        <link rel="modulepreload" href=js crossorigin=""/>
+        <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin=""/>
+        <script type="module" nonce=nonce>{script}</script>
     }
 }
 

@@ -149,9 +149,12 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
     if is_server_fn && response.status() == StatusCode::INTERNAL_SERVER_ERROR {
         response = client_errors_are_not_500(response).await;
     }
-    if signed_in {
-        // Pages with personal data must not be kept by shared caches or the back-forward cache.
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Static files set their own (assets.rs: immutable when hashed). Everything else is
+    // revalidated; pages with personal data must not be kept by shared caches or the
+    // back-forward cache at all.
+    if !response.headers().contains_key(header::CACHE_CONTROL) {
+        let policy = if signed_in { "no-store" } else { "no-cache" };
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
     response
 }

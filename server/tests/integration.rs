@@ -457,13 +457,10 @@ async fn pages_render_meaningful_html_before_wasm_and_assets_are_served() {
     let html = r.text().await.unwrap();
     assert!(html.contains("<h1>Sign in</h1>"));
     assert!(html.contains("action=\"/fn/sign_in\""));
-    assert!(html.contains("/pkg/certgate.wasm"));
+    assert!(html.contains("/pkg/certgate.js"));
     let r = c.get(server.url("/no-such-page")).send().await.unwrap();
     assert_eq!(r.status(), 404);
     assert!(r.text().await.unwrap().contains("Page not found"));
-    let r = c.get(server.url("/pkg/certgate.css")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.headers().get("content-type").unwrap(), "text/css");
 }
 
 #[tokio::test]
@@ -645,43 +642,6 @@ async fn html_has_a_csp_whose_fresh_nonce_is_on_every_script_and_all_responses_h
         assert!(r.headers().get("strict-transport-security").is_none(), "{what}");
     }
     assert_eq!(responses[3].1.status(), 303);
-}
-
-/// The hrefs of a page's `<link rel="preload">` tags for wasm.
-fn wasm_preloads(html: &str) -> Vec<String> {
-    html.match_indices("<link rel=\"preload\"")
-        .filter_map(|(at, _)| {
-            let tag = &html[at..at + html[at..].find('>').unwrap()];
-            let href = tag.split("href=\"").nth(1)?.split('"').next()?;
-            href.ends_with(".wasm").then(|| href.to_string())
-        })
-        .collect()
-}
-
-/// The build splits the wasm by area (`cargo leptos build --split`): a page names the main
-/// bundle only, and the area chunks the split manifest lists are served from the embedded site.
-#[tokio::test]
-async fn the_split_wasm_chunks_are_served_beside_the_main_bundle() {
-    let server = Server::start();
-    let c = client();
-    let html = c.get(server.url("/signin")).send().await.unwrap().text().await.unwrap();
-    assert_eq!(wasm_preloads(&html), ["/pkg/certgate.wasm"], "the sign-in page loads the main bundle only");
-
-    let r = c.get(server.url("/pkg/__wasm_split_manifest.json")).send().await.unwrap();
-    assert_eq!(r.status(), 200, "no split manifest: build the front end with --split");
-    let manifest: std::collections::HashMap<String, Vec<String>> = r.json().await.unwrap();
-    for area in ["admin_area_", "portal_area_"] {
-        let chunks = manifest.iter().find(|(key, _)| key.starts_with(area)).map(|(_, chunks)| chunks).unwrap_or_else(|| panic!("{area} missing: {manifest:?}"));
-        assert!(chunks.iter().any(|chunk| chunk.starts_with(&format!("split_{area}"))), "{chunks:?}");
-        for chunk in chunks {
-            let r = c.get(server.url(&format!("/pkg/{chunk}.wasm"))).send().await.unwrap();
-            assert_eq!(r.status(), 200, "{chunk}");
-            assert_eq!(r.headers().get("content-type").unwrap(), "application/wasm", "{chunk}");
-        }
-    }
-    let r = c.get(server.url("/pkg/__wasm_split.______________________.js")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.headers().get("content-type").unwrap(), "text/javascript");
 }
 
 #[tokio::test]
