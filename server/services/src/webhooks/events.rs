@@ -53,6 +53,20 @@ pub(crate) fn on_audit(txn: &WriteTransaction, entry: &AuditEntry) -> Result<(),
     emit(txn, event, data, clock::now_ms())
 }
 
+/// `credential.revoked` for a portal credential that ends without a revocation of its own
+/// (its app was deleted).
+pub(crate) fn credential_ended(txn: &WriteTransaction, credential: &str, organisation: &str, detail: &str) -> Result<(), ServiceError> {
+    let data = json!({
+        "object": "credential",
+        "id": credential,
+        "organisation": organisation,
+        "actor": null,
+        "detail": detail,
+        "origin": "portal",
+    });
+    emit(txn, "credential.revoked", data, clock::now_ms())
+}
+
 /// Queues `event` for every enabled endpoint that subscribed to it.
 pub(crate) fn emit(txn: &WriteTransaction, event: &str, data: Value, now_ms: i64) -> Result<(), ServiceError> {
     let mut wanting: Vec<EndpointRecord> = Vec::new();

@@ -265,3 +265,55 @@ pub(super) async fn issue_key(w: &crate::test_world::World) {
     let spec: KeySpec = serde_json::from_value(serde_json::json!({ "apis": [w.api] })).unwrap();
     Keys::new(w.store.clone()).create(spec, "admin-token").await.unwrap();
 }
+
+#[tokio::test]
+async fn the_portal_lifecycle_emits_its_events_and_an_app_deletion_revokes_its_credentials() {
+    use crate::portal::requests::NewRequest;
+    use certgate_core::portal::product::CertificateMode;
+    let w = world().await;
+    let hooks = Webhooks::new(w.store.clone(), RetryPolicy::default());
+    let all = events(EVENTS);
+    let hook = hooks.register(&admin(), "http://127.0.0.1:9/a", &all).await.unwrap().endpoint;
+    let pki = TestPki::new();
+    w.upload(&pki.leaf(&LeafSpec::client("acme")), Some(&w.acme)).await;
+    let product = w.product(CertificateMode::Managed, false).await;
+    let alice = Actor::Consumer { user: "usr_alice".into(), organisation: w.acme.clone(), role: OrgRole::Member };
+    let ask = || NewRequest { product: product.clone(), plan: w.plan.clone(), certificate: None };
+    let app = w.apps.create(&alice, "Shop").await.unwrap();
+    let first = w.requests.create(&alice, &app.id, ask()).await.unwrap();
+    w.requests.reject(&w.admin, &first.id, "not yet").await.unwrap();
+    let second = w.requests.create(&alice, &app.id, ask()).await.unwrap();
+    w.requests.approve(&w.admin, &second.id).await.unwrap();
+    let credential = w.credentials.of_app(&alice, &app.id).await.unwrap().pop().unwrap().credential.id;
+    w.credentials.mint(&alice, &credential).await.unwrap();
+    w.credentials.rotate(&alice, &credential, 60).await.unwrap();
+    w.apps.delete(&alice, &app.id).await.unwrap();
+
+    let mut log = all_deliveries(&hooks, &hook.id).await;
+    log.reverse();
+    let seen: Vec<(String, serde_json::Value)> = log
+        .iter()
+        .map(|d| {
+            let body: serde_json::Value = serde_json::from_str(&d.payload).unwrap();
+            (d.event.clone(), body["data"].clone())
+        })
+        .collect();
+    let names: Vec<&str> = seen.iter().map(|(e, _)| e.as_str()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "access_request.created",
+            "access_request.rejected",
+            "access_request.created",
+            "access_request.approved",
+            "credential.issued",
+            "credential.rotated",
+            "credential.revoked"
+        ]
+    );
+    assert_eq!(seen[1].1["detail"], "not yet");
+    assert_eq!(seen[1].1["organisation"], w.acme.as_str());
+    for (_, data) in &seen[4..] {
+        assert_eq!((data["id"].as_str(), data["origin"].as_str()), (Some(credential.as_str()), Some("portal")));
+    }
+}
