@@ -31,6 +31,7 @@ pub fn Header() -> impl IntoView {
                                                 <li><A href="/admin/plans">"Plans"</A></li>
                                                 <li><A href="/admin/access-requests">"Access requests"</A></li>
                                                 <li><A href="/admin/audit">"Audit log"</A></li>
+                                                <li><A href="/admin/webhooks">"Webhooks"</A></li>
                                             })}
                                             {(!admin).then(|| view! {
                                                 <li><A href="/" exact=true>"Home"</A></li>

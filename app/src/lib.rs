@@ -104,6 +104,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/organisations") view={Lazy::<OrganisationsRoute>::new()}/>
                     <Route path=path!("/admin/organisations/:id") view={Lazy::<OrganisationDetailRoute>::new()}/>
                     <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()}/>
+                    <Route path=path!("/admin/webhooks") view={Lazy::<WebhooksRoute>::new()}/>
                     <Route path=path!("/admin/apis") view={Lazy::<ApisRoute>::new()}/>
                     <Route path=path!("/admin/apis/:id") view={Lazy::<ApiDetailRoute>::new()}/>
                     <Route path=path!("/admin/certificates") view={Lazy::<CertificatesRoute>::new()}/>

@@ -17,7 +17,7 @@ use leptos_router::LazyRoute;
 
 use crate::pages::{
     AccessRequestDetailPage, AccessRequestsPage, AdminHome, ApiDetailPage, ApisPage, AuditPage, CertificateDetailPage, CertificatesPage,
-    OrganisationDetailPage, OrganisationsPage, PlanDetailPage, PlansPage, ProductDetailPage, ProductsPage,
+    OrganisationDetailPage, OrganisationsPage, PlanDetailPage, PlansPage, ProductDetailPage, ProductsPage, WebhooksPage,
 };
 use crate::pages::{PortalAppPage, PortalAppsPage, PortalHomePage, PortalProductPage, PortalProductsPage};
 
@@ -91,11 +91,12 @@ lazy_area! {
 }
 
 lazy_area! {
-    /// The admin's organisations and the audit log.
+    /// The admin's organisations, the audit log and webhooks.
     admin_organisations_area / __preload_admin_organisations_area, AdminOrganisations {
         OrganisationsRoute => OrganisationsPage,
         OrganisationDetailRoute => OrganisationDetailPage,
         AuditRoute => AuditPage,
+        WebhooksRoute => WebhooksPage,
     }
 }
 

@@ -42,6 +42,7 @@ pub struct PortalServices {
     pub catalogue: certgate_services::portal::catalogue::Catalogue,
     pub overview: certgate_services::portal::overview::Overview,
     pub audit: certgate_services::audit::AuditLog,
+    pub webhooks: certgate_services::webhooks::Webhooks,
 }
 
 /// Who sent a request, resolved once by the server's middleware and put in its extensions.

@@ -145,6 +145,11 @@ pub struct ServeArgs {
     /// The gateway's access log on stdout: one line per request, in the `--log-format`.
     #[arg(long, env = "CERTGATE_ACCESS_LOG", value_enum, default_value = "on")]
     pub access_log: Switch,
+
+    /// The first webhook retry's wait in milliseconds; later ones are 6, 24, 120 and 720 times
+    /// it (default 5000: 5 s, 30 s, 2 min, 10 min, then hourly). Hidden: for tests.
+    #[arg(long, env = "CERTGATE_WEBHOOK_RETRY_BASE_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(10..=600_000), hide = true)]
+    pub webhook_retry_base_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -11,6 +11,7 @@ mod router;
 mod security;
 mod serve;
 mod web;
+mod webhooks;
 
 use clap::Parser;
 

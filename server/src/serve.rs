@@ -27,6 +27,7 @@ use certgate_services::organisations::Organisations;
 use certgate_services::portal::retirement::{Retirements, RECHECK};
 use certgate_services::sessions::Sessions;
 use certgate_services::store::{Store, StoreError};
+use certgate_services::webhooks::{RetryPolicy, Webhooks};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
@@ -69,7 +70,9 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         catalogue: certgate_services::portal::catalogue::Catalogue::new(store.clone()),
         overview: certgate_services::portal::overview::Overview::new(store.clone()),
         audit: certgate_services::audit::AuditLog::new(store.clone()),
+        webhooks: Webhooks::new(store.clone(), RetryPolicy { base_ms: i64::try_from(args.webhook_retry_base_ms).unwrap_or(5000) }),
     };
+    let webhooks = services.webhooks.clone();
     let gateway_state = certgate_services::gateway_view::attach(&store).context("cannot build the gateway's view")?;
     services.accounts.warm_up();
 
@@ -171,6 +174,8 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let purge = tokio::spawn(purge_expired_sessions(state_sessions));
     let repair = tokio::spawn(repair_gateway_view(Arc::clone(&gateway_state), store.clone()));
     let retirements = tokio::spawn(retire_replaced_certificates(Retirements::new(store.clone())));
+    let webhook_worker = tokio::spawn(crate::webhooks::deliver(webhooks.clone(), crate::webhooks::WorkerConfig::for_policy(webhooks.retry_policy())));
+    let expiry_scan = tokio::spawn(crate::webhooks::scan_expiring_daily(webhooks));
     let gauges = tokio::spawn(crate::gauges::refresh_every(store_gauges, store.clone(), Arc::clone(&gateway_state), crate::gauges::REFRESH));
     let renewal = renew_in.map(|dir| tokio::spawn(renew_gateway_certificate(dir, Arc::clone(&gateway_cert))));
     #[cfg(unix)]
@@ -263,6 +268,11 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     let _ = gauges.await;
     retirements.abort();
     let _ = retirements.await;
+    // A delivery in flight is still queued in the store: it is sent again at the next start.
+    webhook_worker.abort();
+    let _ = webhook_worker.await;
+    expiry_scan.abort();
+    let _ = expiry_scan.await;
     let _ = purge.await;
     if let Some(renewal) = renewal {
         renewal.abort();

@@ -37,7 +37,7 @@ pub struct AuditView {
 }
 
 /// The kinds of object the log names (an action's first segment).
-pub const KINDS: [(&str, &str); 12] = [
+pub const KINDS: [(&str, &str); 13] = [
     ("certificate", "Certificates (uploads, links, deletions)"),
     ("api", "APIs and their allow lists"),
     ("key", "Admin keys"),
@@ -50,6 +50,7 @@ pub const KINDS: [(&str, &str); 12] = [
     ("user", "Users (invites, resets, sign-ins)"),
     ("organisation", "Organisations (suspensions)"),
     ("admin_token", "Admin tokens"),
+    ("webhook", "Webhooks"),
 ];
 
 #[server(prefix = "/fn", endpoint = "audit_log")]

@@ -132,3 +132,4 @@ pub mod products;
 pub mod requests;
 pub mod portal;
 pub mod usage;
+pub mod webhooks;

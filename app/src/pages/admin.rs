@@ -42,6 +42,10 @@ pub fn AdminHome() -> impl IntoView {
                 <h2>"Audit log"</h2>
                 <p>"Who did what and when, filtered by actor, organisation and kind."</p>
             </a>
+            <a class="card link-card" href="/admin/webhooks">
+                <h2>"Webhooks"</h2>
+                <p>"Notify your systems of access requests, credentials and expiring certificates."</p>
+            </a>
         </div>
     }
 }

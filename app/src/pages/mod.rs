@@ -18,6 +18,7 @@ mod product_detail;
 mod products;
 pub mod portal;
 mod sign_in;
+mod webhooks;
 
 pub use access_requests::{AccessRequestDetailPage, AccessRequestsPage};
 pub use account::AccountPage;
@@ -36,3 +37,4 @@ pub use product_detail::ProductDetailPage;
 pub use products::ProductsPage;
 pub use portal::{PortalAppPage, PortalAppsPage, PortalHomePage, PortalProductPage, PortalProductsPage};
 pub use sign_in::SignInPage;
+pub use webhooks::WebhooksPage;

@@ -59,7 +59,9 @@ pub fn record_in(
         organisation: organisation.map(str::to_string),
     };
     table.insert(next, codec::encode(&entry)?.as_slice())?;
-    Ok(())
+    drop(table);
+    // The change's webhook event, if it is one, in the same transaction.
+    crate::webhooks::events::on_audit(txn, &entry)
 }
 
 /// The newest `limit` entries, newest first.

@@ -9,6 +9,14 @@ pub fn now() -> UnixSeconds {
         .unwrap_or(0)
 }
 
+/// Unix milliseconds: webhook retries are scheduled finer than seconds (tests shorten them).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// RFC 3339 in UTC, e.g. `2026-11-24T14:56:47Z`; an out-of-range time prints as its number.
 pub fn rfc3339(ts: UnixSeconds) -> String {
     time::OffsetDateTime::from_unix_timestamp(ts)

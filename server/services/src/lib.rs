@@ -28,5 +28,6 @@ pub mod store;
 #[cfg(test)]
 mod test_world;
 pub mod usage;
+pub mod webhooks;
 
 pub use error::ServiceError;

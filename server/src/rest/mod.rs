@@ -25,6 +25,7 @@ mod portal_subscriptions;
 mod session;
 mod subscriptions;
 mod users;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -78,6 +79,7 @@ fn rest_api() -> OpenApiRouter<AppState> {
         .merge(audit::routes())
         .merge(catalogue::routes())
         .merge(users::routes())
+        .merge(webhooks::routes())
         .merge(session::routes());
     let mut api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest(PREFIX, v1);
     openapi::document_refusals(api.get_openapi_mut());

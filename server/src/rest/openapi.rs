@@ -34,6 +34,7 @@ pub const SESSION: &str = "session";
         (name = "credentials", description = "Every credential: the admin's keys and the portal's"),
         (name = "audit", description = "Who changed what, newest first"),
         (name = "users", description = "Consumers, their invite and password-reset links"),
+        (name = "webhooks", description = "Endpoints notified of events (Standard Webhooks), and their delivery logs"),
         (name = "session", description = "Consumer sign-in and sign-out, link redemption and sign-up (no bearer token)")
     )
 )]

@@ -462,6 +462,14 @@ pub(crate) fn end_everything_of_app(txn: &WriteTransaction, app: &str, now: Unix
     }
     drop(claims);
     for subscription in ended {
+        // A live credential ends with its app: the same event as a revocation.
+        let live = match txn.open_table(tables::CREDENTIALS)?.get(subscription.credential.as_str())? {
+            Some(c) => codec::decode::<CredentialRecord>("credentials", &subscription.credential, c.value())?.tokens.revoked_at.is_none(),
+            None => false,
+        };
+        if live {
+            crate::webhooks::events::credential_ended(txn, &subscription.credential, &subscription.organisation, &format!("app {app} deleted"))?;
+        }
         records::remove_credential(txn, &subscription.credential, &subscription.id)?;
         let held: Vec<String> = subscription.certificates.iter().map(|c| c.id.clone()).collect();
         references::remove(txn, tables::CERTIFICATE_USERS, &held, &format!("sub:{}", subscription.id))?;

@@ -116,6 +116,11 @@ fn copy_tables(source: &ReadTransaction, target: &WriteTransaction) -> Result<()
         tables::ORGANISATION_CERTIFICATES,
         tables::ACCESS_REQUESTS_BY,
         tables::CERTIFICATES_BY_EXPIRY,
+        tables::WEBHOOK_ENDPOINTS,
+        tables::WEBHOOK_DELIVERIES,
+        tables::WEBHOOK_QUEUE,
+        tables::WEBHOOK_DELIVERIES_BY_ENDPOINT,
+        tables::WEBHOOK_EXPIRY_NOTICES,
     );
     for table in source.list_tables()? {
         if !copied.iter().any(|name| name == table.name()) {

@@ -124,6 +124,12 @@ pub(super) fn migrate(db: &Database) -> Result<(), StoreError> {
     txn.open_table(tables::ORGANISATION_CERTIFICATES)?;
     txn.open_table(tables::ACCESS_REQUESTS_BY)?;
     txn.open_table(tables::CERTIFICATES_BY_EXPIRY)?;
+    // Webhooks (new tables, created empty: no schema step needed).
+    txn.open_table(tables::WEBHOOK_ENDPOINTS)?;
+    txn.open_table(tables::WEBHOOK_DELIVERIES)?;
+    txn.open_table(tables::WEBHOOK_QUEUE)?;
+    txn.open_table(tables::WEBHOOK_DELIVERIES_BY_ENDPOINT)?;
+    txn.open_table(tables::WEBHOOK_EXPIRY_NOTICES)?;
     txn.commit()?;
     Ok(())
 }

@@ -93,3 +93,19 @@ pub const ACCESS_REQUESTS_BY: TableDefinition<&str, &[u8]> = TableDefinition::ne
 /// `<not_after, order-preserving 20 digits>:<certificate id>` -> empty: certificates soonest
 /// expiry first, paged in the store (kept by `certificates::put_record`).
 pub const CERTIFICATES_BY_EXPIRY: TableDefinition<&str, &[u8]> = TableDefinition::new("certificates_by_expiry");
+
+/// webhook endpoint id (`whk_…`) -> `EndpointRecord`: a registered URL, its event filter and
+/// its signing secret (never shown after creation).
+pub const WEBHOOK_ENDPOINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("webhook_endpoints");
+/// delivery sequence number -> `DeliveryRecord`: one event for one endpoint, with its attempts.
+/// Sequence numbers grow, so the table is in enqueue order.
+pub const WEBHOOK_DELIVERIES: TableDefinition<u64, &[u8]> = TableDefinition::new("webhook_deliveries");
+/// `<next attempt, unix ms, 20 digits>/<sequence, 20 digits>` -> empty: the outbox of pending
+/// deliveries, soonest first. A delivery in flight stays here until its outcome is recorded, so
+/// one interrupted by a crash is sent again at the next start (at least once).
+pub const WEBHOOK_QUEUE: TableDefinition<&str, &[u8]> = TableDefinition::new("webhook_queue");
+/// `<endpoint id>/<sequence, 20 digits>` -> empty: the deliveries of an endpoint (its log).
+pub const WEBHOOK_DELIVERIES_BY_ENDPOINT: TableDefinition<&str, &[u8]> = TableDefinition::new("webhook_deliveries_by_endpoint");
+/// `<certificate id>/<days>` -> empty: `certificate.expiring` was emitted for this certificate at
+/// this threshold (30 or 7 days), so each is sent once.
+pub const WEBHOOK_EXPIRY_NOTICES: TableDefinition<&str, &[u8]> = TableDefinition::new("webhook_expiry_notices");
