@@ -100,6 +100,11 @@ async function setup(browser: Browser): Promise<Data> {
   const member = await post(a, '/users', { email: `member-${s}@aurora.example`, password: 'a long enough password', organisation: org.id, role: 'member' });
   const reset = await post(a, `/users/${member.id}/reset-link`, {});
 
+  // Two webhooks (their rows' buttons must differ), one with a test delivery in its log.
+  const hook = await post(a, '/webhooks', { url: `http://127.0.0.1:9/aurora-${s}`, events: ['credential.revoked'] });
+  await post(a, '/webhooks', { url: `http://127.0.0.1:9/nebula-${s}`, events: ['access_request.created', 'credential.issued'] });
+  await post(a, `/webhooks/${hook.id}/test`, {}, 202);
+
   const result: Data = {
     api: apis[0], plan: reviewed.id, product: products[0], organisation: org.id,
     certificate: certificate.id,
@@ -107,6 +112,7 @@ async function setup(browser: Browser): Promise<Data> {
     app: apps[0], portalProduct: products[0],
     invite: new URL(invite.url).pathname + new URL(invite.url).hash,
     reset: new URL(reset.url).pathname + new URL(reset.url).hash,
+    webhook: hook.id,
   };
   await admin.context.close();
   await consumer.context.close();
@@ -225,6 +231,8 @@ const SCREENS: Screen[] = [
   { name: 'admin pending request', who: 'admin', path: (d) => `/admin/access-requests/${d.pendingRequest}`, heading: /./ },
   { name: 'admin rejected request', who: 'admin', path: (d) => `/admin/access-requests/${d.rejectedRequest}`, heading: /./ },
   { name: 'admin audit log', who: 'admin', path: () => '/admin/audit', heading: /Audit/ },
+  { name: 'admin webhooks', who: 'admin', path: () => '/admin/webhooks', heading: 'Webhooks' },
+  { name: 'admin webhook deliveries', who: 'admin', path: (d) => `/admin/webhooks?log=${d.webhook}`, heading: 'Webhooks' },
   { name: 'admin account', who: 'admin', path: () => '/account', heading: 'Change password' },
   { name: 'portal home (organisation certificates)', who: 'consumer', path: () => '/', heading: /Welcome/ },
   { name: 'portal catalogue', who: 'consumer', path: () => '/portal/products', heading: 'Catalogue' },
