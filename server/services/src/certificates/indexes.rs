@@ -3,6 +3,7 @@
 //! read for an entry and undone by a forced deletion.
 
 use certgate_core::pki::CertificateFacts;
+use certgate_core::UnixSeconds;
 use redb::ReadableTable;
 
 use super::{CertificatePortalMeta, CertificateRecord, CertificateUse};
@@ -90,6 +91,12 @@ pub(super) fn remove_reference(txn: &redb::WriteTransaction, used: &CertificateU
 /// (before 1970) sort before positive ones as text.
 pub fn expiry_key(facts: &CertificateFacts) -> String {
     format!("{:020}:{}", (facts.not_after as u64) ^ (1 << 63), facts.id)
+}
+
+/// The expiry time an expiry key holds ([`expiry_key`] undone).
+pub(super) fn expiry_of_key(key: &str) -> Option<UnixSeconds> {
+    let flipped: u64 = key.get(..20)?.parse().ok()?;
+    Some((flipped ^ (1 << 63)) as UnixSeconds)
 }
 
 /// Stores a certificate in the provider store, with its place in the expiry order.
