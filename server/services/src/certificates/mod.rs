@@ -2,6 +2,7 @@
 //! organisation links, kept in their own table: `portal`); the indexes in `indexes`.
 
 mod indexes;
+mod listed;
 mod portal;
 mod search;
 
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use indexes::expiry_key;
 pub(crate) use indexes::{index_expiry, index_organisation_certificates, linked_to_organisation, put_record};
 use indexes::{read_uses, remove_reference, uses_of};
+pub(crate) use listed::fill_missing as fill_listed;
 pub(crate) use portal::load_meta;
 use portal::put_portal_meta;
 pub use search::{days_left, CertificateFilter, CertificateKind, CertificateSearch, CertificateSort, ExpiryBucket, ExpiryOverview};

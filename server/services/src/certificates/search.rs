@@ -2,20 +2,20 @@
 //! sort orders and pages of the admin's list, the REST list's expiry-ordered cursor pages, and
 //! the expiry overview over the whole store.
 //!
-//! Filters are decided on the light part of each record (its parsed facts and portal data);
-//! only the certificates of the page are loaded in full ("used by", organisations, DER). An
-//! organisation filter reads that organisation's index instead of the whole table.
+//! Filters are decided on the expiry order's entries ([`Listed`]: names, dates, usability and
+//! portal data, without the DER); only the certificates of the page are loaded in full ("used
+//! by", organisations, DER). An organisation filter reads that organisation's index instead.
 
 use std::collections::{BTreeSet, HashMap};
 
-use certgate_core::pki::{self, CertificateFacts};
 use certgate_core::UnixSeconds;
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
-use super::{expiry_key, linked_to_organisation, load_entry, load_meta, load_record, CertificateEntry, CertificatePortalMeta, CertificateRecord, Certificates};
+use super::listed::Listed;
+use super::{linked_to_organisation, load_entry, load_meta, load_record, CertificateEntry, Certificates};
 use crate::organisations::OrganisationRecord;
-use crate::store::codec::{self, Versioned};
+use crate::store::codec;
 use crate::store::tables;
 use crate::{clock, ServiceError};
 
@@ -92,30 +92,25 @@ pub struct CertificateFilter {
 
 impl CertificateFilter {
     /// Whether a certificate passes every filter but the text at `now`. Pure.
-    pub fn matches_facts(&self, facts: &CertificateFacts, meta: &CertificatePortalMeta, now: UnixSeconds) -> bool {
-        if self.exclude.contains(&facts.id) {
+    pub(crate) fn matches_listed(&self, c: &Listed, now: UnixSeconds) -> bool {
+        if self.exclude.contains(&c.id) {
             return false;
         }
-        if let Some(org) = &self.organisation {
-            if !meta.organisation_ids.contains(org) {
-                return false;
-            }
+        if self.organisation.as_ref().is_some_and(|org| !c.organisation_ids.contains(org)) {
+            return false;
         }
-        if !self.matches_expiry(facts.not_after, now) {
+        if !self.matches_expiry(c.not_after, now) {
             return false;
         }
         match self.kind {
-            Some(CertificateKind::Ca) if !facts.is_ca => return false,
-            Some(CertificateKind::Leaf) if facts.is_ca => return false,
+            Some(CertificateKind::Ca) if !c.is_ca => return false,
+            Some(CertificateKind::Leaf) if c.is_ca => return false,
             _ => {}
         }
-        if self.usable.is_some_and(|usable| usable != pki::client_auth_problem(facts, now).is_none()) {
-            return false;
-        }
-        true
+        self.usable.is_none_or(|usable| usable == c.usable_at(now))
     }
 
-    /// Whether only the expiry filters are set: the expiry order answers alone.
+    /// Whether only the expiry filters are set: the expiry order's keys answer alone.
     fn by_expiry_only(&self) -> bool {
         self.organisation.is_none() && self.kind.is_none() && self.usable.is_none() && self.text().is_none() && self.exclude.is_empty()
     }
@@ -133,14 +128,14 @@ impl CertificateFilter {
 
     /// Whether a certificate passes the text filter (`q` lowercased), given the names of its
     /// organisations. Pure.
-    pub fn matches_text(q: &str, facts: &CertificateFacts, meta: &CertificatePortalMeta, organisation_names: &[String]) -> bool {
-        let fields = [facts.subject.as_str(), facts.issuer.as_str(), meta.display_name.as_deref().unwrap_or("")];
+    pub(crate) fn matches_text(q: &str, c: &Listed, organisation_names: &[String]) -> bool {
+        let fields = [c.subject.as_str(), c.issuer.as_str(), c.display_name.as_deref().unwrap_or("")];
         if fields.into_iter().chain(organisation_names.iter().map(String::as_str)).any(|f| f.to_lowercase().contains(q)) {
             return true;
         }
         // A fingerprint is matched from its start only: two hex digits would be in most of them.
         let hex: String = q.chars().filter(|c| *c != ':').collect();
-        !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()) && facts.id.starts_with(&hex)
+        !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()) && c.id.starts_with(&hex)
     }
 }
 
@@ -163,18 +158,6 @@ pub struct CertificateSearch {
     /// Certificates matching the filters, on every page.
     pub total: usize,
     pub overview: ExpiryOverview,
-}
-
-/// A certificate record without its DER: what filters and sorting need, decoded from the same
-/// bytes (serde skips the DER's text instead of decoding it).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-struct Summary {
-    facts: CertificateFacts,
-    added_at: UnixSeconds,
-}
-
-impl Versioned for Summary {
-    const VERSION: u8 = CertificateRecord::VERSION;
 }
 
 /// Organisation names, read once each per transaction, and only when the text filter needs them.
@@ -200,70 +183,52 @@ impl<T: ReadableTable<&'static str, &'static [u8]>> OrganisationNames<T> {
     }
 }
 
-/// Decides the filter for one certificate after another, reading what it needs once.
+/// Decides the text filter, reading organisation names once each, only when it is set.
 struct Matcher<'a> {
     filter: &'a CertificateFilter,
     q: Option<String>,
     now: UnixSeconds,
-    portal: redb::ReadOnlyTable<&'static str, &'static [u8]>,
-    /// Every certificate's portal data, read in one pass when every certificate is a candidate.
-    metas: Option<HashMap<String, CertificatePortalMeta>>,
     names: OrganisationNames<redb::ReadOnlyTable<&'static str, &'static [u8]>>,
 }
 
 impl<'a> Matcher<'a> {
-    fn new(txn: &redb::ReadTransaction, filter: &'a CertificateFilter, now: UnixSeconds, preload: bool) -> Result<Matcher<'a>, ServiceError> {
-        let portal = txn.open_table(tables::CERTIFICATE_PORTAL)?;
-        let metas = if preload {
-            let mut metas = HashMap::new();
-            for item in portal.iter()? {
-                let (k, v) = item?;
-                metas.insert(k.value().to_string(), codec::decode::<CertificatePortalMeta>("certificate_portal", k.value(), v.value())?);
-            }
-            Some(metas)
-        } else {
-            None
-        };
+    fn new(txn: &redb::ReadTransaction, filter: &'a CertificateFilter, now: UnixSeconds) -> Result<Matcher<'a>, ServiceError> {
         let names = OrganisationNames { table: txn.open_table(tables::ORGANISATIONS)?, names: HashMap::new() };
-        Ok(Matcher { filter, q: filter.text(), now, portal, metas, names })
+        Ok(Matcher { filter, q: filter.text(), now, names })
     }
 
-    /// The portal data of a certificate passing the filter, `None` when it does not pass.
-    fn passes(&mut self, facts: &CertificateFacts) -> Result<Option<CertificatePortalMeta>, ServiceError> {
-        let meta = match &self.metas {
-            Some(metas) => metas.get(&facts.id).cloned().unwrap_or_default(),
-            None => load_meta(&self.portal, &facts.id)?,
-        };
-        if !self.filter.matches_facts(facts, &meta, self.now) {
-            return Ok(None);
+    fn passes(&mut self, c: &Listed) -> Result<bool, ServiceError> {
+        if !self.filter.matches_listed(c, self.now) {
+            return Ok(false);
         }
-        if let Some(q) = &self.q {
-            let names = self.names.of(&meta.organisation_ids)?;
-            if !CertificateFilter::matches_text(q, facts, &meta, &names) {
-                return Ok(None);
+        match &self.q {
+            Some(q) => {
+                let names = self.names.of(&c.organisation_ids)?;
+                Ok(CertificateFilter::matches_text(q, c, &names))
             }
+            None => Ok(true),
         }
-        Ok(Some(meta))
     }
 }
 
-/// The summaries of the certificates a filter can match: an organisation's from its index,
-/// else the whole table.
-fn candidates(txn: &redb::ReadTransaction, filter: &CertificateFilter) -> Result<Vec<Summary>, ServiceError> {
-    let table = txn.open_table(tables::CERTIFICATES)?;
+/// The certificates a filter can match: an organisation's from its index (read from their
+/// records: a handful), else every entry of the expiry order.
+fn candidates(txn: &redb::ReadTransaction, filter: &CertificateFilter) -> Result<Vec<Listed>, ServiceError> {
+    let certificates = txn.open_table(tables::CERTIFICATES)?;
+    let portal = txn.open_table(tables::CERTIFICATE_PORTAL)?;
     let mut out = Vec::new();
     match &filter.organisation {
         Some(org) => {
             for id in linked_to_organisation(&txn.open_table(tables::ORGANISATION_CERTIFICATES)?, org)? {
-                if let Some(v) = table.get(id.as_str())? {
-                    out.push(codec::decode::<Summary>("certificates", &id, v.value())?);
+                if let Some(record) = load_record(&certificates, &id)? {
+                    out.push(Listed::of(&record.facts, record.added_at, &load_meta(&portal, &id)?));
                 }
             }
         }
         None => {
-            for item in table.iter()? {
+            for item in txn.open_table(tables::CERTIFICATES_BY_EXPIRY)?.iter()? {
                 let (k, v) = item?;
-                out.push(codec::decode::<Summary>("certificates", k.value(), v.value())?);
+                out.extend(Listed::read(k.value(), v.value(), &certificates, &portal)?);
             }
         }
     }
@@ -353,25 +318,27 @@ impl Certificates {
                 if sort == CertificateSort::Expiry && filter.by_expiry_only() {
                     return search_by_expiry(txn, &filter, offset, limit, with_overview, now);
                 }
-                let mut matcher = Matcher::new(txn, &filter, now, filter.organisation.is_none())?;
-                // (sort key by name, when sorting by name; the summary)
-                let mut hits: Vec<(String, Summary)> = Vec::new();
-                for summary in candidates(txn, &filter)? {
-                    if let Some(meta) = matcher.passes(&summary.facts)? {
-                        let name = if sort == CertificateSort::Name { super::label_of_facts(&meta, &summary.facts).to_lowercase() } else { String::new() };
-                        hits.push((name, summary));
+                let mut matcher = Matcher::new(txn, &filter, now)?;
+                let mut hits = Vec::new();
+                for c in candidates(txn, &filter)? {
+                    if matcher.passes(&c)? {
+                        hits.push(c);
                     }
                 }
-                let by_id = |a: &Summary, b: &Summary| a.facts.id.cmp(&b.facts.id);
+                let by_id = |a: &Listed, b: &Listed| a.id.cmp(&b.id);
                 match sort {
-                    CertificateSort::Name => hits.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| by_id(&a.1, &b.1))),
-                    CertificateSort::Expiry => hits.sort_by(|a, b| a.1.facts.not_after.cmp(&b.1.facts.not_after).then_with(|| by_id(&a.1, &b.1))),
-                    CertificateSort::Uploaded => hits.sort_by(|a, b| b.1.added_at.cmp(&a.1.added_at).then_with(|| by_id(&a.1, &b.1))),
+                    CertificateSort::Name => {
+                        let mut keyed: Vec<(String, Listed)> = hits.into_iter().map(|c| (c.label().to_lowercase(), c)).collect();
+                        keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| by_id(&a.1, &b.1)));
+                        hits = keyed.into_iter().map(|(_, c)| c).collect();
+                    }
+                    CertificateSort::Expiry => hits.sort_by(|a, b| a.not_after.cmp(&b.not_after).then_with(|| by_id(a, b))),
+                    CertificateSort::Uploaded => hits.sort_by(|a, b| b.added_at.cmp(&a.added_at).then_with(|| by_id(a, b))),
                 }
                 let table = txn.open_table(tables::CERTIFICATES)?;
                 let mut entries = Vec::new();
-                for (_, summary) in hits.iter().skip(offset).take(limit) {
-                    if let Some(record) = load_record(&table, &summary.facts.id)? {
+                for c in hits.iter().skip(offset).take(limit) {
+                    if let Some(record) = load_record(&table, &c.id)? {
                         entries.push(load_entry(txn, record)?);
                     }
                 }
@@ -390,32 +357,31 @@ impl Certificates {
         self.store
             .read(move |txn| {
                 let table = txn.open_table(tables::CERTIFICATES)?;
-                let mut matcher = Matcher::new(txn, &filter, now, false)?;
+                let portal = txn.open_table(tables::CERTIFICATE_PORTAL)?;
+                let mut matcher = Matcher::new(txn, &filter, now)?;
                 let (mut out, mut more) = (Vec::new(), false);
-                // Takes the certificate of one expiry key if it passes; false once the page is full.
-                let mut take = |key: &str| -> Result<bool, ServiceError> {
-                    let Some((_, id)) = key.split_once(':') else { return Ok(true) };
-                    let summary = match table.get(id)? {
-                        Some(v) => codec::decode::<Summary>("certificates", id, v.value())?,
-                        None => return Ok(true),
-                    };
-                    if matcher.passes(&summary.facts)?.is_none() {
+                // Takes one certificate if it passes; false once the page is full.
+                let mut take = |c: &Listed| -> Result<bool, ServiceError> {
+                    if !matcher.passes(c)? {
                         return Ok(true);
                     }
                     if out.len() >= limit {
                         more = true;
                         return Ok(false);
                     }
-                    if let Some(record) = load_record(&table, id)? {
+                    if let Some(record) = load_record(&table, &c.id)? {
                         out.push(load_entry(txn, record)?);
                     }
                     Ok(true)
                 };
                 if filter.organisation.is_some() {
-                    let mut keys: Vec<String> = candidates(txn, &filter)?.iter().map(|s| expiry_key(&s.facts)).collect();
-                    keys.sort();
-                    for key in keys.iter().filter(|k| after.as_deref().is_none_or(|a| k.as_str() > a)) {
-                        if !take(key)? {
+                    let mut keyed: Vec<(String, Listed)> = candidates(txn, &filter)?
+                        .into_iter()
+                        .map(|c| (super::indexes::expiry_key_of(c.not_after, &c.id), c))
+                        .collect();
+                    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+                    for (_, c) in keyed.iter().filter(|(k, _)| after.as_deref().is_none_or(|a| k.as_str() > a)) {
+                        if !take(c)? {
                             break;
                         }
                     }
@@ -423,7 +389,9 @@ impl Certificates {
                     // '\u{1}' sorts right after the key: the page starts after it.
                     let from = after.as_ref().map(|a| format!("{a}\u{1}")).unwrap_or_default();
                     for item in txn.open_table(tables::CERTIFICATES_BY_EXPIRY)?.range(from.as_str()..)? {
-                        if !take(item?.0.value())? {
+                        let (k, v) = item?;
+                        let Some(c) = Listed::read(k.value(), v.value(), &table, &portal)? else { continue };
+                        if !take(&c)? {
                             break;
                         }
                     }

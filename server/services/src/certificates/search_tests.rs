@@ -190,13 +190,13 @@ async fn search_at_scale() {
                 f.subject = format!("CN=client-{i}, O=certgate tests");
                 f.not_after = now + (i % 800 - 30) * 86_400;
                 let record = CertificateRecord { facts: f, der: der.clone(), added_at: now - i };
-                put_record(txn, &record)?;
                 if i < 10_000 {
                     let org = format!("org_{:06}", i / 10);
                     let meta = CertificatePortalMeta { display_name: None, organisation_ids: [org.clone()].into() };
                     txn.open_table(tables::CERTIFICATE_PORTAL)?.insert(record.facts.id.as_str(), codec::encode(&meta)?.as_slice())?;
                     crate::references::add(txn, tables::ORGANISATION_CERTIFICATES, &[org], &record.facts.id)?;
                 }
+                put_record(txn, &record)?;
             }
             Ok(())
         })
@@ -222,4 +222,61 @@ async fn search_at_scale() {
         times.sort();
         println!("search {what}: {total} match, median {:?}, slowest {:?}", times[2], times[4]);
     }
+}
+
+#[tokio::test]
+async fn the_list_entry_agrees_with_the_policy_and_follows_the_portal_data() {
+    let (s, pki, ids, zebra) = stocked().await;
+    let now = clock::now();
+    let mut specs = vec![LeafSpec::client("future").not_yet_valid(), LeafSpec::client("server-only").usage(certgate_testpki::Usage::ServerAuthOnly)];
+    specs.push(LeafSpec::client("odd").with_unknown_critical_extension());
+    let mut all = ids.clone();
+    for spec in &specs {
+        all.push(s.put(&pki.leaf(spec), now).await);
+    }
+    for id in &all {
+        let entry = s.certs.get(id).await.unwrap();
+        let listed = listed::Listed::of(&entry.record.facts, entry.record.added_at, &entry.meta);
+        for at in [now, now - 90 * 86_400, now + 3 * 86_400, now + 500 * 86_400] {
+            assert_eq!(listed.usable_at(at), pki::client_auth_problem(&entry.record.facts, at).is_none(), "{} at {at}", entry.label());
+        }
+    }
+    // Renaming and unlinking rewrite the entry the search reads.
+    s.certs.set_display_name(&ids[1], "Bravo renamed", "t").await.unwrap();
+    s.certs.unlink_organisation(&ids[4], &zebra, "t").await.unwrap();
+    let q = |text: &str| CertificateFilter { q: Some(text.into()), ..Default::default() };
+    assert_eq!(s.labels(q("renamed"), CertificateSort::Name).await, ["Bravo renamed"]);
+    assert!(s.labels(q("zebra"), CertificateSort::Name).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_entry_written_before_values_existed_reads_from_the_record_until_filled() {
+    let (s, _pki, ids, _) = stocked().await;
+    let filter = || CertificateFilter { q: Some("zebra".into()), usable: Some(true), ..Default::default() };
+    let before = s.labels(filter(), CertificateSort::Name).await;
+    assert_eq!(before, ["Echo box"]);
+    // Empty every value, as a store of schema 4 (or a tool writing the tables) has them.
+    let emptied = s
+        .store
+        .write(|txn| {
+            let keys: Vec<String> = txn.open_table(tables::CERTIFICATES_BY_EXPIRY)?.iter()?.map(|i| i.map(|(k, _)| k.value().to_string())).collect::<Result<_, _>>()?;
+            let mut index = txn.open_table(tables::CERTIFICATES_BY_EXPIRY)?;
+            for key in &keys {
+                index.insert(key.as_str(), &[][..])?;
+            }
+            Ok(keys.len())
+        })
+        .await
+        .unwrap();
+    assert_eq!(emptied, 6);
+    assert_eq!(s.labels(filter(), CertificateSort::Name).await, before, "read from the records");
+    assert_eq!(s.labels(CertificateFilter::default(), CertificateSort::Uploaded).await.len(), 6);
+    let filled = s.store.write(|txn| listed::fill_missing(txn)).await.unwrap();
+    assert_eq!(filled, 6);
+    assert_eq!(s.store.write(|txn| listed::fill_missing(txn)).await.unwrap(), 0, "nothing left to fill");
+    assert_eq!(s.labels(filter(), CertificateSort::Name).await, before);
+    let deleted = ids[4].clone();
+    s.certs.unlink_organisation(&deleted, &s.orgs.list().await.unwrap()[0].id, "t").await.unwrap();
+    s.certs.delete(&deleted, false, "t").await.unwrap();
+    assert!(s.labels(CertificateFilter { q: Some("echo".into()), ..Default::default() }, CertificateSort::Name).await.is_empty(), "deleted: gone from the list");
 }

@@ -124,6 +124,12 @@ pub(super) fn migrate(db: &Database) -> Result<(), StoreError> {
     txn.open_table(tables::ORGANISATION_CERTIFICATES)?;
     txn.open_table(tables::ACCESS_REQUESTS_BY)?;
     txn.open_table(tables::CERTIFICATES_BY_EXPIRY)?;
+    // The certificate list's entries, for a store whose expiry order holds none yet (no schema
+    // step: an empty value is still read correctly, from the record, only slower).
+    crate::certificates::fill_listed(&txn).map_err(|e| match e {
+        crate::ServiceError::Store(e) => e,
+        other => StoreError::Io(other.to_string()),
+    })?;
     txn.commit()?;
     Ok(())
 }
