@@ -55,7 +55,9 @@ test('an admin uploads a certificate, sees it listed with its fingerprint, renam
 
 test('the certificate list filters by expiry bucket', async ({ page }) => {
   await signIn(page, ADMIN, '/signin?next=/admin/certificates');
-  await expect(page).toHaveURL(/\/admin\/certificates$/);
+  // The path itself (the sign-in page's own URL ends with its `next`): signed in, the session
+  // cookie is set for the uploads below.
+  await page.waitForURL((url) => url.pathname === '/admin/certificates');
   // A certificate with 3 days left, and one with 200.
   const s = Date.now().toString(36);
   const soon = issueClientCertificate(demoCa(), `Expiring soon ${s}`, 'Acme Corp', 3);

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use certgate_core::UnixSeconds;
 use redb::ReadableTable;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::listed::Listed;
 use super::{linked_to_organisation, load_entry, load_meta, load_record, CertificateEntry, Certificates};
@@ -141,7 +141,7 @@ impl CertificateFilter {
 
 /// Counts by expiry over the whole store, and expiries per month for the next 12 months
 /// (month `i` holds those with `i * 30.44` to `(i + 1) * 30.44` days left).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExpiryOverview {
     pub total: usize,
     pub expired: usize,
