@@ -226,3 +226,33 @@ async fn the_rest_list_takes_the_expiry_and_usable_filters() {
         assert_eq!((status, body["code"].as_str()), (400, Some("invalid_filter")), "{bad}: {body}");
     }
 }
+
+#[tokio::test]
+async fn with_many_organisations_the_filter_is_the_search_and_a_chosen_one_shows_by_name() {
+    let server = Server::start();
+    let admin = Admin::new(&server);
+    let mut organisations = Vec::new();
+    for n in 0..101 {
+        let (status, org) = admin.call(Method::POST, "/organisations", Some(json!({"name": format!("Tenant {n:03}")}))).await;
+        assert_eq!(status, 201, "{org}");
+        organisations.push(org["id"].as_str().unwrap().to_string());
+    }
+    let pki = TestPki::new();
+    let linked = admin.upload(&pki.leaf(&LeafSpec::client("tenant-fifty"))).await;
+    admin.upload(&pki.leaf(&LeafSpec::client("unlinked"))).await;
+    let (status, body) = admin.call(Method::PATCH, &format!("/certificates/{linked}"), Some(json!({"organisations": [organisations[50]]}))).await;
+    assert_eq!(status, 200, "{body}");
+    let portal = admin_portal(&server).await;
+    let html = page(&portal, &server, "/admin/certificates").await;
+    assert!(!html.contains("id=\"cert-org\"") && !html.contains("Tenant 007"), "101 organisations are not offered one by one");
+    // Their names are searched.
+    let html = page(&portal, &server, "/admin/certificates?q=tenant%20050").await;
+    assert_eq!(labels(&html), ["tenant-fifty"]);
+    // A link with an organisation id (as shared) names it, keeps it in the form, and can drop it.
+    let html = page(&portal, &server, &format!("/admin/certificates?org={}&sort=name", organisations[50])).await;
+    assert_eq!(labels(&html), ["tenant-fifty"]);
+    let chip = &html[html.find("data-testid=\"organisation-filter\"").expect("the chosen organisation")..];
+    assert!(chip.contains(&format!("name=\"org\" value=\"{}\"", organisations[50])) && chip.contains("Tenant 050"), "{chip}");
+    assert!(chip.contains("href=\"/admin/certificates?sort=name\""), "{chip}");
+    assert!(!html.contains("Tenant 051"));
+}

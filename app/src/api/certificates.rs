@@ -146,6 +146,9 @@ pub async fn unlink_certificate(id: String, organisation_id: String, confirm: Op
 pub const PAGE_SIZE: usize = 50;
 /// At most this many matches answer the allow-list editor's search.
 pub const CHOICES: usize = 20;
+/// Up to this many organisations, the list's organisation filter is a choice of all of them;
+/// beyond, the page would grow with the store: the search matches organisation names instead.
+pub const ORGANISATION_CHOICES: usize = 100;
 
 /// One page of the admin's certificate list, and the expiry overview of the whole store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,8 +167,11 @@ pub struct CertificateListPage {
     pub later: usize,
     /// Expiries per month over the next 12 months.
     pub months: Vec<usize>,
-    /// The organisation filter's choices, by name.
+    /// The organisation filter's choices, by name: all of them up to
+    /// [`ORGANISATION_CHOICES`], else only the chosen one.
     pub organisations: Vec<OrganisationRef>,
+    /// Organisations in the store.
+    pub organisations_total: usize,
 }
 
 /// The admin's certificate list: `q` (label, subject, issuer, organisation name, or the start
@@ -184,7 +190,7 @@ pub async fn certificate_list(
 ) -> Result<CertificateListPage, AppError> {
     use crate::ssr;
     ssr::require_admin(&ssr::request_auth())?;
-    let mut filter = ssr::certificate_filter(CertificateQuery { organisation: org, expiring_within_days: None, kind, q })?;
+    let mut filter = ssr::certificate_filter(CertificateQuery { organisation: org.clone(), expiring_within_days: None, kind, q })?;
     filter.expiry = list_filters::expiry(expiry.as_deref())?;
     filter.usable = list_filters::usable(usable.as_deref())?;
     let sort = list_filters::sort(sort.as_deref())?;
@@ -196,7 +202,11 @@ pub async fn certificate_list(
         // Past the end (a shared link after deletions): the last page.
         found = services.certificates.search(filter, sort, (pages - 1) * PAGE_SIZE, PAGE_SIZE, true).await.map_err(ssr::service_error)?;
     }
-    let organisations = services.organisations.list().await.map_err(ssr::service_error)?;
+    let mut organisations = services.organisations.list().await.map_err(ssr::service_error)?;
+    let organisations_total = organisations.len();
+    if organisations_total > ORGANISATION_CHOICES {
+        organisations.retain(|o| Some(&o.id) == org.as_ref());
+    }
     let o = found.overview;
     Ok(CertificateListPage {
         rows: found.entries.iter().map(|e| CertificateView { pem: String::new(), ..ssr::certificate_view(e) }).collect(),
@@ -209,6 +219,7 @@ pub async fn certificate_list(
         later: o.later,
         months: o.months.to_vec(),
         organisations: organisations.into_iter().map(|o| OrganisationRef { id: o.id, name: o.name }).collect(),
+        organisations_total,
     })
 }
 

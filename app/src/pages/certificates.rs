@@ -78,7 +78,7 @@ pub fn CertificatesPage() -> impl IntoView {
                 match list.await {
                     Ok(page) => view! {
                         <ExpiryOverview page=page.clone() chosen=chosen.clone()/>
-                        <Filters organisations=page.organisations.clone() chosen=chosen.clone()/>
+                        <Filters organisations=page.organisations.clone() every=page.organisations.len() == page.organisations_total chosen=chosen.clone()/>
                         <CertificateTable page chosen/>
                     }.into_any(),
                     Err(e) => view! {
@@ -221,10 +221,32 @@ fn choices(list: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// Search and filters: a plain GET form, so it works without wasm and the URL can be shared.
+///
+/// `every`: `organisations` holds every organisation (a choice of them); else only the chosen
+/// one, shown with a link that drops it (many organisations: the search matches their names).
 #[component]
-fn Filters(organisations: Vec<OrganisationRef>, chosen: ListQuery) -> impl IntoView {
-    let mut orgs = vec![(String::new(), "Any organisation".to_string())];
-    orgs.extend(organisations.into_iter().map(|o| (o.id, o.name)));
+fn Filters(organisations: Vec<OrganisationRef>, every: bool, chosen: ListQuery) -> impl IntoView {
+    let organisation = if every {
+        let mut orgs = vec![(String::new(), "Any organisation".to_string())];
+        orgs.extend(organisations.into_iter().map(|o| (o.id, o.name)));
+        select("cert-org", "org", "Organisation", orgs, chosen.org.clone()).into_any()
+    } else {
+        match (chosen.org.clone(), organisations.into_iter().next()) {
+            (Some(id), found) => {
+                let name = found.map(|o| o.name).unwrap_or_else(|| id.clone());
+                let without = ListQuery { org: None, page: None, ..chosen.clone() }.href();
+                view! {
+                    <div class="field" data-testid="organisation-filter">
+                        <input type="hidden" name="org" value=id/>
+                        <span>"Organisation: " <strong>{name}</strong></span>
+                        <a href=without>"Any organisation"</a>
+                    </div>
+                }
+                .into_any()
+            }
+            (None, _) => ().into_any(),
+        }
+    };
     view! {
         <section class="card">
             <form method="get" action="/admin/certificates" class="row-form" aria-label="Search and filter certificates">
@@ -233,7 +255,7 @@ fn Filters(organisations: Vec<OrganisationRef>, chosen: ListQuery) -> impl IntoV
                     <input id="cert-q" name="q" type="search" maxlength="200" value=chosen.q.clone().unwrap_or_default()
                         placeholder="Name, CN, organisation or fingerprint start"/>
                 </div>
-                {select("cert-org", "org", "Organisation", orgs, chosen.org.clone())}
+                {organisation}
                 {select("cert-kind", "kind", "Type", choices(&[("", "Any type"), ("leaf", "Leaf"), ("ca", "CA")]), chosen.kind.clone())}
                 {select("cert-expiry", "expiry", "Expiry", choices(&[("", "Any expiry"), ("expired", "Expired"), ("7d", "Within 7 days"), ("30d", "Within 30 days"), ("later", "Later than 30 days")]), chosen.expiry.clone())}
                 {select("cert-usable", "usable", "Usable for client authentication", choices(&[("", "Either"), ("yes", "Usable now"), ("no", "Not usable")]), chosen.usable.clone())}
