@@ -271,9 +271,9 @@ async fn an_entry_written_before_values_existed_reads_from_the_record_until_fill
     assert_eq!(emptied, 6);
     assert_eq!(s.labels(filter(), CertificateSort::Name).await, before, "read from the records");
     assert_eq!(s.labels(CertificateFilter::default(), CertificateSort::Uploaded).await.len(), 6);
-    let filled = s.store.write(|txn| listed::fill_missing(txn)).await.unwrap();
+    let filled = s.store.write(listed::fill_missing).await.unwrap();
     assert_eq!(filled, 6);
-    assert_eq!(s.store.write(|txn| listed::fill_missing(txn)).await.unwrap(), 0, "nothing left to fill");
+    assert_eq!(s.store.write(listed::fill_missing).await.unwrap(), 0, "nothing left to fill");
     assert_eq!(s.labels(filter(), CertificateSort::Name).await, before);
     let deleted = ids[4].clone();
     s.certs.unlink_organisation(&deleted, &s.orgs.list().await.unwrap()[0].id, "t").await.unwrap();
