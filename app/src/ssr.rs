@@ -226,6 +226,7 @@ pub fn certificate_filter(query: CertificateQuery) -> Result<CertificateFilter, 
         expiring_within_days: query.expiring_within_days,
         kind,
         q: query.q,
+        ..CertificateFilter::default()
     })
 }
 

@@ -407,7 +407,7 @@ pub async fn request_detail(services: &PortalServices, admin: &ActiveSession, id
     let mode = entry.as_ref().and_then(|e| e.record.spec.certificate_mode).filter(|_| modes_apply);
     let organisation_certificates = match mode {
         Some(CertificateMode::Managed) if matches!(record.kind, RequestKind::Subscribe { .. }) => {
-            let filter = CertificateFilter { organisation: Some(record.organisation.clone()), expiring_within_days: None, kind: None, q: None };
+            let filter = CertificateFilter { organisation: Some(record.organisation.clone()), ..CertificateFilter::default() };
             let linked = services.certificates.list(filter).await.map_err(service_error)?;
             let now = clock::now();
             Some(linked.iter().filter(|c| pki::client_auth_problem(&c.record.facts, now).is_none()).count())

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { ADMIN, signIn, waitForHydration } from './helpers';
+import { ADMIN, allowFromStore, signIn, waitForHydration } from './helpers';
 
 test('an admin creates an API, manages its allow list from the certificate store, sees a refused setting, deletes it', async ({ page }) => {
   await signIn(page, ADMIN, '/signin?next=/admin/apis');
@@ -27,9 +27,7 @@ test('an admin creates an API, manages its allow list from the certificate store
   await expect(page.getByTestId('api-title')).toHaveText('Orders');
   await waitForHydration(page);
   await expect(page.getByTestId('allowed-entry')).toHaveCount(0);
-  const demoCert = await page.locator('#allow-certificate option', { hasText: 'Acme demo client' }).getAttribute('value');
-  await page.getByLabel('Add a certificate from the store').selectOption(demoCert!);
-  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await allowFromStore(page, 'Acme demo client');
   await expect(page.getByTestId('allowed-entry')).toHaveText(['Acme demo client']);
   await expect(page.getByTestId('allow-list')).toContainText('leaf pin');
 

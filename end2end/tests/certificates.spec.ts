@@ -2,7 +2,9 @@ import { expect, test } from '@playwright/test';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { demoCa } from './gateway';
 import { ADMIN, signIn, waitForHydration } from './helpers';
+import { issueClientCertificate } from './pki';
 
 // A certificate made with openssl (its fingerprint is checked in server/core's unit tests too).
 const FIXTURE = readFileSync(path.join(__dirname, '..', '..', 'server', 'core', 'tests', 'fixtures', 'client.pem'), 'utf8');
@@ -25,7 +27,8 @@ test('an admin uploads a certificate, sees it listed with its fingerprint, renam
   const row = page.getByTestId('certificate-row').filter({ hasText: 'Fixture client' });
   await expect(row).toHaveCount(1);
   await expect(row.getByTestId('fingerprint')).toContainText(FINGERPRINT_START);
-  await expect(row).toContainText('day(s) left');
+  // It expires in 2036: far-future validity reads as a date, not as thousands of days.
+  await expect(row.getByTestId('validity')).toHaveText('Valid until 2036-11-21');
 
   // Rename on the detail page.
   await row.getByTestId('certificate-label').click();
@@ -48,4 +51,46 @@ test('an admin uploads a certificate, sees it listed with its fingerprint, renam
   // The demo's certificates and the renamed one: the key added nothing.
   await expect(page.getByTestId('certificate-row')).toHaveCount(demoRows + 1);
   await expect(page.getByTestId('certificate-label').filter({ hasText: 'Renamed client' })).toHaveCount(1);
+});
+
+test('the certificate list filters by expiry bucket', async ({ page }) => {
+  await signIn(page, ADMIN, '/signin?next=/admin/certificates');
+  // The path itself (the sign-in page's own URL ends with its `next`): signed in, the session
+  // cookie is set for the uploads below.
+  await page.waitForURL((url) => url.pathname === '/admin/certificates');
+  // A certificate with 3 days left, and one with 200.
+  const s = Date.now().toString(36);
+  const soon = issueClientCertificate(demoCa(), `Expiring soon ${s}`, 'Acme Corp', 3);
+  const later = issueClientCertificate(demoCa(), `Expiring later ${s}`, 'Acme Corp', 200);
+  for (const issued of [soon, later]) {
+    const r = await page.request.post('/api/v1/certificates', { data: { pem: issued.pem } });
+    expect(r.status(), await r.text()).toBe(201);
+  }
+  await page.goto('/admin/certificates');
+  await waitForHydration(page);
+  const within7 = Number(await page.getByTestId('expiring-7').textContent());
+  expect(within7).toBeGreaterThanOrEqual(1);
+
+  // The count is a link to its filter: exactly that many rows, each with at most 7 days left.
+  await page.getByTestId('expiring-7-link').click();
+  await expect(page).toHaveURL(/[?&]expiry=7d/);
+  await expect(page.getByTestId('certificate-row')).toHaveCount(within7);
+  await expect(page.getByTestId('certificate-row').filter({ hasText: `Expiring soon ${s}` })).toHaveCount(1);
+  await expect(page.getByTestId('certificate-row').filter({ hasText: `Expiring later ${s}` })).toHaveCount(0);
+  for (const text of await page.getByTestId('validity').allTextContents()) expect(text).toMatch(/^[0-7] day\(s\) left$/);
+  await expect(page.getByLabel('Expiry', { exact: true })).toHaveValue('7d');
+
+  // The filter form: later than 30 days, searched by name; the URL can be shared.
+  await waitForHydration(page);
+  await page.getByLabel('Search', { exact: true }).fill(`Expiring later ${s}`);
+  await page.getByLabel('Expiry', { exact: true }).selectOption('later');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await expect(page).toHaveURL(/[?&]expiry=later/);
+  await expect(page.getByTestId('certificate-row')).toHaveCount(1);
+  await expect(page.getByTestId('certificate-label')).toHaveText(`Expiring later ${s}`);
+  await page.reload();
+  await expect(page.getByTestId('certificate-label')).toHaveText(`Expiring later ${s}`);
+  await page.getByRole('link', { name: 'Clear filters' }).click();
+  await expect(page).toHaveURL(/\/admin\/certificates$/);
+  await expect(page.getByTestId('certificate-row').filter({ hasText: `Expiring soon ${s}` })).toHaveCount(1);
 });

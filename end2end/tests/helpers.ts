@@ -30,3 +30,14 @@ export async function openNewApp(page: Page, name: string) {
   await expect(page.getByTestId('app-title')).toHaveText(name);
   await waitForHydration(page);
 }
+
+/** On an API's page: finds a certificate of the store by its label and adds it to the allow list. */
+export async function allowFromStore(page: Page, label: string) {
+  await page.getByLabel('Find a certificate in the store to add').fill(label);
+  await page.getByRole('button', { name: 'Find', exact: true }).click();
+  await expect(page).toHaveURL(/[?&]find=/);
+  await waitForHydration(page);
+  const escaped = label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  await page.getByRole('button', { name: new RegExp(`^Add ${escaped} \\(`) }).click();
+  await expect(page.getByTestId('allowed-entry').filter({ hasText: label })).toHaveCount(1);
+}

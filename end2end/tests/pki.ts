@@ -92,8 +92,8 @@ export interface IssuedCertificate {
   fingerprint: string;
 }
 
-/** A P-256 clientAuth leaf valid from an hour ago for 30 days, signed by the CA's P-256 key. */
-export function issueClientCertificate(ca: { certPem: string; keyPem: string }, commonName: string, organisation: string): IssuedCertificate {
+/** A P-256 clientAuth leaf valid from an hour ago for `days` days (30 unless said), signed by the CA's P-256 key. */
+export function issueClientCertificate(ca: { certPem: string; keyPem: string }, commonName: string, organisation: string, days = 30): IssuedCertificate {
   const caCert = new X509Certificate(ca.certPem);
   const caKey = createPrivateKey(ca.keyPem);
   if (caKey.asymmetricKeyType !== 'ec') throw new Error(`the demo CA key is ${caKey.asymmetricKeyType}, this helper signs with ECDSA only`);
@@ -112,7 +112,7 @@ export function issueClientCertificate(ca: { certPem: string; keyPem: string }, 
     tlv(0x02, serial),
     signatureAlgorithm,
     subjectOf(caCert.raw),
-    seq(utcTime(new Date(now - 3600_000)), utcTime(new Date(now + 30 * 86400_000))),
+    seq(utcTime(new Date(now - 3600_000)), utcTime(new Date(now + days * 86400_000))),
     name(commonName, organisation),
     publicKey.export({ type: 'spki', format: 'der' }),
     tlv(0xa3, extensions),

@@ -1,5 +1,5 @@
 import { Browser, expect, Locator, Page, test } from '@playwright/test';
-import { ADMIN, CONSUMER, openNewApp, signIn, waitForHydration } from './helpers';
+import { ADMIN, allowFromStore, CONSUMER, openNewApp, signIn, waitForHydration } from './helpers';
 import { ClientCertificate, demoCa, demoClient, GATEWAY_ORIGIN, GatewayAnswer, gatewayGet } from './gateway';
 import { issueClientCertificate } from './pki';
 
@@ -77,9 +77,7 @@ async function createApi(admin: Page, n: Names, upstream: string, alsoAllowed: C
   await admin.getByRole('button', { name: 'Save settings' }).click();
   await expect(admin.getByRole('status')).toContainText('Saved');
 
-  const option = admin.locator('#allow-certificate option', { hasText: `${alsoAllowed.label} (` });
-  await admin.getByLabel('Add a certificate from the store').selectOption((await option.getAttribute('value'))!);
-  await admin.getByRole('button', { name: 'Add', exact: true }).click();
+  await allowFromStore(admin, alsoAllowed.label);
   await expect(admin.getByTestId('allowed-entry')).toHaveText([alsoAllowed.label]);
 }
 

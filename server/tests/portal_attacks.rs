@@ -189,7 +189,7 @@ async fn a_consumer_reaches_no_admin_route_or_function() {
         assert_eq!((status, answer["code"].as_str()), (403, Some("forbidden")), "{method} {path}: {answer}");
     }
     // The admin's server functions: refused before any data (403), or for their arguments (400).
-    let admin_functions: [(&str, Vec<(&str, &str)>); 12] = [
+    let admin_functions: [(&str, Vec<(&str, &str)>); 14] = [
         ("list_access_requests", vec![]),
         ("get_access_request", vec![("id", &w.pending)]),
         ("approve_access_request", vec![("id", &w.pending)]),
@@ -202,6 +202,8 @@ async fn a_consumer_reaches_no_admin_route_or_function() {
         ("list_products", vec![]),
         ("certificate_usage", vec![("id", "00")]),
         ("list_certificates", vec![]),
+        ("certificate_list", vec![]),
+        ("allow_list_choices", vec![("id", "api_x"), ("q", "globex")]),
     ];
     for (function, form) in &admin_functions {
         let (status, answer) = olga.call(function, form).await;

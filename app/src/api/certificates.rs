@@ -141,3 +141,153 @@ pub async fn unlink_certificate(id: String, organisation_id: String, confirm: Op
     let admin = ssr::require_admin(&ssr::request_auth())?;
     crate::ssr_changes::relink_certificate(&ssr::services()?, &admin, &id, &organisation_id, false, confirm.as_deref()).await
 }
+
+/// Certificates on one page of the admin's list.
+pub const PAGE_SIZE: usize = 50;
+/// At most this many matches answer the allow-list editor's search.
+pub const CHOICES: usize = 20;
+/// Up to this many organisations, the list's organisation filter is a choice of all of them;
+/// beyond, the page would grow with the store: the search matches organisation names instead.
+pub const ORGANISATION_CHOICES: usize = 100;
+
+/// One page of the admin's certificate list, and the expiry overview of the whole store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateListPage {
+    /// This page's certificates, without their PEM (the detail page has it).
+    pub rows: Vec<CertificateView>,
+    /// Certificates matching the filters, on every page.
+    pub total: usize,
+    /// 1-based; a page past the end shows the last.
+    pub page: usize,
+    pub pages: usize,
+    /// The whole store: expired, within 7 days, within 30 days, later.
+    pub expired: usize,
+    pub within_7: usize,
+    pub within_30: usize,
+    pub later: usize,
+    /// Expiries per month over the next 12 months.
+    pub months: Vec<usize>,
+    /// The organisation filter's choices, by name: all of them up to
+    /// [`ORGANISATION_CHOICES`], else only the chosen one.
+    pub organisations: Vec<OrganisationRef>,
+    /// Organisations in the store.
+    pub organisations_total: usize,
+}
+
+/// The admin's certificate list: `q` (label, subject, issuer, organisation name, or the start
+/// of the fingerprint), `org` (an organisation id), `kind` (`ca`, `leaf`), `expiry`
+/// (`expired`, `7d`, `30d`, `later`), `usable` (`yes`, `no`), `sort` (`name`, `expiry`,
+/// `uploaded`), `page` (from 1). The page's URL query holds the same names.
+#[server(prefix = "/fn", endpoint = "certificate_list")]
+pub async fn certificate_list(
+    q: Option<String>,
+    org: Option<String>,
+    kind: Option<String>,
+    expiry: Option<String>,
+    usable: Option<String>,
+    sort: Option<String>,
+    page: Option<usize>,
+) -> Result<CertificateListPage, AppError> {
+    use crate::ssr;
+    ssr::require_admin(&ssr::request_auth())?;
+    let mut filter = ssr::certificate_filter(CertificateQuery { organisation: org.clone(), expiring_within_days: None, kind, q })?;
+    filter.expiry = list_filters::expiry(expiry.as_deref())?;
+    filter.usable = list_filters::usable(usable.as_deref())?;
+    let sort = list_filters::sort(sort.as_deref())?;
+    let services = ssr::services()?;
+    let page = page.unwrap_or(1).max(1);
+    let mut found = services.certificates.search(filter.clone(), sort, (page - 1) * PAGE_SIZE, PAGE_SIZE, true).await.map_err(ssr::service_error)?;
+    let pages = found.total.div_ceil(PAGE_SIZE).max(1);
+    if page > pages {
+        // Past the end (a shared link after deletions): the last page.
+        found = services.certificates.search(filter, sort, (pages - 1) * PAGE_SIZE, PAGE_SIZE, true).await.map_err(ssr::service_error)?;
+    }
+    let mut organisations = services.organisations.list().await.map_err(ssr::service_error)?;
+    let organisations_total = organisations.len();
+    if organisations_total > ORGANISATION_CHOICES {
+        organisations.retain(|o| Some(&o.id) == org.as_ref());
+    }
+    let o = found.overview;
+    Ok(CertificateListPage {
+        rows: found.entries.iter().map(|e| CertificateView { pem: String::new(), ..ssr::certificate_view(e) }).collect(),
+        total: found.total,
+        page: page.min(pages),
+        pages,
+        expired: o.expired,
+        within_7: o.within_7,
+        within_30: o.within_30,
+        later: o.later,
+        months: o.months.to_vec(),
+        organisations: organisations.into_iter().map(|o| OrganisationRef { id: o.id, name: o.name }).collect(),
+        organisations_total,
+    })
+}
+
+/// The allow-list editor's search: at most [`CHOICES`] certificates whose label, subject,
+/// issuer or organisation contains `q` (or whose fingerprint starts with it), by name, leaving
+/// out those already among the API's entries. An empty `q` finds nothing.
+#[server(prefix = "/fn", endpoint = "allow_list_choices")]
+pub async fn allow_list_choices(id: String, q: String) -> Result<Vec<CertificateView>, AppError> {
+    use crate::ssr;
+    use certgate_services::certificates::{CertificateFilter, CertificateSort};
+    ssr::require_admin(&ssr::request_auth())?;
+    let services = ssr::services()?;
+    let api = services.apis.get(&id).await.map_err(ssr::service_error)?;
+    let q = q.trim();
+    if q.is_empty() {
+        return Ok(Vec::new());
+    }
+    let filter = CertificateFilter {
+        q: Some(q.chars().take(200).collect()),
+        exclude: api.spec.mtls.allowed_certificates.iter().cloned().collect(),
+        ..CertificateFilter::default()
+    };
+    let found = services.certificates.search(filter, CertificateSort::Name, 0, CHOICES, false).await.map_err(ssr::service_error)?;
+    Ok(found.entries.iter().map(|e| CertificateView { pem: String::new(), ..ssr::certificate_view(e) }).collect())
+}
+
+/// The list's query values, read strictly: an unknown value is a 400 naming the parameter.
+#[cfg(feature = "ssr")]
+pub mod list_filters {
+    use certgate_services::certificates::{CertificateSort, ExpiryBucket};
+
+    use crate::error::AppError;
+
+    fn invalid(message: &str) -> AppError {
+        crate::ssr::set_status(400);
+        AppError::new("invalid_filter", message)
+    }
+
+    fn value(v: Option<&str>) -> Option<&str> {
+        v.map(str::trim).filter(|v| !v.is_empty())
+    }
+
+    pub fn expiry(v: Option<&str>) -> Result<Option<ExpiryBucket>, AppError> {
+        Ok(match value(v) {
+            None => None,
+            Some("expired") => Some(ExpiryBucket::Expired),
+            Some("7d") => Some(ExpiryBucket::Within7),
+            Some("30d") => Some(ExpiryBucket::Within30),
+            Some("later") => Some(ExpiryBucket::Later),
+            Some(_) => return Err(invalid("expiry must be `expired`, `7d`, `30d` or `later`.")),
+        })
+    }
+
+    pub fn usable(v: Option<&str>) -> Result<Option<bool>, AppError> {
+        Ok(match value(v) {
+            None => None,
+            Some("yes") => Some(true),
+            Some("no") => Some(false),
+            Some(_) => return Err(invalid("usable must be `yes` or `no`.")),
+        })
+    }
+
+    pub fn sort(v: Option<&str>) -> Result<CertificateSort, AppError> {
+        Ok(match value(v) {
+            None | Some("expiry") => CertificateSort::Expiry,
+            Some("name") => CertificateSort::Name,
+            Some("uploaded") => CertificateSort::Uploaded,
+            Some(_) => Err(invalid("sort must be `name`, `expiry` or `uploaded`."))?,
+        })
+    }
+}

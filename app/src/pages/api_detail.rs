@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::apis::{get_api, AllowApiCertificate, ApiDetail, DeleteApi, DisallowApiCertificate, UpdateApi};
-use crate::api::certificates::{list_certificates, CertificateView};
+use crate::api::certificates::{allow_list_choices, CertificateView, CHOICES};
 use crate::api::usage::{api_allow_list, AllowListPage};
 use crate::components::ActionError;
 
@@ -20,8 +20,18 @@ pub fn ApiDetailPage() -> impl IntoView {
         move || (id(), update.version().get(), allow.version().get(), disallow.version().get()),
         |(id, ..)| get_api(id),
     );
-    let certificates = Resource::new(|| (), |_| list_certificates(None, None, None, None));
     let query = use_query_map();
+    // The allow-list editor searches the store (`?find=`): the page never carries it whole.
+    let find = move || query.read().get("find").map(|f| f.trim().to_string()).filter(|f| !f.is_empty());
+    let choices = Resource::new(
+        move || (id(), find(), allow.version().get()),
+        |(id, find, _)| async move {
+            match find {
+                Some(q) => allow_list_choices(id, q).await,
+                None => Ok(Vec::new()),
+            }
+        },
+    );
     let allow_page = move || query.read().get("allow_page").and_then(|p| p.parse::<usize>().ok());
     let effective = Resource::new(
         move || (id(), allow_page(), allow.version().get(), disallow.version().get(), update.version().get()),
@@ -32,9 +42,9 @@ pub fn ApiDetailPage() -> impl IntoView {
         <p><a href="/admin/apis">"← All APIs"</a></p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match (api.await, certificates.await) {
-                    (Ok(api), Ok(certs)) => view! { <Detail api certs update allow disallow/> }.into_any(),
-                    (Err(e), _) | (_, Err(e)) => view! { <p class="alert error" role="alert">{e.message}</p> }.into_any(),
+                match api.await {
+                    Ok(api) => view! { <Detail api find=find() choices update allow disallow/> }.into_any(),
+                    Err(e) => view! { <p class="alert error" role="alert">{e.message}</p> }.into_any(),
                 }
             })}
         </Suspense>
@@ -99,7 +109,8 @@ fn EffectiveAllowList(list: AllowListPage, api: String) -> impl IntoView {
 #[component]
 fn Detail(
     api: ApiDetail,
-    certs: Vec<CertificateView>,
+    find: Option<String>,
+    choices: Resource<Result<Vec<CertificateView>, crate::error::AppError>>,
     update: ServerAction<UpdateApi>,
     allow: ServerAction<AllowApiCertificate>,
     disallow: ServerAction<DisallowApiCertificate>,
@@ -108,7 +119,6 @@ fn Detail(
     let s = api.summary.clone();
     let id = s.id.clone();
     let jwt = api.jwt.clone();
-    let candidates: Vec<CertificateView> = certs.into_iter().filter(|c| !api.allowed.iter().any(|a| a.id == c.id)).collect();
     let entries = api
         .allowed
         .iter()
@@ -150,22 +160,26 @@ fn Detail(
             </p>
             {(!s.mtls_required).then(|| view! { <p class="alert">"mTLS is off for this API: the allow list is not enforced."</p> })}
             <ul class="plain-list" data-testid="allow-list">{entries}</ul>
-            {(!candidates.is_empty()).then(move || view! {
-                <ActionForm action=allow attr:class="row-form" attr:aria-label="Add to the allow list">
-                    <input type="hidden" name="id" value=allow_id/>
-                    <div class="field grow">
-                        <label for="allow-certificate">"Add a certificate from the store"</label>
-                        <select id="allow-certificate" name="certificate_id">
-                            {candidates.iter().map(|c| {
-                                let kind = if c.kind == "ca" { "CA" } else { "leaf" };
-                                let text = format!("{} ({kind}, {}…)", c.label, &c.fingerprint_sha256[..11]);
-                                view! { <option value=c.id.clone()>{text}</option> }
-                            }).collect_view()}
-                        </select>
-                    </div>
-                    <button type="submit" class="button primary">"Add"</button>
-                </ActionForm>
-            })}
+            <form method="get" action=format!("/admin/apis/{allow_id}") class="row-form" aria-label="Find a certificate to add">
+                <div class="field grow">
+                    <label for="allow-find">"Find a certificate in the store to add"</label>
+                    <input id="allow-find" name="find" type="search" maxlength="200" value=find.clone().unwrap_or_default()
+                        placeholder="Part of a name, CN or organisation, or the start of a fingerprint"/>
+                </div>
+                <button type="submit" class="button secondary">"Find"</button>
+            </form>
+            <Suspense fallback=|| ()>
+                {move || {
+                    let (find, allow_id) = (find.clone(), allow_id.clone());
+                    Suspend::new(async move {
+                        match (find, choices.await) {
+                            (Some(find), Ok(found)) => view! { <Choices found find api=allow_id allow/> }.into_any(),
+                            (None, _) => ().into_any(),
+                            (_, Err(e)) => view! { <p class="alert error" role="alert">{e.message}</p> }.into_any(),
+                        }
+                    })
+                }}
+            </Suspense>
             <ActionError error=Signal::derive(move || allow.value().get().and_then(Result::err))/>
             <ActionError error=Signal::derive(move || disallow.value().get().and_then(Result::err))/>
         </section>
@@ -229,4 +243,40 @@ fn Detail(
             <ActionError error=Signal::derive(move || delete.value().get().and_then(Result::err))/>
         </section>
     }
+}
+
+/// The allow-list editor's search results: each with its own "Add" form (a plain POST without wasm).
+#[component]
+fn Choices(found: Vec<CertificateView>, find: String, api: String, allow: ServerAction<AllowApiCertificate>) -> impl IntoView {
+    if found.is_empty() {
+        return view! {
+            <p class="muted" data-testid="allow-choices-none">{format!("No certificate outside the list matches “{find}”.")}</p>
+        }
+        .into_any();
+    }
+    let capped = found.len() >= CHOICES;
+    view! {
+        <ul class="plain-list" data-testid="allow-choices" aria-label="Matching certificates">
+            {found.into_iter().map(|c| {
+                let kind = if c.kind == "ca" { "CA" } else { "leaf" };
+                let short = c.fingerprint_sha256.get(..11).unwrap_or_default().to_string();
+                let label = format!("Add {} ({short}…) to the allow list", c.label);
+                let api = api.clone();
+                view! {
+                    <li>
+                        <ActionForm action=allow attr:class="row-form">
+                            <span data-testid="allow-choice">{c.label.clone()}</span>
+                            <code>{short}"…"</code>
+                            <span class="muted">{format!("{kind}, {}", c.subject)}</span>
+                            <input type="hidden" name="id" value=api/>
+                            <input type="hidden" name="certificate_id" value=c.id.clone()/>
+                            <button type="submit" class="button primary small" aria-label=label>"Add"</button>
+                        </ActionForm>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+        {capped.then(|| view! { <p class="muted">{format!("The first {CHOICES} matches by name: type more to narrow them.")}</p> })}
+    }
+    .into_any()
 }

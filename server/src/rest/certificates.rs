@@ -1,6 +1,6 @@
 //! `/certificates`: the provider's certificate store. Uploads take PEM, DER or JSON `{"pem": ...}`.
 
-use app::api::certificates::{CertificateQuery, CertificateView};
+use app::api::certificates::{list_filters, CertificateQuery, CertificateView};
 use app::ssr::{certificate_filter, certificate_view};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -134,8 +134,13 @@ pub struct CertificateListQuery {
     pub expiring_within_days: Option<i64>,
     /// `ca` or `leaf`.
     pub kind: Option<String>,
-    /// Text in the subject, issuer, portal name or fingerprint (case-insensitive; hex or colon form).
+    /// Text in the label, subject, issuer or a linked organisation's name (case-insensitive), or
+    /// the start of the fingerprint (hex or colon form).
     pub q: Option<String>,
+    /// `expired`, `7d` (at most 7 whole days left), `30d` (at most 30) or `later` (more than 30).
+    pub expiry: Option<String>,
+    /// `yes`: usable for client authentication now; `no`: not (a CA, the wrong usage, expired...).
+    pub usable: Option<String>,
     /// Items per page: 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
@@ -162,13 +167,16 @@ async fn list_certificates(
 ) -> Result<Json<Page<Certificate>>, RestError> {
     let params = query(params, "invalid_filter")?;
     let page = PageQuery { limit: params.limit, cursor: params.cursor };
-    let filter = certificate_filter(CertificateQuery {
+    let invalid = |e: app::error::AppError| RestError::bad_request(&e.code, "Invalid filter", &e.message);
+    let mut filter = certificate_filter(CertificateQuery {
         organisation: params.organisation,
         expiring_within_days: params.expiring_within_days,
         kind: params.kind,
         q: params.q,
     })
-    .map_err(|e| RestError::bad_request(&e.code, "Invalid filter", &e.message))?;
+    .map_err(invalid)?;
+    filter.expiry = list_filters::expiry(params.expiry.as_deref()).map_err(invalid)?;
+    filter.usable = list_filters::usable(params.usable.as_deref()).map_err(invalid)?;
     // Paged in the store, soonest expiry first: a page reads only until it is full.
     let (limit, after) = page.bounds::<String>("certificates", &admin.actor)?;
     let (entries, more) = state.services.certificates.page(filter, after, limit).await?;

@@ -3,6 +3,7 @@
 //! read for an entry and undone by a forced deletion.
 
 use certgate_core::pki::CertificateFacts;
+use certgate_core::UnixSeconds;
 use redb::ReadableTable;
 
 use super::{CertificatePortalMeta, CertificateRecord, CertificateUse};
@@ -89,17 +90,28 @@ pub(super) fn remove_reference(txn: &redb::WriteTransaction, used: &CertificateU
 /// A certificate's place in the expiry order: the sign bit flipped, so that negative times
 /// (before 1970) sort before positive ones as text.
 pub fn expiry_key(facts: &CertificateFacts) -> String {
-    format!("{:020}:{}", (facts.not_after as u64) ^ (1 << 63), facts.id)
+    expiry_key_of(facts.not_after, &facts.id)
+}
+
+pub(super) fn expiry_key_of(not_after: UnixSeconds, id: &str) -> String {
+    format!("{:020}:{id}", (not_after as u64) ^ (1 << 63))
+}
+
+/// The expiry time an expiry key holds ([`expiry_key`] undone).
+pub(super) fn expiry_of_key(key: &str) -> Option<UnixSeconds> {
+    let flipped: u64 = key.get(..20)?.parse().ok()?;
+    Some((flipped ^ (1 << 63)) as UnixSeconds)
 }
 
 /// Stores a certificate in the provider store, with its place in the expiry order.
 pub(crate) fn put_record(txn: &redb::WriteTransaction, record: &CertificateRecord) -> Result<(), ServiceError> {
     txn.open_table(tables::CERTIFICATES)?.insert(record.facts.id.as_str(), codec::encode(record)?.as_slice())?;
-    txn.open_table(tables::CERTIFICATES_BY_EXPIRY)?.insert(expiry_key(&record.facts).as_str(), &[][..])?;
-    Ok(())
+    let meta = super::load_meta(&txn.open_table(tables::CERTIFICATE_PORTAL)?, &record.facts.id)?;
+    super::listed::put(txn, record, &meta)
 }
 
-/// Builds the expiry order of a store written before it existed (schema 4).
+/// Builds the expiry order of a store written before it existed (schema 4); the entries' values
+/// are written by `listed::fill_missing` at open.
 pub(crate) fn index_expiry(txn: &redb::WriteTransaction) -> Result<(), ServiceError> {
     let mut keys = Vec::new();
     for item in txn.open_table(tables::CERTIFICATES)?.iter()? {

@@ -2,7 +2,9 @@
 //! organisation links, kept in their own table: `portal`); the indexes in `indexes`.
 
 mod indexes;
+mod listed;
 mod portal;
+mod search;
 
 use std::collections::BTreeSet;
 
@@ -15,8 +17,10 @@ use serde::{Deserialize, Serialize};
 pub use indexes::expiry_key;
 pub(crate) use indexes::{index_expiry, index_organisation_certificates, linked_to_organisation, put_record};
 use indexes::{read_uses, remove_reference, uses_of};
+pub(crate) use listed::fill_missing as fill_listed;
 pub(crate) use portal::load_meta;
 use portal::put_portal_meta;
+pub use search::{days_left, CertificateFilter, CertificateKind, CertificateSearch, CertificateSort, ExpiryBucket, ExpiryOverview};
 
 use crate::organisations::OrganisationRecord;
 use crate::store::codec::{self, Versioned};
@@ -92,7 +96,11 @@ pub struct CertificateEntry {
 
 /// How screens name a certificate: its portal name, or the subject's CN, or the subject.
 pub(crate) fn label_of(meta: &CertificatePortalMeta, record: &CertificateRecord) -> String {
-    meta.display_name.clone().or_else(|| record.facts.subject_common_name.clone()).unwrap_or_else(|| record.facts.subject.clone())
+    label_of_facts(meta, &record.facts).to_string()
+}
+
+fn label_of_facts<'a>(meta: &'a CertificatePortalMeta, facts: &'a CertificateFacts) -> &'a str {
+    meta.display_name.as_deref().or(facts.subject_common_name.as_deref()).unwrap_or(&facts.subject)
 }
 
 impl CertificateEntry {
@@ -105,59 +113,6 @@ impl CertificateEntry {
         let b64 = base64::engine::general_purpose::STANDARD.encode(&self.record.der);
         let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
         format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"))
-    }
-}
-
-/// CA or leaf, for filtering.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CertificateKind {
-    Ca,
-    Leaf,
-}
-
-/// Listing filters; all optional, combined with AND.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct CertificateFilter {
-    pub organisation: Option<String>,
-    /// Expiring within this many days from now (already expired ones included).
-    pub expiring_within_days: Option<i64>,
-    pub kind: Option<CertificateKind>,
-    /// Case-insensitive text over subject, issuer, portal name and fingerprint (hex or colon form).
-    pub q: Option<String>,
-}
-
-impl CertificateFilter {
-    /// Whether an entry passes the filter at `now`. Pure.
-    pub fn matches(&self, entry: &CertificateEntry, now: UnixSeconds) -> bool {
-        let facts = &entry.record.facts;
-        if let Some(org) = &self.organisation {
-            if !entry.meta.organisation_ids.contains(org) {
-                return false;
-            }
-        }
-        if let Some(days) = self.expiring_within_days {
-            if facts.not_after > now.saturating_add(days.saturating_mul(86_400)) {
-                return false;
-            }
-        }
-        match self.kind {
-            Some(CertificateKind::Ca) if !facts.is_ca => return false,
-            Some(CertificateKind::Leaf) if facts.is_ca => return false,
-            _ => {}
-        }
-        if let Some(q) = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            let q = q.to_lowercase();
-            let hex_q: String = q.chars().filter(|c| *c != ':').collect();
-            let text_hit = [facts.subject.as_str(), facts.issuer.as_str(), entry.meta.display_name.as_deref().unwrap_or("")]
-                .iter()
-                .any(|field| field.to_lowercase().contains(&q));
-            let fingerprint_hit = !hex_q.is_empty() && facts.id.contains(&hex_q);
-            if !text_hit && !fingerprint_hit {
-                return false;
-            }
-        }
-        true
     }
 }
 
@@ -237,41 +192,6 @@ impl Certificates {
             .await
     }
 
-    /// Every certificate passing `filter`, soonest expiry first.
-    pub async fn list(&self, filter: CertificateFilter) -> Result<Vec<CertificateEntry>, ServiceError> {
-        Ok(self.page(filter, None, usize::MAX).await?.0)
-    }
-
-    /// Up to `limit` certificates passing `filter`, soonest expiry first, after the expiry key
-    /// `after` ([`expiry_key`] of the last one of the previous page); and whether more follow.
-    /// Read from the expiry order only until the page is full.
-    pub async fn page(&self, filter: CertificateFilter, after: Option<String>, limit: usize) -> Result<(Vec<CertificateEntry>, bool), ServiceError> {
-        let now = clock::now();
-        self.store
-            .read(move |txn| {
-                let table = txn.open_table(tables::CERTIFICATES)?;
-                let (mut out, mut more) = (Vec::new(), false);
-                // '\u{1}' sorts right after the key: the page starts after it.
-                let from = after.map(|a| format!("{a}\u{1}")).unwrap_or_default();
-                for item in txn.open_table(tables::CERTIFICATES_BY_EXPIRY)?.range(from.as_str()..)? {
-                    let (k, _) = item?;
-                    let Some((_, id)) = k.value().split_once(':') else { continue };
-                    let Some(record) = load_record(&table, id)? else { continue };
-                    let entry = load_entry(txn, record)?;
-                    if !filter.matches(&entry, now) {
-                        continue;
-                    }
-                    if out.len() >= limit {
-                        more = true;
-                        break;
-                    }
-                    out.push(entry);
-                }
-                Ok((out, more))
-            })
-            .await
-    }
-
     /// Removes a certificate and its portal data. Refused while an API's allow list or a key's
     /// binding uses it, naming them; with `force`, it is also taken out of those (a bound key
     /// left with no certificate then denies every request), and the audit log says so.
@@ -311,5 +231,7 @@ impl Certificates {
     }
 }
 
+#[cfg(test)]
+mod search_tests;
 #[cfg(test)]
 mod tests;

@@ -205,6 +205,10 @@ pub(super) fn put_portal_meta(txn: &redb::WriteTransaction, id: &str, meta: Opti
         crate::references::add(txn, tables::ORGANISATION_CERTIFICATES, std::slice::from_ref(joined), id)?;
         crate::store::changes::touched(txn, crate::store::Touched::Organisation(joined));
     }
+    // The list filters on the name and the organisations: its entry follows.
+    if let Some(meta) = meta {
+        super::listed::refresh(txn, id, meta)?;
+    }
     Ok(())
 }
 
