@@ -70,9 +70,9 @@ pub async fn deliver(webhooks: Webhooks, config: WorkerConfig) {
                         lock(&in_flight).insert(delivery.seq);
                         let (client, webhooks, in_flight) = (client.clone(), webhooks.clone(), Arc::clone(&in_flight));
                         tasks.spawn(async move {
-                            let seq = delivery.seq;
+                            let (seq, id) = (delivery.seq, delivery.id.clone());
                             let attempt = attempt(&client, delivery, config.timeout).await;
-                            if let Err(e) = webhooks.record_attempt(seq, attempt, clock::now_ms()).await {
+                            if let Err(e) = webhooks.record_attempt(seq, &id, attempt, clock::now_ms()).await {
                                 // Still queued: it is sent again (at least once).
                                 tracing::warn!(error = %e, "recording a webhook attempt failed");
                             }

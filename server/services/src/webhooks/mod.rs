@@ -331,10 +331,11 @@ impl Webhooks {
         self.store.read(move |txn| outbox::due(txn, now_ms, limit, &busy)).await
     }
 
-    /// For the worker: records an attempt's outcome (see `outbox::record_attempt`).
-    pub async fn record_attempt(&self, seq: u64, attempt: Attempt, now_ms: i64) -> Result<(), ServiceError> {
-        let policy = self.retry;
-        self.store.write(move |txn| outbox::record_attempt(txn, seq, attempt, policy, now_ms)).await
+    /// For the worker: records an attempt's outcome for delivery `seq` whose `webhook-id` is
+    /// `id` (see `outbox::record_attempt`).
+    pub async fn record_attempt(&self, seq: u64, id: &str, attempt: Attempt, now_ms: i64) -> Result<(), ServiceError> {
+        let (policy, id) = (self.retry, id.to_string());
+        self.store.write(move |txn| outbox::record_attempt(txn, seq, &id, attempt, policy, now_ms)).await
     }
 
     /// For the scheduler: queues `certificate.expiring` for certificates in use that expire

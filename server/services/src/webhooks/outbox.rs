@@ -152,10 +152,7 @@ pub(super) fn of_endpoint(table: &impl ReadableTable<&'static str, &'static [u8]
 /// Queues `event` for `endpoint`, due now. Drops the endpoint's oldest finished deliveries
 /// beyond [`KEEP_PER_ENDPOINT`].
 pub(super) fn enqueue(txn: &WriteTransaction, endpoint: &EndpointRecord, event: &str, payload: &str, now_ms: i64) -> Result<DeliveryRecord, ServiceError> {
-    let seq = match txn.open_table(tables::WEBHOOK_DELIVERIES)?.last()? {
-        Some((k, _)) => k.value() + 1,
-        None => 1,
-    };
+    let seq = next_seq(txn)?;
     let mut record = DeliveryRecord {
         seq,
         id: ids::new_id("msg"),
@@ -174,6 +171,24 @@ pub(super) fn enqueue(txn: &WriteTransaction, endpoint: &EndpointRecord, event: 
     txn.open_table(tables::WEBHOOK_DELIVERIES_BY_ENDPOINT)?.insert(endpoint_key(&endpoint.id, seq).as_str(), &[][..])?;
     prune(txn, &endpoint.id)?;
     Ok(record)
+}
+
+/// The `meta` key of the next delivery sequence number.
+const NEXT_SEQ: &str = "webhook_next_seq";
+
+/// A sequence number never used before: a counter that only grows (the highest delivery may
+/// have been deleted with its endpoint while in flight; its number must not come back). A store
+/// without the counter yet starts after its highest delivery.
+fn next_seq(txn: &WriteTransaction) -> Result<u64, ServiceError> {
+    let after_last = txn.open_table(tables::WEBHOOK_DELIVERIES)?.last()?.map_or(1, |(k, _)| k.value().saturating_add(1));
+    let mut meta = txn.open_table(tables::META)?;
+    let stored = match meta.get(NEXT_SEQ)? {
+        Some(v) => v.value().parse::<u64>().map_err(|_| ServiceError::Internal(format!("meta {NEXT_SEQ} is not a number: {:?}", v.value())))?,
+        None => 1,
+    };
+    let seq = stored.max(after_last);
+    meta.insert(NEXT_SEQ, seq.saturating_add(1).to_string().as_str())?;
+    Ok(seq)
 }
 
 fn prune(txn: &WriteTransaction, endpoint: &str) -> Result<(), ServiceError> {
@@ -271,9 +286,14 @@ pub(super) fn due(txn: &impl Tables, now_ms: i64, limit: usize, busy: &dyn Fn(u6
 
 /// Records an attempt's outcome: delivered; or retried after the policy's wait; or, after 24 h
 /// of failures, the endpoint disabled and flagged (its pending deliveries paused) or the
-/// delivery given up. A delivery or endpoint deleted meanwhile is ignored.
-pub(super) fn record_attempt(txn: &WriteTransaction, seq: u64, mut attempt: Attempt, policy: RetryPolicy, now_ms: i64) -> Result<(), ServiceError> {
+/// delivery given up. A delivery or endpoint deleted meanwhile is ignored, and so is an outcome
+/// whose `webhook-id` is not the delivery's (never another delivery's outcome).
+pub(super) fn record_attempt(txn: &WriteTransaction, seq: u64, id: &str, mut attempt: Attempt, policy: RetryPolicy, now_ms: i64) -> Result<(), ServiceError> {
     let Some(mut record) = load(&txn.open_table(tables::WEBHOOK_DELIVERIES)?, seq)? else { return Ok(()) };
+    if record.id != id {
+        tracing::warn!(seq, "a webhook outcome for another delivery was ignored");
+        return Ok(());
+    }
     if record.state != DeliveryState::Pending {
         return Ok(());
     }

@@ -122,18 +122,18 @@ async fn failures_are_retried_with_backoff_and_a_success_ends_the_delivery() {
     assert_eq!(hooks.due(t0 - 1, 10, |_| false).await.unwrap().len(), 0, "not due before its time");
     assert_eq!(hooks.due(t0, 10, |_| false).await.unwrap().len(), 1);
 
-    hooks.record_attempt(delivery.seq, failed(t0), t0).await.unwrap();
+    hooks.record_attempt(delivery.seq, &delivery.id, failed(t0), t0).await.unwrap();
     assert!(hooks.due(t0 + 4_999, 10, |_| false).await.unwrap().is_empty());
     assert_eq!(hooks.due(t0 + 5_000, 10, |_| false).await.unwrap()[0].id, delivery.id, "same webhook-id on the retry");
     let t1 = t0 + 5_000;
-    hooks.record_attempt(delivery.seq, answered(t1, 500), t1).await.unwrap();
+    hooks.record_attempt(delivery.seq, &delivery.id, answered(t1, 500), t1).await.unwrap();
     assert!(hooks.due(t1 + 29_999, 10, |_| false).await.unwrap().is_empty());
     assert_eq!(hooks.get(&admin(), &hook.id).await.unwrap().failing_since_ms, Some(t0));
     let t2 = t1 + 30_000;
     // A redirect is not followed: it is a failure like any other non-2xx answer.
-    hooks.record_attempt(delivery.seq, answered(t2, 302), t2).await.unwrap();
+    hooks.record_attempt(delivery.seq, &delivery.id, answered(t2, 302), t2).await.unwrap();
     let t3 = t2 + 120_000;
-    hooks.record_attempt(delivery.seq, answered(t3, 204), t3).await.unwrap();
+    hooks.record_attempt(delivery.seq, &delivery.id, answered(t3, 204), t3).await.unwrap();
     let log = all_deliveries(&hooks, &hook.id).await;
     assert_eq!(log[0].state, DeliveryState::Delivered);
     assert_eq!(log[0].attempt_count, 4);
@@ -142,7 +142,7 @@ async fn failures_are_retried_with_backoff_and_a_success_ends_the_delivery() {
     assert!(hooks.due(i64::MAX / 2, 10, |_| false).await.unwrap().is_empty());
     assert_eq!(hooks.get(&admin(), &hook.id).await.unwrap().failing_since_ms, None, "a success clears the failure");
     // An outcome recorded twice (a stale worker) changes nothing.
-    hooks.record_attempt(delivery.seq, failed(t3), t3).await.unwrap();
+    hooks.record_attempt(delivery.seq, &delivery.id, failed(t3), t3).await.unwrap();
     assert_eq!(all_deliveries(&hooks, &hook.id).await[0].attempt_count, 4);
 }
 
@@ -154,13 +154,13 @@ async fn an_endpoint_failing_for_24_hours_is_disabled_flagged_and_resumed_when_r
     let t0 = 2_000_000_000;
     let first = hooks.send_test(&admin(), &hook.id, t0).await.unwrap();
     let second = hooks.send_test(&admin(), &hook.id, t0).await.unwrap();
-    hooks.record_attempt(first.seq, failed(t0), t0).await.unwrap();
+    hooks.record_attempt(first.seq, &first.id, failed(t0), t0).await.unwrap();
     // Failing for just under 24 hours: still retried.
     let almost = t0 + DISABLE_AFTER_MS - 1;
-    hooks.record_attempt(first.seq, failed(almost), almost).await.unwrap();
+    hooks.record_attempt(first.seq, &first.id, failed(almost), almost).await.unwrap();
     assert!(hooks.get(&admin(), &hook.id).await.unwrap().disabled.is_none());
     let late = t0 + DISABLE_AFTER_MS;
-    hooks.record_attempt(second.seq, answered(late, 503), late).await.unwrap();
+    hooks.record_attempt(second.seq, &second.id, answered(late, 503), late).await.unwrap();
     let flagged = hooks.get(&admin(), &hook.id).await.unwrap();
     let disabled = flagged.disabled.expect("disabled after 24 hours of failures");
     assert!(disabled.reason.contains("HTTP 503"), "{}", disabled.reason);
@@ -187,12 +187,12 @@ async fn a_delivery_failing_for_24_hours_is_given_up_while_its_endpoint_works() 
     let hook = hooks.register(&admin(), "http://127.0.0.1:9/a", &events(&["credential.issued"])).await.unwrap().endpoint;
     let t0 = 3_000_000_000;
     let poison = hooks.send_test(&admin(), &hook.id, t0).await.unwrap();
-    hooks.record_attempt(poison.seq, answered(t0, 400), t0).await.unwrap();
+    hooks.record_attempt(poison.seq, &poison.id, answered(t0, 400), t0).await.unwrap();
     // Others succeed meanwhile: the endpoint is healthy.
     let later = t0 + GIVE_UP_AFTER_MS;
     let fine = hooks.send_test(&admin(), &hook.id, later - 10).await.unwrap();
-    hooks.record_attempt(fine.seq, answered(later - 10, 200), later - 10).await.unwrap();
-    hooks.record_attempt(poison.seq, answered(later, 400), later).await.unwrap();
+    hooks.record_attempt(fine.seq, &fine.id, answered(later - 10, 200), later - 10).await.unwrap();
+    hooks.record_attempt(poison.seq, &poison.id, answered(later, 400), later).await.unwrap();
     let log = all_deliveries(&hooks, &hook.id).await;
     assert_eq!((log[0].state, log[1].state), (DeliveryState::Delivered, DeliveryState::Failed));
     assert!(hooks.get(&admin(), &hook.id).await.unwrap().disabled.is_none());
@@ -225,7 +225,7 @@ async fn the_log_keeps_the_newest_finished_deliveries_and_pages_back() {
     for i in 0..kept + 5 {
         let d = hooks.send_test(&admin(), &hook.id, i as i64).await.unwrap();
         if i >= 2 {
-            hooks.record_attempt(d.seq, answered(i as i64, 200), i as i64).await.unwrap();
+            hooks.record_attempt(d.seq, &d.id, answered(i as i64, 200), i as i64).await.unwrap();
         }
     }
     let log = all_deliveries(&hooks, &hook.id).await;
@@ -316,4 +316,30 @@ async fn the_portal_lifecycle_emits_its_events_and_an_app_deletion_revokes_its_c
     for (_, data) in &seen[4..] {
         assert_eq!((data["id"].as_str(), data["origin"].as_str()), (Some(credential.as_str()), Some("portal")));
     }
+}
+
+#[tokio::test]
+async fn a_deleted_endpoints_sequence_number_is_never_reused_and_a_stale_outcome_is_ignored() {
+    let w = world().await;
+    let hooks = Webhooks::new(w.store.clone(), RetryPolicy::default());
+    let kept = hooks.register(&admin(), "http://127.0.0.1:9/a", &events(&["credential.issued"])).await.unwrap().endpoint;
+    let gone = hooks.register(&admin(), "http://127.0.0.1:9/b", &events(&["credential.issued"])).await.unwrap().endpoint;
+    // The deleted endpoint's delivery holds the highest sequence number, and is in flight.
+    let in_flight = hooks.send_test(&admin(), &gone.id, 10).await.unwrap();
+    hooks.delete(&admin(), &gone.id).await.unwrap();
+    let fresh = hooks.send_test(&admin(), &kept.id, 20).await.unwrap();
+    assert!(fresh.seq > in_flight.seq, "a number once used is not used again");
+    // Even were the number the same, an outcome for another webhook-id changes nothing.
+    hooks.record_attempt(in_flight.seq, &in_flight.id, answered(30, 200), 30).await.unwrap();
+    hooks.record_attempt(fresh.seq, &in_flight.id, answered(30, 200), 30).await.unwrap();
+    let log = all_deliveries(&hooks, &kept.id).await;
+    assert_eq!((log.len(), log[0].state, log[0].attempt_count), (1, DeliveryState::Pending, 0));
+    assert_eq!(hooks.due(30, 10, |_| false).await.unwrap()[0].id, fresh.id);
+    // The counter survives a restart.
+    drop(hooks);
+    let w = w.reopen().await;
+    let hooks = Webhooks::new(w.store.clone(), RetryPolicy::default());
+    hooks.delete(&admin(), &kept.id).await.unwrap();
+    let other = hooks.register(&admin(), "http://127.0.0.1:9/c", &events(&["credential.issued"])).await.unwrap().endpoint;
+    assert!(hooks.send_test(&admin(), &other.id, 40).await.unwrap().seq > fresh.seq);
 }
