@@ -121,6 +121,8 @@ fn copy_tables(source: &ReadTransaction, target: &WriteTransaction) -> Result<()
         tables::WEBHOOK_QUEUE,
         tables::WEBHOOK_DELIVERIES_BY_ENDPOINT,
         tables::WEBHOOK_EXPIRY_NOTICES,
+        tables::WEBHOOK_COUNTS,
+        tables::WEBHOOK_FINISHED_BY_ENDPOINT,
     );
     for table in source.list_tables()? {
         if !copied.iter().any(|name| name == table.name()) {

@@ -130,6 +130,12 @@ pub(super) fn migrate(db: &Database) -> Result<(), StoreError> {
     txn.open_table(tables::WEBHOOK_QUEUE)?;
     txn.open_table(tables::WEBHOOK_DELIVERIES_BY_ENDPOINT)?;
     txn.open_table(tables::WEBHOOK_EXPIRY_NOTICES)?;
+    // Counts and the finished index, for a store whose deliveries were queued without them (no
+    // schema step: the tables are new, and filled once from the deliveries).
+    crate::webhooks::outbox::fill_counts(&txn).map_err(|e| match e {
+        crate::ServiceError::Store(e) => e,
+        other => StoreError::Io(other.to_string()),
+    })?;
     // The certificate list's entries, for a store whose expiry order holds none yet (no schema
     // step: an empty value is still read correctly, from the record, only slower).
     crate::certificates::fill_listed(&txn).map_err(|e| match e {

@@ -109,3 +109,9 @@ pub const WEBHOOK_DELIVERIES_BY_ENDPOINT: TableDefinition<&str, &[u8]> = TableDe
 /// `<certificate id>/<days>` -> empty: `certificate.expiring` was emitted for this certificate at
 /// this threshold (30 or 7 days), so each is sent once.
 pub const WEBHOOK_EXPIRY_NOTICES: TableDefinition<&str, &[u8]> = TableDefinition::new("webhook_expiry_notices");
+/// `<endpoint id>/open` (pending or paused deliveries) and `<endpoint id>/finished` (delivered or
+/// failed) -> how many: the cap on the backlog and the log's pruning cost nothing to check.
+pub const WEBHOOK_COUNTS: TableDefinition<&str, u64> = TableDefinition::new("webhook_counts");
+/// `<endpoint id>/<sequence, 20 digits>` -> empty: an endpoint's finished deliveries, so the
+/// oldest are found without reading the pending ones.
+pub const WEBHOOK_FINISHED_BY_ENDPOINT: TableDefinition<&str, &[u8]> = TableDefinition::new("webhook_finished_by_endpoint");

@@ -5,7 +5,7 @@
 //! process stops is simply still due at the next start (at least once; `webhook-id` is the same,
 //! so receivers can drop the duplicate).
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::{EndpointRecord, MAX_ERROR_CHARS};
@@ -18,8 +18,12 @@ pub const DISABLE_AFTER_MS: i64 = 24 * 3600 * 1000;
 /// A delivery that still fails this long after its first attempt is given up (its endpoint
 /// succeeds with others, or it would have been disabled).
 pub const GIVE_UP_AFTER_MS: i64 = 24 * 3600 * 1000;
-/// Finished deliveries kept per endpoint (the log); pending ones are never dropped.
+/// Finished deliveries kept per endpoint (the log), the newest; waiting ones are dropped only
+/// past [`MAX_OPEN_PER_ENDPOINT`].
 pub const KEEP_PER_ENDPOINT: usize = 100;
+/// Waiting (pending or paused) deliveries per endpoint at most: a dead endpoint's backlog is
+/// bounded (the oldest is given up to make room for a new one).
+pub const MAX_OPEN_PER_ENDPOINT: u64 = 10_000;
 /// Attempts kept per delivery (the newest); `attempt_count` counts them all.
 const KEEP_ATTEMPTS: usize = 20;
 
@@ -149,9 +153,15 @@ pub(super) fn of_endpoint(table: &impl ReadableTable<&'static str, &'static [u8]
     Ok(crate::references::holders(table, endpoint)?.iter().filter_map(|s| s.parse().ok()).collect())
 }
 
-/// Queues `event` for `endpoint`, due now. Drops the endpoint's oldest finished deliveries
-/// beyond [`KEEP_PER_ENDPOINT`].
+/// Queues `event` for `endpoint`, due now. Past [`MAX_OPEN_PER_ENDPOINT`] waiting deliveries,
+/// the endpoint's oldest waiting one is given up (failed, "overflow") to make room: the newest
+/// events matter most (a revocation), and the log shows what was lost. Drops the endpoint's
+/// oldest finished deliveries beyond [`KEEP_PER_ENDPOINT`]. Runs in every audited change's
+/// transaction, so it costs O(log n) plus what it drops, never a scan of the endpoint's log.
 pub(super) fn enqueue(txn: &WriteTransaction, endpoint: &EndpointRecord, event: &str, payload: &str, now_ms: i64) -> Result<DeliveryRecord, ServiceError> {
+    if count(txn, &endpoint.id, OPEN)? >= MAX_OPEN_PER_ENDPOINT {
+        overflow_oldest(txn, &endpoint.id, now_ms)?;
+    }
     let seq = next_seq(txn)?;
     let mut record = DeliveryRecord {
         seq,
@@ -169,6 +179,7 @@ pub(super) fn enqueue(txn: &WriteTransaction, endpoint: &EndpointRecord, event: 
     schedule(txn, &mut record, Some(now_ms))?;
     put(txn, &record)?;
     txn.open_table(tables::WEBHOOK_DELIVERIES_BY_ENDPOINT)?.insert(endpoint_key(&endpoint.id, seq).as_str(), &[][..])?;
+    add_count(txn, &endpoint.id, OPEN, 1)?;
     prune(txn, &endpoint.id)?;
     Ok(record)
 }
@@ -191,18 +202,98 @@ fn next_seq(txn: &WriteTransaction) -> Result<u64, ServiceError> {
     Ok(seq)
 }
 
+/// Waiting deliveries (pending or paused) of an endpoint, and finished ones (delivered, failed).
+const OPEN: &str = "open";
+const FINISHED: &str = "finished";
+
+fn is_finished(state: DeliveryState) -> bool {
+    matches!(state, DeliveryState::Delivered | DeliveryState::Failed)
+}
+
+fn count(txn: &WriteTransaction, endpoint: &str, kind: &str) -> Result<u64, ServiceError> {
+    Ok(txn.open_table(tables::WEBHOOK_COUNTS)?.get(format!("{endpoint}/{kind}").as_str())?.map_or(0, |v| v.value()))
+}
+
+fn add_count(txn: &WriteTransaction, endpoint: &str, kind: &str, delta: i64) -> Result<(), ServiceError> {
+    let now = count(txn, endpoint, kind)?;
+    let next = now.saturating_add_signed(delta);
+    txn.open_table(tables::WEBHOOK_COUNTS)?.insert(format!("{endpoint}/{kind}").as_str(), next)?;
+    Ok(())
+}
+
+/// Ends a waiting delivery (delivered or failed): out of the queue, into the finished index.
+fn finish(txn: &WriteTransaction, record: &mut DeliveryRecord, state: DeliveryState) -> Result<(), ServiceError> {
+    schedule(txn, record, None)?;
+    record.state = state;
+    put(txn, record)?;
+    txn.open_table(tables::WEBHOOK_FINISHED_BY_ENDPOINT)?.insert(endpoint_key(&record.endpoint, record.seq).as_str(), &[][..])?;
+    add_count(txn, &record.endpoint, OPEN, -1)?;
+    add_count(txn, &record.endpoint, FINISHED, 1)?;
+    prune(txn, &record.endpoint)
+}
+
+/// Gives up the endpoint's oldest waiting delivery. Finished ones are at most
+/// [`KEEP_PER_ENDPOINT`] + 1, so it is found within that many index entries.
+fn overflow_oldest(txn: &WriteTransaction, endpoint: &str, now_ms: i64) -> Result<(), ServiceError> {
+    let oldest = {
+        let index = txn.open_table(tables::WEBHOOK_DELIVERIES_BY_ENDPOINT)?;
+        let finished = txn.open_table(tables::WEBHOOK_FINISHED_BY_ENDPOINT)?;
+        let (from, to) = (format!("{endpoint}/"), format!("{endpoint}0"));
+        let mut found = None;
+        for item in index.range(from.as_str()..to.as_str())? {
+            let (k, _) = item?;
+            if finished.get(k.value())?.is_none() {
+                found = k.value().rsplit_once('/').and_then(|(_, s)| s.parse::<u64>().ok());
+                break;
+            }
+        }
+        found
+    };
+    let Some(seq) = oldest else { return Ok(()) };
+    let Some(mut record) = load(&txn.open_table(tables::WEBHOOK_DELIVERIES)?, seq)? else { return Ok(()) };
+    if is_finished(record.state) {
+        return Ok(());
+    }
+    tracing::warn!(endpoint, seq, "webhook backlog full: the oldest waiting delivery was given up");
+    record.attempts.push(Attempt {
+        at_ms: now_ms,
+        duration_ms: 0,
+        status: None,
+        error: Some(format!("overflow: more than {MAX_OPEN_PER_ENDPOINT} deliveries waiting; given up unsent")),
+    });
+    if record.attempts.len() > KEEP_ATTEMPTS {
+        record.attempts.remove(0);
+    }
+    finish(txn, &mut record, DeliveryState::Failed)
+}
+
+/// Drops the oldest finished deliveries beyond [`KEEP_PER_ENDPOINT`] finished ones (waiting
+/// ones do not count, so a backlog does not hide the log): each found at the head of the
+/// finished index.
 fn prune(txn: &WriteTransaction, endpoint: &str) -> Result<(), ServiceError> {
-    let seqs = of_endpoint(&txn.open_table(tables::WEBHOOK_DELIVERIES_BY_ENDPOINT)?, endpoint)?;
-    let mut excess = seqs.len().saturating_sub(KEEP_PER_ENDPOINT);
-    for seq in seqs {
-        if excess == 0 {
-            break;
+    let (from, to) = (format!("{endpoint}/"), format!("{endpoint}0"));
+    let mut excess = count(txn, endpoint, FINISHED)?.saturating_sub(KEEP_PER_ENDPOINT as u64);
+    while excess > 0 {
+        let oldest = {
+            let finished = txn.open_table(tables::WEBHOOK_FINISHED_BY_ENDPOINT)?;
+            let mut range = finished.range(from.as_str()..to.as_str())?;
+            let head = match range.next() {
+                Some(item) => item?.0.value().rsplit_once('/').and_then(|(_, s)| s.parse::<u64>().ok()),
+                None => break,
+            };
+            head
+        };
+        let Some(seq) = oldest else { break };
+        let record = load(&txn.open_table(tables::WEBHOOK_DELIVERIES)?, seq)?;
+        match record {
+            Some(record) => forget(txn, &record)?,
+            // An index entry without its delivery: drop it, or it would be found again.
+            None => {
+                txn.open_table(tables::WEBHOOK_FINISHED_BY_ENDPOINT)?.remove(endpoint_key(endpoint, seq).as_str())?;
+                add_count(txn, endpoint, FINISHED, -1)?;
+            }
         }
-        let Some(record) = load(&txn.open_table(tables::WEBHOOK_DELIVERIES)?, seq)? else { continue };
-        if matches!(record.state, DeliveryState::Delivered | DeliveryState::Failed) {
-            forget(txn, &record)?;
-            excess -= 1;
-        }
+        excess -= 1;
     }
     Ok(())
 }
@@ -212,7 +303,34 @@ fn forget(txn: &WriteTransaction, record: &DeliveryRecord) -> Result<(), Service
         txn.open_table(tables::WEBHOOK_QUEUE)?.remove(queue_key(at, record.seq).as_str())?;
     }
     txn.open_table(tables::WEBHOOK_DELIVERIES)?.remove(record.seq)?;
-    txn.open_table(tables::WEBHOOK_DELIVERIES_BY_ENDPOINT)?.remove(endpoint_key(&record.endpoint, record.seq).as_str())?;
+    let key = endpoint_key(&record.endpoint, record.seq);
+    txn.open_table(tables::WEBHOOK_DELIVERIES_BY_ENDPOINT)?.remove(key.as_str())?;
+    if is_finished(record.state) {
+        txn.open_table(tables::WEBHOOK_FINISHED_BY_ENDPOINT)?.remove(key.as_str())?;
+        add_count(txn, &record.endpoint, FINISHED, -1)
+    } else {
+        add_count(txn, &record.endpoint, OPEN, -1)
+    }
+}
+
+/// Builds the counts and the finished index from the deliveries, once, for a store that has
+/// deliveries but no counts yet (queued by a build without them).
+pub(crate) fn fill_counts(txn: &WriteTransaction) -> Result<(), ServiceError> {
+    if !txn.open_table(tables::WEBHOOK_COUNTS)?.is_empty()? || txn.open_table(tables::WEBHOOK_DELIVERIES)?.is_empty()? {
+        return Ok(());
+    }
+    let mut all = Vec::new();
+    for item in txn.open_table(tables::WEBHOOK_DELIVERIES)?.iter()? {
+        let (k, v) = item?;
+        let record: DeliveryRecord = codec::decode("webhook_deliveries", &k.value().to_string(), v.value())?;
+        all.push((record.endpoint, record.seq, is_finished(record.state)));
+    }
+    for (endpoint, seq, finished) in all {
+        if finished {
+            txn.open_table(tables::WEBHOOK_FINISHED_BY_ENDPOINT)?.insert(endpoint_key(&endpoint, seq).as_str(), &[][..])?;
+        }
+        add_count(txn, &endpoint, if finished { FINISHED } else { OPEN }, 1)?;
+    }
     Ok(())
 }
 
@@ -222,6 +340,10 @@ pub(super) fn forget_endpoint(txn: &WriteTransaction, endpoint: &str) -> Result<
     for seq in seqs {
         let Some(record) = load(&txn.open_table(tables::WEBHOOK_DELIVERIES)?, seq)? else { continue };
         forget(txn, &record)?;
+    }
+    let mut counts = txn.open_table(tables::WEBHOOK_COUNTS)?;
+    for kind in [OPEN, FINISHED] {
+        counts.remove(format!("{endpoint}/{kind}").as_str())?;
     }
     Ok(())
 }
@@ -311,9 +433,7 @@ pub(super) fn record_attempt(txn: &WriteTransaction, seq: u64, id: &str, mut att
         record.attempts.remove(0);
     }
     if succeeded {
-        schedule(txn, &mut record, None)?;
-        record.state = DeliveryState::Delivered;
-        put(txn, &record)?;
+        finish(txn, &mut record, DeliveryState::Delivered)?;
         if endpoint.failing_since_ms.take().is_some() {
             super::put_endpoint(txn, &endpoint)?;
         }
@@ -332,11 +452,9 @@ pub(super) fn record_attempt(txn: &WriteTransaction, seq: u64, id: &str, mut att
     }
     super::put_endpoint(txn, &endpoint)?;
     if now_ms - record.retry_from_ms >= GIVE_UP_AFTER_MS {
-        schedule(txn, &mut record, None)?;
-        record.state = DeliveryState::Failed;
-    } else {
-        let next = now_ms.saturating_add(policy.delay_after(record.attempt_count));
-        schedule(txn, &mut record, Some(next))?;
+        return finish(txn, &mut record, DeliveryState::Failed);
     }
+    let next = now_ms.saturating_add(policy.delay_after(record.attempt_count));
+    schedule(txn, &mut record, Some(next))?;
     put(txn, &record)
 }

@@ -229,8 +229,8 @@ async fn the_log_keeps_the_newest_finished_deliveries_and_pages_back() {
         }
     }
     let log = all_deliveries(&hooks, &hook.id).await;
-    // Pending ones are never dropped: the two first stay, the oldest finished go.
-    assert_eq!(log.len(), kept);
+    // Pending ones are not dropped (nor counted): the two first stay, the oldest finished go.
+    assert_eq!(log.len(), kept + 2);
     assert_eq!(log.iter().filter(|d| d.state == DeliveryState::Pending).count(), 2);
     let page = hooks.deliveries(&admin(), &hook.id, None, 10).await.unwrap();
     assert!(page.more);
@@ -342,4 +342,101 @@ async fn a_deleted_endpoints_sequence_number_is_never_reused_and_a_stale_outcome
     hooks.delete(&admin(), &kept.id).await.unwrap();
     let other = hooks.register(&admin(), "http://127.0.0.1:9/c", &events(&["credential.issued"])).await.unwrap().endpoint;
     assert!(hooks.send_test(&admin(), &other.id, 40).await.unwrap().seq > fresh.seq);
+}
+
+#[tokio::test]
+async fn a_backlog_past_the_cap_gives_up_its_oldest_and_pruning_skips_the_pending_ones() {
+    use super::outbox::MAX_OPEN_PER_ENDPOINT;
+    let w = world().await;
+    let hooks = Webhooks::new(w.store.clone(), RetryPolicy::default());
+    let dead = hooks.register(&admin(), "http://127.0.0.1:9/a", &events(&["credential.issued"])).await.unwrap().endpoint;
+    let record = w.store.read_blocking(|txn| load_endpoint(&txn.open_table(tables::WEBHOOK_ENDPOINTS)?, &dead.id)).unwrap().unwrap();
+    // A dead endpoint's backlog fills up (queued in one transaction: quicker than one each).
+    let (endpoint, cap) = (record.clone(), MAX_OPEN_PER_ENDPOINT as usize);
+    let first = w
+        .store
+        .write(move |txn| {
+            let first = outbox::enqueue(txn, &endpoint, "credential.issued", "{}", 1)?;
+            for i in 1..cap {
+                outbox::enqueue(txn, &endpoint, "credential.issued", "{}", 1 + i as i64)?;
+            }
+            Ok(first)
+        })
+        .await
+        .unwrap();
+    let newest = hooks.send_test(&admin(), &dead.id, 50_000).await.unwrap();
+    let page = hooks.deliveries(&admin(), &dead.id, Some(first.seq + 1), 1).await.unwrap();
+    let oldest = &page.deliveries[0];
+    assert_eq!((oldest.id.as_str(), oldest.state, oldest.attempt_count), (first.id.as_str(), DeliveryState::Failed, 0));
+    assert!(oldest.attempts[0].error.as_deref().unwrap().starts_with("overflow"), "{:?}", oldest.attempts);
+    let due = hooks.due(i64::MAX / 2, cap + 10, |_| false).await.unwrap();
+    assert_eq!(due.len(), cap, "never more than the cap waiting");
+    assert!(due.iter().any(|d| d.id == newest.id) && due.iter().all(|d| d.id != first.id));
+    // The outcome of the given-up one (it was in flight) changes nothing.
+    hooks.record_attempt(first.seq, &first.id, answered(50_001, 200), 50_001).await.unwrap();
+    assert_eq!(hooks.due(i64::MAX / 2, cap + 10, |_| false).await.unwrap().len(), cap);
+
+    // Finished ones beyond the log's size go, oldest first, however many are pending.
+    for d in due.iter().take(KEEP_PER_ENDPOINT_PLUS) {
+        hooks.record_attempt(d.seq, &d.id, answered(60_000, 204), 60_000).await.unwrap();
+    }
+    hooks.send_test(&admin(), &dead.id, 70_000).await.unwrap();
+    let finished = w
+        .store
+        .read_blocking(move |txn| {
+            let table = txn.open_table(tables::WEBHOOK_FINISHED_BY_ENDPOINT)?;
+            Ok(table.iter()?.count())
+        })
+        .unwrap();
+    assert_eq!(finished, outbox::KEEP_PER_ENDPOINT, "the newest finished ones are kept, however many are pending");
+    assert_eq!(hooks.due(i64::MAX / 2, cap + 10, |_| false).await.unwrap().len(), cap + 1 - KEEP_PER_ENDPOINT_PLUS);
+
+    // Deleting the endpoint leaves no count behind.
+    hooks.delete(&admin(), &dead.id).await.unwrap();
+    let counts = w.store.read_blocking(|txn| Ok(txn.open_table(tables::WEBHOOK_COUNTS)?.iter()?.count())).unwrap();
+    assert_eq!(counts, 0);
+}
+
+const KEEP_PER_ENDPOINT_PLUS: usize = outbox::KEEP_PER_ENDPOINT + 5;
+
+#[tokio::test]
+async fn counts_are_filled_once_for_a_store_queued_without_them() {
+    let w = world().await;
+    let hooks = Webhooks::new(w.store.clone(), RetryPolicy::default());
+    let hook = hooks.register(&admin(), "http://127.0.0.1:9/a", &events(&["credential.issued"])).await.unwrap().endpoint;
+    for i in 0..outbox::KEEP_PER_ENDPOINT as i64 {
+        let d = hooks.send_test(&admin(), &hook.id, i).await.unwrap();
+        if i > 0 {
+            hooks.record_attempt(d.seq, &d.id, answered(i, 200), i).await.unwrap();
+        }
+    }
+    // As an older build left it: no counts, no finished index.
+    w.store
+        .write(|txn| {
+            txn.delete_table(tables::WEBHOOK_COUNTS)?;
+            txn.delete_table(tables::WEBHOOK_FINISHED_BY_ENDPOINT)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    drop(hooks);
+    let w = w.reopen().await;
+    let hooks = Webhooks::new(w.store.clone(), RetryPolicy::default());
+    hooks.send_test(&admin(), &hook.id, 1000).await.unwrap();
+    let log = all_deliveries(&hooks, &hook.id).await;
+    // 99 finished and 2 pending: one more finished is the 100th, the next drops the oldest.
+    assert_eq!(log.len(), outbox::KEEP_PER_ENDPOINT + 1);
+    assert_eq!(log.iter().filter(|d| d.state == DeliveryState::Pending).count(), 2);
+    let newest = &log[0];
+    hooks.record_attempt(newest.seq, &newest.id, answered(1001, 200), 1001).await.unwrap();
+    hooks.send_test(&admin(), &hook.id, 1002).await.unwrap();
+    let log = all_deliveries(&hooks, &hook.id).await;
+    assert_eq!(log.len(), outbox::KEEP_PER_ENDPOINT + 2, "the counts were filled: nothing is dropped yet");
+    let oldest_finished = log.iter().rev().find(|d| d.state == DeliveryState::Delivered).unwrap().seq;
+    let d = &log[0];
+    hooks.record_attempt(d.seq, &d.id, answered(1003, 200), 1003).await.unwrap();
+    hooks.send_test(&admin(), &hook.id, 1004).await.unwrap();
+    let log = all_deliveries(&hooks, &hook.id).await;
+    assert_eq!(log.len(), outbox::KEEP_PER_ENDPOINT + 2);
+    assert!(log.iter().all(|d| d.seq != oldest_finished), "the oldest finished one was dropped");
 }
