@@ -4,7 +4,7 @@
 //! Redirects are not followed (hyper's client never does; a 3xx is a failed attempt). The
 //! answer's body is never read or shown: only its status code is kept.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,15 +27,17 @@ pub struct WorkerConfig {
     pub poll: Duration,
     /// One attempt's limit (connect, send, answer's head).
     pub timeout: Duration,
-    /// Attempts in flight at once (a slow endpoint does not hold up the others).
+    /// Attempts in flight at once (one per endpoint: a slow endpoint does not hold up the others).
     pub concurrency: usize,
+    /// How long an endpoint is held back after its outcome could not be recorded.
+    pub record_backoff: Duration,
 }
 
 impl WorkerConfig {
     /// Polls every second, or as often as the first retry's wait when that is shorter (tests).
     pub fn for_policy(policy: RetryPolicy) -> WorkerConfig {
         let poll = Duration::from_millis(u64::try_from(policy.base_ms).unwrap_or(1000).clamp(20, 1000));
-        WorkerConfig { poll, timeout: Duration::from_secs(10), concurrency: 16 }
+        WorkerConfig { poll, timeout: Duration::from_secs(10), concurrency: 16, record_backoff: poll * 30 }
     }
 }
 
@@ -54,41 +56,88 @@ fn client(timeout: Duration) -> Option<WebhookClient> {
     Some(Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector))
 }
 
+/// The endpoints with an attempt in flight, and those held back after their outcome could not
+/// be recorded (a store error: sending again at once would only repeat it).
+#[derive(Default)]
+struct Busy {
+    in_flight: HashSet<String>,
+    held: HashMap<String, Instant>,
+}
+
+impl Busy {
+    fn is_busy(&self, endpoint: &str) -> bool {
+        self.in_flight.contains(endpoint) || self.held.get(endpoint).is_some_and(|until| Instant::now() < *until)
+    }
+}
+
+/// An endpoint's slot: freed when its task ends however it ends (a panic included), held back
+/// for a while if the outcome was not recorded.
+struct Slot {
+    busy: Arc<Mutex<Busy>>,
+    endpoint: String,
+    hold: Option<Duration>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut busy = lock(&self.busy);
+        busy.in_flight.remove(&self.endpoint);
+        if let Some(hold) = self.hold {
+            busy.held.insert(self.endpoint.clone(), Instant::now() + hold);
+        }
+    }
+}
+
 /// Runs until aborted. Deliveries in flight when it is aborted are still queued in the store.
+/// Reads the outbox again at once when a task ends (its endpoint may have more), else every
+/// `poll`.
 pub async fn deliver(webhooks: Webhooks, config: WorkerConfig) {
     let Some(client) = client(config.timeout) else { return };
-    let in_flight: Arc<Mutex<HashSet<u64>>> = Arc::default();
+    let busy: Arc<Mutex<Busy>> = Arc::default();
     let mut tasks = JoinSet::new();
     loop {
-        while tasks.try_join_next().is_some() {}
-        let room = config.concurrency.saturating_sub(lock(&in_flight).len());
+        let room = {
+            let mut state = lock(&busy);
+            let now = Instant::now();
+            state.held.retain(|_, until| now < *until);
+            config.concurrency.saturating_sub(state.in_flight.len())
+        };
         if room > 0 {
-            let busy = Arc::clone(&in_flight);
-            match webhooks.due(clock::now_ms(), room, move |seq| lock(&busy).contains(&seq)).await {
+            let check = Arc::clone(&busy);
+            match webhooks.due(clock::now_ms(), room, move |endpoint| lock(&check).is_busy(endpoint)).await {
                 Ok(due) => {
                     for delivery in due {
-                        lock(&in_flight).insert(delivery.seq);
-                        let (client, webhooks, in_flight) = (client.clone(), webhooks.clone(), Arc::clone(&in_flight));
+                        lock(&busy).in_flight.insert(delivery.endpoint.clone());
+                        let mut slot = Slot { busy: Arc::clone(&busy), endpoint: delivery.endpoint.clone(), hold: None };
+                        let (client, webhooks) = (client.clone(), webhooks.clone());
                         tasks.spawn(async move {
                             let (seq, id) = (delivery.seq, delivery.id.clone());
                             let attempt = attempt(&client, delivery, config.timeout).await;
                             if let Err(e) = webhooks.record_attempt(seq, &id, attempt, clock::now_ms()).await {
-                                // Still queued: it is sent again (at least once).
-                                tracing::warn!(error = %e, "recording a webhook attempt failed");
+                                // Still queued: sent again (at least once), after a pause.
+                                tracing::warn!(error = %e, "recording a webhook attempt failed; holding its endpoint back");
+                                slot.hold = Some(config.record_backoff);
                             }
-                            lock(&in_flight).remove(&seq);
+                            drop(slot);
                         });
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "reading the webhook outbox failed; retrying"),
             }
         }
-        tokio::time::sleep(config.poll).await;
+        tokio::select! {
+            Some(ended) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Err(e) = ended {
+                    tracing::error!(error = %e, "a webhook delivery task failed");
+                }
+            }
+            _ = tokio::time::sleep(config.poll) => {}
+        }
     }
 }
 
-fn lock(set: &Mutex<HashSet<u64>>) -> std::sync::MutexGuard<'_, HashSet<u64>> {
-    set.lock().unwrap_or_else(|p| p.into_inner())
+fn lock(busy: &Mutex<Busy>) -> std::sync::MutexGuard<'_, Busy> {
+    busy.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// One signed POST; its status code, or why there was none.

@@ -374,3 +374,37 @@ async fn the_admin_page_registers_shows_the_secret_once_sends_a_test_and_shows_t
     let (_, listed) = call(&admin, &server, "list_webhooks", &[]).await;
     assert_eq!(listed, json!([]));
 }
+
+#[tokio::test]
+async fn an_endpoint_gets_one_attempt_at_a_time_and_a_hanging_one_holds_up_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("data"));
+    let mut hanging = Receiver::start("127.0.0.1:0".parse().unwrap(), Answer::Hang).await;
+    let mut healthy = Receiver::start("127.0.0.1:0".parse().unwrap(), Answer::Status(204)).await;
+    let (slow, _) = register(&server, &hanging.url, &["credential.issued"]).await;
+    let (fine, _) = register(&server, &healthy.url, &["credential.issued"]).await;
+    issue_key(&server, "/one-a").await;
+    issue_key(&server, "/one-b").await;
+    issue_key(&server, "/one-c").await;
+    // The hanging receiver holds the first attempt: the next ones wait for it.
+    let first = hanging.next(Duration::from_secs(10)).await;
+    assert_eq!(verify_type(&first), "credential.issued");
+    // The other endpoint gets all three meanwhile, in order.
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(healthy.next(Duration::from_secs(10)).await.headers.get("webhook-id").unwrap().to_str().unwrap().to_string());
+    }
+    let log = wait_for_log(&server, &fine, Duration::from_secs(5), |log| log.len() == 3 && log.iter().all(|d| d["state"] == "delivered")).await;
+    let mut expected: Vec<String> = log.iter().map(|d| d["id"].as_str().unwrap().to_string()).collect();
+    expected.reverse();
+    assert_eq!(got, expected, "first attempts in the order of the events");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(hanging.got.try_recv().is_err(), "a second attempt reached an endpoint with one in flight");
+    let waiting = deliveries(&server, &slow).await;
+    assert_eq!(waiting.len(), 3);
+    assert!(waiting.iter().all(|d| d["state"] == "pending" && d["attempt_count"] == 0), "{waiting:#?}");
+}
+
+fn verify_type(received: &Received) -> String {
+    serde_json::from_slice::<Value>(&received.body).unwrap()["type"].as_str().unwrap().to_string()
+}

@@ -326,8 +326,9 @@ impl Webhooks {
             .await
     }
 
-    /// For the worker: up to `limit` deliveries due at `now_ms`, without those `busy` (in flight).
-    pub async fn due(&self, now_ms: i64, limit: usize, busy: impl Fn(u64) -> bool + Send + 'static) -> Result<Vec<DueDelivery>, ServiceError> {
+    /// For the worker: up to `limit` deliveries due at `now_ms`, at most one per endpoint, none
+    /// of a `busy` endpoint (one of its deliveries is in flight).
+    pub async fn due(&self, now_ms: i64, limit: usize, busy: impl Fn(&str) -> bool + Send + 'static) -> Result<Vec<DueDelivery>, ServiceError> {
         self.store.read(move |txn| outbox::due(txn, now_ms, limit, &busy)).await
     }
 

@@ -110,6 +110,8 @@ impl Versioned for DeliveryRecord {
 pub struct DueDelivery {
     pub seq: u64,
     pub id: String,
+    /// The endpoint's id (`whk_…`): one attempt in flight per endpoint.
+    pub endpoint: String,
     pub url: String,
     pub secret: String,
     pub payload: String,
@@ -142,7 +144,8 @@ fn schedule(txn: &WriteTransaction, record: &mut DeliveryRecord, at_ms: Option<i
         queue.remove(queue_key(old, record.seq).as_str())?;
     }
     if let Some(at) = at_ms {
-        queue.insert(queue_key(at, record.seq).as_str(), &[][..])?;
+        // The endpoint in the value: `due` skips a busy endpoint's entries without decoding them.
+        queue.insert(queue_key(at, record.seq).as_str(), record.endpoint.as_bytes())?;
     }
     record.next_attempt_ms = at_ms;
     Ok(())
@@ -377,27 +380,37 @@ pub(super) fn resume_endpoint(txn: &WriteTransaction, endpoint: &str, now_ms: i6
     Ok(())
 }
 
-/// Up to `limit` deliveries due at `now_ms`, soonest first, skipping `busy` ones (in flight).
-pub(super) fn due(txn: &impl Tables, now_ms: i64, limit: usize, busy: &dyn Fn(u64) -> bool) -> Result<Vec<DueDelivery>, ServiceError> {
+/// Up to `limit` deliveries due at `now_ms`, soonest first, at most one per endpoint and none
+/// of a `busy` endpoint (one in flight): an endpoint gets one attempt at a time, so its first
+/// attempts go out in order and a slow one cannot take every slot.
+pub(super) fn due(txn: &impl Tables, now_ms: i64, limit: usize, busy: &dyn Fn(&str) -> bool) -> Result<Vec<DueDelivery>, ServiceError> {
     let queue = txn.table(tables::WEBHOOK_QUEUE)?;
     let deliveries = txn.table(tables::WEBHOOK_DELIVERIES)?;
     let endpoints = txn.table(tables::WEBHOOK_ENDPOINTS)?;
     let end = queue_key(now_ms.saturating_add(1), 0);
-    let mut out = Vec::new();
+    let mut out: Vec<DueDelivery> = Vec::new();
+    let taken = |endpoint: &str, out: &[DueDelivery]| busy(endpoint) || out.iter().any(|d| d.endpoint == endpoint);
     for item in queue.range(..end.as_str())? {
         if out.len() == limit {
             break;
         }
-        let (k, _) = item?;
+        let (k, v) = item?;
+        // Entries queued by an older build hold no endpoint: read from the delivery.
+        if let Ok(endpoint) = std::str::from_utf8(v.value()) {
+            if !endpoint.is_empty() && taken(endpoint, &out) {
+                continue;
+            }
+        }
         let Some(seq) = k.value().split_once('/').and_then(|(_, s)| s.parse::<u64>().ok()) else { continue };
-        if busy(seq) {
+        let Some(record) = load(&deliveries, seq)? else { continue };
+        if taken(&record.endpoint, &out) {
             continue;
         }
-        let Some(record) = load(&deliveries, seq)? else { continue };
         let Some(endpoint) = super::load_endpoint(&endpoints, &record.endpoint)? else { continue };
         out.push(DueDelivery {
             seq,
             id: record.id,
+            endpoint: record.endpoint,
             url: endpoint.url,
             secret: endpoint.secret.expose().to_string(),
             payload: record.payload,
