@@ -67,12 +67,20 @@ pub(crate) fn credential_ended(txn: &WriteTransaction, credential: &str, organis
     emit(txn, "credential.revoked", data, clock::now_ms())
 }
 
-/// Queues `event` for every enabled endpoint that subscribed to it.
+/// Queues `event` for every enabled endpoint that subscribed to it. An endpoint record that
+/// does not decode is skipped with a warning: this runs inside every audited change (a
+/// revocation), which a webhook problem must never block. Read and write errors stay fatal.
 pub(crate) fn emit(txn: &WriteTransaction, event: &str, data: Value, now_ms: i64) -> Result<(), ServiceError> {
     let mut wanting: Vec<EndpointRecord> = Vec::new();
     for item in txn.open_table(tables::WEBHOOK_ENDPOINTS)?.iter()? {
         let (k, v) = item?;
-        let endpoint: EndpointRecord = codec::decode("webhook_endpoints", k.value(), v.value())?;
+        let endpoint: EndpointRecord = match codec::decode("webhook_endpoints", k.value(), v.value()) {
+            Ok(endpoint) => endpoint,
+            Err(e) => {
+                tracing::warn!(endpoint = k.value(), error = %e, event, "a webhook endpoint that does not decode was skipped");
+                continue;
+            }
+        };
         if endpoint.wants(event) {
             wanting.push(endpoint);
         }

@@ -447,3 +447,24 @@ async fn counts_are_filled_once_for_a_store_queued_without_them() {
     assert_eq!(log.len(), outbox::KEEP_PER_ENDPOINT + 2);
     assert!(log.iter().all(|d| d.seq != oldest_finished), "the oldest finished one was dropped");
 }
+
+#[tokio::test]
+async fn an_endpoint_record_that_does_not_decode_never_blocks_a_revocation() {
+    let w = world().await;
+    let hooks = Webhooks::new(w.store.clone(), RetryPolicy::default());
+    let hook = hooks.register(&admin(), "http://127.0.0.1:9/a", &events(&["credential.revoked"])).await.unwrap().endpoint;
+    w.store
+        .write(|txn| {
+            txn.open_table(tables::WEBHOOK_ENDPOINTS)?.insert("whk_broken", &b"\x01{not json"[..])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let keys = Keys::new(w.store.clone());
+    let spec: KeySpec = serde_json::from_value(serde_json::json!({ "apis": [w.api] })).unwrap();
+    let key = keys.create(spec, "admin-token").await.unwrap().record.id;
+    keys.revoke(&key, "admin-token").await.unwrap();
+    assert_eq!(code(keys.revoke(&key, "admin-token").await), "not_found", "the revocation committed");
+    let log = all_deliveries(&hooks, &hook.id).await;
+    assert_eq!(log.iter().map(|d| d.event.as_str()).collect::<Vec<_>>(), vec!["credential.revoked"], "the healthy endpoint still hears of it");
+}
