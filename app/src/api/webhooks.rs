@@ -30,11 +30,17 @@ pub struct WebhookView {
     pub disabled: Option<(String, String)>,
 }
 
-/// A registered endpoint and its secret, shown this once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A registered endpoint and its secret, shown this once. Its `Debug` hides the secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewWebhookView {
     pub webhook: WebhookView,
     pub secret: String,
+}
+
+impl std::fmt::Debug for NewWebhookView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewWebhookView").field("webhook", &self.webhook).field("secret", &"…").finish()
+    }
 }
 
 /// One try of a delivery.
@@ -225,6 +231,21 @@ mod tests {
         let form = WebhookForm { credential_revoked: Some("on".into()), access_request_created: Some("on".into()), credential_issued: Some(String::new()), ..Default::default() };
         assert_eq!(form.events(), vec!["access_request.created".to_string(), "credential.revoked".to_string()]);
         assert_eq!(WebhookForm::field("credential.revoked"), "form[credential_revoked]");
+    }
+
+    #[test]
+    fn debug_never_prints_the_secret() {
+        let webhook = WebhookView {
+            id: "whk_1".into(),
+            url: "https://example.com/hook".into(),
+            events: vec!["credential.revoked".into()],
+            created_at: String::new(),
+            failing_since: None,
+            disabled: None,
+        };
+        let new = NewWebhookView { webhook, secret: "whsec_c2VjcmV0LXNpZ25pbmcta2V5".into() };
+        let shown = format!("{new:?} {new:#?}");
+        assert!(!shown.contains("c2VjcmV0") && shown.contains("whk_1"), "{shown}");
     }
 
     #[cfg(feature = "ssr")]

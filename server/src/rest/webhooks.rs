@@ -82,13 +82,19 @@ impl From<Endpoint> for Webhook {
     }
 }
 
-/// A registered endpoint with its signing secret: shown this once.
-#[derive(Debug, Serialize, ToSchema)]
+/// A registered endpoint with its signing secret: shown this once. Its `Debug` hides the secret.
+#[derive(Serialize, ToSchema)]
 pub struct NewWebhook {
     #[serde(flatten)]
     pub webhook: Webhook,
     /// `whsec_<base64>`: the HMAC-SHA256 key is the base64-decoded part after `whsec_`.
     pub secret: String,
+}
+
+impl std::fmt::Debug for NewWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewWebhook").field("webhook", &self.webhook).field("secret", &"…").finish()
+    }
 }
 
 /// One try of a delivery.
@@ -234,4 +240,27 @@ async fn send_test(caller: AdminCaller, State(state): State<AppState>, Path(id):
               (status = 404, description = "No such webhook", body = Problem, content_type = "application/problem+json")))]
 async fn enable_webhook(caller: AdminCaller, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Webhook>, RestError> {
     Ok(Json(state.services.webhooks.enable(&admin(&caller), &id, clock::now_ms()).await?.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_the_secret() {
+        let webhook = Webhook {
+            id: "whk_1".into(),
+            url: "https://example.com/hook".into(),
+            events: vec!["credential.revoked".into()],
+            created_at: 1,
+            failing_since_ms: None,
+            disabled: false,
+            disabled_at_ms: None,
+            disabled_reason: None,
+        };
+        let new = NewWebhook { webhook, secret: "whsec_c2VjcmV0LXNpZ25pbmcta2V5".into() };
+        let shown = format!("{new:?} {new:#?}");
+        assert!(!shown.contains("c2VjcmV0") && shown.contains("whk_1"), "{shown}");
+    }
 }
