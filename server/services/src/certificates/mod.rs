@@ -218,6 +218,7 @@ impl Certificates {
                 table.remove(id.as_str())?;
                 drop(table);
                 txn.open_table(tables::CERTIFICATES_BY_EXPIRY)?.remove(expiry_key(&record.facts).as_str())?;
+                crate::webhooks::events::forget_notices(txn, &id)?;
                 put_portal_meta(txn, &id, None)?;
                 let mut detail = record.facts.subject;
                 if !uses.is_empty() {

@@ -50,7 +50,7 @@ pub(crate) fn on_audit(txn: &WriteTransaction, entry: &AuditEntry) -> Result<(),
     if let (Some(origin), Some(map)) = (origin, data.as_object_mut()) {
         map.insert("origin".into(), Value::String(origin.into()));
     }
-    emit(txn, event, data, clock::now_ms())
+    emit(txn, event, data, clock::now_ms()).map(drop)
 }
 
 /// `credential.revoked` for a portal credential that ends without a revocation of its own
@@ -64,13 +64,14 @@ pub(crate) fn credential_ended(txn: &WriteTransaction, credential: &str, organis
         "detail": detail,
         "origin": "portal",
     });
-    emit(txn, "credential.revoked", data, clock::now_ms())
+    emit(txn, "credential.revoked", data, clock::now_ms()).map(drop)
 }
 
 /// Queues `event` for every enabled endpoint that subscribed to it. An endpoint record that
 /// does not decode is skipped with a warning: this runs inside every audited change (a
 /// revocation), which a webhook problem must never block. Read and write errors stay fatal.
-pub(crate) fn emit(txn: &WriteTransaction, event: &str, data: Value, now_ms: i64) -> Result<(), ServiceError> {
+/// Returns how many deliveries were queued.
+pub(crate) fn emit(txn: &WriteTransaction, event: &str, data: Value, now_ms: i64) -> Result<usize, ServiceError> {
     let mut wanting: Vec<EndpointRecord> = Vec::new();
     for item in txn.open_table(tables::WEBHOOK_ENDPOINTS)?.iter()? {
         let (k, v) = item?;
@@ -86,18 +87,29 @@ pub(crate) fn emit(txn: &WriteTransaction, event: &str, data: Value, now_ms: i64
         }
     }
     if wanting.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let body = payload(event, now_ms, data)?;
     for endpoint in &wanting {
         outbox::enqueue(txn, endpoint, event, &body, now_ms)?;
+    }
+    Ok(wanting.len())
+}
+
+/// Forgets a deleted certificate's notices (its id could come back if it is uploaded again).
+pub(crate) fn forget_notices(txn: &WriteTransaction, certificate: &str) -> Result<(), ServiceError> {
+    let mut notices = txn.open_table(tables::WEBHOOK_EXPIRY_NOTICES)?;
+    for days in EXPIRY_THRESHOLDS {
+        notices.remove(format!("{certificate}/{days}").as_str())?;
     }
     Ok(())
 }
 
 /// Certificates in use (by an API, a key, a subscription, or linked to an organisation) that
 /// expire after `now` and within 30 days: `certificate.expiring` once per threshold reached.
-/// A certificate first seen inside 7 days gets the 7-day notice only.
+/// A certificate first seen inside 7 days gets the 7-day notice only. A notice counts as given
+/// only when some endpoint queued it: one registered later still hears of certificates
+/// already in the window.
 pub(super) fn scan_expiring(txn: &WriteTransaction, now: UnixSeconds, now_ms: i64) -> Result<usize, ServiceError> {
     let widest = EXPIRY_THRESHOLDS[0] * 86_400;
     let mut candidates = Vec::new();
@@ -138,9 +150,6 @@ pub(super) fn scan_expiring(txn: &WriteTransaction, now: UnixSeconds, now_ms: i6
         if notices.get(key.as_str())?.is_some() {
             continue;
         }
-        for days in EXPIRY_THRESHOLDS.iter().filter(|d| **d >= threshold) {
-            notices.insert(format!("{id}/{days}").as_str(), &[][..])?;
-        }
         let data = json!({
             "object": "certificate",
             "id": id,
@@ -149,7 +158,12 @@ pub(super) fn scan_expiring(txn: &WriteTransaction, now: UnixSeconds, now_ms: i6
             "days_left": left / 86_400,
             "threshold_days": threshold,
         });
-        emit(txn, "certificate.expiring", data, now_ms)?;
+        if emit(txn, "certificate.expiring", data, now_ms)? == 0 {
+            continue;
+        }
+        for days in EXPIRY_THRESHOLDS.iter().filter(|d| **d >= threshold) {
+            notices.insert(format!("{id}/{days}").as_str(), &[][..])?;
+        }
         noticed += 1;
     }
     Ok(noticed)

@@ -468,3 +468,23 @@ async fn an_endpoint_record_that_does_not_decode_never_blocks_a_revocation() {
     let log = all_deliveries(&hooks, &hook.id).await;
     assert_eq!(log.iter().map(|d| d.event.as_str()).collect::<Vec<_>>(), vec!["credential.revoked"], "the healthy endpoint still hears of it");
 }
+
+#[tokio::test]
+async fn an_endpoint_registered_later_still_hears_of_certificates_already_expiring() {
+    let w = world().await;
+    let hooks = Webhooks::new(w.store.clone(), RetryPolicy::default());
+    let pki = TestPki::new();
+    let soon = pki.leaf(&LeafSpec::client("soon").expiring_in_days(20));
+    let used = w.upload(&soon, Some(&w.acme)).await;
+    let now = crate::clock::now();
+    let notices = |w: &crate::test_world::World| w.store.read_blocking(|txn| Ok(txn.open_table(tables::WEBHOOK_EXPIRY_NOTICES)?.iter()?.count())).unwrap();
+    assert_eq!(hooks.scan_expiring(now).await.unwrap(), 0, "nobody listens");
+    assert_eq!(notices(&w), 0, "so nothing was noticed");
+    let hook = hooks.register(&admin(), "http://127.0.0.1:9/a", &events(&["certificate.expiring"])).await.unwrap().endpoint;
+    assert_eq!(hooks.scan_expiring(now + 60).await.unwrap(), 1);
+    assert_eq!(all_deliveries(&hooks, &hook.id).await.len(), 1);
+    assert_eq!(notices(&w), 1);
+    // A deleted certificate's notices go with it.
+    w.certificates.delete(&used, true, "admin").await.unwrap();
+    assert_eq!(notices(&w), 0);
+}
