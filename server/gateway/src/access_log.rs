@@ -27,6 +27,30 @@ pub use format::{format_line, LogFormat};
 /// polls. The slots are allocated up front (~200 bytes each, 1.7 MB).
 pub const QUEUE_CAPACITY: usize = 8 * 1024;
 
+/// How long `finish` waits for the writer.
+pub const FINISH_WITHIN: Duration = Duration::from_secs(2);
+
+/// The longest path logged, in bytes (a longer one is cut, marked with "…"): the queue's
+/// records stay small whatever the requests.
+pub const MAX_LOGGED_PATH: usize = 1024;
+
+/// `path` cut to at most [`MAX_LOGGED_PATH`] bytes, on a character boundary, ending in "…" when
+/// it was cut (its memory given back too: the record may wait in the queue).
+pub fn logged_path(mut path: String) -> String {
+    const MARK: &str = "…";
+    if path.len() <= MAX_LOGGED_PATH {
+        return path;
+    }
+    let mut end = MAX_LOGGED_PATH - MARK.len();
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    path.truncate(end);
+    path.push_str(MARK);
+    path.shrink_to_fit();
+    path
+}
+
 /// A short id, kept inline: a certificate's first 16 hex digits, or a credential id's
 /// `<prefix>_` and first 8 digits. No allocation per request.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -119,13 +143,26 @@ impl AccessLog {
     }
 
     /// Writes what is queued and stops the writer (at shutdown, once the listener has drained:
-    /// the last requests' lines are not lost). Later records are dropped.
+    /// the last requests' lines are not lost). Later records are dropped. Waits at most
+    /// [`FINISH_WITHIN`]: an output that blocks (a stdout nobody reads) must not hang shutdown.
     pub fn finish(&self) {
+        self.finish_within(FINISH_WITHIN);
+    }
+
+    fn finish_within(&self, deadline: Duration) {
         self.stop.store(true, Ordering::SeqCst);
         let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(writer) = writer {
-            let _ = writer.join();
+        let Some(writer) = writer else { return };
+        let until = std::time::Instant::now() + deadline;
+        while !writer.is_finished() {
+            if std::time::Instant::now() >= until {
+                // Left behind: the process is ending, and its last lines with it.
+                tracing::warn!(waited_ms = deadline.as_millis() as u64, "the access log's output is blocked; shutting down without its last lines");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
+        let _ = writer.join();
     }
 
     /// Queues a record, or drops it (and counts it) when the queue is full.
@@ -266,6 +303,46 @@ mod tests {
         log.finish();
         assert_eq!(out.text().lines().count(), 100);
         log.finish();
+    }
+
+    #[test]
+    fn a_long_path_is_cut_on_a_character_boundary_and_marked() {
+        assert_eq!(logged_path("/orders/1".into()), "/orders/1");
+        let exact = "a".repeat(MAX_LOGGED_PATH);
+        assert_eq!(logged_path(exact.clone()), exact);
+        let long = format!("/{}", "é".repeat(4000));
+        let cut = logged_path(long);
+        assert!(cut.len() <= MAX_LOGGED_PATH && cut.len() > MAX_LOGGED_PATH - 8, "{}", cut.len());
+        assert!(cut.ends_with("é…") && cut.capacity() <= MAX_LOGGED_PATH + 8);
+    }
+
+    /// An output that never returns from `write` (a stdout nobody reads).
+    struct Blocked(std::sync::mpsc::Receiver<()>);
+
+    impl Write for Blocked {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            let _ = self.0.recv();
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn finish_gives_up_on_a_blocked_output() {
+        let (release, blocked) = std::sync::mpsc::channel();
+        let log = AccessLog::start(LogFormat::Text, Box::new(Blocked(blocked)), Counter::default()).unwrap();
+        // More than the writer's buffer: it has to write, and blocks.
+        for _ in 0..2000 {
+            log.record(record());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let started = std::time::Instant::now();
+        log.finish_within(Duration::from_millis(200));
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(200) && waited < Duration::from_secs(2), "{waited:?}");
+        drop(release);
     }
 
     #[test]

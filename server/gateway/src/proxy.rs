@@ -161,7 +161,7 @@ impl Gateway {
             at,
             api,
             method,
-            path: seen.path,
+            path: crate::access_log::logged_path(seen.path),
             status,
             denial,
             certificate: seen.certificate,
