@@ -150,10 +150,10 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
         response = client_errors_are_not_500(response).await;
     }
     // Static files set their own (assets.rs: immutable when hashed). Everything else is
-    // revalidated; pages with personal data must not be kept by shared caches or the
-    // back-forward cache at all.
+    // revalidated; pages with personal data, and every answer to a bearer token (the admin
+    // REST API, /metrics), must not be kept by shared caches or the back-forward cache at all.
     if !response.headers().contains_key(header::CACHE_CONTROL) {
-        let policy = if signed_in { "no-store" } else { "no-cache" };
+        let policy = if signed_in || by_bearer { "no-store" } else { "no-cache" };
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
     response

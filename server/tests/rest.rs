@@ -292,7 +292,10 @@ async fn every_list_answers_one_page_and_a_next_cursor() {
         let params: Vec<&str> =
             doc["paths"][&list]["get"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
         assert!(params.contains(&"limit") && params.contains(&"cursor"), "{list}: {params:?}");
-        let page: Value = c.get(server.url(&list)).bearer_auth(ADMIN_TOKEN).send().await.unwrap().json().await.unwrap();
+        let response = c.get(server.url(&list)).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+        // An answer to a bearer token is never kept by any cache.
+        assert_eq!(response.headers().get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"), "{list}");
+        let page: Value = response.json().await.unwrap();
         assert!(page["items"].is_array(), "{list}: {page}");
         assert_eq!(page.get("next_cursor"), Some(&Value::Null), "{list}: {page}");
         for limit in ["0", "201", "1000", "-1", "x"] {
@@ -302,6 +305,16 @@ async fn every_list_answers_one_page_and_a_next_cursor() {
         let (status, body) = body_of(c.get(server.url(&format!("{list}?cursor=bogus"))).bearer_auth(ADMIN_TOKEN).send().await.unwrap()).await;
         assert_eq!((status, body["code"].as_str()), (400, Some("invalid_cursor")), "{list}");
     }
+    // Neither is the metrics text, nor a refusal of a wrong token.
+    for token in [ADMIN_TOKEN, "wrong-token"] {
+        for path in ["/metrics", "/api/v1/apis"] {
+            let response = c.get(server.url(path)).bearer_auth(token).send().await.unwrap();
+            assert_eq!(response.headers().get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"), "{path} ({})", response.status());
+        }
+    }
+    // Anonymous public answers are only revalidated.
+    let public = c.get(server.url("/api/v1/openapi.json")).send().await.unwrap();
+    assert_eq!(public.headers().get("cache-control").map(|v| v.to_str().unwrap()), Some("no-cache"));
 }
 
 #[tokio::test]
