@@ -100,8 +100,8 @@ pub const WEBHOOK_ENDPOINTS: TableDefinition<&str, &[u8]> = TableDefinition::new
 /// delivery sequence number -> `DeliveryRecord`: one event for one endpoint, with its attempts.
 /// Sequence numbers grow, so the table is in enqueue order.
 pub const WEBHOOK_DELIVERIES: TableDefinition<u64, &[u8]> = TableDefinition::new("webhook_deliveries");
-/// `<next attempt, unix ms, 20 digits>/<sequence, 20 digits>` -> empty: the outbox of pending
-/// deliveries, soonest first. A delivery in flight stays here until its outcome is recorded, so
+/// `<next attempt, unix ms, 20 digits>/<sequence, 20 digits>` -> the endpoint's id (empty when
+/// queued by an older build): the outbox of pending deliveries, soonest first. A delivery in flight stays here until its outcome is recorded, so
 /// one interrupted by a crash is sent again at the next start (at least once).
 pub const WEBHOOK_QUEUE: TableDefinition<&str, &[u8]> = TableDefinition::new("webhook_queue");
 /// `<endpoint id>/<sequence, 20 digits>` -> empty: the deliveries of an endpoint (its log).
