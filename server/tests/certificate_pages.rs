@@ -10,26 +10,11 @@ use certgate_testpki::{LeafSpec, TestPki};
 use reqwest::Method;
 use serde_json::{json, Value};
 use support::gateway::Admin;
-use support::{client, set_cookie, sign_in, Server, ADMIN_EMAIL, ADMIN_PASSWORD};
+use support::{call_server_fn as call, page};
+use support::{client, Server, ADMIN_EMAIL, ADMIN_PASSWORD};
 
 async fn admin_portal(server: &Server) -> reqwest::Client {
-    let c = client();
-    let r = sign_in(&c, server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    assert!(set_cookie(&r, "certgate_session").is_some(), "{}", r.status());
-    c
-}
-
-async fn page(c: &reqwest::Client, server: &Server, path: &str) -> String {
-    let r = c.get(server.url(path)).send().await.unwrap();
-    assert_eq!(r.status(), 200, "{path}");
-    r.text().await.unwrap()
-}
-
-async fn call(c: &reqwest::Client, server: &Server, function: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    let r = c.post(server.url(&format!("/fn/{function}"))).form(form).send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    support::signed_in(server, ADMIN_EMAIL, ADMIN_PASSWORD).await
 }
 
 /// The number in the element `data-testid="<id>"`.

@@ -12,6 +12,7 @@ mod support;
 use reqwest::Method;
 use serde_json::{json, Value};
 use support::demo::cert_id;
+use support::{call_server_fn as call, signed_in};
 use support::gateway::Admin;
 use support::{client, set_cookie, sign_in, Server, ADMIN_EMAIL, ADMIN_PASSWORD};
 
@@ -29,13 +30,6 @@ impl std::ops::Deref for Demo {
     fn deref(&self) -> &support::demo::Demo {
         &self.demo
     }
-}
-
-async fn signed_in(server: &Server, email: &str, password: &str) -> reqwest::Client {
-    let c = client();
-    let r = sign_in(&c, server, email, password).await;
-    assert!(set_cookie(&r, "certgate_session").is_some(), "{email}: {}", r.status());
-    c
 }
 
 async fn demo() -> Demo {
@@ -56,13 +50,6 @@ impl Demo {
     }
 }
 
-/// A server function called as a form post, as an `ActionForm` sends it: (status, JSON body).
-async fn call(c: &reqwest::Client, server: &Server, function: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    let r = c.post(server.url(&format!("/fn/{function}"))).form(form).send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
 
 /// The product form as the page sends it, with binding on or off.
 fn product_form(product: &Value, binding: bool) -> Vec<(String, String)> {

@@ -11,7 +11,8 @@ use certgate_testpki::{KeyKind, LeafSpec, TestPki};
 use reqwest::Method;
 use serde_json::{json, Value};
 use support::gateway::Admin;
-use support::{client, set_cookie, sign_in, Server, ADMIN_EMAIL, ADMIN_PASSWORD};
+use support::{signed_in, page, call_server_fn as call};
+use support::{client, Server, ADMIN_EMAIL, ADMIN_PASSWORD};
 
 const PASSWORD: &str = "consumer-password-0123";
 const HMAC: &str = "0123456789abcdef0123456789abcdef-secret";
@@ -20,28 +21,6 @@ async fn created(admin: &Admin, path: &str, body: Value) -> String {
     let (status, answer) = admin.call(Method::POST, path, Some(body)).await;
     assert_eq!(status, 201, "{path}: {answer}");
     answer["id"].as_str().unwrap().to_string()
-}
-
-/// A signed-in client (cookies kept).
-async fn signed_in(server: &Server, email: &str, password: &str) -> reqwest::Client {
-    let c = client();
-    let r = sign_in(&c, server, email, password).await;
-    assert!(set_cookie(&r, "certgate_session").is_some(), "{}", r.status());
-    c
-}
-
-async fn page(c: &reqwest::Client, server: &Server, path: &str) -> String {
-    let r = c.get(server.url(path)).send().await.unwrap();
-    assert_eq!(r.status(), 200, "{path}");
-    r.text().await.unwrap()
-}
-
-/// A server function called as a form post, as an `ActionForm` sends it: (status, JSON body).
-async fn call(c: &reqwest::Client, server: &Server, function: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    let r = c.post(server.url(&format!("/fn/{function}"))).form(form).send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
 /// The number in the element `data-testid="count-<state>"`.

@@ -14,6 +14,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use serde_json::{json, Value};
 use support::*;
+use support::{call_server_fn as call};
 use tokio::sync::mpsc;
 
 /// Retries after 50 ms, 300 ms, 1.2 s, 6 s: the tests wait seconds, not hours.
@@ -316,14 +317,6 @@ async fn a_pending_delivery_survives_a_clean_restart_and_redirects_are_not_follo
     }
     assert!(!paths.is_empty());
     assert!(paths.iter().all(|p| p == "/hook"), "the redirect's target is never called: {paths:?}");
-}
-
-/// A server function called as a form post, as an `ActionForm` sends it: (status, JSON body).
-async fn call(c: &reqwest::Client, server: &Server, function: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    let r = c.post(server.url(&format!("/fn/{function}"))).form(form).send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
 #[tokio::test]

@@ -199,3 +199,26 @@ pub async fn list_all(server: &Server, path: &str) -> Vec<serde_json::Value> {
         }
     }
 }
+
+/// A client signed in to the portal (its session cookie kept).
+pub async fn signed_in(server: &Server, email: &str, password: &str) -> reqwest::Client {
+    let c = client();
+    let r = sign_in(&c, server, email, password).await;
+    assert!(set_cookie(&r, "certgate_session").is_some(), "{email}: {}", r.status());
+    c
+}
+
+/// A page's HTML, which must answer 200.
+pub async fn page(c: &reqwest::Client, server: &Server, path: &str) -> String {
+    let r = c.get(server.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    r.text().await.unwrap()
+}
+
+/// A server function called as a form post, as an `ActionForm` sends it: (status, JSON body).
+pub async fn call_server_fn(c: &reqwest::Client, server: &Server, function: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let r = c.post(server.url(&format!("/fn/{function}"))).form(form).send().await.unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
