@@ -69,15 +69,20 @@ fn asset_response(path: &str, request: &HeaderMap) -> Option<Response> {
     if path.ends_with(".br") || path.ends_with(".gz") {
         return None;
     }
-    let (name, immutable) = match Site::get(path) {
-        Some(_) => (path.to_string(), false),
-        None => (unhashed(path)?, true),
+    let (name, claimed_hash) = match Site::get(path) {
+        Some(_) => (path.to_string(), None),
+        None => {
+            let (name, hash) = unhashed(path)?;
+            (name, Some(hash))
+        }
     };
     let file = Site::get(&name)?;
     let digest = hex_of(&file.metadata.sha256_hash());
-    if immutable && !path.contains(&format!(".{}.", &digest[..HASH_LEN])) {
+    // A hashed address is served (and cached for a year) only with the file's own hash.
+    if claimed_hash.is_some_and(|hash| hash != &digest[..HASH_LEN]) {
         return None;
     }
+    let immutable = claimed_hash.is_some();
     let (encoding, data) = match preferred_encoding(request) {
         Some(encoding) => match Site::get(&format!("{name}.{}", encoding.suffix)) {
             Some(compressed) => (Some(encoding), compressed.data),
@@ -107,12 +112,13 @@ fn asset_response(path: &str, request: &HeaderMap) -> Option<Response> {
     Some((headers, body).into_response())
 }
 
-/// `pkg/chunk_5.0123456789ab.wasm` → `pkg/chunk_5.wasm` (the hash is checked by the caller).
-fn unhashed(path: &str) -> Option<String> {
+/// `pkg/chunk_5.0123456789ab.wasm` → (`pkg/chunk_5.wasm`, `0123456789ab`); the caller checks
+/// the hash against the file's.
+fn unhashed(path: &str) -> Option<(String, &str)> {
     let (rest, ext) = path.rsplit_once('.')?;
     let (stem, hash) = rest.rsplit_once('.')?;
     let is_hash = hash.len() == HASH_LEN && hash.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
-    is_hash.then(|| format!("{stem}.{ext}"))
+    is_hash.then(|| (format!("{stem}.{ext}"), hash))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,7 +195,7 @@ mod tests {
 
     #[test]
     fn a_hashed_name_maps_to_its_file_and_other_names_do_not() {
-        assert_eq!(unhashed("pkg/chunk_5.0123456789ab.wasm").as_deref(), Some("pkg/chunk_5.wasm"));
+        assert_eq!(unhashed("pkg/chunk_5.0123456789ab.wasm"), Some(("pkg/chunk_5.wasm".to_string(), "0123456789ab")));
         assert_eq!(unhashed("pkg/certgate.wasm"), None);
         assert_eq!(unhashed("pkg/a.0123456789AB.wasm"), None);
         assert_eq!(unhashed("pkg/a.0123.wasm"), None);
