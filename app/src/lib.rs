@@ -5,6 +5,8 @@
 
 pub mod api;
 pub mod browser;
+#[cfg(feature = "ssr")]
+pub mod charts;
 pub mod components;
 pub mod error;
 pub mod pages;
@@ -17,6 +19,8 @@ pub mod ssr_accounts;
 pub mod ssr_admin;
 #[cfg(feature = "ssr")]
 pub mod ssr_changes;
+#[cfg(feature = "ssr")]
+pub mod ssr_dashboard;
 #[cfg(feature = "ssr")]
 pub mod ssr_portal;
 

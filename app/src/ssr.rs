@@ -43,6 +43,7 @@ pub struct PortalServices {
     pub overview: certgate_services::portal::overview::Overview,
     pub audit: certgate_services::audit::AuditLog,
     pub webhooks: certgate_services::webhooks::Webhooks,
+    pub dashboard: certgate_services::dashboard::Dashboard,
 }
 
 /// Who sent a request, resolved once by the server's middleware and put in its extensions.

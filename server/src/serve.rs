@@ -71,6 +71,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
         overview: certgate_services::portal::overview::Overview::new(store.clone()),
         audit: certgate_services::audit::AuditLog::new(store.clone()),
         webhooks: Webhooks::new(store.clone(), RetryPolicy { base_ms: i64::try_from(args.webhook_retry_base_ms).unwrap_or(5000) }),
+        dashboard: certgate_services::dashboard::Dashboard::new(store.clone()),
     };
     let webhooks = services.webhooks.clone();
     let gateway_state = certgate_services::gateway_view::attach(&store).context("cannot build the gateway's view")?;

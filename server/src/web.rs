@@ -139,6 +139,8 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
     let signed_in = session.is_some();
     request.extensions_mut().insert(RequestAuth { session, client_address, secure: state.secure });
     request.extensions_mut().insert(state.services.clone());
+    // The gateway's live state: the admin dashboard counts its live credentials.
+    request.extensions_mut().insert(state.gateway.clone());
     if let Some(addr) = state.gateway_addr {
         request.extensions_mut().insert(app::api::portal::server::GatewayAddress(addr));
     }

@@ -127,6 +127,7 @@ pub mod audit;
 pub mod certificates;
 pub mod changes;
 pub mod consumers;
+pub mod dashboard;
 pub mod plans;
 pub mod products;
 pub mod requests;

@@ -1,12 +1,55 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::api::dashboard::{admin_dashboard, DashboardView};
 use crate::CurrentUser;
+
+/// One count that links to the list it counts; `warn` when a non-zero count needs attention.
+fn stat(label: &'static str, value: String, href: &'static str, warn: bool, testid: &'static str) -> impl IntoView {
+    view! {
+        <a class=if warn { "dash-stat dash-stat-warn" } else { "dash-stat" } href=href data-testid=testid>
+            <span class="dash-stat-value">{value}</span>
+            <span class="dash-stat-label">{label}</span>
+        </a>
+    }
+}
+
+/// The counts and the traffic charts.
+fn overview(d: DashboardView) -> impl IntoView {
+    let hour = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_else(|| "–".into());
+    let charts = d.charts.into_iter().map(|chart| view! {
+        <figure class="card chart-card">
+            <figcaption><h3>{chart.heading}</h3></figcaption>
+            // Drawn on the server with every text escaped (app/src/charts.rs).
+            <div class="chart-frame" inner_html=chart.svg></div>
+        </figure>
+    }).collect_view();
+    view! {
+        <section aria-labelledby="overview-heading">
+            <h2 id="overview-heading">"At a glance"</h2>
+            <div class="dash-stats">
+                {stat("APIs", d.apis.to_string(), "/admin/apis", false, "count-apis")}
+                {stat("certificates expiring within 7 days", d.certificates_within_7_days.to_string(), "/admin/certificates?expiry=7d", d.certificates_within_7_days > 0, "count-expiring-7")}
+                {stat("certificates expiring within 30 days", d.certificates_within_30_days.to_string(), "/admin/certificates?expiry=30d", false, "count-expiring-30")}
+                {stat("expired certificates", d.certificates_expired.to_string(), "/admin/certificates?expiry=expired", d.certificates_expired > 0, "count-expired")}
+                {stat("access requests waiting", d.pending_access_requests.to_string(), "/admin/access-requests?state=pending", d.pending_access_requests > 0, "count-pending")}
+                {stat("live credentials", d.live_credentials.to_string(), "/admin/access-requests?state=approved", false, "count-credentials")}
+                {stat("requests in the last hour", hour(d.requests_last_hour), "#traffic-heading", false, "count-requests-hour")}
+                {stat("denials in the last hour", hour(d.denials_last_hour), "#traffic-heading", d.denials_last_hour.is_some_and(|n| n > 0), "count-denials-hour")}
+            </div>
+        </section>
+        <section aria-labelledby="traffic-heading">
+            <h2 id="traffic-heading">"Gateway traffic"</h2>
+            <div class="charts">{charts}</div>
+        </section>
+    }
+}
 
 /// The admin portal's dashboard.
 #[component]
 pub fn AdminHome() -> impl IntoView {
     let me = expect_context::<CurrentUser>();
+    let dashboard = Resource::new(|| (), |_| admin_dashboard());
     view! {
         <Title text="Admin · certgate"/>
         <h1>"Admin portal"</h1>
@@ -17,6 +60,15 @@ pub fn AdminHome() -> impl IntoView {
                 })
             })}
         </Suspense>
+        <Suspense fallback=|| view! { <p class="muted">"Loading the dashboard…"</p> }>
+            {move || Suspend::new(async move {
+                match dashboard.await {
+                    Ok(d) => overview(d).into_any(),
+                    Err(e) => view! { <p class="alert error" role="alert">{e.message}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <h2>"Manage"</h2>
         <div class="grid">
             <a class="card link-card" href="/admin/certificates">
                 <h2>"Certificates"</h2>

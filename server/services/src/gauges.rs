@@ -13,18 +13,19 @@ use crate::ServiceError;
 
 /// How many access requests wait for the admin.
 pub async fn pending_access_requests(store: &Store) -> Result<u64, ServiceError> {
-    store
-        .read(|txn| {
-            // '0' is the character after '/': exactly the keys `state:pending/…`.
-            let index = txn.open_table(tables::ACCESS_REQUESTS_BY)?;
-            let mut count = 0u64;
-            for entry in index.range("state:pending/".."state:pending0")? {
-                entry?;
-                count += 1;
-            }
-            Ok(count)
-        })
-        .await
+    store.read(|txn| count_pending_access_requests(txn)).await
+}
+
+/// How many access requests wait, from the state index's keys.
+pub(crate) fn count_pending_access_requests(txn: &redb::ReadTransaction) -> Result<u64, ServiceError> {
+    // '0' is the character after '/': exactly the keys `state:pending/…`.
+    let index = txn.open_table(tables::ACCESS_REQUESTS_BY)?;
+    let mut count = 0u64;
+    for entry in index.range("state:pending/".."state:pending0")? {
+        entry?;
+        count += 1;
+    }
+    Ok(count)
 }
 
 /// Whole days from `now` until `not_after` (negative once expired; a certificate expiring in

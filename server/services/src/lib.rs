@@ -7,6 +7,7 @@
 pub mod account_links;
 pub mod accounts;
 pub mod consumers;
+pub mod dashboard;
 pub mod admin_tokens;
 pub mod apis;
 pub mod audit;

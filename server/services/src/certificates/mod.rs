@@ -4,7 +4,7 @@
 mod indexes;
 mod listed;
 mod portal;
-mod search;
+pub(crate) mod search;
 
 use std::collections::BTreeSet;
 
@@ -20,7 +20,7 @@ use indexes::{read_uses, remove_reference, uses_of};
 pub(crate) use listed::fill_missing as fill_listed;
 pub(crate) use portal::load_meta;
 use portal::put_portal_meta;
-pub use search::{days_left, CertificateFilter, CertificateKind, CertificateSearch, CertificateSort, ExpiryBucket, ExpiryOverview};
+pub use search::{days_left, CertificateFilter, CertificateKind, CertificateSearch, CertificateSort, ExpiryBucket, ExpiryOverview, LastSeenMap, UsageFilter, STALE_AFTER_DAYS};
 
 use crate::organisations::OrganisationRecord;
 use crate::store::codec::{self, Versioned};

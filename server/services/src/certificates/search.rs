@@ -7,6 +7,7 @@
 //! by", organisations, DER). An organisation filter reads that organisation's index instead.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use certgate_core::UnixSeconds;
 use redb::ReadableTable;
@@ -58,6 +59,33 @@ pub fn days_left(not_after: UnixSeconds, now: UnixSeconds) -> i64 {
     not_after.saturating_sub(now).div_euclid(86_400)
 }
 
+/// How recently a certificate authenticated on any API (the gateway's last-seen record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageFilter {
+    /// Never authenticated since the gateway began recording.
+    Never,
+    /// Not in the last 30 days: last seen before that, or never (both are stale).
+    NotFor30Days,
+}
+
+/// Days without use after which a certificate counts as stale.
+pub const STALE_AFTER_DAYS: i64 = 30;
+
+impl UsageFilter {
+    /// Whether a certificate last seen at `last_seen` (`None`: never) passes at `now`. Pure.
+    pub fn contains(self, last_seen: Option<UnixSeconds>, now: UnixSeconds) -> bool {
+        match (self, last_seen) {
+            (_, None) => true,
+            (UsageFilter::Never, Some(_)) => false,
+            (UsageFilter::NotFor30Days, Some(at)) => at < now.saturating_sub(STALE_AFTER_DAYS * 86_400),
+        }
+    }
+}
+
+/// When each certificate last authenticated on any API, by id (from the gateway; absent:
+/// never). Shared: the list's filter and sort read it, nobody writes it.
+pub type LastSeenMap = Arc<HashMap<String, UnixSeconds>>;
+
 /// The order of the admin's list. Ties are broken by id, so pages never overlap.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum CertificateSort {
@@ -68,6 +96,8 @@ pub enum CertificateSort {
     Expiry,
     /// Most recently uploaded first.
     Uploaded,
+    /// Least recently used first: never used, then the longest unused.
+    LastUsed,
 }
 
 /// Listing filters; all optional, combined with AND.
@@ -88,6 +118,11 @@ pub struct CertificateFilter {
     /// Ids left out (the allow-list editor's search leaves out what is already on the list).
     #[serde(skip)]
     pub exclude: BTreeSet<String>,
+    #[serde(skip)]
+    pub usage: Option<UsageFilter>,
+    /// What `usage` and the last-used sort read; without it every certificate is "never used".
+    #[serde(skip)]
+    pub last_seen: Option<LastSeenMap>,
 }
 
 impl CertificateFilter {
@@ -107,12 +142,25 @@ impl CertificateFilter {
             Some(CertificateKind::Leaf) if c.is_ca => return false,
             _ => {}
         }
-        self.usable.is_none_or(|usable| usable == c.usable_at(now))
+        if self.usable.is_some_and(|usable| usable != c.usable_at(now)) {
+            return false;
+        }
+        self.usage.is_none_or(|usage| usage.contains(self.last_seen_of(&c.id), now))
+    }
+
+    /// When the certificate `id` last authenticated, if it ever did.
+    pub fn last_seen_of(&self, id: &str) -> Option<UnixSeconds> {
+        self.last_seen.as_ref().and_then(|seen| seen.get(id).copied())
     }
 
     /// Whether only the expiry filters are set: the expiry order's keys answer alone.
     fn by_expiry_only(&self) -> bool {
-        self.organisation.is_none() && self.kind.is_none() && self.usable.is_none() && self.text().is_none() && self.exclude.is_empty()
+        self.organisation.is_none()
+            && self.kind.is_none()
+            && self.usable.is_none()
+            && self.usage.is_none()
+            && self.text().is_none()
+            && self.exclude.is_empty()
     }
 
     /// The expiry filters, on an expiry time.
@@ -236,7 +284,7 @@ fn candidates(txn: &redb::ReadTransaction, filter: &CertificateFilter) -> Result
 }
 
 /// The overview, from the expiry order's keys alone (no record is read).
-fn overview(txn: &redb::ReadTransaction, now: UnixSeconds) -> Result<ExpiryOverview, ServiceError> {
+pub(crate) fn overview(txn: &redb::ReadTransaction, now: UnixSeconds) -> Result<ExpiryOverview, ServiceError> {
     let mut o = ExpiryOverview::default();
     for item in txn.open_table(tables::CERTIFICATES_BY_EXPIRY)?.iter()? {
         let (k, _) = item?;
@@ -334,6 +382,10 @@ impl Certificates {
                     }
                     CertificateSort::Expiry => hits.sort_by(|a, b| a.not_after.cmp(&b.not_after).then_with(|| by_id(a, b))),
                     CertificateSort::Uploaded => hits.sort_by(|a, b| b.added_at.cmp(&a.added_at).then_with(|| by_id(a, b))),
+                    // `None` (never) sorts before any time.
+                    CertificateSort::LastUsed => {
+                        hits.sort_by(|a, b| filter.last_seen_of(&a.id).cmp(&filter.last_seen_of(&b.id)).then_with(|| by_id(a, b)))
+                    }
                 }
                 let table = txn.open_table(tables::CERTIFICATES)?;
                 let mut entries = Vec::new();

@@ -122,6 +122,34 @@ async fn text_kind_usability_and_organisation_filters_combine() {
 }
 
 #[tokio::test]
+async fn stale_certificates_are_found_by_when_they_last_authenticated() {
+    let (s, _pki, ids, _) = stocked().await;
+    let now = clock::now();
+    // alpha used an hour ago, bravo 31 days ago, charlie 29 days ago; the rest never.
+    let seen: LastSeenMap = std::sync::Arc::new(
+        [(ids[0].clone(), now - 3_600), (ids[1].clone(), now - 31 * 86_400), (ids[2].clone(), now - 29 * 86_400)].into_iter().collect(),
+    );
+    let with = |usage| CertificateFilter { usage, last_seen: Some(seen.clone()), ..Default::default() };
+    assert_eq!(
+        s.labels(with(Some(UsageFilter::Never)), CertificateSort::Name).await,
+        vec!["certgate test intermediate CA", "delta", "Echo box"]
+    );
+    assert_eq!(
+        s.labels(with(Some(UsageFilter::NotFor30Days)), CertificateSort::Name).await,
+        vec!["bravo", "certgate test intermediate CA", "delta", "Echo box"],
+        "unused for more than 30 days, or never"
+    );
+    // Least recently used first: the never used (by id), then bravo, charlie, alpha.
+    let order = s.labels(with(None), CertificateSort::LastUsed).await;
+    assert_eq!(order[3..], ["bravo", "charlie", "alpha"]);
+    // Combined with another filter; and without the gateway's record, everything is "never".
+    let leaves = CertificateFilter { kind: Some(CertificateKind::Leaf), ..with(Some(UsageFilter::Never)) };
+    assert_eq!(s.labels(leaves, CertificateSort::Name).await, vec!["delta", "Echo box"]);
+    let unknown = CertificateFilter { usage: Some(UsageFilter::Never), ..Default::default() };
+    assert_eq!(s.labels(unknown, CertificateSort::Name).await.len(), 6);
+}
+
+#[tokio::test]
 async fn sort_orders_and_pages_never_overlap() {
     let (s, _pki, _ids, _) = stocked().await;
     let all = CertificateFilter::default;

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
+use certgate_core::UnixSeconds;
 use certgate_core::gateway::view::{ApiInput, ApiLists, CertificateInput, CertificateLookup, GatewayView, KeyInput, KeyMap, KeyView};
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
@@ -187,6 +188,12 @@ impl GatewayState {
             self.keys.retain(|hash, _| fresh.contains(hash));
         }
         Ok((tally_contributions(counts), known))
+    }
+
+    /// How many tokens the gateway accepts at `now` (admin keys and portal credentials; a
+    /// rotated credential counts twice during its overlap): counted in memory, not read.
+    pub fn live_credentials(&self, now: UnixSeconds) -> usize {
+        self.keys.iter().filter(|k| !k.value().expired(now)).count()
     }
 
     /// Whether the view includes every commit (see `consistent`).
