@@ -146,7 +146,22 @@ fn value_axis(out: &mut String, (step, steps): (f64, u32), unit: &str, y_of: imp
     let _ = write!(out, r#"<text class="axis unit" x="{LEFT}" y="{y}">{}</text>"#, escape(unit), y = TOP - 4.0);
 }
 
-/// Lines over time, with a legend giving each line's total.
+/// One unbroken stretch of a line (a lone point is a dot); empties `segment`.
+fn draw_segment(out: &mut String, segment: &mut Vec<(f64, f64)>, class: &str) {
+    match segment.as_slice() {
+        [] => {}
+        [(x, y)] => {
+            let _ = write!(out, r#"<circle class="dot {class}" cx="{x:.1}" cy="{y:.1}" r="2.5"/>"#);
+        }
+        points => {
+            let path: Vec<String> = points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+            let _ = write!(out, r#"<polyline class="line {class}" points="{}"/>"#, path.join(" "));
+        }
+    }
+    segment.clear();
+}
+
+/// Lines over time, with a legend naming each line.
 pub fn time_chart(chart: &TimeChart) -> String {
     let points = chart.lines.iter().map(|l| l.values.len()).max().unwrap_or(0);
     let max = chart.lines.iter().flat_map(|l| l.values.iter().copied()).filter(|v| v.is_finite()).fold(0.0, f64::max);
@@ -188,14 +203,21 @@ pub fn time_chart(chart: &TimeChart) -> String {
         let _ = write!(out, r#"<text class="empty" x="{x}" y="{y}" text-anchor="middle">No requests in this period</text>"#, x = LEFT + plot_width / 2.0, y = TOP + PLOT_HEIGHT / 2.0);
     }
     for line in &chart.lines {
-        if line.values.iter().all(|v| *v <= 0.0) {
+        if line.values.iter().all(|v| v.is_nan() || *v <= 0.0) {
             continue;
         }
-        let mut path = String::new();
+        // A value that is not a number is a gap (e.g. no latency where there were no requests):
+        // the line breaks there, and a lone point between gaps is a dot.
+        let class = escape(line.class);
+        let mut segment: Vec<(f64, f64)> = Vec::new();
         for (i, v) in line.values.iter().enumerate() {
-            let _ = write!(path, "{}{:.1},{:.1}", if i == 0 { "" } else { " " }, x_of(i), y_of(if v.is_finite() { *v } else { 0.0 }));
+            if v.is_finite() {
+                segment.push((x_of(i), y_of(*v)));
+            } else {
+                draw_segment(&mut out, &mut segment, &class);
+            }
         }
-        let _ = write!(out, r#"<polyline class="line {class}" points="{path}"/>"#, class = escape(line.class));
+        draw_segment(&mut out, &mut segment, &class);
     }
 
     // Legend: a swatch and the label of each line.
@@ -362,7 +384,12 @@ mod tests {
         assert!(svg.contains(">Requests<") && svg.contains(">Denied<"), "legend");
         assert_eq!(svg.matches("<polyline").count(), 1, "an all-zero line is not drawn");
         assert!(!svg.contains("No requests"));
-        let empty = time_chart(&TimeChart { lines: vec![Line { label: "Requests".into(), class: "requests", values: vec![0.0; 10] }], ..chart });
+        let empty = time_chart(&TimeChart { lines: vec![Line { label: "Requests".into(), class: "requests", values: vec![0.0; 10] }], ..chart.clone() });
         assert!(empty.contains("No requests in this period"));
+        // Gaps: two segments and a lone dot.
+        let gaps = vec![1.0, 2.0, f64::NAN, 3.0, f64::NAN, 4.0, 5.0];
+        let svg = time_chart(&TimeChart { lines: vec![Line { label: "p50".into(), class: "p50", values: gaps }], ..chart });
+        assert_eq!((svg.matches("<polyline").count(), svg.matches("<circle").count()), (2, 1), "{svg}");
+        assert!(!svg.contains("NaN"));
     }
 }
