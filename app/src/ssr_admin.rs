@@ -14,7 +14,7 @@ use certgate_services::portal::Actor;
 use certgate_services::sessions::ActiveSession;
 
 use crate::api::products::Named;
-use crate::api::usage::{AllowListPage, CertificateUses, CredentialUse, EffectiveEntry, SubscriptionUse};
+use crate::api::usage::{AllowListPage, CertificateUses, CredentialUse, EffectiveEntry, LastSeenRow, SubscriptionUse};
 use crate::error::AppError;
 use crate::ssr::{service_error, PortalServices};
 use crate::ssr_portal::admin_actor;
@@ -123,6 +123,18 @@ pub async fn certificate_usage(services: &PortalServices, admin: &ActiveSession,
             bound: grant.bound,
             apis: grant.apis.iter().map(|a| name(&apis, a).to_string()).collect(),
         });
+    }
+    if let Some(traffic) = crate::ssr_traffic::source() {
+        let mut seen = traffic.last_seen_of_certificate(&id, clock::now());
+        seen.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.api_id.cmp(&b.api_id)));
+        usage.last_seen = seen
+            .into_iter()
+            .map(|s| LastSeenRow {
+                api: Named { id: s.api_id.clone(), name: name(&apis, &s.api_id).to_string() },
+                at: crate::api::portal::server::time_text(s.at),
+                requests_24h: s.requests_24h,
+            })
+            .collect();
     }
     Ok(usage)
 }

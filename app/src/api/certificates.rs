@@ -172,12 +172,16 @@ pub struct CertificateListPage {
     pub organisations: Vec<OrganisationRef>,
     /// Organisations in the store.
     pub organisations_total: usize,
+    /// When this page's certificates last authenticated on any API, by id, as a time (absent:
+    /// never since the gateway began recording).
+    pub last_used: std::collections::BTreeMap<String, String>,
 }
 
 /// The admin's certificate list: `q` (label, subject, issuer, organisation name, or the start
 /// of the fingerprint), `org` (an organisation id), `kind` (`ca`, `leaf`), `expiry`
-/// (`expired`, `7d`, `30d`, `later`), `usable` (`yes`, `no`), `sort` (`name`, `expiry`,
-/// `uploaded`), `page` (from 1). The page's URL query holds the same names.
+/// (`expired`, `7d`, `30d`, `later`), `usable` (`yes`, `no`), `used` (`never`, `30d`: not in
+/// the last 30 days), `sort` (`name`, `expiry`, `uploaded`, `last_used`), `page` (from 1). The
+/// page's URL query holds the same names.
 #[server(prefix = "/fn", endpoint = "certificate_list")]
 pub async fn certificate_list(
     q: Option<String>,
@@ -185,6 +189,7 @@ pub async fn certificate_list(
     kind: Option<String>,
     expiry: Option<String>,
     usable: Option<String>,
+    used: Option<String>,
     sort: Option<String>,
     page: Option<usize>,
 ) -> Result<CertificateListPage, AppError> {
@@ -193,22 +198,35 @@ pub async fn certificate_list(
     let mut filter = ssr::certificate_filter(CertificateQuery { organisation: org.clone(), expiring_within_days: None, kind, q })?;
     filter.expiry = list_filters::expiry(expiry.as_deref())?;
     filter.usable = list_filters::usable(usable.as_deref())?;
+    filter.usage = list_filters::used(used.as_deref())?;
     let sort = list_filters::sort(sort.as_deref())?;
+    if filter.usage.is_some() || sort == certgate_services::certificates::CertificateSort::LastUsed {
+        filter.last_seen = crate::ssr_traffic::last_seen_map();
+    }
     let services = ssr::services()?;
     let page = page.unwrap_or(1).max(1);
     let mut found = services.certificates.search(filter.clone(), sort, (page - 1) * PAGE_SIZE, PAGE_SIZE, true).await.map_err(ssr::service_error)?;
     let pages = found.total.div_ceil(PAGE_SIZE).max(1);
     if page > pages {
         // Past the end (a shared link after deletions): the last page.
-        found = services.certificates.search(filter, sort, (pages - 1) * PAGE_SIZE, PAGE_SIZE, true).await.map_err(ssr::service_error)?;
+        found = services.certificates.search(filter.clone(), sort, (pages - 1) * PAGE_SIZE, PAGE_SIZE, true).await.map_err(ssr::service_error)?;
     }
+    let filter_seen = filter.last_seen.clone();
     let mut organisations = services.organisations.list().await.map_err(ssr::service_error)?;
     let organisations_total = organisations.len();
     if organisations_total > ORGANISATION_CHOICES {
         organisations.retain(|o| Some(&o.id) == org.as_ref());
     }
     let o = found.overview;
+    // This page's last uses: read from the gateway unless the filter already holds them.
+    let seen = filter_seen.or_else(crate::ssr_traffic::last_seen_map);
+    let last_used = found
+        .entries
+        .iter()
+        .filter_map(|e| seen.as_ref()?.get(&e.record.facts.id).map(|at| (e.record.facts.id.clone(), crate::api::portal::server::time_text(*at))))
+        .collect();
     Ok(CertificateListPage {
+        last_used,
         rows: found.entries.iter().map(|e| CertificateView { pem: String::new(), ..ssr::certificate_view(e) }).collect(),
         total: found.total,
         page: page.min(pages),
@@ -249,7 +267,7 @@ pub async fn allow_list_choices(id: String, q: String) -> Result<Vec<Certificate
 /// The list's query values, read strictly: an unknown value is a 400 naming the parameter.
 #[cfg(feature = "ssr")]
 pub mod list_filters {
-    use certgate_services::certificates::{CertificateSort, ExpiryBucket};
+    use certgate_services::certificates::{CertificateSort, ExpiryBucket, UsageFilter};
 
     use crate::error::AppError;
 
@@ -282,12 +300,22 @@ pub mod list_filters {
         })
     }
 
+    pub fn used(v: Option<&str>) -> Result<Option<UsageFilter>, AppError> {
+        Ok(match value(v) {
+            None => None,
+            Some("never") => Some(UsageFilter::Never),
+            Some("30d") => Some(UsageFilter::NotFor30Days),
+            Some(_) => return Err(invalid("used must be `never` or `30d`.")),
+        })
+    }
+
     pub fn sort(v: Option<&str>) -> Result<CertificateSort, AppError> {
         Ok(match value(v) {
             None | Some("expiry") => CertificateSort::Expiry,
             Some("name") => CertificateSort::Name,
             Some("uploaded") => CertificateSort::Uploaded,
-            Some(_) => Err(invalid("sort must be `name`, `expiry` or `uploaded`."))?,
+            Some("last_used") => CertificateSort::LastUsed,
+            Some(_) => Err(invalid("sort must be `name`, `expiry`, `uploaded` or `last_used`."))?,
         })
     }
 }

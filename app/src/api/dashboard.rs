@@ -27,11 +27,13 @@ pub struct DashboardView {
     pub requests_last_hour: Option<u64>,
     pub denials_last_hour: Option<u64>,
     pub charts: Vec<ChartView>,
+    /// What the traffic series cost in memory, in words.
+    pub memory: Option<String>,
 }
 
 #[server(prefix = "/fn", endpoint = "admin_dashboard")]
 pub async fn admin_dashboard() -> Result<DashboardView, AppError> {
     use crate::ssr;
-    ssr::require_admin(&ssr::request_auth())?;
-    crate::ssr_dashboard::dashboard(&ssr::services()?).await
+    let admin = ssr::require_admin(&ssr::request_auth())?;
+    crate::ssr_dashboard::dashboard(&ssr::services()?, &admin).await
 }

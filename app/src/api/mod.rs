@@ -131,6 +131,7 @@ pub mod dashboard;
 pub mod plans;
 pub mod products;
 pub mod requests;
+pub mod traffic;
 pub mod portal;
 pub mod usage;
 pub mod webhooks;

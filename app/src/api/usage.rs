@@ -41,6 +41,16 @@ pub struct CertificateUses {
     pub keys: Vec<String>,
     pub subscriptions: Vec<SubscriptionUse>,
     pub credentials: Vec<CredentialUse>,
+    /// Per API, when it last authenticated there (the gateway's record), latest first.
+    pub last_seen: Vec<LastSeenRow>,
+}
+
+/// When a certificate last authenticated on one API, and how often in the last 24 hours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastSeenRow {
+    pub api: Named,
+    pub at: String,
+    pub requests_24h: u64,
 }
 
 /// One certificate on an API's effective allow list, with why it is there.

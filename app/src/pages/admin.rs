@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::dashboard::{admin_dashboard, DashboardView};
+use crate::pages::traffic::Charts;
 use crate::CurrentUser;
 
 /// One count that links to the list it counts; `warn` when a non-zero count needs attention.
@@ -17,13 +18,6 @@ fn stat(label: &'static str, value: String, href: &'static str, warn: bool, test
 /// The counts and the traffic charts.
 fn overview(d: DashboardView) -> impl IntoView {
     let hour = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_else(|| "–".into());
-    let charts = d.charts.into_iter().map(|chart| view! {
-        <figure class="card chart-card">
-            <figcaption><h3>{chart.heading}</h3></figcaption>
-            // Drawn on the server with every text escaped (app/src/charts.rs).
-            <div class="chart-frame" inner_html=chart.svg></div>
-        </figure>
-    }).collect_view();
     view! {
         <section aria-labelledby="overview-heading">
             <h2 id="overview-heading">"At a glance"</h2>
@@ -40,7 +34,8 @@ fn overview(d: DashboardView) -> impl IntoView {
         </section>
         <section aria-labelledby="traffic-heading">
             <h2 id="traffic-heading">"Gateway traffic"</h2>
-            <div class="charts">{charts}</div>
+            {d.memory.map(|m| view! { <p class="muted small" data-testid="series-memory">{m}</p> })}
+            <Charts charts=d.charts/>
         </section>
     }
 }

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::certificates::{get_certificate, CertificateView, LinkCertificate, RenameCertificate, UnlinkCertificate};
 use crate::api::changes::Previewed;
-use crate::api::usage::{certificate_usage, CertificateUses};
+use crate::api::usage::{certificate_usage, CertificateUses, LastSeenRow};
 use crate::api::{list_organisations, OrganisationView};
 use crate::components::ActionError;
 use crate::pages::change_preview::{ChangeList, ConfirmChange};
@@ -45,7 +45,7 @@ pub fn CertificateDetailPage() -> impl IntoView {
         </Suspense>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                usage.await.ok().map(|usage| view! { <UsedBy usage/> })
+                usage.await.ok().map(|usage| view! { <LastSeen rows=usage.last_seen.clone()/> <UsedBy usage/> })
             })}
         </Suspense>
     }
@@ -188,6 +188,34 @@ fn Detail(
 }
 
 /// What uses the certificate: API entries, credentials and subscriptions.
+/// When it last authenticated on each API: a certificate nobody uses can be removed.
+#[component]
+fn LastSeen(rows: Vec<LastSeenRow>) -> impl IntoView {
+    view! {
+        <section class="card" data-testid="last-seen">
+            <h2>"Last used"</h2>
+            {if rows.is_empty() {
+                view! { <p class="muted">"Never used: it has not authenticated on any API since the gateway began recording."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table">
+                        <thead><tr><th scope="col">"API"</th><th scope="col">"Last authenticated"</th><th scope="col">"Requests in the last 24 hours"</th></tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|r| view! {
+                                <tr data-testid="last-seen-row">
+                                    <td><a href=format!("/admin/apis/{}", r.api.id)>{r.api.name}</a></td>
+                                    <td>{r.at}</td>
+                                    <td>{r.requests_24h}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
 #[component]
 fn UsedBy(usage: CertificateUses) -> impl IntoView {
     let nothing = usage.api_entries.is_empty() && usage.keys.is_empty() && usage.subscriptions.is_empty() && usage.credentials.is_empty();

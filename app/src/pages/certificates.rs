@@ -21,6 +21,7 @@ struct ListQuery {
     kind: Option<String>,
     expiry: Option<String>,
     usable: Option<String>,
+    used: Option<String>,
     sort: Option<String>,
     page: Option<usize>,
 }
@@ -29,7 +30,7 @@ impl ListQuery {
     /// The page's URL with this state (empty values left out).
     fn href(&self) -> String {
         let page = self.page.filter(|p| *p > 1).map(|p| p.to_string());
-        let pairs = [("q", &self.q), ("org", &self.org), ("kind", &self.kind), ("expiry", &self.expiry), ("usable", &self.usable), ("sort", &self.sort), ("page", &page)];
+        let pairs = [("q", &self.q), ("org", &self.org), ("kind", &self.kind), ("expiry", &self.expiry), ("usable", &self.usable), ("used", &self.used), ("sort", &self.sort), ("page", &page)];
         let query: Vec<String> = pairs.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v)))).collect();
         if query.is_empty() {
             "/admin/certificates".to_string()
@@ -39,7 +40,7 @@ impl ListQuery {
     }
 
     fn filtered(&self) -> bool {
-        self.q.is_some() || self.org.is_some() || self.kind.is_some() || self.expiry.is_some() || self.usable.is_some()
+        self.q.is_some() || self.org.is_some() || self.kind.is_some() || self.expiry.is_some() || self.usable.is_some() || self.used.is_some()
     }
 }
 
@@ -56,13 +57,14 @@ pub fn CertificatesPage() -> impl IntoView {
             kind: get("kind"),
             expiry: get("expiry"),
             usable: get("usable"),
+            used: get("used"),
             sort: get("sort"),
             page: get("page").and_then(|p| p.parse().ok()),
         }
     });
     let list = Resource::new(
         move || (state.get(), upload.version().get()),
-        |(s, _)| certificate_list(s.q, s.org, s.kind, s.expiry, s.usable, s.sort, s.page),
+        |(s, _)| certificate_list(s.q, s.org, s.kind, s.expiry, s.usable, s.used, s.sort, s.page),
     );
     view! {
         <Title text="Certificates · certgate"/>
@@ -259,7 +261,8 @@ fn Filters(organisations: Vec<OrganisationRef>, every: bool, chosen: ListQuery) 
                 {select("cert-kind", "kind", "Type", choices(&[("", "Any type"), ("leaf", "Leaf"), ("ca", "CA")]), chosen.kind.clone())}
                 {select("cert-expiry", "expiry", "Expiry", choices(&[("", "Any expiry"), ("expired", "Expired"), ("7d", "Within 7 days"), ("30d", "Within 30 days"), ("later", "Later than 30 days")]), chosen.expiry.clone())}
                 {select("cert-usable", "usable", "Usable for client authentication", choices(&[("", "Either"), ("yes", "Usable now"), ("no", "Not usable")]), chosen.usable.clone())}
-                {select("cert-sort", "sort", "Sort by", choices(&[("expiry", "Expiry, soonest first"), ("name", "Name, A to Z"), ("uploaded", "Upload, newest first")]), chosen.sort.clone())}
+                {select("cert-used", "used", "Last used on an API", choices(&[("", "Any time or never"), ("never", "Never used"), ("30d", "Not used for 30 days")]), chosen.used.clone())}
+                {select("cert-sort", "sort", "Sort by", choices(&[("expiry", "Expiry, soonest first"), ("name", "Name, A to Z"), ("uploaded", "Upload, newest first"), ("last_used", "Last use, least recent first")]), chosen.sort.clone())}
                 <button type="submit" class="button primary">"Apply filters"</button>
                 <a class="button secondary" href="/admin/certificates">"Clear filters"</a>
             </form>
@@ -290,9 +293,13 @@ fn CertificateTable(page: CertificateListPage, chosen: ListQuery) -> impl IntoVi
                     <th scope="col">"Type"</th>
                     <th scope="col">"Organisations"</th>
                     <th scope="col">"Used by"</th>
+                    <th scope="col">"Last used"</th>
                 </tr></thead>
                 <tbody>
-                    {page.rows.into_iter().map(|c| view! { <CertificateRow c/> }).collect_view()}
+                    {page.rows.into_iter().map(|c| {
+                        let last_used = page.last_used.get(&c.id).cloned();
+                        view! { <CertificateRow c last_used/> }
+                    }).collect_view()}
                 </tbody>
             </table>
             </div>
@@ -307,7 +314,7 @@ fn CertificateTable(page: CertificateListPage, chosen: ListQuery) -> impl IntoVi
 }
 
 #[component]
-fn CertificateRow(c: CertificateView) -> impl IntoView {
+fn CertificateRow(c: CertificateView, last_used: Option<String>) -> impl IntoView {
     let short = c.fingerprint_sha256.chars().take(23).collect::<String>() + "…";
     let validity_class = validity_class(&c);
     let organisations = if c.organisations.is_empty() {
@@ -324,6 +331,7 @@ fn CertificateRow(c: CertificateView) -> impl IntoView {
             <td>{if c.kind == "ca" { "CA" } else { "Leaf" }}</td>
             <td>{organisations}</td>
             <td>{used_by_summary(&c.used_by)}</td>
+            <td data-testid="last-used">{last_used.unwrap_or_else(|| "Never".to_string())}</td>
         </tr>
     }
 }

@@ -18,6 +18,7 @@ mod product_detail;
 mod products;
 pub mod portal;
 mod sign_in;
+pub mod traffic;
 mod webhooks;
 
 pub use access_requests::{AccessRequestDetailPage, AccessRequestsPage};

@@ -10,6 +10,7 @@ use crate::api::consumers::{
     SetOrganisationSuspended,
 };
 use crate::components::ActionError;
+use crate::pages::traffic::AppTraffic;
 
 #[component]
 pub fn OrganisationDetailPage() -> impl IntoView {
@@ -87,6 +88,13 @@ fn Detail(org: OrganisationDetail, actions: Actions) -> impl IntoView {
     };
     let consumers = org.consumers.clone();
     let org_id = org.id.clone();
+    // `?app=<id>`: that app's traffic is shown (only one of this organisation's apps).
+    let query = leptos_router::hooks::use_query_map();
+    let apps = org.apps.clone();
+    let shown_app = move || {
+        let wanted = query.read().get("app");
+        apps.iter().find(|a| Some(&a.id) == wanted.as_ref()).map(|a| (a.id.clone(), a.name.clone()))
+    };
     view! {
         <h1 data-testid="organisation-title">{org.name.clone()}</h1>
         <section class="card">
@@ -138,8 +146,19 @@ fn Detail(org: OrganisationDetail, actions: Actions) -> impl IntoView {
             <h3>"Apps"</h3>
             {org.apps.is_empty().then(|| view! { <p class="muted">"No apps yet."</p> })}
             <ul class="plain-list">
-                {org.apps.iter().map(|a| view! { <li>{a.name.clone()}</li> }).collect_view()}
+                {org.apps.iter().map(|a| view! {
+                    <li>
+                        {a.name.clone()} " — "
+                        <a href=format!("?app={}#app-traffic", a.id) aria-label=format!("Traffic of app {}", a.name)>"traffic"</a>
+                    </li>
+                }).collect_view()}
             </ul>
+            {move || shown_app().map(|(id, name)| view! {
+                <section id="app-traffic" aria-labelledby="app-traffic-heading" data-testid="app-traffic">
+                    <h3 id="app-traffic-heading">{format!("Traffic of app {name}, last 7 days")}</h3>
+                    <AppTraffic id=Signal::stored(id) admin=true/>
+                </section>
+            })}
         </section>
     }
 }

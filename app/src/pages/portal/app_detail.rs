@@ -12,6 +12,7 @@ use super::request_form::RequestForm;
 use super::{refresh_after, LoadError};
 use crate::api::portal::{portal_app, PortalAppDetail, PortalDeleteApp, PortalRenameApp, PortalRequestView, PortalWithdrawRequest};
 use crate::components::ActionError;
+use crate::pages::traffic::AppTraffic;
 
 #[component]
 pub fn PortalAppPage() -> impl IntoView {
@@ -58,6 +59,10 @@ fn AppDetail(d: PortalAppDetail, tokens: TokenActions, refresh: RwSignal<usize>)
                     {subscriptions.into_iter().map(|s| view! { <SubscriptionCard s tokens refresh/> }).collect_view()}
                 }.into_any()
             }}
+        </section>
+        <section aria-labelledby="app-traffic" data-testid="app-traffic">
+            <h2 id="app-traffic">"Traffic, last 7 days"</h2>
+            <AppTraffic id=Signal::stored(app.id.clone()) admin=false/>
         </section>
         {(!requests.is_empty()).then(|| view! {
             <section class="card" aria-labelledby="app-requests">
