@@ -312,6 +312,54 @@ pub struct MemoryReport {
     pub total_bytes: usize,
 }
 
+/// Hours a last-seen entry counts requests over (the current one and the 23 before it).
+pub const LAST_SEEN_HOURS: usize = 24;
+
+/// What a save batch carries (and a start loads): only what changed since the last save.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrafficBatch {
+    pub api_hours: Vec<ApiHour>,
+    pub app_hours: Vec<AppHour>,
+    pub last_seen: Vec<SeenPair>,
+}
+
+impl TrafficBatch {
+    pub fn is_empty(&self) -> bool {
+        self.api_hours.is_empty() && self.app_hours.is_empty() && self.last_seen.is_empty()
+    }
+}
+
+/// One hour of one API: the hour's bucket and the minutes of it that had traffic (saved as one
+/// record: a save writes the hours that changed, never a whole ring).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiHour {
+    pub api_id: String,
+    /// Unix seconds: the hour's start.
+    pub hour: UnixSeconds,
+    pub total: Bucket,
+    /// (minute of the hour 0..60, its bucket), minutes without traffic left out.
+    pub minutes: Vec<(u8, Bucket)>,
+}
+
+/// One hour of one app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppHour {
+    pub app_id: String,
+    /// Unix seconds: the hour's start.
+    pub hour: UnixSeconds,
+    pub bucket: Bucket,
+}
+
+/// One certificate on one API: its last authentication and its requests per hour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenPair {
+    pub certificate_id: String,
+    pub api_id: String,
+    pub at: UnixSeconds,
+    /// (Unix seconds of an hour's start, requests), hours without requests left out.
+    pub hours: Vec<(UnixSeconds, u64)>,
+}
+
 /// The gateway's traffic, as the portal and the REST API read it. `now` is a parameter like
 /// everywhere in core: series end at the period holding `now`.
 pub trait TrafficSource: Send + Sync {
