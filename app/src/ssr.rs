@@ -46,6 +46,16 @@ pub struct PortalServices {
     pub dashboard: certgate_services::dashboard::Dashboard,
 }
 
+/// The gateway's traffic series and certificates' last use, put in every portal request by the
+/// server (like the quota reader): pages and server functions read it, never the gateway.
+#[derive(Clone)]
+pub struct TrafficReader(pub std::sync::Arc<dyn certgate_core::traffic::TrafficSource>);
+
+/// The traffic reader of the current request, if the server put one in.
+pub fn traffic() -> Option<TrafficReader> {
+    request_parts().and_then(|p| p.extensions.get::<TrafficReader>().cloned())
+}
+
 /// Who sent a request, resolved once by the server's middleware and put in its extensions.
 #[derive(Clone, Debug)]
 pub struct RequestAuth {

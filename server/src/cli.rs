@@ -150,6 +150,11 @@ pub struct ServeArgs {
     /// it (default 5000: 5 s, 30 s, 2 min, 10 min, then hourly). Hidden: for tests.
     #[arg(long, env = "CERTGATE_WEBHOOK_RETRY_BASE_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(10..=600_000), hide = true)]
     pub webhook_retry_base_ms: u64,
+
+    /// The gateway's traffic series and certificates' last use. `off` makes recording a no-op
+    /// (the benchmark compares the two). Hidden: for benchmarks.
+    #[arg(long, env = "CERTGATE_TRAFFIC_SERIES", value_enum, default_value = "on", hide = true)]
+    pub traffic_series: Switch,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -40,6 +40,8 @@ pub struct AppState {
     pub gateway_addr: Option<std::net::SocketAddr>,
     /// The gateway's live quota counts, shown to consumers on their app's page.
     pub quota_usage: Option<app::api::portal::server::QuotaUsageReader>,
+    /// The gateway's traffic series and certificates' last use (REST, and the portal's pages).
+    pub traffic: Option<app::ssr::TrafficReader>,
 }
 
 impl AppState {
@@ -66,6 +68,7 @@ impl AppState {
             consumer_sign_up: false,
             gateway_addr: None,
             quota_usage: None,
+            traffic: None,
         }
     }
 }

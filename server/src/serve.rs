@@ -11,7 +11,9 @@ use app::ssr::PortalServices;
 use certgate_core::session::SessionPolicy;
 use certgate_gateway::listener::{self, Limits, ListenerStats, Placement, WorkerPool};
 use certgate_gateway::quotas::QuotaUsage;
+use certgate_gateway::traffic::TrafficConfig;
 use certgate_gateway::{access_log, Gateway};
+use certgate_services::traffic::Traffic;
 use certgate_services::usage::{QuotaUsageRecord, Usage};
 use certgate_gateway::generated;
 use certgate_gateway::tls::{self, Identity, SwappableCert};
@@ -137,6 +139,7 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
             LogFormat::Text => access_log::LogFormat::Text,
             LogFormat::Json => access_log::LogFormat::Json,
         }),
+        TrafficConfig { recording: args.traffic_series == Switch::On, ..TrafficConfig::default() },
     ).context("gateway")?;
     let store_gauges = crate::gauges::StoreGauges::default();
     let registry = {
@@ -164,11 +167,16 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     state.quota_usage = Some(app::api::portal::server::QuotaUsageReader(Arc::new(move |key: &str| {
         counted.quota_usage(key).map(|u| (u.window_start, u.used))
     })));
+    state.traffic = Some(app::ssr::TrafficReader(Arc::clone(gateway.traffic()) as Arc<dyn certgate_core::traffic::TrafficSource>));
     let portal_service = hyper_util::service::TowerToHyperService::new(router::build(state));
     let usage = Usage::new(store.clone());
     let saved = usage.load_blocking().context("cannot load saved quota usage")?;
     gateway.load_quota_usage(saved.into_iter().map(|(k, u)| (k, QuotaUsage { window_start: u.window_start, used: u.used })));
-    let quota_saver = tokio::spawn(save_quota_usage_every(Arc::clone(&gateway), usage.clone(), QUOTA_SAVE_INTERVAL));
+    let traffic = Traffic::new(store.clone());
+    let saved_traffic = traffic.load(clock::now()).await.context("cannot load saved traffic series")?;
+    gateway.traffic().load(saved_traffic, clock::now());
+    let batches = Batches { usage: usage.clone(), traffic: traffic.clone() };
+    let quota_saver = tokio::spawn(save_batches_every(Arc::clone(&gateway), batches.clone(), QUOTA_SAVE_INTERVAL));
     let gateway_handle = Arc::clone(&gateway);
     let gateway_service = hyper::service::service_fn(move |request| Arc::clone(&gateway_handle).handle(request));
 
@@ -287,7 +295,8 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     quota_saver.abort();
     let _ = quota_saver.await;
     save_quota_usage(&gateway, &usage).await;
-    drop(usage);
+    save_traffic(&gateway, &traffic).await;
+    drop((usage, traffic, batches));
     if store.close(std::time::Duration::from_secs(5)).await {
         tracing::info!("store closed; stopped");
     } else {
@@ -296,15 +305,53 @@ pub async fn run(args: Box<ServeArgs>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How often changed quota counters are saved (at most this much counting is lost on a crash).
+/// How often changed quota counters and traffic series are saved (at most this much counting
+/// is lost on a crash).
 const QUOTA_SAVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
-async fn save_quota_usage_every(gateway: Arc<Gateway>, usage: Usage, every: std::time::Duration) {
+/// What the batch task saves: quota usage and traffic series.
+#[derive(Clone)]
+struct Batches {
+    usage: Usage,
+    traffic: Traffic,
+}
+
+async fn save_batches_every(gateway: Arc<Gateway>, batches: Batches, every: std::time::Duration) {
     let mut ticks = tokio::time::interval(every);
     loop {
         ticks.tick().await;
-        save_quota_usage(&gateway, &usage).await;
-        forget_ended_limits(&gateway, &usage).await;
+        save_quota_usage(&gateway, &batches.usage).await;
+        forget_ended_limits(&gateway, &batches.usage).await;
+        save_traffic(&gateway, &batches.traffic).await;
+        forget_ended_traffic(&gateway, &batches.traffic).await;
+    }
+}
+
+/// Saves the traffic series' hours and last-seen entries changed since the last save, in one
+/// transaction (a failed batch is retried with the next one).
+async fn save_traffic(gateway: &Gateway, traffic: &Traffic) {
+    let changed = gateway.traffic().take_changed();
+    if changed.is_empty() {
+        return;
+    }
+    let retry = changed.clone();
+    if let Err(e) = traffic.save(changed).await {
+        tracing::warn!(error = %e, "saving traffic series failed; retrying with the next batch");
+        gateway.traffic().retry(&retry);
+    }
+}
+
+/// Drops the in-memory series of deleted APIs (the view says) and of deleted apps (the store
+/// says); their saved series are skipped by saves and deleted at the next start.
+async fn forget_ended_traffic(gateway: &Gateway, traffic: &Traffic) {
+    gateway.forget_deleted_api_traffic();
+    let apps = gateway.traffic().app_ids();
+    if apps.is_empty() {
+        return;
+    }
+    match traffic.ended_apps(apps).await {
+        Ok(ended) => gateway.traffic().forget_apps(&ended),
+        Err(e) => tracing::warn!(error = %e, "cannot tell which apps ended; trying again with the next batch"),
     }
 }
 

@@ -147,6 +147,9 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
     if let Some(reader) = &state.quota_usage {
         request.extensions_mut().insert(reader.clone());
     }
+    if let Some(reader) = &state.traffic {
+        request.extensions_mut().insert(reader.clone());
+    }
     let mut response = next.run(request).await;
     if is_server_fn && response.status() == StatusCode::INTERNAL_SERVER_ERROR {
         response = client_errors_are_not_500(response).await;

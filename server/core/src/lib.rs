@@ -11,6 +11,7 @@ pub mod portal;
 pub mod problem;
 pub mod session;
 pub mod throttle;
+pub mod traffic;
 
 /// Seconds since the Unix epoch. Every `now` in this crate is one of these.
 pub type UnixSeconds = i64;

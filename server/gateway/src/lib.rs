@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod proxy;
 pub mod quotas;
 pub mod tls;
+pub mod traffic;
 
 use std::collections::HashMap;
 

@@ -26,6 +26,7 @@ use crate::access_log::{AccessLog, AccessRecord, LogFormat, LoggedBody, ShortId}
 use crate::limits::{RateLimits, RateVerdict};
 use crate::metrics::GatewayMetrics;
 use crate::quotas::{QuotaUsage, QuotaVerdict, Quotas};
+use crate::traffic::{certificate_digest, Traffic, TrafficConfig};
 use crate::listener::{ConnectionInfo, TlsSession};
 use crate::{denial_response, Body, BoxError};
 
@@ -76,6 +77,8 @@ pub struct Gateway {
     consistent: Arc<AtomicBool>,
     /// One line per request, when on.
     access_log: Option<Arc<AccessLog>>,
+    /// Traffic series per API and app, and last seen per certificate and API.
+    traffic: Arc<Traffic>,
 }
 
 /// Why a gateway cannot start.
@@ -97,6 +100,10 @@ struct Seen {
     credential: Option<ShortId>,
     owner: Option<Arc<KeyOwner>>,
     upstream: Option<Duration>,
+    /// The certificate's SHA-256 when it passed the API's allow list (traffic's last seen).
+    authenticated: Option<[u8; 32]>,
+    /// When the request was admitted or refused (Unix seconds; 0 before routing).
+    now: UnixSeconds,
 }
 
 fn unix_now() -> UnixSeconds {
@@ -110,6 +117,7 @@ impl Gateway {
         trusted_proxies: Vec<IpNet>,
         consistent: Arc<AtomicBool>,
         access_log: Option<LogFormat>,
+        traffic: TrafficConfig,
     ) -> Result<Arc<Gateway>, StartError> {
         let metrics = GatewayMetrics::default();
         let access_log = match access_log {
@@ -129,7 +137,23 @@ impl Gateway {
             trusted_proxies,
             consistent,
             access_log,
+            traffic: Arc::new(Traffic::new(traffic)),
         }))
+    }
+
+    /// The traffic series (the binary saves them and hands them to the portal).
+    pub fn traffic(&self) -> &Arc<Traffic> {
+        &self.traffic
+    }
+
+    /// Drops the traffic series of APIs no longer in the view (deleted: ids are never reused).
+    /// Skipped while the view may lag behind a commit.
+    pub fn forget_deleted_api_traffic(&self) {
+        if !self.consistent.load(Ordering::SeqCst) {
+            return;
+        }
+        let view = self.view.load();
+        self.traffic.retain_apis(|id| view.apis.iter().any(|api| api.id == id));
     }
 
     /// Writes the access log's queued lines and stops its writer (at shutdown, after the
@@ -153,9 +177,21 @@ impl Gateway {
         let mut seen = Seen::default();
         let (api, response) = self.respond(request, &mut seen).await;
         let status = response.status().as_u16();
-        let denial = response.extensions().get::<DenialKind>().map(|k| k.code());
+        let denial_kind = response.extensions().get::<DenialKind>().copied();
+        let denial = denial_kind.map(DenialKind::code);
         let elapsed = started.elapsed();
         self.metrics.observe(api.as_deref(), status, denial, elapsed, generation);
+        if let Some(api) = api.as_deref() {
+            self.traffic.record(crate::traffic::Request {
+                api_id: &api.id,
+                status,
+                denial: denial_kind,
+                elapsed,
+                app: seen.owner.as_deref().map(|o| &o.app),
+                certificate: seen.authenticated.as_ref(),
+                now: if seen.now > 0 { seen.now } else { unix_now() },
+            });
+        }
         let (Some(log), Some((at, method))) = (&self.access_log, logged) else { return Ok(response) };
         let record = AccessRecord {
             at,
@@ -196,7 +232,7 @@ impl Gateway {
                 return (None, denial_response(&Denial::new(DenialKind::InvalidPath, why.reason())));
             }
         };
-        let response = match self.admit(&request, &path, info.as_ref()) {
+        let response = match self.admit(&request, &path, info.as_ref(), seen) {
             Ok((api, grant, limits)) => {
                 // Upstream latency: from the proxy step to the upstream's response headers.
                 let forwarded = Instant::now();
@@ -238,8 +274,10 @@ impl Gateway {
         request: &Request<Incoming>,
         path: &str,
         info: Option<&ConnectionInfo>,
+        seen: &mut Seen,
     ) -> Result<(Arc<ApiView>, Grant, Limits), Refusal> {
         let now = unix_now();
+        seen.now = now;
         let session = info.and_then(|i| i.session.as_deref());
         if let (Some(sni), Some(host)) = (session.and_then(|s| s.sni.as_deref()), request_host(request)) {
             if !host.eq_ignore_ascii_case(sni) {
@@ -262,6 +300,12 @@ impl Gateway {
             Some(session) => cached_verdict(session, &view, &api, now),
             None => check_client_certificate(&api, None, now, &WebpkiChainCheck),
         };
+        // Last seen counts a certificate that passed this API's allow list, whatever the later
+        // steps decide (a wrong token or a spent quota still shows the certificate in use). An
+        // API without mTLS authenticates no certificate.
+        if verdict.is_ok() && api.mtls_required && self.traffic.recording() {
+            seen.authenticated = peer.and_then(|p| p.facts.as_ref()).and_then(|f| certificate_digest(&f.id));
+        }
         let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let presented = Presented { bearer: bearer_token(authorization) };
         let grant = decide(&self.keys, &api, peer, presented, now, &WebpkiChainCheck, Some(verdict))
@@ -305,14 +349,15 @@ impl Gateway {
         Ok((api, grant, Limits { rate, quota }))
     }
 
-    /// The credential an Auth Token denial was about, for the access log: a token that is known
+    /// The credential an Auth Token denial was about, for the access log and the app's traffic: a token that is known
     /// but expired, not for this API or bound elsewhere (a second look-up, on refusals only).
     fn refused_key(&self, api: &ApiView, denial: &Denial, bearer: Option<&str>) -> Option<Box<RefusedKey>> {
         let about_key = matches!(
             denial.kind,
             DenialKind::CredentialInvalid | DenialKind::ApiNotGranted | DenialKind::CertificateBindingMismatch
         );
-        if self.access_log.is_none() || !about_key || !matches!(*api.auth, AuthView::AuthToken) {
+        let wanted = self.access_log.is_some() || self.traffic.recording();
+        if !wanted || !about_key || !matches!(*api.auth, AuthView::AuthToken) {
             return None;
         }
         let key = self.keys.get(&token_digest(bearer?)).map(|entry| Arc::clone(entry.value()))?;

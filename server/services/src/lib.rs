@@ -28,6 +28,7 @@ pub mod sessions;
 pub mod store;
 #[cfg(test)]
 mod test_world;
+pub mod traffic;
 pub mod usage;
 pub mod webhooks;
 

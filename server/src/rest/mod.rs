@@ -24,6 +24,7 @@ mod portal;
 mod portal_subscriptions;
 mod session;
 mod subscriptions;
+mod traffic;
 mod users;
 mod webhooks;
 
@@ -80,6 +81,7 @@ fn rest_api() -> OpenApiRouter<AppState> {
         .merge(catalogue::routes())
         .merge(users::routes())
         .merge(webhooks::routes())
+        .merge(traffic::routes())
         .merge(session::routes());
     let mut api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest(PREFIX, v1);
     openapi::document_refusals(api.get_openapi_mut());

@@ -74,6 +74,42 @@ pub enum DenialKind {
 }
 
 impl DenialKind {
+    /// Every kind, in a fixed order: [`DenialKind::index`] is the position here (traffic series
+    /// count denials in an array indexed by it; saved series store codes, never positions).
+    pub const ALL: [DenialKind; 19] = [
+        DenialKind::GatewayUnavailable,
+        DenialKind::InvalidPath,
+        DenialKind::ApiNotFound,
+        DenialKind::ClientCertificateRequired,
+        DenialKind::ClientCertificateNotAllowed,
+        DenialKind::ClientCertificateExpired,
+        DenialKind::ClientCertificateNotYetValid,
+        DenialKind::ClientCertificateUnusable,
+        DenialKind::CredentialMissing,
+        DenialKind::CredentialInvalid,
+        DenialKind::ApiNotGranted,
+        DenialKind::CertificateBindingMismatch,
+        DenialKind::ApiMisconfigured,
+        DenialKind::RateLimited,
+        DenialKind::QuotaExceeded,
+        DenialKind::MisdirectedRequest,
+        DenialKind::BodyTooLarge,
+        DenialKind::UpstreamUnavailable,
+        DenialKind::UpstreamTimeout,
+    ];
+
+    /// This kind's position in [`DenialKind::ALL`].
+    pub fn index(self) -> usize {
+        // The enum has no explicit discriminants and ALL lists it in declaration order (a test
+        // checks both), so the discriminant is the position.
+        self as usize
+    }
+
+    /// The kind with this stable code.
+    pub fn from_code(code: &str) -> Option<DenialKind> {
+        DenialKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             DenialKind::GatewayUnavailable => "gateway_unavailable",

@@ -104,6 +104,10 @@ pub(super) fn migrate(db: &Database) -> Result<(), StoreError> {
     txn.open_table(tables::APIS_BY_PATH)?;
     txn.open_table(tables::KEYS)?;
     txn.open_table(tables::QUOTA_USAGE)?;
+    // Traffic series (new tables, created empty: no schema step needed).
+    txn.open_table(tables::TRAFFIC_API_HOURS)?;
+    txn.open_table(tables::TRAFFIC_APP_HOURS)?;
+    txn.open_table(tables::CERTIFICATE_LAST_SEEN)?;
     txn.open_table(tables::ADMIN_TOKENS)?;
     txn.open_table(tables::ADMIN_TOKENS_BY_HASH)?;
     txn.open_table(tables::PLANS)?;

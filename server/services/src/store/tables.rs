@@ -38,6 +38,13 @@ pub const APIS_BY_PATH: TableDefinition<&str, &str> = TableDefinition::new("apis
 pub const KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("keys");
 /// key id -> `QuotaUsageRecord`: the quota counter of a key, saved in batches.
 pub const QUOTA_USAGE: TableDefinition<&str, &[u8]> = TableDefinition::new("quota_usage");
+/// `<api id>/<hours since the epoch, 10 digits>` -> `ApiHourRecord`: one hour of an API's traffic
+/// series with its minutes, saved in batches (traffic.rs).
+pub const TRAFFIC_API_HOURS: TableDefinition<&str, &[u8]> = TableDefinition::new("traffic_api_hours");
+/// `<app id>/<hours since the epoch, 10 digits>` -> `AppHourRecord`: one hour of an app's series.
+pub const TRAFFIC_APP_HOURS: TableDefinition<&str, &[u8]> = TableDefinition::new("traffic_app_hours");
+/// `<certificate id>/<api id>` -> `LastSeenRecord`: when the certificate last authenticated there.
+pub const CERTIFICATE_LAST_SEEN: TableDefinition<&str, &[u8]> = TableDefinition::new("certificate_last_seen");
 
 /// admin token id -> `AdminTokenRecord`: REST bearer tokens made with `certgate admin
 /// create-token`. Only the token's SHA-256 is stored.
