@@ -30,6 +30,8 @@ pub struct Line {
 /// Lines over time: point `i` is the period starting at `start + i * step` (Unix seconds).
 #[derive(Debug, Clone)]
 pub struct TimeChart {
+    /// The values are counts: gridlines on whole numbers.
+    pub counts: bool,
     /// The accessible name, e.g. "Requests and denials, last 24 hours".
     pub title: String,
     /// What the values count, shown on the value axis, e.g. "requests / 10 min" or "ms".
@@ -77,6 +79,16 @@ pub fn value_scale(max: f64) -> (f64, u32) {
     let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * power).find(|s| *s >= raw).unwrap_or(10.0 * power);
     let steps = (wanted / step).ceil().clamp(1.0, 5.0) as u32;
     (step, steps)
+}
+
+/// [`value_scale`] for counts: gridlines on whole numbers only.
+pub fn count_scale(max: f64) -> (f64, u32) {
+    let (step, steps) = value_scale(max);
+    if step >= 1.0 {
+        return (step, steps);
+    }
+    let wanted = if max > 0.0 { max * 1.1 } else { 1.0 };
+    (1.0, (wanted.ceil() as u32).clamp(1, 5))
 }
 
 /// A value as an axis or bar label: thousands separated, decimals only below 10.
@@ -165,7 +177,7 @@ fn draw_segment(out: &mut String, segment: &mut Vec<(f64, f64)>, class: &str) {
 pub fn time_chart(chart: &TimeChart) -> String {
     let points = chart.lines.iter().map(|l| l.values.len()).max().unwrap_or(0);
     let max = chart.lines.iter().flat_map(|l| l.values.iter().copied()).filter(|v| v.is_finite()).fold(0.0, f64::max);
-    let scale = value_scale(max);
+    let scale = if chart.counts { count_scale(max) } else { value_scale(max) };
     let top_value = scale.0 * f64::from(scale.1);
     let height = TOP + PLOT_HEIGHT + BOTTOM;
     let bottom = TOP + PLOT_HEIGHT;
@@ -239,15 +251,15 @@ pub fn time_chart(chart: &TimeChart) -> String {
 }
 
 /// Longest label shown in a bar chart before it is cut with an ellipsis.
-const BAR_LABEL_CHARS: usize = 26;
+const BAR_LABEL_CHARS: usize = 32;
 const BAR_HEIGHT: f64 = 22.0;
 const BAR_GAP: f64 = 8.0;
-const BAR_LABEL_WIDTH: f64 = 200.0;
+const BAR_LABEL_WIDTH: f64 = 232.0;
 
 /// A ranking as horizontal bars, each with its count at its end.
 pub fn bar_chart(title: &str, unit: &str, bars: &[Bar]) -> String {
     let max = bars.iter().map(|b| b.value).max().unwrap_or(0) as f64;
-    let (step, steps) = value_scale(max);
+    let (step, steps) = count_scale(max);
     let top_value = step * f64::from(steps);
     let rows = bars.len().max(1) as f64;
     let plot_height = rows * (BAR_HEIGHT + BAR_GAP);
@@ -317,6 +329,9 @@ mod tests {
             assert!(top >= max * 1.1, "{max}: the largest value never fills the chart (top {top})");
             assert!(top < max * 1.1 * 1.4, "{max}: nor is it lost in a far too large scale (top {top})");
         }
+        assert_eq!(count_scale(1.0), (1.0, 2), "a count of 1: gridlines 0, 1, 2 (no 0.25)");
+        assert_eq!(count_scale(0.0), (1.0, 1));
+        assert_eq!(count_scale(100.0), (25.0, 5));
     }
 
     #[test]
@@ -367,6 +382,7 @@ mod tests {
     #[test]
     fn a_time_chart_has_an_accessible_name_axes_with_units_and_a_legend() {
         let chart = TimeChart {
+            counts: true,
             title: "Requests, last 24 hours".into(),
             unit: "requests / 10 min".into(),
             start: 1_764_115_200,

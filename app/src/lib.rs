@@ -22,6 +22,8 @@ pub mod ssr_changes;
 #[cfg(feature = "ssr")]
 pub mod ssr_dashboard;
 #[cfg(feature = "ssr")]
+pub mod ssr_traffic;
+#[cfg(feature = "ssr")]
 pub mod ssr_portal;
 
 use leptos::prelude::*;

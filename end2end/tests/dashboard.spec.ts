@@ -28,7 +28,7 @@ test('the dashboard counts the requests and denials the gateway just answered', 
     expect((await gatewayGet(url, demoClient('client'), token)).status).toBe(200);
   }
   // Refused: another organisation's certificate with Acme's bound token, and no token at all.
-  expect((await gatewayGet(url, demoClient('globex'), token)).status).toBe(403);
+  expect((await gatewayGet(url, demoClient('globex'), token)).json.code).toBe('certificate_binding_mismatch');
   expect((await gatewayGet(url, demoClient('client'))).status).toBe(401);
 
   await page.goto('/admin');
