@@ -18,6 +18,8 @@ pub mod ssr_admin;
 #[cfg(feature = "ssr")]
 pub mod ssr_changes;
 #[cfg(feature = "ssr")]
+pub mod ssr_impact;
+#[cfg(feature = "ssr")]
 pub mod ssr_portal;
 
 use leptos::prelude::*;

@@ -127,6 +127,8 @@ pub mod audit;
 pub mod certificates;
 pub mod changes;
 pub mod consumers;
+pub mod impact;
+pub mod keys;
 pub mod plans;
 pub mod products;
 pub mod requests;
