@@ -110,20 +110,64 @@ pub fn ActionError(error: Signal<Option<crate::error::AppError>>) -> impl IntoVi
     }
 }
 
-/// The inside of a delete form: the id, a box that must be ticked to confirm, and the button.
-/// A plain form control, so it works without wasm; the server checks the box too.
+/// The inside of a destructive form (delete, revoke): what it stops, counted from the store by
+/// a dry run (when given), a box that must be ticked to confirm, and the button. The one
+/// confirmation of the admin screens: plain form controls, so it works without wasm; the server
+/// checks the box too. An action the dry run says would be refused cannot be sent.
 #[component]
-pub fn ConfirmDeleteFields(id: String, what: String) -> impl IntoView {
-    let field = format!("confirm-{id}");
+pub fn ConfirmDeleteFields(
+    id: String,
+    what: String,
+    /// What the action stops, and why it would be refused.
+    #[prop(optional)]
+    impact: Option<crate::api::impact::Impact>,
+    /// `delete` unless given (`revoke`).
+    #[prop(optional)]
+    verb: Option<&'static str>,
+    /// The name of the hidden id field: `id` unless given.
+    #[prop(optional)]
+    id_field: Option<&'static str>,
+) -> impl IntoView {
+    let verb = verb.unwrap_or("delete");
+    let field = format!("confirm-{verb}-{id}");
     let label_for = field.clone();
+    let impact = impact.unwrap_or_default();
+    let refused = impact.refusal.is_some();
+    let capital = verb.get(..1).map(str::to_uppercase).unwrap_or_default() + verb.get(1..).unwrap_or_default();
     view! {
-        <input type="hidden" name="id" value=id/>
+        {(!impact.lines.is_empty()).then(|| view! {
+            <div class="note" data-testid="impact">
+                <p><strong>{format!("If you {verb} {what}:")}</strong></p>
+                <ul class="plain-list">{impact.lines.into_iter().map(|line| view! { <li data-testid="impact-line">{line}</li> }).collect_view()}</ul>
+            </div>
+        })}
+        {impact.refusal.map(|r| view! { <p class="alert" data-testid="impact-refusal">{format!("It cannot be done now. {r}")}</p> })}
+        <input type="hidden" name=id_field.unwrap_or("id") value=id/>
         <label class="check" for=label_for>
-            <input id=field type="checkbox" name="confirm" value="yes" required/>
-            {format!(" Yes, delete {what}")}
+            <input id=field type="checkbox" name="confirm" value="yes" required disabled=refused/>
+            {format!(" Yes, {verb} {what}")}
         </label>
-        <button type="submit" class="button danger">{format!("Delete {what}")}</button>
+        <button type="submit" class="button danger" disabled=refused>{format!("{capital} {what}")}</button>
     }
+}
+
+/// Resets `form` after each successful answer of `action`: a create form is empty again for the
+/// next one (a refused one keeps what was typed and chosen).
+pub fn reset_after<S, O>(action: ServerAction<S>, form: NodeRef<leptos::html::Form>)
+where
+    S: leptos::server_fn::ServerFn<Output = O, Error = crate::error::AppError> + Clone + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    Effect::new(move |previous: Option<usize>| {
+        let version = action.version().get();
+        let ok = action.value().with(|v| matches!(v, Some(Ok(_))));
+        if previous.is_some_and(|p| p != version) && ok {
+            if let Some(form) = form.get_untracked() {
+                form.reset();
+            }
+        }
+        version
+    });
 }
 
 /// Where an error from a form belongs: shown beside that field only.

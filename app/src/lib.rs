@@ -24,6 +24,8 @@ pub mod ssr_dashboard;
 #[cfg(feature = "ssr")]
 pub mod ssr_traffic;
 #[cfg(feature = "ssr")]
+pub mod ssr_impact;
+#[cfg(feature = "ssr")]
 pub mod ssr_portal;
 
 use leptos::prelude::*;

@@ -192,6 +192,19 @@ fn set_cookie_header(cookie: &str) {
     }
 }
 
+/// `text` as one query-string value (all but RFC 3986 unreserved characters percent-encoded).
+pub fn query_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Where to go after sign-in: only a local path, never another origin (`//evil`, `/\evil`).
 /// No control character at all: browsers drop tabs and newlines from a URL, so `/\t/evil`
 /// would be `//evil`.
@@ -359,6 +372,7 @@ pub async fn api_detail(services: &PortalServices, record: &ApiRecord) -> Result
         identity_claim: j.identity_claim.clone(),
     });
     Ok(ApiDetail {
+        gateway_url: format!("{}{}", crate::api::portal::server::gateway_origin(), record.spec.listen_path),
         summary: api_summary(record),
         strip_listen_path: record.spec.strip_listen_path,
         identity_header: record.spec.identity_header.clone(),
@@ -459,6 +473,12 @@ mod tests {
             assert_eq!(safe_next(Some(bad), "/home"), "/home", "{bad}");
         }
         assert_eq!(safe_next(None, "/home"), "/home");
+    }
+
+    #[test]
+    fn a_query_value_cannot_break_out_of_its_parameter() {
+        assert_eq!(query_value("Acme & Co/1?x=#"), "Acme%20%26%20Co%2F1%3Fx%3D%23");
+        assert_eq!(query_value("Ünïcode"), "%C3%9Cn%C3%AFcode");
     }
 
     #[test]

@@ -21,7 +21,7 @@ test('an admin creates an API, manages its allow list from the certificate store
   await page.getByLabel('Listen path').fill('/orders');
   await page.getByLabel('Upstream URL').fill('http://127.0.0.1:9/');
   await page.getByRole('button', { name: 'Create API' }).click();
-  await expect(page.getByRole('alert')).toContainText('already used by API');
+  await expect(page.getByRole('alert')).toContainText('Another API already uses this listen path');
 
   await link.click();
   await expect(page.getByTestId('api-title')).toHaveText('Orders');
@@ -34,7 +34,7 @@ test('an admin creates an API, manages its allow list from the certificate store
   // JWT without a key is refused, and nothing changes.
   await page.getByLabel('Authentication').selectOption('jwt');
   await page.getByRole('button', { name: 'Save settings' }).click();
-  await expect(page.getByRole('alert')).toContainText('jwt.key needs exactly one of');
+  await expect(page.getByRole('alert')).toContainText('Paste the key that checks the tokens');
   await page.reload();
   await expect(page.getByLabel('Authentication')).toHaveValue('auth_token');
 
@@ -42,7 +42,9 @@ test('an admin creates an API, manages its allow list from the certificate store
   await page.getByRole('button', { name: 'Remove' }).click();
   await expect(page.getByTestId('allowed-entry')).toHaveCount(0);
 
+  await page.getByLabel('Yes, delete this API').check();
   await page.getByRole('button', { name: 'Delete this API' }).click();
-  await expect(page).toHaveURL(/\/admin\/apis$/);
+  await expect(page).toHaveURL(/\/admin\/apis\?deleted=Orders$/);
+  await expect(page.getByRole('status')).toContainText('API “Orders” deleted.');
   await expect(page.getByTestId('api-table')).not.toContainText('Orders');
 });

@@ -40,6 +40,10 @@ test('a consumer sees the developer portal and is kept out of the admin area', a
   await signIn(page, CONSUMER);
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByTestId('organisation')).toHaveText('Acme Corp');
-  await page.goto('/admin');
+  // Told, not redirected: the admin area is not theirs, and the way back is offered.
+  const response = await page.goto('/admin');
+  expect(response?.status()).toBe(403);
+  await expect(page.getByRole('heading', { name: 'You do not have access to this page' })).toBeVisible();
+  await page.getByRole('link', { name: 'Go to your developer portal' }).click();
   await expect(page).toHaveURL(/\/$/);
 });

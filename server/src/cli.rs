@@ -55,21 +55,42 @@ pub struct ServeArgs {
     pub gateway_addr: SocketAddr,
 
     /// Demo data with public passwords and tokens in files (never for real use), completed at
-    /// every start without making anything twice, and curl commands to try it.
+    /// every start without making anything twice, and curl commands to try it. A data directory
+    /// made without --demo never gets demo data.
     ///
-    /// It creates: the admin admin@certgate.local / demo-admin-password (on an empty store);
-    /// the organisations Acme Corp and Globex with the consumers dev@acme.example and
-    /// dev@globex.example (password demo-consumer-password); a demo CA and client certificates
-    /// for both organisations in DATA_DIR/demo, linked to them; an echo upstream on 127.0.0.1
-    /// (only with --demo) that answers with the method, path and identity header it receives;
-    /// the APIs /demo-managed and /demo-self-serve (Auth Token + mTLS) over it, a plan "Demo",
-    /// the products "Echo (Managed)" (binding on) and "Echo (Self-Serve)"; the apps Acme Checkout
-    /// and Globex Billing with approved subscriptions and minted tokens (Globex's Self-Serve one
-    /// with a certificate of its own); the API /demo to the portal's /healthz with an admin key;
-    /// and an admin REST token. Tokens and keys are written to DATA_DIR/demo (mode 0600). Every
-    /// start prints the tokens and single-line curl commands: calls that succeed, and one
-    /// refused for binding (Globex's certificate with Acme's token). A data directory made
-    /// without --demo never gets demo data.
+    /// Accounts: the admin admin@certgate.local / demo-admin-password (on an empty store); the
+    /// organisations Acme Corp and Globex, each with one consumer, dev@acme.example (Dana
+    /// Developer) and dev@globex.example (Gus Globex), both with the password
+    /// demo-consumer-password.
+    ///
+    /// Certificates, in DATA_DIR/demo (keys mode 0600): a demo CA (ca.crt, ca.key; in the store
+    /// as "certgate demo CA", linked to no one) and client certificates issued by it:
+    /// client.crt/.key ("Acme demo client", linked to Acme Corp), globex.crt/.key ("Globex demo
+    /// client", linked to Globex) and globex-self-serve.crt/.key (the one Globex submits with
+    /// its Self-Serve request).
+    ///
+    /// Gateway: an echo upstream on 127.0.0.1 (only while --demo runs) that answers with the
+    /// method, path and x-client-identity header it receives; the APIs /demo-managed ("Echo,
+    /// Managed (demo)") and /demo-self-serve ("Echo, Self-Serve (demo)"), Auth Token + mTLS,
+    /// over it, with empty admin allow lists (the products' credentials make them); the API
+    /// /demo ("Portal health (demo)") to the portal's own /healthz, allow-listing Acme's
+    /// certificate, with an admin key bound to it (20 requests/s, 10,000/day).
+    ///
+    /// Portal: the plan "Demo" (60 requests/min, 10,000/day, approval by the admin); the
+    /// published products "Echo (Managed)" (the administrator links certificates to
+    /// organisations) and "Echo (Self-Serve)" (the consumer submits a certificate), both with
+    /// certificate binding on; the apps Acme Checkout (Managed) and Globex Billing (Managed, and
+    /// Self-Serve with globex-self-serve.crt) with approved subscriptions and minted tokens.
+    ///
+    /// Secrets written to DATA_DIR/demo (mode 0600): token (the /demo admin key),
+    /// acme-managed.token, globex-managed.token, globex-self-serve.token, and admin-token (an
+    /// admin REST token, made beside --admin-token).
+    ///
+    /// Every start prints: the demo admin's and consumers' sign-ins, the admin REST token with a
+    /// curl line that lists the products, and single-line curl commands for the gateway (with
+    /// --cacert of the gateway's certificate): Acme's and Globex's Managed calls, Globex's
+    /// Self-Serve call (200 each), Globex's certificate with Acme's token (401
+    /// certificate_binding_mismatch), and the portal's health through the admin key (200).
     #[arg(long, env = "CERTGATE_DEMO")]
     pub demo: bool,
 

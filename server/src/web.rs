@@ -128,6 +128,9 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
         if let Some(location) = page_redirect(request.uri(), session.as_ref().map(|s| s.user.role)) {
             return see_other(&location);
         }
+        if let (Some(area), Some(session)) = (other_area(request.uri().path(), session.as_ref().map(|s| s.user.role)), &session) {
+            return no_access_page(area, &session.user.email);
+        }
     }
     let path = request.uri().path();
     let is_server_fn = path.starts_with("/fn/");
@@ -203,15 +206,77 @@ fn page_redirect(uri: &http::Uri, role: Option<certgate_services::accounts::Role
     let is_consumer_area = path == "/" || path == "/account" || is_portal_area;
     match (role, path) {
         (Some(Role::Admin), "/signin" | "/") => Some("/admin".into()),
-        (Some(Role::Admin), _) if is_portal_area => Some("/admin".into()),
         (Some(Role::Consumer), "/signin") => Some("/".into()),
-        (Some(Role::Consumer), _) if is_admin_area => Some("/".into()),
         (None, _) if is_admin_area || is_consumer_area => {
             let target = uri.path_and_query().map(|p| p.as_str()).unwrap_or(path);
             Some(format!("/signin?next={}", percent_encode(target)))
         }
         _ => None,
     }
+}
+
+/// The area of a page that the signed-in role has no access to: a consumer on an admin page,
+/// an admin on a developer-portal page. They are told so (403), not sent elsewhere silently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OtherArea {
+    Admin,
+    Portal,
+}
+
+fn other_area(path: &str, role: Option<certgate_services::accounts::Role>) -> Option<OtherArea> {
+    use certgate_services::accounts::Role;
+    let is_admin_area = path == "/admin" || path.starts_with("/admin/");
+    let is_portal_area = path == "/portal" || path.starts_with("/portal/");
+    match role {
+        Some(Role::Consumer) if is_admin_area => Some(OtherArea::Admin),
+        Some(Role::Admin) if is_portal_area => Some(OtherArea::Portal),
+        _ => None,
+    }
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#x27;")
+}
+
+/// The 403 page of [`other_area`]: plain HTML (nothing to hydrate), with the way to the
+/// visitor's own area and a sign-out form (a plain POST: it works without wasm).
+fn no_access_page(area: OtherArea, email: &str) -> Response {
+    let (what, why, home, home_text) = match area {
+        OtherArea::Admin => (
+            "the admin portal",
+            "It is for the API provider's administrators. If you need it, ask your API provider for an administrator account.",
+            "/",
+            "Go to your developer portal",
+        ),
+        OtherArea::Portal => (
+            "the developer portal",
+            "It is for API consumers, who sign in with their own accounts. As an administrator you see every organisation's \
+             apps, credentials and certificates in the admin portal (Organisations, Access requests).",
+            "/admin",
+            "Go to the admin portal",
+        ),
+    };
+    let stylesheet = html_escape(&crate::assets::site_assets().stylesheet);
+    let body = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\
+         <title>No access · certgate</title><link rel=\"stylesheet\" href=\"{stylesheet}\"/>\
+         <link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"/></head><body>\
+         <header class=\"site-header\"><div class=\"container header-row\"><a class=\"brand\" href=\"{home}\">certgate</a></div></header>\
+         <main id=\"main\" class=\"container\"><section class=\"card narrow\" data-testid=\"no-access\">\
+         <h1>You do not have access to this page</h1>\
+         <p>This page is part of {what}, and you are signed in as <strong>{email}</strong>. {why}</p>\
+         <p><a class=\"button primary\" href=\"{home}\" data-testid=\"no-access-home\">{home_text}</a></p>\
+         <form method=\"post\" action=\"/fn/sign_out\"><p class=\"muted\">Another account? \
+         <button type=\"submit\" class=\"button secondary\">Sign out</button></p></form>\
+         </section></main></body></html>",
+        email = html_escape(email),
+    );
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ];
+    (StatusCode::FORBIDDEN, headers, body).into_response()
 }
 
 fn see_other(location: &str) -> Response {
@@ -309,7 +374,14 @@ mod tests {
         let uri = |s: &'static str| http::Uri::from_static(s);
         assert_eq!(page_redirect(&uri("/admin/organisations?x=1"), None).as_deref(), Some("/signin?next=/admin/organisations%3Fx%3D1"));
         assert_eq!(page_redirect(&uri("/account"), None).as_deref(), Some("/signin?next=/account"));
-        assert_eq!(page_redirect(&uri("/admin"), Some(Role::Consumer)).as_deref(), Some("/"));
+        // A signed-in visitor of the other area is told (403 page), not redirected.
+        assert_eq!(page_redirect(&uri("/admin"), Some(Role::Consumer)), None);
+        assert_eq!(other_area("/admin/apis/x", Some(Role::Consumer)), Some(OtherArea::Admin));
+        assert_eq!(other_area("/portal/apps", Some(Role::Admin)), Some(OtherArea::Portal));
+        assert_eq!(other_area("/administrator", Some(Role::Consumer)), None);
+        assert_eq!(other_area("/admin", None), None);
+        assert_eq!(other_area("/admin", Some(Role::Admin)), None);
+        assert_eq!(other_area("/portal/apps", Some(Role::Consumer)), None);
         assert_eq!(page_redirect(&uri("/signin"), Some(Role::Admin)).as_deref(), Some("/admin"));
         assert_eq!(page_redirect(&uri("/"), Some(Role::Admin)).as_deref(), Some("/admin"));
         assert_eq!(page_redirect(&uri("/admin"), Some(Role::Admin)), None);
@@ -317,7 +389,7 @@ mod tests {
         assert_eq!(page_redirect(&uri("/no-such-page"), None), None);
         // The developer portal's pages: consumers only.
         assert_eq!(page_redirect(&uri("/portal/apps/app_1"), None).as_deref(), Some("/signin?next=/portal/apps/app_1"));
-        assert_eq!(page_redirect(&uri("/portal/products"), Some(Role::Admin)).as_deref(), Some("/admin"));
+        assert_eq!(page_redirect(&uri("/portal/products"), Some(Role::Admin)), None);
         assert_eq!(page_redirect(&uri("/portal/products"), Some(Role::Consumer)), None);
         assert_eq!(page_redirect(&uri("/portalx"), None), None);
     }

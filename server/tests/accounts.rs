@@ -74,9 +74,9 @@ async fn a_consumer_with_a_password_signs_in_over_rest_and_the_cookie_opens_cons
     let cookie = set_cookie(&r, "certgate_session").expect("a session cookie");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(opens_account_page(&c, &server).await);
-    // An admin page is not for a consumer.
+    // An admin page is not for a consumer: they are told so (403).
     let r = c.get(server.url("/admin")).send().await.unwrap();
-    assert_eq!(r.status(), 303);
+    assert_eq!(r.status(), 403);
     // Nor is the admin REST API.
     let r = c.get(server.url("/api/v1/users")).send().await.unwrap();
     assert_eq!(r.status(), 403);

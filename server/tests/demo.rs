@@ -308,6 +308,55 @@ async fn the_printed_demo_commands_work_and_a_restart_repeats_them_creating_noth
     assert_eq!(printed.iter().map(|l| without_ports(l, &[&first])).collect::<Vec<_>>(), reprinted);
 }
 
+/// `certgate serve --help` on `--demo`, its lines joined (clap wraps them to the terminal).
+fn demo_help() -> String {
+    let output = std::process::Command::new(support::binary()).args(["serve", "--help"]).output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    let from = help.find("--demo").unwrap();
+    let to = from + help[from..].find("--admin-email").unwrap();
+    help[from..to].split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[tokio::test]
+async fn the_demo_help_names_everything_the_demo_makes() {
+    let help = demo_help();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start_in(&data, &["--demo"]);
+    // Every file written to DATA_DIR/demo (a certificate and its key as `name.crt/.key`).
+    for entry in std::fs::read_dir(data.join("demo")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let pair = format!("{}.crt/.key", name.trim_end_matches(".crt").trim_end_matches(".key"));
+        // Named as a word of its own (`token` must not count for `acme-managed.token`).
+        let alone = help.match_indices(&name).any(|(at, _)| {
+            let before = help[..at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '.'));
+            let after = help[at + name.len()..].chars().next().is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '.' || c == '/'));
+            before && after
+        });
+        assert!(alone || help.contains(&pair), "{name} is not in the help: {help}");
+    }
+    // Every organisation, product, plan and API (name and path), and every account.
+    let inventory = inventory(&server).await;
+    for list in ["organisations", "products", "plans", "apis"] {
+        for name in inventory[list].as_array().unwrap() {
+            assert!(help.contains(name.as_str().unwrap()), "{list} {name} is not in the help");
+        }
+    }
+    for api in support::list_all(&server, "/api/v1/apis").await {
+        assert!(help.contains(api["name"].as_str().unwrap()), "API {} is not in the help", api["name"]);
+    }
+    // Every consumer (the tests' server is started with an admin of their own; the demo's
+    // admin is checked by name below).
+    for user in support::list_all(&server, "/api/v1/users").await.into_iter().filter(|u| u["role"] != "admin") {
+        assert!(help.contains(user["email"].as_str().unwrap()), "{} is not in the help", user["email"]);
+    }
+    for said in ["admin@certgate.local", "demo-admin-password", "demo-consumer-password", "Dana Developer", "Gus Globex", "Acme Checkout", "Globex Billing",
+        "certgate demo CA", "Acme demo client", "Globex demo client", "x-client-identity", "certificate_binding_mismatch", "--cacert", "0600"] {
+        assert!(help.contains(said), "{said} is not in the help");
+    }
+}
+
 #[tokio::test]
 async fn a_lost_demo_token_is_replaced_on_restart_and_the_old_one_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -275,8 +275,10 @@ async fn a_consumer_is_refused_by_admin_functions_and_routes() {
     assert_eq!(consumer.post(server.url("/fn/create_organisation")).form(&[("name", "Mine")]).send().await.unwrap().status(), 403);
     let (status, _) = problem(consumer.get(server.url("/api/v1/organisations")).send().await.unwrap()).await;
     assert_eq!(status, 403);
+    // Told they lack access (403, with the way to their portal), not silently redirected.
     let r = consumer.get(server.url("/admin")).send().await.unwrap();
-    assert_eq!((r.status().as_u16(), r.headers().get("location").unwrap().to_str().unwrap()), (303, "/"));
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.text().await.unwrap().contains("Go to your developer portal"));
     assert!(org["id"].is_string());
 }
 

@@ -301,7 +301,7 @@ async fn another_organisations_app_is_not_found_through_pages_and_functions() {
     assert!(status == 200 && html.contains("Alice private"), "{status}");
 
     // Not signed in: the pages send to sign-in, the functions are 401. An admin has no
-    // developer portal (sent to the admin portal; the functions are 403).
+    // developer portal (its pages are 403 with a link to the admin portal; the functions 403).
     let anonymous = client();
     let r = anonymous.get(server.url(&format!("/portal/apps/{secret_app}"))).send().await.unwrap();
     assert_eq!(r.status(), 303);
@@ -311,7 +311,8 @@ async fn another_organisations_app_is_not_found_through_pages_and_functions() {
     let admin_browser = client();
     sign_in(&admin_browser, &server, support::ADMIN_EMAIL, support::ADMIN_PASSWORD).await;
     let r = admin_browser.get(server.url("/portal/apps")).send().await.unwrap();
-    assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, "/admin"));
+    assert_eq!(r.status().as_u16(), 403, "told, not redirected");
+    assert!(r.text().await.unwrap().contains("href=\"/admin\" data-testid=\"no-access-home\""));
     let r = admin_browser.post(server.url("/fn/portal_apps")).send().await.unwrap();
     assert_eq!(r.status(), 403);
 }

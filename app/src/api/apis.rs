@@ -49,6 +49,8 @@ pub struct JwtSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiDetail {
     pub summary: ApiSummary,
+    /// Where clients call the API: the gateway's origin and the listen path.
+    pub gateway_url: String,
     pub strip_listen_path: bool,
     pub identity_header: Option<String>,
     pub allowed: Vec<AllowedEntry>,
@@ -163,11 +165,67 @@ pub async fn disallow_api_certificate(id: String, certificate_id: String) -> Res
     Ok(())
 }
 
+/// Deletes an API; the form's confirmation box must be ticked (the page says beforehand what
+/// stops working). Goes back to the list, which says what was deleted.
 #[server(prefix = "/fn", endpoint = "delete_api")]
-pub async fn delete_api(id: String) -> Result<(), AppError> {
+pub async fn delete_api(id: String, confirm: Option<String>) -> Result<(), AppError> {
     use crate::ssr;
     let admin = ssr::require_admin(&ssr::request_auth())?;
-    ssr::services()?.apis.delete(&id, &admin.user.id).await.map_err(ssr::service_error)?;
-    leptos_axum::redirect("/admin/apis");
+    crate::ssr_portal::require_confirmation(confirm.as_deref())?;
+    let services = ssr::services()?;
+    let api = services.apis.get(&id).await.map_err(ssr::service_error)?;
+    services.apis.delete(&id, &admin.user.id).await.map_err(ssr::service_error)?;
+    leptos_axum::redirect(&format!("/admin/apis?deleted={}", ssr::query_value(&api.spec.name)));
     Ok(())
+}
+
+/// Where an error of an API form belongs (`form` when no one field), in the screen's words:
+/// the form's labels, never the REST API's field names.
+pub fn api_error_field(e: &AppError) -> (&'static str, String) {
+    let said = |text: &str| text.to_string();
+    match e.code.as_str() {
+        "invalid_name" => ("name", said("Give the API a name of 1 to 100 characters, without control characters.")),
+        "invalid_listen_path" => (
+            "listen_path",
+            said("The listen path must start with “/”, have at most 200 characters, and hold no spaces, “?”, “#”, “%”, “.” or “..” segments, or “//”."),
+        ),
+        "listen_path_taken" => ("listen_path", said("Another API already uses this listen path: choose another.")),
+        "invalid_upstream_url" => ("upstream_url", e.message.clone()),
+        "invalid_auth" => ("auth", said("Choose Auth Token, JWT or None.")),
+        "jwt_settings_missing" => ("auth", e.message.clone()),
+        "invalid_identity_header" => (
+            "identity_header",
+            said("Use a plain header name (letters, digits and “-”) that is not a standard header such as Host or Authorization."),
+        ),
+        "invalid_jwt_settings" if e.message.contains("jwt.key needs") => ("jwt_key", said("Paste the key that checks the tokens: a public key (PEM), a JWKS document or an HMAC secret.")),
+        "invalid_jwt_settings" if e.message.contains("identity_claim") => ("jwt_identity_claim", said("Name the claim that identifies the caller, e.g. sub.")),
+        "invalid_jwt_settings" if e.message.contains("jwt.algorithms") => ("jwt_algorithm", said("Choose an algorithm of the key's type.")),
+        "invalid_jwt_settings" => ("jwt_key", e.message.replace("public_key_pem", "the public key").replace("jwks", "the JWKS document").replace("hmac_secret", "the HMAC secret")),
+        _ => ("form", e.message.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_errors_are_placed_at_their_field_in_the_forms_words() {
+        for (code, message, field) in [
+            ("invalid_name", "x", "name"),
+            ("invalid_listen_path", "x", "listen_path"),
+            ("listen_path_taken", "The listen path /a is already used by API api_1.", "listen_path"),
+            ("invalid_upstream_url", "The upstream URL is not usable: it has no host.", "upstream_url"),
+            ("invalid_identity_header", "identity_header must be a plain header name", "identity_header"),
+            ("invalid_jwt_settings", "jwt.key needs exactly one of hmac_secret, public_key_pem or jwks.", "jwt_key"),
+            ("invalid_jwt_settings", "The HMAC secret must have at least 32 bytes.", "jwt_key"),
+            ("unauthenticated", "Sign in to continue.", "form"),
+        ] {
+            let (at, said) = api_error_field(&AppError::new(code, message));
+            assert_eq!(at, field, "{code}: {message}");
+            for rest_name in ["upstream_url", "identity_header", "listen_path", "jwt.key", "hmac_secret", "public_key_pem"] {
+                assert!(!said.contains(rest_name), "{code} says {rest_name}: {said}");
+            }
+        }
+    }
 }

@@ -128,6 +128,8 @@ pub mod certificates;
 pub mod changes;
 pub mod consumers;
 pub mod dashboard;
+pub mod impact;
+pub mod keys;
 pub mod plans;
 pub mod products;
 pub mod requests;

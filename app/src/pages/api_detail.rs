@@ -1,13 +1,24 @@
-//! Admin: one API — its settings, JWT key, and the allow list chosen from the certificate store.
+//! Admin: one API — where clients call it (its gateway URL and a curl line), its settings (only
+//! those of its authentication kind), its admin keys (issued with the token shown once, revoked
+//! after a confirmation that says what stops), the allow list chosen from the certificate store,
+//! and its deletion (confirmed, with what stops working counted from the store).
 
+use crate::pages::traffic::ApiTraffic;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::apis::{get_api, AllowApiCertificate, ApiDetail, DeleteApi, DisallowApiCertificate, UpdateApi};
+use crate::api::apis::{api_error_field, get_api, AllowApiCertificate, ApiDetail, DeleteApi, DisallowApiCertificate, UpdateApi};
 use crate::api::certificates::{allow_list_choices, CertificateView, CHOICES};
+use crate::api::impact::api_delete_impact;
+use crate::api::keys::{list_api_keys, ApiKeyView, IssueApiKey, NewApiKeyView, RevokeApiKey};
 use crate::api::usage::{api_allow_list, AllowListPage};
-use crate::components::ActionError;
+use crate::components::{ActionError, ConfirmDeleteFields, CopyButton, FieldError};
+use crate::pages::portal::{hydrated, refresh_after};
+
+/// Said while an API requires mTLS and admits no certificate.
+pub const REFUSES_EVERYTHING: &str = "This API refuses every request: it requires a client certificate (mTLS) and admits none yet. \
+    Add certificates to its allow list (or put it in a product: its subscribers' certificates then join the list).";
 
 #[component]
 pub fn ApiDetailPage() -> impl IntoView {
@@ -16,8 +27,12 @@ pub fn ApiDetailPage() -> impl IntoView {
     let update = ServerAction::<UpdateApi>::new();
     let allow = ServerAction::<AllowApiCertificate>::new();
     let disallow = ServerAction::<DisallowApiCertificate>::new();
+    // Reloaded after a save that worked only: a refused one keeps the form as the admin left
+    // it (reloading would put the stored authentication kind back).
+    let saved = RwSignal::new(0usize);
+    refresh_after(update, saved);
     let api = Resource::new(
-        move || (id(), update.version().get(), allow.version().get(), disallow.version().get()),
+        move || (id(), saved.get(), allow.version().get(), disallow.version().get()),
         |(id, ..)| get_api(id),
     );
     let query = use_query_map();
@@ -34,12 +49,22 @@ pub fn ApiDetailPage() -> impl IntoView {
     );
     let allow_page = move || query.read().get("allow_page").and_then(|p| p.parse::<usize>().ok());
     let effective = Resource::new(
-        move || (id(), allow_page(), allow.version().get(), disallow.version().get(), update.version().get()),
+        move || (id(), allow_page(), allow.version().get(), disallow.version().get(), saved.get()),
         |(id, page, ..)| api_allow_list(id, page),
     );
     view! {
         <Title text="API · certgate"/>
         <p><a href="/admin/apis">"← All APIs"</a></p>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match effective.await {
+                    Ok(list) if list.mtls_required && list.total == 0 => {
+                        view! { <p class="alert error" role="alert" data-testid="refuses-everything">{REFUSES_EVERYTHING}</p> }.into_any()
+                    }
+                    _ => ().into_any(),
+                }
+            })}
+        </Suspense>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match api.await {
@@ -56,6 +81,8 @@ pub fn ApiDetailPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <ApiTraffic id=Signal::derive(id)/>
+        <DeleteSection id=Signal::derive(id)/>
     }
 }
 
@@ -106,6 +133,22 @@ fn EffectiveAllowList(list: AllowListPage, api: String) -> impl IntoView {
     }
 }
 
+/// The curl line that calls the API: the gateway's CA, the client certificate when mTLS is
+/// required, and the header of its authentication kind, with placeholders for the secrets.
+pub fn curl_example(url: &str, auth: &str, mtls: bool) -> String {
+    let mut parts = vec!["curl --cacert gateway-ca.pem".to_string()];
+    if mtls {
+        parts.push("--cert client.crt --key client.key".into());
+    }
+    match auth {
+        "auth_token" => parts.push("-H \"Authorization: Bearer <token>\"".into()),
+        "jwt" => parts.push("-H \"Authorization: Bearer <jwt>\"".into()),
+        _ => {}
+    }
+    parts.push(url.to_string());
+    parts.join(" ")
+}
+
 #[component]
 fn Detail(
     api: ApiDetail,
@@ -115,7 +158,6 @@ fn Detail(
     allow: ServerAction<AllowApiCertificate>,
     disallow: ServerAction<DisallowApiCertificate>,
 ) -> impl IntoView {
-    let delete = ServerAction::<DeleteApi>::new();
     let s = api.summary.clone();
     let id = s.id.clone();
     let jwt = api.jwt.clone();
@@ -146,12 +188,35 @@ fn Detail(
         })
         .collect_view();
     let allow_id = id.clone();
-    let delete_id = id.clone();
     let key_kind = jwt.as_ref().map(|j| j.key_kind.clone()).unwrap_or_default();
     let selected = move |kind: &str| key_kind == kind;
+    // The kind chosen in the form: only its settings are shown (JWT fields on a JWT API only).
+    let auth = RwSignal::new(s.auth.clone());
+    let error = Signal::derive(move || update.value().get().and_then(Result::err));
+    let form_error = Signal::derive(move || error.get().filter(|e| api_error_field(e).0 == "form"));
+    let at = move |field: &'static str| view! { <FieldError error field place=api_error_field/> };
+    let curl = curl_example(&api.gateway_url, &s.auth, s.mtls_required);
+    let stored_auth = s.auth.clone();
     view! {
         <h1 data-testid="api-title">{s.name.clone()}</h1>
         <p class="muted">"Gateway path " <code>{s.listen_path.clone()}</code> " → " <code>{s.upstream_url.clone()}</code></p>
+        <section class="card" aria-labelledby="call-heading">
+            <h2 id="call-heading">"Call it"</h2>
+            <p>"Gateway URL: " <code data-testid="gateway-url">{api.gateway_url.clone()}</code> " "
+                <CopyButton text=api.gateway_url.clone() label="Copy the gateway URL".to_string()/></p>
+            <pre class="pem" data-testid="curl-example">{curl.clone()}</pre>
+            <CopyButton text=curl label="Copy the curl example".to_string()/>
+            <p class="muted small">
+                "gateway-ca.pem is the CA of the gateway's server certificate"
+                {s.mtls_required.then_some("; client.crt and client.key are an allowed client certificate and its private key")}
+                {match s.auth.as_str() {
+                    "auth_token" => "; <token> is an Auth Token of this API (admin keys below, or a portal credential).",
+                    "jwt" => "; <jwt> is a token signed with the key set below.",
+                    _ => ".",
+                }}
+            </p>
+        </section>
+        {(stored_auth == "auth_token").then(|| view! { <KeysSection api=id.clone()/> })}
         <section class="card">
             <h2>"Allow list"</h2>
             <p class="muted">
@@ -187,25 +252,27 @@ fn Detail(
             <h2>"Settings"</h2>
             <ActionForm action=update attr:class="stack" attr:aria-label="API settings">
                 <input type="hidden" name="id" value=id.clone()/>
-                <div class="field"><label for="set-name">"Name"</label><input id="set-name" name="name" value=s.name.clone() required maxlength="100"/></div>
-                <div class="field"><label for="set-path">"Listen path"</label><input id="set-path" name="listen_path" value=s.listen_path.clone() required/></div>
-                <div class="field"><label for="set-upstream">"Upstream URL"</label><input id="set-upstream" name="upstream_url" value=s.upstream_url.clone() required/></div>
+                <div class="field"><label for="set-name">"Name"</label><input id="set-name" name="name" value=s.name.clone() required maxlength="100"/>{at("name")}</div>
+                <div class="field"><label for="set-path">"Listen path"</label><input id="set-path" name="listen_path" value=s.listen_path.clone() required/>{at("listen_path")}</div>
+                <div class="field"><label for="set-upstream">"Upstream URL"</label><input id="set-upstream" name="upstream_url" value=s.upstream_url.clone() required/>{at("upstream_url")}</div>
                 <div class="field">
                     <label for="set-auth">"Authentication"</label>
-                    <select id="set-auth" name="auth">
-                        <option value="auth_token" selected=s.auth == "auth_token">"Auth Token"</option>
-                        <option value="jwt" selected=s.auth == "jwt">"JWT"</option>
-                        <option value="none" selected=s.auth == "none">"None"</option>
+                    <select id="set-auth" name="auth" on:change=move |ev| auth.set(event_target_value(&ev))>
+                        <option value="auth_token" selected=move || auth.get() == "auth_token">"Auth Token"</option>
+                        <option value="jwt" selected=move || auth.get() == "jwt">"JWT"</option>
+                        <option value="none" selected=move || auth.get() == "none">"None"</option>
                     </select>
+                    {at("auth")}
                 </div>
                 <label class="check"><input type="checkbox" name="mtls_required" value="on" checked=s.mtls_required/>" Require a client certificate (mTLS)"</label>
                 <label class="check"><input type="checkbox" name="strip_listen_path" value="on" checked=api.strip_listen_path/>" Strip the listen path before proxying"</label>
                 <div class="field">
                     <label for="set-identity">"Identity header to the upstream (optional)"</label>
                     <input id="set-identity" name="identity_header" value=api.identity_header.clone().unwrap_or_default() placeholder="x-client-identity"/>
+                    {at("identity_header")}
                 </div>
-                <fieldset class="field">
-                    <legend>"JWT (when authentication is JWT)"</legend>
+                <fieldset class="field" data-testid="jwt-settings" hidden=move || auth.get() != "jwt">
+                    <legend>"JWT"</legend>
                     <div class="field">
                         <label for="jwt-alg">"Algorithm"</label>
                         <select id="jwt-alg" name="jwt_algorithm">
@@ -214,6 +281,7 @@ fn Detail(
                                 view! { <option value=alg selected=current>{alg}</option> }
                             }).collect_view()}
                         </select>
+                        {at("jwt_algorithm")}
                     </div>
                     <div class="field">
                         <label for="jwt-key-kind">"Key"</label>
@@ -224,22 +292,146 @@ fn Detail(
                         </select>
                         <textarea name="jwt_key" rows="4" aria-label="Key material"
                             placeholder=if jwt.is_some() { "Leave empty to keep the current key (never shown)" } else { "Paste the key" }></textarea>
+                        {at("jwt_key")}
                     </div>
                     <div class="field"><label for="jwt-iss">"Issuer (iss)"</label><input id="jwt-iss" name="jwt_issuer" value=jwt.as_ref().and_then(|j| j.issuer.clone()).unwrap_or_default()/></div>
                     <div class="field"><label for="jwt-aud">"Audience (aud)"</label><input id="jwt-aud" name="jwt_audience" value=jwt.as_ref().and_then(|j| j.audience.clone()).unwrap_or_default()/></div>
-                    <div class="field"><label for="jwt-sub">"Identity claim"</label><input id="jwt-sub" name="jwt_identity_claim" value=jwt.as_ref().map(|j| j.identity_claim.clone()).unwrap_or_else(|| "sub".into())/></div>
+                    <div class="field"><label for="jwt-sub">"Identity claim"</label><input id="jwt-sub" name="jwt_identity_claim" value=jwt.as_ref().map(|j| j.identity_claim.clone()).unwrap_or_else(|| "sub".into())/>{at("jwt_identity_claim")}</div>
                 </fieldset>
                 <button type="submit" class="button primary">"Save settings"</button>
             </ActionForm>
-            <ActionError error=Signal::derive(move || update.value().get().and_then(Result::err))/>
-            {move || update.value().get().and_then(Result::ok).map(|_| view! { <p class="alert success" role="status">"Saved. The gateway enforces it from the next request."</p> })}
+            <ActionError error=form_error/>
+            {move || update.value().get().and_then(Result::ok).map(|saved| view! {
+                <p class="alert success" role="status" data-testid="api-saved">"Saved. The gateway enforces it from the next request."</p>
+                {(saved.summary.mtls_required && saved.allowed.is_empty()).then(|| view! {
+                    <p class="alert" data-testid="saved-refuses-everything">
+                        "Its own allow list is empty: unless a product grants certificates, it refuses every request until certificates are added."
+                    </p>
+                })}
+            })}
         </section>
-        <section class="card">
-            <h2>"Delete"</h2>
-            <ActionForm action=delete attr:class="row-form" attr:aria-label="Delete the API">
-                <input type="hidden" name="id" value=delete_id/>
-                <button type="submit" class="button danger">"Delete this API"</button>
+    }
+}
+
+/// The admin keys of an Auth Token API: issue one (its token shown once), list them, revoke one
+/// after a confirmation that says what stops.
+#[component]
+fn KeysSection(api: String) -> impl IntoView {
+    let issue = ServerAction::<IssueApiKey>::new();
+    let revoke = ServerAction::<RevokeApiKey>::new();
+    let refresh = RwSignal::new(0usize);
+    refresh_after(issue, refresh);
+    refresh_after(revoke, refresh);
+    let list_api = api.clone();
+    let keys = Resource::new(move || (list_api.clone(), refresh.get()), |(api, _)| list_api_keys(api));
+    let ready = hydrated();
+    let issue_api = api.clone();
+    view! {
+        <section class="card" aria-labelledby="keys-heading">
+            <h2 id="keys-heading">"Admin keys"</h2>
+            <p class="muted">
+                "Auth Tokens you issue yourself, granting this API only (for binding, limits and expiry use the REST API's /keys). "
+                "Developer-portal credentials are managed through products."
+            </p>
+            <ActionForm action=issue attr:class="row-form" attr:aria-label="Issue an admin key">
+                <input type="hidden" name="api" value=issue_api/>
+                // The token comes back in the answer: without wasm the form would leave the page
+                // and lose it, so it waits for hydration.
+                <button type="submit" class="button primary" disabled=move || !ready.get()>"Issue a key"</button>
             </ActionForm>
+            <ActionError error=Signal::derive(move || issue.value().get().and_then(Result::err))/>
+            {move || issue.value().get().and_then(Result::ok).map(|new| view! { <NewToken new on_hide=move || issue.value().set(None)/> })}
+            <ActionError error=Signal::derive(move || revoke.value().get().and_then(Result::err))/>
+            {move || revoke.value().get().and_then(Result::ok).map(|done| view! { <p class="alert success" role="status" data-testid="key-revoked">{done}</p> })}
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || {
+                    let api = api.clone();
+                    Suspend::new(async move {
+                        match keys.await {
+                            Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="no-keys">"No admin key grants this API."</p> }.into_any(),
+                            Ok(list) => view! { <KeyTable list api revoke/> }.into_any(),
+                            Err(e) => view! { <p class="alert error" role="alert">{e.message}</p> }.into_any(),
+                        }
+                    })
+                }}
+            </Suspense>
+        </section>
+    }
+}
+
+/// A key just issued: its token shown this once.
+#[component]
+fn NewToken(new: NewApiKeyView, on_hide: impl Fn() + Send + Sync + 'static) -> impl IntoView {
+    view! {
+        <div class="alert success" role="status" data-testid="new-key">
+            <p><strong>{format!("Key {} issued. Its token, shown this once:", new.key.id)}</strong>
+                " copy it now: certgate keeps only a hash of it and cannot show it again."</p>
+            <p><code data-testid="token">{new.token.clone()}</code> " " <CopyButton text=new.token.clone() label="Copy the token".to_string()/></p>
+            <button type="button" class="button secondary small" on:click=move |_| on_hide()>"I saved it: hide the token"</button>
+        </div>
+    }
+}
+
+#[component]
+fn KeyTable(list: Vec<ApiKeyView>, api: String, revoke: ServerAction<RevokeApiKey>) -> impl IntoView {
+    view! {
+        <div class="table-scroll">
+        <table class="table" data-testid="key-table">
+            <thead><tr><th scope="col">"Key"</th><th scope="col">"Grants"</th><th scope="col">"Created"</th><th scope="col">"Revoke"</th></tr></thead>
+            <tbody>
+                {list.into_iter().map(|key| {
+                    let api = api.clone();
+                    let what = format!("key {}", key.id);
+                    let form_label = format!("Revoke {what}");
+                    let impact = crate::api::impact::Impact { lines: key.revocation.clone(), refusal: None };
+                    let details = [
+                        key.bound_certificates.map(|n| format!("bound to {n} certificate(s)")),
+                        key.expires_at.clone().map(|t| format!("expires {t}")),
+                    ].into_iter().flatten().collect::<Vec<_>>().join(", ");
+                    view! {
+                        <tr data-testid="key-row">
+                            <td><code>{key.id.clone()}</code></td>
+                            <td>{key.apis.join(", ")}<span class="muted">{(!details.is_empty()).then(|| format!(" ({details})"))}</span></td>
+                            <td>{key.created_at.clone()}</td>
+                            <td>
+                                <details>
+                                    <summary>{format!("Revoke {}…", key.id)}</summary>
+                                    <ActionForm action=revoke attr:class="stack" attr:aria-label=form_label>
+                                        <input type="hidden" name="api" value=api/>
+                                        <ConfirmDeleteFields id=key.id.clone() what verb="revoke" id_field="key" impact/>
+                                    </ActionForm>
+                                </details>
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+        </div>
+    }
+}
+
+/// Deleting the API: what stops working, counted from the store (a dry run), a box to tick,
+/// then the deletion; the list it goes back to says what was deleted.
+#[component]
+fn DeleteSection(id: Signal<String>) -> impl IntoView {
+    let delete = ServerAction::<DeleteApi>::new();
+    let impact = Resource::new(move || id.get(), api_delete_impact);
+    view! {
+        <section class="card" aria-labelledby="delete-heading">
+            <h2 id="delete-heading">"Delete"</h2>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match impact.await {
+                        Ok(impact) => view! {
+                            <ActionForm action=delete attr:class="stack" attr:aria-label="Delete the API">
+                                <ConfirmDeleteFields id=id.get_untracked() what="this API".to_string() impact/>
+                            </ActionForm>
+                        }.into_any(),
+                        Err(e) => view! { <p class="alert error" role="alert">{e.message}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
             <ActionError error=Signal::derive(move || delete.value().get().and_then(Result::err))/>
         </section>
     }

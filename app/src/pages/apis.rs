@@ -2,9 +2,10 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
-use crate::api::apis::{list_apis, ApiSummary, CreateApi};
-use crate::components::ActionError;
+use crate::api::apis::{api_error_field, list_apis, ApiSummary, CreateApi};
+use crate::components::{reset_after, ActionError, FieldError};
 
 /// How an API's authentication reads in a table.
 pub fn auth_label(auth: &str) -> &'static str {
@@ -19,24 +20,35 @@ pub fn auth_label(auth: &str) -> &'static str {
 pub fn ApisPage() -> impl IntoView {
     let create = ServerAction::<CreateApi>::new();
     let apis = Resource::new(move || create.version().get(), |_| list_apis());
+    // Emptied after a creation that worked (a refused one keeps every field and choice).
+    let form = NodeRef::<leptos::html::Form>::new();
+    reset_after(create, form);
+    let error = Signal::derive(move || create.value().get().and_then(Result::err));
+    let at = move |field: &'static str| view! { <FieldError error field place=api_error_field/> };
+    let query = use_query_map();
+    let deleted = move || query.read().get("deleted").filter(|n| !n.is_empty());
     view! {
         <Title text="APIs · certgate"/>
         <h1>"APIs"</h1>
         <p class="muted">"Each API is a listen path on the gateway, proxied to an upstream. Changes apply to the next request."</p>
+        {move || deleted().map(|name| view! { <p class="alert success" role="status" data-testid="deleted">{format!("API “{name}” deleted.")}</p> })}
         <section class="card">
             <h2>"New API"</h2>
-            <ActionForm action=create attr:class="stack" attr:aria-label="New API">
+            <ActionForm action=create node_ref=form attr:class="stack" attr:aria-label="New API">
                 <div class="field">
                     <label for="api-name">"Name"</label>
                     <input id="api-name" name="name" required maxlength="100"/>
+                    {at("name")}
                 </div>
                 <div class="field">
                     <label for="api-path">"Listen path"</label>
                     <input id="api-path" name="listen_path" required placeholder="/orders/" maxlength="200"/>
+                    {at("listen_path")}
                 </div>
                 <div class="field">
                     <label for="api-upstream">"Upstream URL"</label>
                     <input id="api-upstream" name="upstream_url" type="url" required placeholder="http://127.0.0.1:9000/"/>
+                    {at("upstream_url")}
                 </div>
                 <div class="field">
                     <label for="api-auth">"Authentication"</label>
@@ -45,11 +57,13 @@ pub fn ApisPage() -> impl IntoView {
                         <option value="none">"None"</option>
                     </select>
                     <p class="muted small">"For JWT, create the API, then set its key on the API's page."</p>
+                    {at("auth")}
                 </div>
                 <label class="check"><input type="checkbox" name="mtls_required" value="on" checked/>" Require a client certificate (mTLS)"</label>
                 <button type="submit" class="button primary">"Create API"</button>
             </ActionForm>
-            <ActionError error=Signal::derive(move || create.value().get().and_then(Result::err))/>
+            <ActionError error=Signal::derive(move || error.get().filter(|e| api_error_field(e).0 == "form"))/>
+            {move || create.value().get().and_then(Result::ok).map(|api| view! { <Created api/> })}
         </section>
         <section class="card">
             <h2>"All APIs"</h2>
@@ -63,6 +77,23 @@ pub fn ApisPage() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// The API just created: a link to it, and, when it requires mTLS (its allow list is empty
+/// then), the warning that it refuses every request until certificates are added.
+#[component]
+fn Created(api: ApiSummary) -> impl IntoView {
+    let refuses = api.mtls_required && api.allowed_count == 0;
+    view! {
+        <p class="alert success" role="status" data-testid="api-created">
+            "API created: " <a href=format!("/admin/apis/{}", api.id)>{api.name.clone()}</a> "."
+        </p>
+        {refuses.then(|| view! {
+            <p class="alert" data-testid="created-refuses-everything">
+                {format!("{} refuses every request until certificates are added to its allow list on its page (or a product grants it): it requires mTLS and admits none yet.", api.name)}
+            </p>
+        })}
     }
 }
 

@@ -97,6 +97,9 @@ pub fn CertificatesPage() -> impl IntoView {
 fn UploadForm(upload: ServerAction<UploadCertificate>) -> impl IntoView {
     let pem = OwnedText::new();
     let uploaded = move || upload.value().get().and_then(Result::ok);
+    // The whole form is emptied after an upload that worked (the name and the file too).
+    let form = NodeRef::<leptos::html::Form>::new();
+    crate::components::reset_after(upload, form);
     // Clear the pasted text after a successful upload.
     Effect::new(move |_| {
         if uploaded().is_some() {
@@ -121,7 +124,7 @@ fn UploadForm(upload: ServerAction<UploadCertificate>) -> impl IntoView {
     view! {
         <section class="card">
             <h2>"Upload a certificate"</h2>
-            <ActionForm action=upload attr:class="stack" attr:aria-label="Upload a certificate">
+            <ActionForm action=upload node_ref=form attr:class="stack" attr:aria-label="Upload a certificate">
                 <div class="field">
                     <label for="cert-pem">"Certificate (PEM)"</label>
                     <textarea

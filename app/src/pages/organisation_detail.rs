@@ -9,7 +9,9 @@ use crate::api::consumers::{
     get_organisation, role_label, AccountLink, AddConsumer, ConsumerView, MakeAccountLink, OrganisationDetail, SetConsumerDisabled, SetConsumerRole,
     SetOrganisationSuspended,
 };
-use crate::components::ActionError;
+use crate::api::impact::{organisation_delete_impact, DeleteOrganisation};
+use crate::components::{ActionError, ConfirmDeleteFields};
+use crate::pages::portal::refresh_after;
 use crate::pages::traffic::AppTraffic;
 
 #[component]
@@ -21,10 +23,16 @@ pub fn OrganisationDetailPage() -> impl IntoView {
     let disable = ServerAction::<SetConsumerDisabled>::new();
     let role = ServerAction::<SetConsumerRole>::new();
     let suspend = ServerAction::<SetOrganisationSuspended>::new();
-    let organisation = Resource::new(
-        move || (id(), add.version().get(), disable.version().get(), role.version().get(), suspend.version().get()),
-        |(id, ..)| get_organisation(id),
-    );
+    // Reloaded after answers that worked only: a refused one keeps the forms as they were
+    // (the email typed, the role chosen).
+    let refresh = RwSignal::new(0usize);
+    refresh_after(add, refresh);
+    refresh_after(disable, refresh);
+    refresh_after(role, refresh);
+    refresh_after(suspend, refresh);
+    let organisation = Resource::new(move || (id(), refresh.get()), |(id, ..)| get_organisation(id));
+    let delete = ServerAction::<DeleteOrganisation>::new();
+    let impact = Resource::new(move || (id(), refresh.get()), |(id, _)| organisation_delete_impact(id));
     let actions = Actions { add, make_link, disable, role, suspend };
     view! {
         <Title text="Organisation · certgate"/>
@@ -37,8 +45,29 @@ pub fn OrganisationDetailPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        {move || add.value().get().and_then(Result::ok).map(|c| view! {
+            <p class="alert success" role="status" data-testid="consumer-added">
+                {format!("Consumer {} added: make their invite link in the consumers table above.", c.email)}
+            </p>
+        })}
         <LinkShownOnce link=Signal::derive(move || make_link.value().get().and_then(Result::ok))/>
         <ActionError error=Signal::derive(move || make_link.value().get().and_then(Result::err))/>
+        <section class="card" aria-labelledby="delete-heading">
+            <h2 id="delete-heading">"Delete"</h2>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match impact.await {
+                        Ok(impact) => view! {
+                            <ActionForm action=delete attr:class="stack" attr:aria-label="Delete the organisation">
+                                <ConfirmDeleteFields id=id() what="this organisation".to_string() impact/>
+                            </ActionForm>
+                        }.into_any(),
+                        Err(e) => view! { <p class="alert error" role="alert">{e.message}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <ActionError error=Signal::derive(move || delete.value().get().and_then(Result::err))/>
+        </section>
     }
 }
 

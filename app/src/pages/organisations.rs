@@ -1,8 +1,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 use crate::api::{list_organisations, CreateOrganisation, OrganisationView, RenameOrganisation};
-use crate::components::ActionError;
+use crate::components::{reset_after, ActionError};
 
 /// Admin: API Consumers > Organisations.
 #[component]
@@ -13,12 +14,17 @@ pub fn OrganisationsPage() -> impl IntoView {
         move || (create.version().get(), rename.version().get()),
         |_| list_organisations(),
     );
+    let form = NodeRef::<leptos::html::Form>::new();
+    reset_after(create, form);
+    let query = use_query_map();
+    let deleted = move || query.read().get("deleted").filter(|n| !n.is_empty());
     view! {
         <Title text="Organisations · certgate"/>
         <h1>"Organisations"</h1>
+        {move || deleted().map(|name| view! { <p class="alert success" role="status" data-testid="deleted">{format!("Organisation “{name}” deleted.")}</p> })}
         <section class="card">
             <h2>"New organisation"</h2>
-            <ActionForm action=create attr:class="row-form" attr:aria-label="New organisation">
+            <ActionForm action=create node_ref=form attr:class="row-form" attr:aria-label="New organisation">
                 <div class="field grow">
                     <label for="org-name">"Name"</label>
                     <input id="org-name" name="name" required maxlength="100"/>
@@ -26,6 +32,12 @@ pub fn OrganisationsPage() -> impl IntoView {
                 <button type="submit" class="button primary">"Create"</button>
             </ActionForm>
             <ActionError error=Signal::derive(move || create.value().get().and_then(Result::err))/>
+            {move || create.value().get().and_then(Result::ok).map(|org| view! {
+                <p class="alert success" role="status" data-testid="organisation-created">
+                    "Organisation created: " <a href=format!("/admin/organisations/{}", org.id)>{org.name}</a>
+                    ". Add its consumers and link its certificates there."
+                </p>
+            })}
         </section>
         <section class="card">
             <h2>"All organisations"</h2>

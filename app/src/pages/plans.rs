@@ -6,12 +6,15 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::plans::{get_plan, lifetime_in_units, lifetime_text, list_plans, quota_text, rate_text, DeletePlan, PlanView, SavePlan};
-use crate::components::{ActionError, ConfirmDeleteFields};
+use crate::components::{reset_after, ActionError, ConfirmDeleteFields};
+use crate::pages::portal::refresh_after;
 
 #[component]
 pub fn PlansPage() -> impl IntoView {
     let save = ServerAction::<SavePlan>::new();
     let plans = Resource::new(move || save.version().get(), |_| list_plans());
+    let form = NodeRef::<leptos::html::Form>::new();
+    reset_after(save, form);
     view! {
         <Title text="Plans · certgate"/>
         <h1>"Plans"</h1>
@@ -21,7 +24,7 @@ pub fn PlansPage() -> impl IntoView {
         </p>
         <section class="card">
             <h2>"New plan"</h2>
-            <ActionForm action=save attr:class="stack" attr:aria-label="New plan">
+            <ActionForm action=save node_ref=form attr:class="stack" attr:aria-label="New plan">
                 <input type="hidden" name="id" value=""/>
                 <PlanFields plan=None/>
                 <div><button type="submit" class="button primary">"Create plan"</button></div>
@@ -145,7 +148,10 @@ pub fn PlanDetailPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let save = ServerAction::<SavePlan>::new();
-    let plan = Resource::new(move || (id(), save.version().get()), |(id, _)| get_plan(id));
+    // Reloaded after a save that worked only: a refused one keeps the form as it was left.
+    let saved = RwSignal::new(0usize);
+    refresh_after(save, saved);
+    let plan = Resource::new(move || (id(), saved.get()), |(id, _)| get_plan(id));
     view! {
         <Title text="Plan · certgate"/>
         <p><a href="/admin/plans">"← All plans"</a></p>

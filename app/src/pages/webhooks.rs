@@ -22,6 +22,9 @@ pub fn WebhooksPage() -> impl IntoView {
     let query = use_query_map();
     let log_id = move || query.read().get("log").filter(|id| !id.is_empty());
     let actions = RowActions { delete, enable, test };
+    // Emptied after a registration that worked; a refused one keeps the URL and the events.
+    let form = NodeRef::<leptos::html::Form>::new();
+    crate::components::reset_after(create, form);
     view! {
         <Title text="Webhooks · certgate"/>
         <h1>"Webhooks"</h1>
@@ -32,7 +35,7 @@ pub fn WebhooksPage() -> impl IntoView {
         </p>
         <section class="card">
             <h2>"New webhook"</h2>
-            <ActionForm action=create attr:class="stack" attr:aria-label="New webhook">
+            <ActionForm action=create node_ref=form attr:class="stack" attr:aria-label="New webhook">
                 <div class="field">
                     <label for="webhook-url">"URL (http or https; redirects are not followed)"</label>
                     <input id="webhook-url" name="form[url]" type="url" required maxlength="2048" placeholder="https://hooks.example.com/certgate"/>
@@ -84,11 +87,13 @@ fn NewSecret(created: Signal<Option<NewWebhookView>>) -> impl IntoView {
     move || {
         created.get().filter(|n| hidden.get().as_deref() != Some(n.webhook.id.as_str())).map(|n| {
             let id = n.webhook.id.clone();
+            let log = format!("/admin/webhooks?log={id}");
             view! {
                 <div class="alert success" role="status" data-testid="new-webhook-secret">
                     <p><strong>"Webhook registered for " {n.webhook.url.clone()} ". Its signing secret, shown this once:"</strong></p>
                     <p><code data-testid="webhook-secret">{n.secret.clone()}</code> " " <CopyButton text=n.secret.clone() label="Copy the signing secret".to_string()/></p>
-                    <p class="muted small">"Verify each delivery with it; certgate never shows it again."</p>
+                    <p class="muted small">"Verify each delivery with it; certgate never shows it again. "
+                        <a href=log>"Open its delivery log"</a></p>
                     <button type="button" class="button secondary small" on:click=move |_| set_hidden.set(Some(id.clone()))>"I saved it: hide the secret"</button>
                 </div>
             }

@@ -16,6 +16,7 @@ pub mod clock;
 pub mod error;
 pub mod gateway_view;
 pub mod gauges;
+pub mod impact;
 pub mod ids;
 pub mod keys;
 pub mod members;

@@ -152,6 +152,24 @@ impl Organisations {
             .await
     }
 
+    /// What deleting the organisation would meet now (a dry run: nothing changes).
+    pub async fn dependents(&self, id: &str) -> Result<OrganisationDependents, ServiceError> {
+        let id = id.to_string();
+        self.store
+            .read(move |txn| {
+                if txn.open_table(tables::ORGANISATIONS)?.get(id.as_str())?.is_none() {
+                    return Err(ServiceError::NotFound { what: "organisation" });
+                }
+                dependents(
+                    &txn.open_table(tables::USERS)?,
+                    &txn.open_table(tables::APPS_BY_ORGANISATION)?,
+                    &txn.open_table(tables::ORGANISATION_CERTIFICATES)?,
+                    &id,
+                )
+            })
+            .await
+    }
+
     /// Deletes an organisation; refused while users, apps or certificate links belong to it.
     pub async fn delete(&self, id: &str) -> Result<(), ServiceError> {
         let id = id.to_string();
@@ -162,34 +180,14 @@ impl Organisations {
                     Some(bytes) => codec::decode("organisations", &id, bytes.value())?,
                     None => return Err(ServiceError::NotFound { what: "organisation" }),
                 };
-                let users = txn.open_table(tables::USERS)?;
-                let mut members = 0usize;
-                for entry in users.iter()? {
-                    let (k, v) = entry?;
-                    let user: UserRecord = codec::decode("users", k.value(), v.value())?;
-                    if user.organisation_id.as_deref() == Some(id.as_str()) {
-                        members += 1;
-                    }
-                }
-                if members > 0 {
-                    return Err(ServiceError::Conflict {
-                        code: "organisation_in_use",
-                        message: format!("The organisation still has {members} user(s); remove them first."),
-                    });
-                }
-                let apps = crate::references::holders(&txn.open_table(tables::APPS_BY_ORGANISATION)?, &id)?;
-                if !apps.is_empty() {
-                    return Err(ServiceError::Conflict {
-                        code: "organisation_in_use",
-                        message: format!("The organisation still has {} app(s), with their subscriptions and credentials; delete them first.", apps.len()),
-                    });
-                }
-                let linked = crate::certificates::linked_to_organisation(&txn.open_table(tables::ORGANISATION_CERTIFICATES)?, &id)?;
-                if !linked.is_empty() {
-                    return Err(ServiceError::Conflict {
-                        code: "organisation_in_use",
-                        message: format!("{} certificate(s) are linked to the organisation; unlink them first.", linked.len()),
-                    });
+                let dependents = dependents(
+                    &txn.open_table(tables::USERS)?,
+                    &txn.open_table(tables::APPS_BY_ORGANISATION)?,
+                    &txn.open_table(tables::ORGANISATION_CERTIFICATES)?,
+                    &id,
+                )?;
+                if let Some(message) = dependents.refusal() {
+                    return Err(ServiceError::Conflict { code: "organisation_in_use", message });
                 }
                 orgs.remove(id.as_str())?;
                 txn.open_table(tables::ORGANISATIONS_BY_NAME)?.remove(org.name.to_lowercase().as_str())?;
@@ -234,5 +232,67 @@ mod tests {
         orgs.delete(&globex.id).await.unwrap();
         assert!(matches!(orgs.get(&globex.id).await, Err(ServiceError::NotFound { .. })));
         assert_eq!(orgs.list().await.unwrap().len(), 2);
+    }
+}
+
+/// What belongs to an organisation and keeps it from being deleted: the dry run and the
+/// deletion read the same counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrganisationDependents {
+    pub users: usize,
+    pub apps: usize,
+    pub certificates: usize,
+}
+
+impl OrganisationDependents {
+    /// Why the deletion is refused, if it is (the first of users, apps, certificate links).
+    pub fn refusal(&self) -> Option<String> {
+        if self.users > 0 {
+            return Some(format!("The organisation still has {} user(s); remove them first.", self.users));
+        }
+        if self.apps > 0 {
+            return Some(format!("The organisation still has {} app(s), with their subscriptions and credentials; delete them first.", self.apps));
+        }
+        if self.certificates > 0 {
+            return Some(format!("{} certificate(s) are linked to the organisation; unlink them first.", self.certificates));
+        }
+        None
+    }
+}
+
+fn dependents(
+    users: &impl ReadableTable<&'static str, &'static [u8]>,
+    apps: &impl ReadableTable<&'static str, &'static [u8]>,
+    links: &impl ReadableTable<&'static str, &'static [u8]>,
+    id: &str,
+) -> Result<OrganisationDependents, ServiceError> {
+    let mut members = 0usize;
+    for entry in users.iter()? {
+        let (k, v) = entry?;
+        let user: UserRecord = codec::decode("users", k.value(), v.value())?;
+        if user.organisation_id.as_deref() == Some(id) {
+            members += 1;
+        }
+    }
+    Ok(OrganisationDependents {
+        users: members,
+        apps: crate::references::holders(apps, id)?.len(),
+        certificates: crate::certificates::linked_to_organisation(links, id)?.len(),
+    })
+}
+
+#[cfg(test)]
+mod dependents_tests {
+    use super::OrganisationDependents;
+
+    #[test]
+    fn a_deletion_is_refused_while_anything_belongs_to_the_organisation() {
+        assert_eq!(OrganisationDependents::default().refusal(), None);
+        let users = OrganisationDependents { users: 2, apps: 1, certificates: 3 };
+        assert_eq!(users.refusal().as_deref(), Some("The organisation still has 2 user(s); remove them first."));
+        let apps = OrganisationDependents { apps: 1, ..Default::default() };
+        assert!(apps.refusal().is_some_and(|m| m.contains("1 app(s)")));
+        let links = OrganisationDependents { certificates: 3, ..Default::default() };
+        assert!(links.refusal().is_some_and(|m| m.starts_with("3 certificate(s) are linked")));
     }
 }
