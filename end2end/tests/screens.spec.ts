@@ -38,6 +38,7 @@ test('a delete asks for confirmation, says what stops working, then says what it
 
 test('revoking an admin key asks first, names what stops, and the token is shown only once', async ({ page }) => {
   await signIn(page, ADMIN, '/signin?next=/admin/apis');
+  await expect(page).toHaveURL(/\/admin\/apis$/);
   const s = Date.now().toString(36);
   const created = await page.request.post('/api/v1/apis', {
     data: { name: `Keyed ${s}`, listen_path: `/keyed-${s}`, upstream_url: 'http://127.0.0.1:9/', auth: 'auth_token' },
