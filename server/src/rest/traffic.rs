@@ -38,6 +38,7 @@ pub enum TrafficWindow {
 #[into_params(parameter_in = Query)]
 pub struct TrafficQuery {
     /// `day` (default) or `month`.
+    #[param(inline)]
     pub window: Option<TrafficWindow>,
 }
 
