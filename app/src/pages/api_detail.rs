@@ -362,7 +362,7 @@ fn KeysSection(api: String) -> impl IntoView {
 fn NewToken(new: NewApiKeyView, on_hide: impl Fn() + Send + Sync + 'static) -> impl IntoView {
     view! {
         <div class="alert success" role="status" data-testid="new-key">
-            <p><strong>{format!("Key {} issued. Its token, shown this once:", new.key.id)}</strong>
+            <p><strong>{format!("Issued {}. Its token, shown this once:", new.key.id)}</strong>
                 " copy it now: certgate keeps only a hash of it and cannot show it again."</p>
             <p><code data-testid="token">{new.token.clone()}</code> " " <CopyButton text=new.token.clone() label="Copy the token".to_string()/></p>
             <button type="button" class="button secondary small" on:click=move |_| on_hide()>"I saved it: hide the token"</button>
@@ -379,7 +379,8 @@ fn KeyTable(list: Vec<ApiKeyView>, api: String, revoke: ServerAction<RevokeApiKe
             <tbody>
                 {list.into_iter().map(|key| {
                     let api = api.clone();
-                    let what = format!("key {}", key.id);
+                    // Key ids read `key_…`: the id alone names it.
+                    let what = key.id.clone();
                     let form_label = format!("Revoke {what}");
                     let impact = crate::api::impact::Impact { lines: key.revocation.clone(), refusal: None };
                     let details = [
