@@ -78,5 +78,5 @@ pub async fn revoke_key(services: &PortalServices, admin: &ActiveSession, api: &
     let view = key_view(services, &record).await?;
     services.keys.revoke(key, &admin.user.id).await.map_err(service_error)?;
     tracing::info!(admin = %admin.user.id, api = %api, key = %key, "admin key revoked");
-    Ok(format!("Key {key} revoked: {}", view.revocation.first().cloned().unwrap_or_default().replace("Its token is", "its token is")))
+    Ok(format!("Revoked {key}: {}", view.revocation.first().cloned().unwrap_or_default().replace("Its token is", "its token is")))
 }

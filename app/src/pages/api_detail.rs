@@ -204,7 +204,7 @@ fn Detail(
             <h2 id="call-heading">"Call it"</h2>
             <p>"Gateway URL: " <code data-testid="gateway-url">{api.gateway_url.clone()}</code> " "
                 <CopyButton text=api.gateway_url.clone() label="Copy the gateway URL".to_string()/></p>
-            <pre class="pem" data-testid="curl-example">{curl.clone()}</pre>
+            <pre class="pem" data-testid="curl-example" tabindex="0">{curl.clone()}</pre>
             <CopyButton text=curl label="Copy the curl example".to_string()/>
             <p class="muted small">
                 "gateway-ca.pem is the CA of the gateway's server certificate"
@@ -364,7 +364,7 @@ fn KeysSection(api: String) -> impl IntoView {
 fn NewToken(new: NewApiKeyView, on_hide: impl Fn() + Send + Sync + 'static) -> impl IntoView {
     view! {
         <div class="alert success" role="status" data-testid="new-key">
-            <p><strong>{format!("Key {} issued. Its token, shown this once:", new.key.id)}</strong>
+            <p><strong>{format!("Issued {}. Its token, shown this once:", new.key.id)}</strong>
                 " copy it now: certgate keeps only a hash of it and cannot show it again."</p>
             <p><code data-testid="token">{new.token.clone()}</code> " " <CopyButton text=new.token.clone() label="Copy the token".to_string()/></p>
             <button type="button" class="button secondary small" on:click=move |_| on_hide()>"I saved it: hide the token"</button>
@@ -381,7 +381,8 @@ fn KeyTable(list: Vec<ApiKeyView>, api: String, revoke: ServerAction<RevokeApiKe
             <tbody>
                 {list.into_iter().map(|key| {
                     let api = api.clone();
-                    let what = format!("key {}", key.id);
+                    // Key ids read `key_…`: the id alone names it.
+                    let what = key.id.clone();
                     let form_label = format!("Revoke {what}");
                     let impact = crate::api::impact::Impact { lines: key.revocation.clone(), refusal: None };
                     let details = [
