@@ -23,9 +23,10 @@ pub fn source() -> Option<Arc<dyn TrafficSource>> {
     crate::ssr::traffic().map(|r| r.0)
 }
 
-/// When each certificate last authenticated on any API (for the certificate list).
+/// When each certificate last authenticated on any API (for the certificate list); `None`
+/// while the gateway records nothing (`--traffic-series off`): no data is not "never used".
 pub fn last_seen_map() -> Option<LastSeenMap> {
-    source().map(|s| Arc::new(s.last_seen_all().into_iter().collect()))
+    source().filter(|s| s.memory().recording).map(|s| Arc::new(s.last_seen_all().into_iter().collect()))
 }
 
 /// `series` in groups of `per` consecutive points (the last group may be shorter).

@@ -202,6 +202,10 @@ pub async fn certificate_list(
     let sort = list_filters::sort(sort.as_deref())?;
     if filter.usage.is_some() || sort == certgate_services::certificates::CertificateSort::LastUsed {
         filter.last_seen = crate::ssr_traffic::last_seen_map();
+        if filter.last_seen.is_none() {
+            ssr::set_status(400);
+            return Err(AppError::new("traffic_off", "The gateway records no traffic (--traffic-series off): there is no last use to filter or sort by."));
+        }
     }
     let services = ssr::services()?;
     let page = page.unwrap_or(1).max(1);

@@ -334,7 +334,11 @@ fn CertificateRow(c: CertificateView, last_used: Option<String>) -> impl IntoVie
             <td>{if c.kind == "ca" { "CA" } else { "Leaf" }}</td>
             <td>{organisations}</td>
             <td>{used_by_summary(&c.used_by)}</td>
-            <td data-testid="last-used">{last_used.unwrap_or_else(|| "Never".to_string())}</td>
+            <td data-testid="last-used">{match (last_used, c.kind == "ca") {
+                (Some(at), _) => at,
+                (None, true) => "Not recorded for CAs".to_string(),
+                (None, false) => "Never".to_string(),
+            }}</td>
         </tr>
     }
 }

@@ -302,9 +302,14 @@ impl Gateway {
         };
         // Last seen counts a certificate that passed this API's allow list, whatever the later
         // steps decide (a wrong token or a spent quota still shows the certificate in use). An
-        // API without mTLS authenticates no certificate.
+        // API without mTLS authenticates no certificate. Only a leaf pinned in the allow list
+        // is recorded: a leaf admitted through a CA entry is usually not in the store, and
+        // recording it would let whoever holds that CA fill the last-seen cap with new leaves.
         if verdict.is_ok() && api.mtls_required && self.traffic.recording() {
-            seen.authenticated = peer.and_then(|p| p.facts.as_ref()).and_then(|f| certificate_digest(&f.id));
+            seen.authenticated = peer
+                .and_then(|p| p.facts.as_ref())
+                .filter(|f| api.allowed.is_pinned(&f.id))
+                .and_then(|f| certificate_digest(&f.id));
         }
         let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let presented = Presented { bearer: bearer_token(authorization) };

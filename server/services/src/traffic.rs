@@ -127,6 +127,18 @@ pub struct Traffic {
     store: Store,
 }
 
+/// A saved record, or `None` (with a warning) when it cannot be read: the series are derived
+/// data, so an unreadable hour is dropped rather than keeping the server from starting.
+fn decoded<T: codec::Versioned>(table: &'static str, key: &str, bytes: &[u8]) -> Option<T> {
+    match codec::decode(table, key, bytes) {
+        Ok(record) => Some(record),
+        Err(error) => {
+            tracing::warn!(table, key, %error, "unreadable traffic record dropped");
+            None
+        }
+    }
+}
+
 impl Traffic {
     pub fn new(store: Store) -> Traffic {
         Traffic { store }
@@ -148,7 +160,10 @@ impl Traffic {
                     let key = k.value();
                     match parse_hour_key(key) {
                         Some((api, hour)) if inside(hour, API_HOURS, now) && apis.get(api)?.is_some() => {
-                            let record: ApiHourRecord = codec::decode("traffic_api_hours", key, v.value())?;
+                            let Some(record) = decoded::<ApiHourRecord>("traffic_api_hours", key, v.value()) else {
+                                stale.push(key.to_string());
+                                continue;
+                            };
                             batch.api_hours.push(ApiHour {
                                 api_id: api.to_string(),
                                 hour,
@@ -168,7 +183,10 @@ impl Traffic {
                     let key = k.value();
                     match parse_hour_key(key) {
                         Some((app, hour)) if inside(hour, APP_SERIES_HOURS, now) && apps.get(app)?.is_some() => {
-                            let record: AppHourRecord = codec::decode("traffic_app_hours", key, v.value())?;
+                            let Some(record) = decoded::<AppHourRecord>("traffic_app_hours", key, v.value()) else {
+                                stale.push(key.to_string());
+                                continue;
+                            };
                             batch.app_hours.push(AppHour { app_id: app.to_string(), hour, bucket: Bucket::from(&record.bucket) });
                         }
                         _ => stale.push(key.to_string()),
@@ -184,7 +202,10 @@ impl Traffic {
                     let pair = key.split_once('/');
                     match pair {
                         Some((certificate, api)) if certificates.get(certificate)?.is_some() && apis.get(api)?.is_some() => {
-                            let record: LastSeenRecord = codec::decode("certificate_last_seen", key, v.value())?;
+                            let Some(record) = decoded::<LastSeenRecord>("certificate_last_seen", key, v.value()) else {
+                                stale.push(key.to_string());
+                                continue;
+                            };
                             batch.last_seen.push(SeenPair {
                                 certificate_id: certificate.to_string(),
                                 api_id: api.to_string(),

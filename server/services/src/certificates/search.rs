@@ -96,7 +96,7 @@ pub enum CertificateSort {
     Expiry,
     /// Most recently uploaded first.
     Uploaded,
-    /// Least recently used first: never used, then the longest unused.
+    /// Least recently used first: never used, then the longest unused; CAs (not recorded) last.
     LastUsed,
 }
 
@@ -145,7 +145,9 @@ impl CertificateFilter {
         if self.usable.is_some_and(|usable| usable != c.usable_at(now)) {
             return false;
         }
-        self.usage.is_none_or(|usage| usage.contains(self.last_seen_of(&c.id), now))
+        // A CA's use is not recorded (the gateway records the pinned leaves it admits), so it
+        // is never offered as unused.
+        self.usage.is_none_or(|usage| !c.is_ca && usage.contains(self.last_seen_of(&c.id), now))
     }
 
     /// When the certificate `id` last authenticated, if it ever did.
@@ -383,9 +385,9 @@ impl Certificates {
                     CertificateSort::Expiry => hits.sort_by(|a, b| a.not_after.cmp(&b.not_after).then_with(|| by_id(a, b))),
                     CertificateSort::Uploaded => hits.sort_by(|a, b| b.added_at.cmp(&a.added_at).then_with(|| by_id(a, b))),
                     // `None` (never) sorts before any time.
-                    CertificateSort::LastUsed => {
-                        hits.sort_by(|a, b| filter.last_seen_of(&a.id).cmp(&filter.last_seen_of(&b.id)).then_with(|| by_id(a, b)))
-                    }
+                    CertificateSort::LastUsed => hits.sort_by(|a, b| {
+                        (a.is_ca, filter.last_seen_of(&a.id)).cmp(&(b.is_ca, filter.last_seen_of(&b.id))).then_with(|| by_id(a, b))
+                    }),
                 }
                 let table = txn.open_table(tables::CERTIFICATES)?;
                 let mut entries = Vec::new();

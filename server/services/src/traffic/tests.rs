@@ -135,3 +135,22 @@ fn a_stored_bucket_keeps_every_count() {
     assert_eq!(read.requests, b.requests);
     assert_eq!(LATENCY_BUCKETS, b.latency.counts.len());
 }
+
+#[tokio::test]
+async fn an_unreadable_saved_hour_is_dropped_and_the_rest_loads() {
+    let (_dir, store) = world().await;
+    let traffic = Traffic::new(store.clone());
+    traffic.save(TrafficBatch { api_hours: vec![api_hour("api_a", T0, 3)], ..TrafficBatch::default() }).await.unwrap();
+    let broken = hour_key("api_b", T0);
+    store
+        .write(move |txn| {
+            txn.open_table(tables::TRAFFIC_API_HOURS)?.insert(broken.as_str(), b"\x01not a record".as_slice())?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let loaded = traffic.load(T0 + 60).await.expect("derived data never keeps the server from starting");
+    assert_eq!(loaded.api_hours.len(), 1, "the readable hour");
+    assert_eq!(loaded.api_hours[0].api_id, "api_a");
+    assert_eq!(rows(&store, tables::TRAFFIC_API_HOURS), vec![hour_key("api_a", T0)], "the unreadable one is deleted");
+}
