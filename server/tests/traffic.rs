@@ -155,3 +155,35 @@ async fn traffic_series_off_records_nothing() {
     assert_eq!(day["percentiles"]["p50"], Value::Null);
     assert_eq!(last_seen(&server, &world.cert).await["apis"], json!([]));
 }
+
+/// A leaf admitted through a CA entry is not recorded (it is usually not in the store, and
+/// whoever holds the CA could fill the last-seen cap with fresh leaves); a pinned leaf on the
+/// same API is.
+#[tokio::test]
+async fn only_pinned_leaves_are_recorded_as_seen() {
+    let server = Server::start();
+    let admin = Admin::new(&server);
+    let upstream = echo_upstream().await;
+    let under_ca = TestPki::new();
+    let pki = TestPki::new();
+    let pinned = pki.leaf(&LeafSpec::client("pinned"));
+    let chained = under_ca.leaf(&LeafSpec::client("chained"));
+    let pinned_id = admin.upload(&pinned).await;
+    let chained_id = admin.upload(&chained).await;
+    let root_id = admin.upload(&under_ca.root).await;
+    let api = admin
+        .create_api(json!({"name": "orders", "listen_path": "/orders/", "upstream_url": format!("http://{upstream}/"),
+            "auth": "none", "mtls": {"required": true, "allowed_certificates": [pinned_id, root_id]}}))
+        .await;
+    let mut through_ca = connect(&server, &[&chained, &under_ca.intermediate], "localhost").await;
+    assert_eq!(through_ca.get("/orders/1", &[]).await.status, 200);
+    let mut by_pin = connect(&server, &[&pinned], "localhost").await;
+    assert_eq!(by_pin.get("/orders/1", &[]).await.status, 200);
+
+    let seen = last_seen(&server, &pinned_id).await;
+    assert_eq!(seen["apis"].as_array().unwrap().len(), 1, "{seen}");
+    assert_eq!(seen["apis"][0]["api_id"], api.as_str());
+    for id in [&chained_id, &root_id] {
+        assert_eq!(last_seen(&server, id).await["apis"], json!([]), "{id}");
+    }
+}
