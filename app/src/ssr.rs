@@ -56,6 +56,12 @@ pub fn traffic() -> Option<TrafficReader> {
     request_parts().and_then(|p| p.extensions.get::<TrafficReader>().cloned())
 }
 
+/// The gateway's live state of the current request, if the server put it in (the dashboard
+/// counts its live credentials).
+pub fn gateway_state() -> Option<certgate_services::gateway_view::SharedState> {
+    request_parts().and_then(|p| p.extensions.get::<certgate_services::gateway_view::SharedState>().cloned())
+}
+
 /// Who sent a request, resolved once by the server's middleware and put in its extensions.
 #[derive(Clone, Debug)]
 pub struct RequestAuth {

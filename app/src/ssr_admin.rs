@@ -125,9 +125,9 @@ pub async fn certificate_usage(services: &PortalServices, admin: &ActiveSession,
         });
     }
     if let Some(traffic) = crate::ssr_traffic::source() {
-        let mut seen = traffic.last_seen_of_certificate(&id, clock::now());
-        seen.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.api_id.cmp(&b.api_id)));
-        usage.last_seen = seen
+        // Latest first, as the source sorts them.
+        usage.last_seen = traffic
+            .last_seen_of_certificate(&id, clock::now())
             .into_iter()
             .map(|s| LastSeenRow {
                 api: Named { id: s.api_id.clone(), name: name(&apis, &s.api_id).to_string() },

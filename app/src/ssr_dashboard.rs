@@ -5,18 +5,12 @@ use std::collections::HashMap;
 
 use certgate_core::traffic::{MemoryReport, Series, Window};
 use certgate_services::clock;
-use certgate_services::gateway_view::SharedState;
 use certgate_services::sessions::ActiveSession;
 
 use crate::api::dashboard::{ChartView, DashboardView};
 use crate::error::AppError;
 use crate::ssr::{service_error, PortalServices};
 use crate::ssr_traffic::{denials_chart, latency_chart, merged, requests_chart, top_chart};
-
-/// The gateway's live state, put in every portal request by the server.
-fn gateway_state() -> Option<SharedState> {
-    leptos::prelude::use_context::<http::request::Parts>()?.extensions.get::<SharedState>().cloned()
-}
 
 fn kilobytes(bytes: usize) -> String {
     crate::charts::number_text((bytes as f64 / 1024.0).ceil())
@@ -41,7 +35,7 @@ fn memory_words(m: &MemoryReport) -> String {
 pub async fn dashboard(services: &PortalServices, admin: &ActiveSession) -> Result<DashboardView, AppError> {
     let now = clock::now();
     let counts = services.dashboard.counts(now).await.map_err(service_error)?;
-    let live_credentials = gateway_state().map(|g| g.live_credentials(now)).unwrap_or(0);
+    let live_credentials = crate::ssr::gateway_state().map(|g| g.live_credentials(now)).unwrap_or(0);
     let mut view = DashboardView {
         apis: counts.apis,
         certificates_expired: counts.certificates.expired,

@@ -29,6 +29,12 @@ pub fn last_seen_map() -> Option<LastSeenMap> {
     source().filter(|s| s.memory().recording).map(|s| Arc::new(s.last_seen_all().into_iter().collect()))
 }
 
+/// When the certificate `id` last authenticated on any API (`None`: never, or no recording).
+pub fn last_use(id: &str) -> Option<i64> {
+    // Latest first, as the source sorts them.
+    source()?.last_seen_of_certificate(id, clock::now()).first().map(|s| s.at)
+}
+
 /// `series` in groups of `per` consecutive points (the last group may be shorter).
 pub fn binned(series: &Series, per: usize) -> Vec<Bucket> {
     series

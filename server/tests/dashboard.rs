@@ -63,6 +63,12 @@ async fn the_dashboard_counts_what_the_gateway_answered_and_draws_it() {
     // certificate passed the allow list before the binding refused the token).
     let never = page(&admin, &demo.server, "/admin/certificates?used=never").await;
     assert!(!never.contains(&format!("data-id=\"{}\"", demo.acme_cert_id)), "Acme's certificate was used");
+    // The unfiltered list shows each row's last use (asked per row, not from a whole map).
+    let list = page(&admin, &demo.server, "/admin/certificates").await;
+    let row = list.split("data-testid=\"certificate-row\"").find(|r| r.contains(&format!("data-id=\"{}\"", demo.acme_cert_id))).unwrap();
+    let used = row.split("data-testid=\"last-used\">").nth(1).unwrap();
+    let used = &used[..used.find('<').unwrap()];
+    assert!(used.ends_with(" UTC"), "a time, not Never: {used}");
     let detail = page(&admin, &demo.server, &format!("/admin/certificates/{}", demo.acme_cert_id)).await;
     assert!(detail.contains("data-testid=\"last-seen-row\""), "its page says where it was last used");
 }

@@ -182,6 +182,8 @@ pub struct CertificateListPage {
 /// (`expired`, `7d`, `30d`, `later`), `usable` (`yes`, `no`), `used` (`never`, `30d`: not in
 /// the last 30 days), `sort` (`name`, `expiry`, `uploaded`, `last_used`), `page` (from 1). The
 /// page's URL query holds the same names.
+// One argument per field of the page's URL query, posted flat as the list's GET form sends them.
+#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/fn", endpoint = "certificate_list")]
 pub async fn certificate_list(
     q: Option<String>,
@@ -215,19 +217,25 @@ pub async fn certificate_list(
         // Past the end (a shared link after deletions): the last page.
         found = services.certificates.search(filter.clone(), sort, (pages - 1) * PAGE_SIZE, PAGE_SIZE, true).await.map_err(ssr::service_error)?;
     }
-    let filter_seen = filter.last_seen.clone();
     let mut organisations = services.organisations.list().await.map_err(ssr::service_error)?;
     let organisations_total = organisations.len();
     if organisations_total > ORGANISATION_CHOICES {
         organisations.retain(|o| Some(&o.id) == org.as_ref());
     }
     let o = found.overview;
-    // This page's last uses: read from the gateway unless the filter already holds them.
-    let seen = filter_seen.or_else(crate::ssr_traffic::last_seen_map);
+    // This page's last uses: from the filter's map when it has one, else asked per row (a
+    // lookup per API each, not the whole last-seen table for 50 rows).
     let last_used = found
         .entries
         .iter()
-        .filter_map(|e| seen.as_ref()?.get(&e.record.facts.id).map(|at| (e.record.facts.id.clone(), crate::api::portal::server::time_text(*at))))
+        .filter_map(|e| {
+            let id = &e.record.facts.id;
+            let at = match &filter.last_seen {
+                Some(seen) => seen.get(id).copied(),
+                None => crate::ssr_traffic::last_use(id),
+            }?;
+            Some((id.clone(), crate::api::portal::server::time_text(at)))
+        })
         .collect();
     Ok(CertificateListPage {
         last_used,

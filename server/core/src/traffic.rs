@@ -370,7 +370,8 @@ pub trait TrafficSource: Send + Sync {
     fn app_series(&self, app_id: &str, now: UnixSeconds) -> Option<Series>;
     /// Per-API and per-app sums since `since` (see [`TrafficTotals::since`] for the resolution).
     fn totals_since(&self, since: UnixSeconds, now: UnixSeconds) -> TrafficTotals;
-    /// Per API, when this certificate last authenticated there, and how often in 24 hours.
+    /// Per API, when this certificate last authenticated there, and how often in 24 hours;
+    /// latest first (ties by API id).
     fn last_seen_of_certificate(&self, certificate_id: &str, now: UnixSeconds) -> Vec<LastSeen>;
     /// Every certificate seen, with its latest authentication over all APIs. A certificate not
     /// in the list has not authenticated since the series began ("never used").

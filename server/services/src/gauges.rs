@@ -13,7 +13,7 @@ use crate::ServiceError;
 
 /// How many access requests wait for the admin.
 pub async fn pending_access_requests(store: &Store) -> Result<u64, ServiceError> {
-    store.read(|txn| count_pending_access_requests(txn)).await
+    store.read(count_pending_access_requests).await
 }
 
 /// How many access requests wait, from the state index's keys.
