@@ -3,11 +3,11 @@
 # `cargo leptos build --release --split --frontend-only` or scripts/build.sh): each file, and for
 # each lazy area the first load of one of its pages = the main bundle + every chunk the
 # split manifest lists for the area (what the browser fetches before the page hydrates).
+# Without a split manifest (islands mode, no `--split`) it prints the files only.
 # Sizes are `gzip -9` bytes (what a compressing server or proxy sends), raw bytes beside them.
 set -euo pipefail
 pkg="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/site/pkg}"
 manifest="$pkg/__wasm_split_manifest.json"
-[ -f "$manifest" ] || { echo "no $manifest: build with --split first" >&2; exit 1; }
 
 gz() { gzip -9 -c "$pkg/$1.wasm" | wc -c; }
 raw() { wc -c <"$pkg/$1.wasm"; }
@@ -20,6 +20,8 @@ for f in "$pkg"/*.wasm; do
   name=$(basename "$f" .wasm)
   printf '| %s | %s | %s |\n' "$name" "$(kb "$(gz "$name")")" "$(kb "$(raw "$name")")"
 done
+# Islands mode (no split): one module, fetched by every page that has an island.
+[ -f "$manifest" ] || { echo; echo "(no split manifest: one module, the first load of every page with an island)"; exit 0; }
 echo
 echo "| first load of a page of | files | gzip KB |"
 echo "|---|---:|---:|"

@@ -60,12 +60,13 @@ pub fn Header() -> impl IntoView {
 }
 
 /// A password input with a "Show" toggle. The toggle is plain client-side code: it works only
-/// once the page is hydrated (the end-to-end tests use it to prove hydration).
-#[component]
+/// once the island is hydrated (the end-to-end tests use it to prove hydration). An island: its
+/// props travel to the browser as JSON in the page, hence owned strings.
+#[island]
 pub fn PasswordField(
-    name: &'static str,
-    label: &'static str,
-    autocomplete: &'static str,
+    #[prop(into)] name: String,
+    #[prop(into)] label: String,
+    #[prop(into)] autocomplete: String,
     #[prop(optional)] minlength: Option<u32>,
 ) -> impl IntoView {
     let (visible, set_visible) = signal(false);

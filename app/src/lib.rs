@@ -8,7 +8,6 @@ pub mod browser;
 pub mod components;
 pub mod error;
 pub mod pages;
-pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 #[cfg(feature = "ssr")]
@@ -23,13 +22,12 @@ pub mod ssr_portal;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, Lazy, SsrMode};
+use leptos_router::{path, SsrMode};
 
 use crate::api::{current_user, Me};
 use crate::components::Header;
 use crate::error::AppError;
-use crate::pages::{AccountPage, NotFound, SignInPage};
-use crate::routes::*;
+use crate::pages::*;
 
 /// Where the page loads the main wasm and the stylesheet: the server names them by content
 /// hash so that browsers may keep them for a year (server/src/assets.rs).
@@ -49,27 +47,13 @@ pub fn shell(options: LeptosOptions, assets: &'static SiteAssets) -> impl IntoVi
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="stylesheet" href=assets.stylesheet.as_str()/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <HydrationScript options wasm=assets.wasm.as_str()/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
                 <App/>
             </body>
         </html>
-    }
-}
-
-/// Leptos's `HydrationScripts`, with the wasm at its hashed address: the JS module keeps its
-/// name (`/pkg/certgate.js`), which the split loader imports, and the wasm is passed to it.
-#[component]
-fn HydrationScript(options: LeptosOptions, wasm: &'static str) -> impl IntoView {
-    let nonce = leptos::nonce::use_nonce();
-    let js = format!("/{}/{}.js", options.site_pkg_dir, options.output_name);
-    let script = format!("import({js:?}).then(m => m.default({{module_or_path: {wasm:?}}}).then(() => m.hydrate()));");
-    view! {
-        <link rel="modulepreload" href=js crossorigin=""/>
-        <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin=""/>
-        <script type="module" nonce=nonce>{script}</script>
     }
 }
 
@@ -88,33 +72,33 @@ pub fn App() -> impl IntoView {
             <Header/>
             <main id="main" class="container">
                 <Routes fallback=NotFound>
-                    // Every page but sign-in and account is a lazy route (routes.rs): its wasm is
-                    // fetched with the page. The developer portal renders whole before it is sent
-                    // (status 404 included).
-                    <Route path=path!("/") view={Lazy::<PortalHomeRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/portal/products") view={Lazy::<PortalProductsRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/portal/products/:id") view={Lazy::<PortalProductRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/portal/apps") view={Lazy::<PortalAppsRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/portal/apps/:id") view={Lazy::<PortalAppRoute>::new()} ssr=SsrMode::Async/>
+                    // Islands mode: every page is rendered by the server only (no lazy routes:
+                    // a `#[lazy]` split point is a wasm export and would keep its pages in the
+                    // bundle). The developer portal renders whole before it is sent (status 404 included).
+                    <Route path=path!("/") view=PortalHomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/products") view=PortalProductsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/products/:id") view=PortalProductPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/apps") view=PortalAppsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/portal/apps/:id") view=PortalAppPage ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=SignInPage/>
                     <Route path=path!("/account") view=AccountPage/>
                     <Route path=path!("/invite") view=crate::pages::InvitePage/>
                     <Route path=path!("/reset-password") view=crate::pages::ResetPasswordPage/>
-                    <Route path=path!("/admin") view={Lazy::<AdminHomeRoute>::new()}/>
-                    <Route path=path!("/admin/organisations") view={Lazy::<OrganisationsRoute>::new()}/>
-                    <Route path=path!("/admin/organisations/:id") view={Lazy::<OrganisationDetailRoute>::new()}/>
-                    <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()}/>
-                    <Route path=path!("/admin/webhooks") view={Lazy::<WebhooksRoute>::new()}/>
-                    <Route path=path!("/admin/apis") view={Lazy::<ApisRoute>::new()}/>
-                    <Route path=path!("/admin/apis/:id") view={Lazy::<ApiDetailRoute>::new()}/>
-                    <Route path=path!("/admin/certificates") view={Lazy::<CertificatesRoute>::new()}/>
-                    <Route path=path!("/admin/certificates/:id") view={Lazy::<CertificateDetailRoute>::new()}/>
-                    <Route path=path!("/admin/plans") view={Lazy::<PlansRoute>::new()}/>
-                    <Route path=path!("/admin/plans/:id") view={Lazy::<PlanDetailRoute>::new()}/>
-                    <Route path=path!("/admin/products") view={Lazy::<ProductsRoute>::new()}/>
-                    <Route path=path!("/admin/products/:id") view={Lazy::<ProductDetailRoute>::new()}/>
-                    <Route path=path!("/admin/access-requests") view={Lazy::<AccessRequestsRoute>::new()}/>
-                    <Route path=path!("/admin/access-requests/:id") view={Lazy::<AccessRequestDetailRoute>::new()}/>
+                    <Route path=path!("/admin") view=AdminHome/>
+                    <Route path=path!("/admin/organisations") view=OrganisationsPage/>
+                    <Route path=path!("/admin/organisations/:id") view=OrganisationDetailPage/>
+                    <Route path=path!("/admin/audit") view=AuditPage/>
+                    <Route path=path!("/admin/webhooks") view=WebhooksPage/>
+                    <Route path=path!("/admin/apis") view=ApisPage/>
+                    <Route path=path!("/admin/apis/:id") view=ApiDetailPage/>
+                    <Route path=path!("/admin/certificates") view=CertificatesPage/>
+                    <Route path=path!("/admin/certificates/:id") view=CertificateDetailPage/>
+                    <Route path=path!("/admin/plans") view=PlansPage/>
+                    <Route path=path!("/admin/plans/:id") view=PlanDetailPage/>
+                    <Route path=path!("/admin/products") view=ProductsPage/>
+                    <Route path=path!("/admin/products/:id") view=ProductDetailPage/>
+                    <Route path=path!("/admin/access-requests") view=AccessRequestsPage/>
+                    <Route path=path!("/admin/access-requests/:id") view=AccessRequestDetailPage/>
                 </Routes>
             </main>
         </Router>
@@ -130,17 +114,13 @@ pub fn install_redirect_hook() {
     });
 }
 
-/// In the browser: hydrate the server-rendered body. A lazy route's wasm chunk is fetched
-/// before its page can hydrate, so hydration is asynchronous (`hydrate_body` would panic);
-/// `data-hydrated` is set once it is complete.
+/// In the browser (islands mode): set up the reactive root; Leptos's island script then
+/// hydrates each `<leptos-island>` of the page. `data-hydrated` is set in a task after that:
+/// the script calls this function and walks the islands before the next task runs.
 #[cfg(feature = "hydrate")]
-pub fn hydrate_lazily() {
-    wasm_bindgen_futures::spawn_local(async {
-        if let Some(body) = document().body() {
-            leptos::mount::hydrate_from_async(body, App).await.forget();
-            mark_hydrated();
-        }
-    });
+pub fn hydrate_islands() {
+    leptos::mount::hydrate_islands();
+    set_timeout(mark_hydrated, std::time::Duration::ZERO);
 }
 
 /// In the browser, after hydration: mark `<body data-hydrated="true">` so tests and scripts can

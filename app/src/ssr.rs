@@ -12,7 +12,7 @@ use certgate_services::plans::Plans;
 use certgate_services::products::Products;
 use certgate_services::sessions::{ActiveSession, Sessions};
 use certgate_services::ServiceError;
-use http::header::{HeaderValue, RETRY_AFTER, SET_COOKIE};
+use http::header::{HeaderValue, ACCEPT, RETRY_AFTER, SET_COOKIE};
 use http::StatusCode;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
@@ -87,9 +87,14 @@ pub fn services() -> Result<PortalServices, AppError> {
 
 /// Sets the status of a server function's own response. While a page renders, server functions
 /// are called in-process and must not change the page's status, so this does nothing then.
+/// Nor for a plain HTML form post (no wasm): Leptos answers it with a 302 back to the page, the
+/// error in the address, and a status set here would replace the 302 (the browser would show
+/// the error's JSON instead of the page).
 pub fn set_status(status: u16) {
-    let is_server_fn_call = request_parts().is_some_and(|p| p.uri.path().starts_with("/fn/"));
-    if is_server_fn_call {
+    let Some(parts) = request_parts() else { return };
+    let is_server_fn_call = parts.uri.path().starts_with("/fn/");
+    let is_form_post = parts.headers.get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+    if is_server_fn_call && !is_form_post {
         set_response_status(status);
     }
 }
