@@ -11,6 +11,68 @@ pub fn copy_to_clipboard(text: &str) {
     let _ = text;
 }
 
+/// Loads this page again, marked as after a success of the server function at `path`
+/// (`?__ok=`, read by `components::succeeded`), as a plain form post would be.
+pub fn reload_after_success(path: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let location = leptos::prelude::window().location();
+        let here = location.pathname().unwrap_or_default();
+        let ok = String::from(js_sys::encode_uri_component(path));
+        let _ = location.set_href(&format!("{here}?__ok={ok}"));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
+}
+
+/// The values of the ticked checkboxes named `name` on the page (empty on the server).
+pub fn checked_values(name: &str) -> Vec<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let mut values = Vec::new();
+        if let Ok(list) = leptos::prelude::document().query_selector_all(&format!("input[name=\"{name}\"]:checked")) {
+            for i in 0..list.length() {
+                if let Some(input) = list.item(i).and_then(|n| n.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                    values.push(input.value());
+                }
+            }
+        }
+        values
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = name;
+        Vec::new()
+    }
+}
+
+/// Calls `f` after each change of an input named `name` on the page (in the browser).
+pub fn on_change_of(name: &'static str, f: impl Fn() + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let handler = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::Event)>::new(move |event: web_sys::Event| {
+            let named = event.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()).is_some_and(|i| i.name() == name);
+            if named {
+                f();
+            }
+        });
+        let _ = leptos::prelude::document().add_event_listener_with_callback("change", handler.as_ref().unchecked_ref());
+        handler.forget();
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (name, f);
+}
+
+/// Reloads the page (a secret shown once is hidden, and the page's lists are fresh).
+pub fn reload() {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = leptos::prelude::window().location().reload();
+    }
+}
+
 /// Reads the first file of an `<input type=file>` and returns it as PEM text: PEM files as
 /// they are, DER files wrapped in a CERTIFICATE block (the server validates either way).
 #[cfg(feature = "hydrate")]

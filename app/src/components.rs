@@ -60,12 +60,13 @@ pub fn Header() -> impl IntoView {
 }
 
 /// A password input with a "Show" toggle. The toggle is plain client-side code: it works only
-/// once the page is hydrated (the end-to-end tests use it to prove hydration).
-#[component]
+/// once the island is hydrated (the end-to-end tests use it to prove hydration). An island: its
+/// props travel to the browser as JSON in the page, hence owned strings.
+#[island]
 pub fn PasswordField(
-    name: &'static str,
-    label: &'static str,
-    autocomplete: &'static str,
+    #[prop(into)] name: String,
+    #[prop(into)] label: String,
+    #[prop(into)] autocomplete: String,
     #[prop(optional)] minlength: Option<u32>,
 ) -> impl IntoView {
     let (visible, set_visible) = signal(false);
@@ -151,24 +152,6 @@ pub fn ConfirmDeleteFields(
     }
 }
 
-/// Resets `form` after each successful answer of `action`: a create form is empty again for the
-/// next one (a refused one keeps what was typed and chosen).
-pub fn reset_after<S, O>(action: ServerAction<S>, form: NodeRef<leptos::html::Form>)
-where
-    S: leptos::server_fn::ServerFn<Output = O, Error = crate::error::AppError> + Clone + Send + Sync + 'static,
-    O: Clone + Send + Sync + 'static,
-{
-    Effect::new(move |previous: Option<usize>| {
-        let version = action.version().get();
-        let ok = action.value().with(|v| matches!(v, Some(Ok(_))));
-        if previous.is_some_and(|p| p != version) && ok {
-            if let Some(form) = form.get_untracked() {
-                form.reset();
-            }
-        }
-        version
-    });
-}
 
 /// Where an error from a form belongs: shown beside that field only.
 #[component]
@@ -181,8 +164,55 @@ pub fn FieldError(error: Signal<Option<crate::error::AppError>>, field: &'static
     }
 }
 
-/// Copies `text` to the clipboard (works once the page is hydrated).
-#[component]
+/// True once the island runs in the browser (effects never run on the server): forms whose
+/// answer must not be lost (a token shown once) stay disabled until then.
+pub fn hydrated() -> ReadSignal<bool> {
+    let (ready, set_ready) = signal(false);
+    Effect::new(move |_| set_ready.set(true));
+    ready
+}
+
+/// Whether the page is shown right after a plain form post of `S` that worked: the server sends
+/// the browser back with `?__ok=<S's path>` (server/src/web.rs, `mark_form_success`). Only a
+/// fixed text may be shown for it: the address is the visitor's to change.
+pub fn succeeded<S: leptos::server_fn::ServerFn>() -> bool {
+    let query = leptos_router::hooks::use_query_map();
+    let done = query.read_untracked().get("__ok");
+    done.as_deref() == Some(S::PATH)
+}
+
+/// Island: a file input (not sent with the form) whose certificate file is read into the
+/// textarea `target`: PEM as it is, DER as PEM. Only the text is posted; the server validates it.
+#[island]
+pub fn FileIntoField(#[prop(into)] id: String, #[prop(into)] target: String, #[prop(into)] label: String) -> impl IntoView {
+    let label_for = id.clone();
+    let on_file = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use web_sys::wasm_bindgen::JsCast;
+            let target = target.clone();
+            if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                leptos::task::spawn_local(async move {
+                    let field = document().get_element_by_id(&target).and_then(|f| f.dyn_into::<web_sys::HtmlTextAreaElement>().ok());
+                    if let (Some(text), Some(field)) = (crate::browser::read_certificate_file(input).await, field) {
+                        field.set_value(&text);
+                    }
+                });
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, &target);
+    };
+    view! {
+        <div class="field grow">
+            <label for=label_for>{label}</label>
+            <input id=id type="file" accept=".pem,.crt,.cer,.der" on:change=on_file/>
+        </div>
+    }
+}
+
+/// Copies `text` to the clipboard. An island: it works once hydrated.
+#[island]
 pub fn CopyButton(text: String, #[prop(optional)] label: Option<String>) -> impl IntoView {
     let (copied, set_copied) = signal(false);
     let label = label.unwrap_or_else(|| "Copy".to_string());

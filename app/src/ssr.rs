@@ -12,7 +12,7 @@ use certgate_services::plans::Plans;
 use certgate_services::products::Products;
 use certgate_services::sessions::{ActiveSession, Sessions};
 use certgate_services::ServiceError;
-use http::header::{HeaderValue, RETRY_AFTER, SET_COOKIE};
+use http::header::{HeaderValue, ACCEPT, RETRY_AFTER, SET_COOKIE};
 use http::StatusCode;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
@@ -104,10 +104,28 @@ pub fn services() -> Result<PortalServices, AppError> {
 
 /// Sets the status of a server function's own response. While a page renders, server functions
 /// are called in-process and must not change the page's status, so this does nothing then.
+/// Nor for a plain HTML form post (no wasm): Leptos answers it with a 302 back to the page, the
+/// error in the address, and a status set here would replace the 302 (the browser would show
+/// the error's JSON instead of the page).
 pub fn set_status(status: u16) {
     let is_server_fn_call = request_parts().is_some_and(|p| p.uri.path().starts_with("/fn/"));
-    if is_server_fn_call {
+    if is_server_fn_call && !is_plain_form_post() {
         set_response_status(status);
+    }
+}
+
+/// Whether this server-function call is a plain HTML form post (islands mode: every form
+/// outside an island), which the browser follows to the next page.
+pub fn is_plain_form_post() -> bool {
+    request_parts().is_some_and(|p| p.headers.get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html")))
+}
+
+/// After a plain form post that worked, the browser goes to `location` instead of back to the
+/// page (a new resource's own list entry, `?created=<id>`). A call from a script is answered
+/// with the value only.
+pub fn go_after_form_post(location: &str) {
+    if is_plain_form_post() {
+        leptos_axum::redirect(location);
     }
 }
 

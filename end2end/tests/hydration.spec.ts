@@ -42,50 +42,52 @@ test('with the wasm the password toggle works, under the CSP and without a viola
   expect(violations).toEqual([]);
 });
 
-// The admin and developer-portal pages are lazy routes: their code is in wasm chunks split
-// from the main bundle (cargo leptos build --split). The sign-in page needs the main bundle
-// only; a page of an area fetches its chunk and cannot hydrate without it.
-// The main bundle's address carries its content hash (server/src/assets.rs).
-const isMainWasm = (path: string) => /^\/pkg\/certgate\.[0-9a-f]{12}\.wasm$/.test(path);
+// Islands mode: the server renders every page, and only the interactive parts (islands) are
+// in the wasm. Every page loads the same one wasm file and its JS glue, each at an address that
+// carries its content hash (server/src/assets.rs), so a browser keeps them for a year.
+const isWasm = (path: string) => /^\/pkg\/certgate\.[0-9a-f]{12}\.wasm$/.test(path);
+const isGlue = (path: string) => /^\/pkg\/certgate\.[0-9a-f]{12}\.js$/.test(path);
 
-function recordWasm(page: Page): string[] {
+function recordPkg(page: Page): string[] {
   const fetched: string[] = [];
   page.on('request', (request) => {
     const path = new URL(request.url()).pathname;
-    if (path.endsWith('.wasm')) fetched.push(path);
+    if (path.startsWith('/pkg/') && (path.endsWith('.wasm') || path.endsWith('.js'))) fetched.push(path);
   });
   return fetched;
 }
 
-test('the sign-in page hydrates with the main wasm bundle alone', async ({ page }) => {
-  const fetched = recordWasm(page);
-  await page.goto('/signin');
+test('the sign-in page hydrates with the one wasm file and its glue, both at hashed addresses', async ({ page }) => {
+  const fetched = recordPkg(page);
+  const response = await page.goto('/signin');
   await waitForHydration(page);
   const distinct = [...new Set(fetched)];
-  expect(distinct).toHaveLength(1);
-  expect(isMainWasm(distinct[0])).toBe(true);
+  expect(distinct.filter(isWasm)).toHaveLength(1);
+  expect(distinct.filter(isGlue)).toHaveLength(1);
+  expect(distinct.filter((p) => !isWasm(p) && !isGlue(p))).toEqual([]);
+  const wasm = await page.request.get(distinct.find(isWasm)!);
+  expect(wasm.headers()['cache-control']).toContain('immutable');
+  expect(response?.headers()['cache-control']).not.toContain('immutable');
 });
 
 for (const area of [
   { who: ADMIN, landing: /\/admin$/, path: '/admin/plans', heading: 'Plans' },
   { who: CONSUMER, landing: /\/$/, path: '/portal/apps', heading: 'Apps' },
 ]) {
-  test(`${area.path} hydrates with its own wasm chunk, and not without it`, async ({ page }) => {
+  test(`${area.path} hydrates with the same wasm file, and reads without it`, async ({ page }) => {
     await signIn(page, area.who);
     await expect(page).toHaveURL(area.landing);
     await expectSignedInAs(page, area.who.email);
 
-    const fetched = recordWasm(page);
+    const fetched = recordPkg(page);
     await page.goto(area.path);
     await expect(page.getByRole('heading', { name: area.heading, exact: true })).toBeVisible();
     await waitForHydration(page);
-    expect(fetched.some(isMainWasm)).toBe(true);
-    expect(fetched.filter((path) => !isMainWasm(path)).length).toBeGreaterThan(0);
+    expect([...new Set(fetched)].filter(isWasm)).toHaveLength(1);
+    expect(fetched.filter((p) => !isWasm(p) && !isGlue(p))).toEqual([]);
 
-    // Chunks blocked: the server-rendered page still reads, but never hydrates.
-    await page.route('**/*.wasm', (route) =>
-      isMainWasm(new URL(route.request().url()).pathname) ? route.continue() : route.abort(),
-    );
+    // The wasm blocked: the server-rendered page still reads, but is never marked hydrated.
+    await page.route('**/*.wasm', (route) => route.abort());
     await page.goto(area.path);
     await expect(page.getByRole('heading', { name: area.heading, exact: true })).toBeVisible();
     await page.waitForTimeout(1500);

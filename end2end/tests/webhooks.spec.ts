@@ -29,6 +29,9 @@ test('an admin registers a webhook, sees its secret once, and a test event arriv
     await page.getByRole('button', { name: 'Register webhook' }).click();
     const secret = (await page.getByTestId('webhook-secret').textContent()) ?? '';
     expect(secret).toMatch(/^whsec_/);
+    // Hiding the secret loads the page again: the list then has the webhook.
+    await page.getByRole('button', { name: 'I saved it: hide the secret' }).click();
+    await expect(page.getByTestId('webhook-secret')).toHaveCount(0);
     const row = page.getByTestId('webhook-row').filter({ hasText: url });
     await expect(row.getByTestId('webhook-status')).toHaveText('Active');
 

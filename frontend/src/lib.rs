@@ -1,9 +1,9 @@
-//! The browser entry point: hydrate the HTML the server rendered.
+//! The browser entry point: hydrate the islands of the HTML the server rendered.
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     app::install_redirect_hook();
-    // Lazy routes: hydration waits for the page's wasm chunk (and then marks the body).
-    app::hydrate_lazily();
+    // Islands mode: only the `#[island]` components are hydrated (and then the body is marked).
+    app::hydrate_islands();
 }

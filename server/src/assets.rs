@@ -11,11 +11,10 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::router::AppState;
 
 /// `target/site` as cargo-leptos leaves it. Build the front end before the server
 /// (`make build` does): a missing folder embeds nothing rather than failing the build.
@@ -33,6 +32,7 @@ pub fn site_assets() -> &'static app::SiteAssets {
     static ASSETS: OnceLock<app::SiteAssets> = OnceLock::new();
     ASSETS.get_or_init(|| app::SiteAssets {
         wasm: hashed_url("pkg/certgate.wasm"),
+        script: hashed_url("pkg/certgate.js"),
         stylesheet: hashed_url("pkg/certgate.css"),
     })
 }
@@ -46,7 +46,7 @@ fn hashed_url(path: &str) -> String {
 }
 
 /// Serves an embedded file, or renders the portal's 404 page.
-pub async fn serve_asset_or_not_found(State(state): State<AppState>, request: Request) -> Response {
+pub async fn serve_asset_or_not_found(request: Request) -> Response {
     let path = request.uri().path().trim_start_matches('/');
     if request.method() == http::Method::GET || request.method() == http::Method::HEAD {
         if let Some(response) = asset_response(path, request.headers()) {
@@ -56,10 +56,7 @@ pub async fn serve_asset_or_not_found(State(state): State<AppState>, request: Re
     if request.method() != http::Method::GET {
         return crate::web::problem(StatusCode::NOT_FOUND, "not_found", "Not found", "There is nothing at this address.");
     }
-    let options = state.leptos.clone();
-    let handler = leptos_axum::render_app_to_stream_with_context(crate::security::provide_request_nonce, move || {
-        app::shell(options.clone(), site_assets())
-    });
+    let handler = leptos_axum::render_app_to_stream_with_context(crate::security::provide_request_nonce, move || app::shell(site_assets()));
     handler(request).await.into_response()
 }
 

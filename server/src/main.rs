@@ -5,6 +5,7 @@ mod assets;
 mod cli;
 mod control;
 mod demo;
+mod form_posts;
 mod gauges;
 mod rest;
 mod router;

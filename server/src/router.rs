@@ -81,7 +81,6 @@ impl FromRef<AppState> for LeptosOptions {
 
 pub fn build(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
-    let leptos_options = state.leptos.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -89,7 +88,7 @@ pub fn build(state: AppState) -> Router {
         // Mounted at /api/v1 by rest::routes, which also serves the OpenAPI document there.
         .merge(rest::routes())
         .route("/api/{*rest}", any(rest::unknown_route))
-        .leptos_routes_with_context(&state, routes, security::provide_request_nonce, move || app::shell(leptos_options.clone(), assets::site_assets()))
+        .leptos_routes_with_context(&state, routes, security::provide_request_nonce, move || app::shell(assets::site_assets()))
         .fallback(assets::serve_asset_or_not_found)
         .layer(middleware::from_fn_with_state(state.clone(), web::resolve_request))
         .layer(middleware::from_fn(web::limit_body))

@@ -140,6 +140,11 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
         return problem(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", "Sign in to continue.");
     }
     let signed_in = session.is_some();
+    // A plain form post (islands mode): its redirect back to the page says that it worked.
+    let form_post_back = (is_server_fn && crate::form_posts::is_plain_form_post(request.headers())).then(|| {
+        let referer = request.headers().get(header::REFERER).and_then(|v| v.to_str().ok()).map(str::to_string);
+        (referer, path.to_string())
+    });
     request.extensions_mut().insert(RequestAuth { session, client_address, secure: state.secure });
     request.extensions_mut().insert(state.services.clone());
     // The gateway's live state: the admin dashboard counts its live credentials.
@@ -156,6 +161,9 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
     let mut response = next.run(request).await;
     if is_server_fn && response.status() == StatusCode::INTERNAL_SERVER_ERROR {
         response = client_errors_are_not_500(response).await;
+    }
+    if let Some((referer, function_path)) = form_post_back {
+        crate::form_posts::mark_success(&mut response, referer.as_deref(), &function_path);
     }
     // Static files set their own (assets.rs: immutable when hashed). Everything else is
     // revalidated; pages with personal data, and every answer to a bearer token (the admin

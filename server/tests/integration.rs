@@ -760,3 +760,57 @@ async fn plain_http_off_loopback_needs_the_insecure_flag() {
     // The flag declares a TLS-terminating proxy in front: browsers get HSTS (and Secure cookies).
     assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
 }
+
+/// Islands mode: a form outside an island is a plain HTML post. Leptos answers it with a 302
+/// back to the page, the error in the address, and the page shows it; the error's status must
+/// not replace the 302. A call from wasm (no `text/html` in Accept) keeps its status.
+#[tokio::test]
+async fn a_plain_form_post_is_sent_back_to_its_page_with_the_error_in_the_address() {
+    let server = Server::start();
+    let c = signed_in(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let referer = server.url("/admin/organisations");
+    let post = |name: &'static str, accept: &'static str| {
+        c.post(server.url("/fn/create_organisation"))
+            .header("accept", accept)
+            .header("referer", referer.clone())
+            .form(&[("name", name)])
+            .send()
+    };
+    let html = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+    // A creation goes to the new organisation's entry in the list, which says so.
+    let r = post("Initech", html).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/admin/organisations?created=org_"), "{location}");
+    let body = c.get(server.url(&location)).send().await.unwrap().text().await.unwrap();
+    assert!(body.contains("data-testid=\"organisation-created\"") && body.contains("Initech"), "the list says what was created");
+    let id = location.rsplit('=').next().unwrap().to_string();
+
+    // A change that worked goes back to the page, marked, and the page says so.
+    let page = server.url(&format!("/admin/organisations/{id}"));
+    let r = c
+        .post(server.url("/fn/rename_organisation"))
+        .header("accept", html)
+        .header("referer", format!("{page}?__ok=%2Ffn%2Fold"))
+        .form(&[("id", id.as_str()), ("name", "Initech Ltd")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(location, format!("{page}?__ok=%2Ffn%2Frename_organisation"), "the stale mark is replaced");
+
+    let r = post("Initech", html).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with(&referer) && location.contains("__path=") && location.contains("__err="), "{location}");
+    let html_page = c.get(&location).send().await.unwrap();
+    assert_eq!(html_page.status(), 200);
+    let body = html_page.text().await.unwrap();
+    assert!(body.contains("role=\"alert\"") && body.contains("already exists"), "the page shows the error");
+
+    // The wasm client's call: the error's own status.
+    let r = post("Initech", "application/json").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+}

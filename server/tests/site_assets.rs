@@ -1,6 +1,6 @@
 //! The embedded site: hashed addresses served as immutable, compressed copies chosen by
-//! Accept-Encoding, ETags and 304s, and the split wasm's chunks (server/src/assets.rs,
-//! scripts/compress-site.mjs). Needs the front end built (`scripts/build.sh`), as `make test` does.
+//! Accept-Encoding, ETags and 304s, and the island loader's hashed wasm and JS glue
+//! (server/src/assets.rs, app/src/lib.rs `IslandScripts`, scripts/compress-site.mjs). Needs the front end built (`scripts/build.sh`), as `make test` does.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failed assumption is a failed test
 
 mod support;
@@ -83,7 +83,8 @@ async fn hashed_assets_are_immutable_compressed_by_accept_encoding_and_revalidat
     assert_eq!(c.get(server.url(&stale)).send().await.unwrap().status(), 404, "{stale}");
     assert_eq!(c.get(server.url("/pkg/certgate.wasm.br")).send().await.unwrap().status(), 404);
 
-    // The JS module keeps its name (the split loader imports it): revalidated, 304 when unchanged.
+    // The JS glue under its plain name (nothing names it so, but an old page might): revalidated,
+    // 304 when unchanged.
     let js = c.get(server.url("/pkg/certgate.js")).header("accept-encoding", "br").send().await.unwrap();
     assert_eq!(js.status(), 200);
     assert_eq!(header(&js, "cache-control").as_deref(), Some("no-cache"));
@@ -105,30 +106,27 @@ async fn a_signed_in_browser_may_keep_hashed_assets_but_never_pages() {
     assert_eq!(header(&r, "cache-control").as_deref(), Some(IMMUTABLE), "the session cookie must not make assets uncacheable");
 }
 
-/// The build splits the wasm by area (`cargo leptos build --split`); the loader asks for every
-/// chunk by a hashed name (compress-site.mjs rewrites it), and each is served as immutable.
+/// Islands mode: one wasm file for every page, loaded by the page's own module script
+/// (`IslandScripts`) from hashed addresses, for the glue as for the wasm: both immutable.
 #[tokio::test]
-async fn the_split_wasm_chunks_are_served_by_hashed_names() {
+async fn the_island_loader_loads_the_hashed_glue_and_wasm() {
     let server = Server::start();
     let c = client();
-    let r = c.get(server.url("/pkg/__wasm_split_manifest.json")).send().await.unwrap();
-    assert_eq!(r.status(), 200, "no split manifest: build the front end with --split");
-    let manifest: HashMap<String, Vec<String>> = r.json().await.unwrap();
-    let loader = c.get(server.url("/pkg/__wasm_split.______________________.js")).send().await.unwrap();
-    assert_eq!(loader.status(), 200);
-    assert_eq!(header(&loader, "content-type").as_deref(), Some("text/javascript"));
-    let loader = loader.text().await.unwrap();
-    let requested: Vec<&str> = loader.split("new URL(\"./").skip(1).filter_map(|rest| rest.split('"').next()).collect();
-    for area in ["admin_certificates_area_", "admin_catalogue_area_", "admin_organisations_area_", "portal_area_"] {
-        let chunks = manifest.iter().find(|(key, _)| key.starts_with(area)).map(|(_, chunks)| chunks).unwrap_or_else(|| panic!("{area} missing: {manifest:?}"));
-        assert!(chunks.iter().any(|chunk| chunk.starts_with(&format!("split_{area}"))), "{chunks:?}");
-        for chunk in chunks {
-            let name = requested.iter().find(|r| is_hashed(r, chunk, ".wasm")).unwrap_or_else(|| panic!("{chunk} is not requested by a hashed name: {requested:?}"));
-            let r = c.get(server.url(&format!("/pkg/{name}"))).header("accept-encoding", "br").send().await.unwrap();
-            assert_eq!(r.status(), 200, "{name}");
-            assert_eq!(header(&r, "content-type").as_deref(), Some("application/wasm"), "{name}");
-            assert_eq!(header(&r, "cache-control").as_deref(), Some(IMMUTABLE), "{name}");
-            assert_eq!(header(&r, "content-encoding").as_deref(), Some("br"), "{name}");
-        }
+    let html = c.get(server.url("/signin")).send().await.unwrap().text().await.unwrap();
+    let script_at = html.find("<script type=\"module\"").expect("no module script");
+    let script = &html[script_at..script_at + html[script_at..].find("</script>").unwrap()];
+    assert!(script.contains(" nonce=\""), "the CSP admits the loader by its nonce: {script}");
+    let quoted: Vec<&str> = script.split('"').filter(|part| part.starts_with("/pkg/")).collect();
+    let glue = quoted.iter().find(|p| is_hashed(p, "/pkg/certgate", ".js")).unwrap_or_else(|| panic!("no hashed glue: {script}"));
+    let wasm = quoted.iter().find(|p| is_hashed(p, "/pkg/certgate", ".wasm")).unwrap_or_else(|| panic!("no hashed wasm: {script}"));
+    let (preloaded, _) = assets_named_by(&html);
+    assert_eq!(preloaded, vec![wasm.to_string()], "the preload names the wasm the loader loads");
+    for (path, kind) in [(*glue, "text/javascript"), (*wasm, "application/wasm")] {
+        let r = c.get(server.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(header(&r, "content-type").as_deref(), Some(kind), "{path}");
+        assert_eq!(header(&r, "cache-control").as_deref(), Some(IMMUTABLE), "{path}");
     }
+    // No split build: there is no chunk loader.
+    assert_eq!(c.get(server.url("/pkg/__wasm_split_manifest.json")).send().await.unwrap().status(), 404);
 }

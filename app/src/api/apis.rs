@@ -87,6 +87,7 @@ pub async fn create_api(
     let spec = ssr::new_api_spec(name, listen_path, upstream_url, &auth, mtls_required.is_some())?;
     let record = ssr::services()?.apis.create(spec, &admin.user.id).await.map_err(ssr::service_error)?;
     tracing::info!(admin = %admin.user.id, api = %record.id, "API created");
+    ssr::go_after_form_post(&format!("/admin/apis?created={}", ssr::query_value(&record.id)));
     Ok(ssr::api_summary(&record))
 }
 

@@ -110,6 +110,7 @@ pub async fn upload_certificate(pem: String, display_name: Option<String>) -> Re
         Some(name) => certificates.set_display_name(&id, name, &admin.user.id).await.map_err(ssr::service_error)?,
         None => entry,
     };
+    ssr::go_after_form_post(&format!("/admin/certificates?added={}", ssr::query_value(&id)));
     Ok(ssr::certificate_view(&entry))
 }
 

@@ -109,6 +109,7 @@ pub async fn create_organisation(name: String) -> Result<OrganisationView, AppEr
     let admin = ssr::require_admin(&auth)?;
     let org = ssr::services()?.organisations.create(&name).await.map_err(ssr::service_error)?;
     tracing::info!(admin = %admin.user.id, organisation = %org.id, "organisation created");
+    ssr::go_after_form_post(&format!("/admin/organisations?created={}", ssr::query_value(&org.id)));
     Ok(ssr::organisation_view(org))
 }
 

@@ -102,12 +102,16 @@ pub async fn save_plan(id: Option<String>, form: PlanForm) -> Result<PlanView, A
     let admin = ssr::require_admin(&ssr::request_auth())?;
     let spec = crate::ssr_portal::plan_spec(form)?;
     let plans = ssr::services()?.plans;
-    let record = match id.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
+    let existing = id.as_deref().map(str::trim).filter(|i| !i.is_empty());
+    let record = match existing {
         Some(id) => plans.update(id, spec, &admin.user.id).await,
         None => plans.create(spec, &admin.user.id).await,
     }
     .map_err(ssr::service_error)?;
     tracing::info!(admin = %admin.user.id, plan = %record.id, "plan saved");
+    if existing.is_none() {
+        ssr::go_after_form_post(&format!("/admin/plans?created={}", ssr::query_value(&record.id)));
+    }
     Ok(crate::ssr_portal::plan_view(&record))
 }
 

@@ -19,7 +19,7 @@ pub fn AccessRequestsPage() -> impl IntoView {
     let state = move || query.read().get("state").filter(|s| STATES.contains(&s.as_str())).unwrap_or_else(|| "pending".into());
     let approve = ServerAction::<ApproveAccessRequest>::new();
     let after = move || query.read().get("after");
-    let requests = Resource::new(move || (state(), after(), approve.version().get()), |(state, after, _)| list_access_requests(Some(state), after));
+    let requests = Resource::new(move || (state(), after()), |(state, after)| list_access_requests(Some(state), after));
     view! {
         <Title text="Access requests · certgate"/>
         <h1>"Access requests"</h1>
@@ -134,14 +134,7 @@ pub fn AccessRequestDetailPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let approve = ServerAction::<ApproveAccessRequest>::new();
     let reject = ServerAction::<RejectAccessRequest>::new();
-    // A failed rejection keeps the reason typed: reload only after a decision succeeded.
-    let decided = RwSignal::new(0usize);
-    Effect::new(move |_| {
-        if approve.value().with(|v| matches!(v, Some(Ok(_)))) || reject.value().with(|v| matches!(v, Some(Ok(_)))) {
-            decided.update(|n| *n += 1);
-        }
-    });
-    let request = Resource::new(move || (id(), decided.get()), |(id, _)| get_access_request(id));
+    let request = Resource::new(id, get_access_request);
     view! {
         <Title text="Access request · certgate"/>
         <p><a href="/admin/access-requests">"← All access requests"</a></p>

@@ -2,12 +2,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::ChangePassword;
-use crate::components::{ActionError, PasswordField};
+use crate::components::{succeeded, ActionError, PasswordField};
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
-    let done = move || matches!(change.value().get(), Some(Ok(())));
+    let done = succeeded::<ChangePassword>();
     view! {
         <Title text="Account · certgate"/>
         <section class="card narrow">
@@ -18,10 +18,8 @@ pub fn AccountPage() -> impl IntoView {
                 <PasswordField name="new_password" label="New password (at least 12 characters)" autocomplete="new-password" minlength=12/>
                 <PasswordField name="confirm_password" label="Repeat the new password" autocomplete="new-password" minlength=12/>
                 <ActionError error=Signal::derive(move || change.value().get().and_then(Result::err))/>
-                <Show when=done>
-                    <p class="alert success" role="status">"Your password was changed."</p>
-                </Show>
-                <button type="submit" class="button primary" disabled=move || change.pending().get()>"Change password"</button>
+                {done.then(|| view! { <p class="alert success" role="status">"Your password was changed."</p> })}
+                <button type="submit" class="button primary">"Change password"</button>
             </ActionForm>
         </section>
     }

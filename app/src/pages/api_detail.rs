@@ -13,8 +13,7 @@ use crate::api::certificates::{allow_list_choices, CertificateView, CHOICES};
 use crate::api::impact::api_delete_impact;
 use crate::api::keys::{list_api_keys, ApiKeyView, IssueApiKey, NewApiKeyView, RevokeApiKey};
 use crate::api::usage::{api_allow_list, AllowListPage};
-use crate::components::{ActionError, ConfirmDeleteFields, CopyButton, FieldError};
-use crate::pages::portal::{hydrated, refresh_after};
+use crate::components::{succeeded, ActionError, ConfirmDeleteFields, CopyButton, FieldError};
 
 /// Said while an API requires mTLS and admits no certificate.
 pub const REFUSES_EVERYTHING: &str = "This API refuses every request: it requires a client certificate (mTLS) and admits none yet. \
@@ -27,20 +26,13 @@ pub fn ApiDetailPage() -> impl IntoView {
     let update = ServerAction::<UpdateApi>::new();
     let allow = ServerAction::<AllowApiCertificate>::new();
     let disallow = ServerAction::<DisallowApiCertificate>::new();
-    // Reloaded after a save that worked only: a refused one keeps the form as the admin left
-    // it (reloading would put the stored authentication kind back).
-    let saved = RwSignal::new(0usize);
-    refresh_after(update, saved);
-    let api = Resource::new(
-        move || (id(), saved.get(), allow.version().get(), disallow.version().get()),
-        |(id, ..)| get_api(id),
-    );
+    let api = Resource::new(id, get_api);
     let query = use_query_map();
     // The allow-list editor searches the store (`?find=`): the page never carries it whole.
     let find = move || query.read().get("find").map(|f| f.trim().to_string()).filter(|f| !f.is_empty());
     let choices = Resource::new(
-        move || (id(), find(), allow.version().get()),
-        |(id, find, _)| async move {
+        move || (id(), find()),
+        |(id, find)| async move {
             match find {
                 Some(q) => allow_list_choices(id, q).await,
                 None => Ok(Vec::new()),
@@ -49,8 +41,8 @@ pub fn ApiDetailPage() -> impl IntoView {
     );
     let allow_page = move || query.read().get("allow_page").and_then(|p| p.parse::<usize>().ok());
     let effective = Resource::new(
-        move || (id(), allow_page(), allow.version().get(), disallow.version().get(), saved.get()),
-        |(id, page, ..)| api_allow_list(id, page),
+        move || (id(), allow_page()),
+        |(id, page)| api_allow_list(id, page),
     );
     view! {
         <Title text="API · certgate"/>
@@ -190,8 +182,9 @@ fn Detail(
     let allow_id = id.clone();
     let key_kind = jwt.as_ref().map(|j| j.key_kind.clone()).unwrap_or_default();
     let selected = move |kind: &str| key_kind == kind;
-    // The kind chosen in the form: only its settings are shown (JWT fields on a JWT API only).
-    let auth = RwSignal::new(s.auth.clone());
+    // Only the chosen kind's settings are shown: the JWT fields while JWT is chosen (by CSS,
+    // `.jwt-only`, so that it works without wasm).
+    let auth = s.auth.clone();
     let error = Signal::derive(move || update.value().get().and_then(Result::err));
     let form_error = Signal::derive(move || error.get().filter(|e| api_error_field(e).0 == "form"));
     let at = move |field: &'static str| view! { <FieldError error field place=api_error_field/> };
@@ -216,7 +209,7 @@ fn Detail(
                 }}
             </p>
         </section>
-        {(stored_auth == "auth_token").then(|| view! { <KeysSection api=id.clone()/> })}
+        {(stored_auth == "auth_token").then(|| view! { <KeysSection api=id.clone() name=s.name.clone()/> })}
         <section class="card">
             <h2>"Allow list"</h2>
             <p class="muted">
@@ -257,10 +250,10 @@ fn Detail(
                 <div class="field"><label for="set-upstream">"Upstream URL"</label><input id="set-upstream" name="upstream_url" value=s.upstream_url.clone() required/>{at("upstream_url")}</div>
                 <div class="field">
                     <label for="set-auth">"Authentication"</label>
-                    <select id="set-auth" name="auth" on:change=move |ev| auth.set(event_target_value(&ev))>
-                        <option value="auth_token" selected=move || auth.get() == "auth_token">"Auth Token"</option>
-                        <option value="jwt" selected=move || auth.get() == "jwt">"JWT"</option>
-                        <option value="none" selected=move || auth.get() == "none">"None"</option>
+                    <select id="set-auth" name="auth">
+                        <option value="auth_token" selected=auth == "auth_token">"Auth Token"</option>
+                        <option value="jwt" selected=auth == "jwt">"JWT"</option>
+                        <option value="none" selected=auth == "none">"None"</option>
                     </select>
                     {at("auth")}
                 </div>
@@ -271,7 +264,7 @@ fn Detail(
                     <input id="set-identity" name="identity_header" value=api.identity_header.clone().unwrap_or_default() placeholder="x-client-identity"/>
                     {at("identity_header")}
                 </div>
-                <fieldset class="field" data-testid="jwt-settings" hidden=move || auth.get() != "jwt">
+                <fieldset class="field jwt-only" data-testid="jwt-settings">
                     <legend>"JWT"</legend>
                     <div class="field">
                         <label for="jwt-alg">"Algorithm"</label>
@@ -290,7 +283,7 @@ fn Detail(
                             <option value="jwks" selected=selected("jwks")>"JWKS document"</option>
                             <option value="hmac_secret" selected=selected("hmac_secret")>"HMAC secret"</option>
                         </select>
-                        <textarea name="jwt_key" rows="4" aria-label="Key material"
+                        <textarea name="jwt_key" rows="4" aria-label="Key material" data-no-memory=""
                             placeholder=if jwt.is_some() { "Leave empty to keep the current key (never shown)" } else { "Paste the key" }></textarea>
                         {at("jwt_key")}
                     </div>
@@ -301,9 +294,9 @@ fn Detail(
                 <button type="submit" class="button primary">"Save settings"</button>
             </ActionForm>
             <ActionError error=form_error/>
-            {move || update.value().get().and_then(Result::ok).map(|saved| view! {
+            {succeeded::<UpdateApi>().then(|| view! {
                 <p class="alert success" role="status" data-testid="api-saved">"Saved. The gateway enforces it from the next request."</p>
-                {(saved.summary.mtls_required && saved.allowed.is_empty()).then(|| view! {
+                {(s.mtls_required && api.allowed.is_empty()).then(|| view! {
                     <p class="alert" data-testid="saved-refuses-everything">
                         "Its own allow list is empty: unless a product grants certificates, it refuses every request until certificates are added."
                     </p>
@@ -316,15 +309,10 @@ fn Detail(
 /// The admin keys of an Auth Token API: issue one (its token shown once), list them, revoke one
 /// after a confirmation that says what stops.
 #[component]
-fn KeysSection(api: String) -> impl IntoView {
-    let issue = ServerAction::<IssueApiKey>::new();
+fn KeysSection(api: String, name: String) -> impl IntoView {
     let revoke = ServerAction::<RevokeApiKey>::new();
-    let refresh = RwSignal::new(0usize);
-    refresh_after(issue, refresh);
-    refresh_after(revoke, refresh);
     let list_api = api.clone();
-    let keys = Resource::new(move || (list_api.clone(), refresh.get()), |(api, _)| list_api_keys(api));
-    let ready = hydrated();
+    let keys = Resource::new(move || list_api.clone(), list_api_keys);
     let issue_api = api.clone();
     view! {
         <section class="card" aria-labelledby="keys-heading">
@@ -333,16 +321,11 @@ fn KeysSection(api: String) -> impl IntoView {
                 "Auth Tokens you issue yourself, granting this API only (for binding, limits and expiry use the REST API's /keys). "
                 "Developer-portal credentials are managed through products."
             </p>
-            <ActionForm action=issue attr:class="row-form" attr:aria-label="Issue an admin key">
-                <input type="hidden" name="api" value=issue_api/>
-                // The token comes back in the answer: without wasm the form would leave the page
-                // and lose it, so it waits for hydration.
-                <button type="submit" class="button primary" disabled=move || !ready.get()>"Issue a key"</button>
-            </ActionForm>
-            <ActionError error=Signal::derive(move || issue.value().get().and_then(Result::err))/>
-            {move || issue.value().get().and_then(Result::ok).map(|new| view! { <NewToken new on_hide=move || issue.value().set(None)/> })}
+            <IssueKey api=issue_api/>
             <ActionError error=Signal::derive(move || revoke.value().get().and_then(Result::err))/>
-            {move || revoke.value().get().and_then(Result::ok).map(|done| view! { <p class="alert success" role="status" data-testid="key-revoked">{done}</p> })}
+            {succeeded::<RevokeApiKey>().then(|| view! {
+                <p class="alert success" role="status" data-testid="key-revoked">{format!("Key revoked: its token is refused on API {name} from the next request.")}</p>
+            })}
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || {
                     let api = api.clone();
@@ -359,15 +342,32 @@ fn KeysSection(api: String) -> impl IntoView {
     }
 }
 
-/// A key just issued: its token shown this once.
+/// Island: issuing a key. The token comes back in the answer and is shown in place, once;
+/// posted without wasm it would be lost, so the button waits for hydration.
+#[island]
+fn IssueKey(api: String) -> impl IntoView {
+    let issue = ServerAction::<IssueApiKey>::new();
+    let ready = crate::components::hydrated();
+    view! {
+        <ActionForm action=issue attr:class="row-form" attr:aria-label="Issue an admin key">
+            <input type="hidden" name="api" value=api/>
+            <button type="submit" class="button primary" disabled=move || !ready.get()>"Issue a key"</button>
+        </ActionForm>
+        <ActionError error=Signal::derive(move || issue.value().get().and_then(Result::err))/>
+        {move || issue.value().get().and_then(Result::ok).map(|new| view! { <NewToken new/> })}
+    }
+}
+
+/// A key just issued: its token shown this once. Hiding it reloads the page (the key list
+/// then has it).
 #[component]
-fn NewToken(new: NewApiKeyView, on_hide: impl Fn() + Send + Sync + 'static) -> impl IntoView {
+fn NewToken(new: NewApiKeyView) -> impl IntoView {
     view! {
         <div class="alert success" role="status" data-testid="new-key">
             <p><strong>{format!("Issued {}. Its token, shown this once:", new.key.id)}</strong>
                 " copy it now: certgate keeps only a hash of it and cannot show it again."</p>
             <p><code data-testid="token">{new.token.clone()}</code> " " <CopyButton text=new.token.clone() label="Copy the token".to_string()/></p>
-            <button type="button" class="button secondary small" on:click=move |_| on_hide()>"I saved it: hide the token"</button>
+            <button type="button" class="button secondary small" on:click=move |_| crate::browser::reload()>"I saved it: hide the token"</button>
         </div>
     }
 }

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::apis::{api_error_field, list_apis, ApiSummary, CreateApi};
-use crate::components::{reset_after, ActionError, FieldError};
+use crate::components::{ActionError, FieldError};
 
 /// How an API's authentication reads in a table.
 pub fn auth_label(auth: &str) -> &'static str {
@@ -19,10 +19,7 @@ pub fn auth_label(auth: &str) -> &'static str {
 #[component]
 pub fn ApisPage() -> impl IntoView {
     let create = ServerAction::<CreateApi>::new();
-    let apis = Resource::new(move || create.version().get(), |_| list_apis());
-    // Emptied after a creation that worked (a refused one keeps every field and choice).
-    let form = NodeRef::<leptos::html::Form>::new();
-    reset_after(create, form);
+    let apis = Resource::new(|| (), |_| list_apis());
     let error = Signal::derive(move || create.value().get().and_then(Result::err));
     let at = move |field: &'static str| view! { <FieldError error field place=api_error_field/> };
     let query = use_query_map();
@@ -34,7 +31,7 @@ pub fn ApisPage() -> impl IntoView {
         {move || deleted().map(|name| view! { <p class="alert success" role="status" data-testid="deleted">{format!("API “{name}” deleted.")}</p> })}
         <section class="card">
             <h2>"New API"</h2>
-            <ActionForm action=create node_ref=form attr:class="stack" attr:aria-label="New API">
+            <ActionForm action=create attr:class="stack" attr:aria-label="New API">
                 <div class="field">
                     <label for="api-name">"Name"</label>
                     <input id="api-name" name="name" required maxlength="100"/>
@@ -63,7 +60,13 @@ pub fn ApisPage() -> impl IntoView {
                 <button type="submit" class="button primary">"Create API"</button>
             </ActionForm>
             <ActionError error=Signal::derive(move || error.get().filter(|e| api_error_field(e).0 == "form"))/>
-            {move || create.value().get().and_then(Result::ok).map(|api| view! { <Created api/> })}
+            // After a creation, the server sends the browser here with `?created=<id>`.
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let created = query.read().get("created");
+                    apis.await.ok().and_then(|list| list.into_iter().find(|a| Some(&a.id) == created.as_ref())).map(|api| view! { <Created api/> })
+                })}
+            </Suspense>
         </section>
         <section class="card">
             <h2>"All APIs"</h2>

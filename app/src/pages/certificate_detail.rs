@@ -5,12 +5,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::certificates::{get_certificate, CertificateView, LinkCertificate, RenameCertificate, UnlinkCertificate};
-use crate::api::changes::Previewed;
 use crate::api::usage::{certificate_usage, CertificateUses, LastSeenRow};
 use crate::api::{list_organisations, OrganisationView};
-use crate::components::ActionError;
-use crate::pages::change_preview::{ChangeList, ConfirmChange};
-use crate::components::CopyButton;
+use crate::components::{succeeded, ActionError, CopyButton};
+use crate::pages::change_preview::{reload_when_applied, ConfirmChange};
 use crate::pages::certificates::{validity_class, validity_text};
 
 #[component]
@@ -18,19 +16,8 @@ pub fn CertificateDetailPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let rename = ServerAction::<RenameCertificate>::new();
-    let link = ServerAction::<LinkCertificate>::new();
-    let unlink = ServerAction::<UnlinkCertificate>::new();
-    // A link or unlink that was only previewed changes nothing: reload after applied ones, so
-    // the form keeps the organisation chosen for the confirmation.
-    let applied = RwSignal::new(0usize);
-    Effect::new(move |_| {
-        let done = |v: Option<Result<Previewed<CertificateView>, crate::error::AppError>>| matches!(v, Some(Ok(p)) if p.applied);
-        if done(link.value().get()) || done(unlink.value().get()) {
-            applied.update(|n| *n += 1);
-        }
-    });
-    let certificate = Resource::new(move || (id(), rename.version().get(), applied.get()), |(id, ..)| get_certificate(id));
-    let usage = Resource::new(move || (id(), applied.get()), |(id, _)| certificate_usage(id));
+    let certificate = Resource::new(id, get_certificate);
+    let usage = Resource::new(id, certificate_usage);
     let organisations = Resource::new(|| (), |_| list_organisations());
     view! {
         <Title text="Certificate · certgate"/>
@@ -38,7 +25,7 @@ pub fn CertificateDetailPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match (certificate.await, organisations.await) {
-                    (Ok(c), Ok(orgs)) => view! { <Detail c orgs rename link unlink/> }.into_any(),
+                    (Ok(c), Ok(orgs)) => view! { <Detail c orgs rename/> }.into_any(),
                     (Err(e), _) | (_, Err(e)) => view! { <p class="alert error" role="alert">{e.message}</p> }.into_any(),
                 }
             })}
@@ -56,8 +43,6 @@ fn Detail(
     c: CertificateView,
     orgs: Vec<OrganisationView>,
     rename: ServerAction<RenameCertificate>,
-    link: ServerAction<LinkCertificate>,
-    unlink: ServerAction<UnlinkCertificate>,
 ) -> impl IntoView {
     let linked_ids: Vec<String> = c.organisations.iter().map(|o| o.id.clone()).collect();
     let unlinked: Vec<OrganisationView> = orgs.into_iter().filter(|o| !linked_ids.contains(&o.id)).collect();
@@ -93,41 +78,13 @@ fn Detail(
         ("Added", c.added_at.clone()),
     ];
     let id = c.id.clone();
-    let pending_unlink = Signal::derive(move || unlink.value().get().and_then(Result::ok).and_then(|p| p.pending()));
     let linked_items = c
         .organisations
         .clone()
         .into_iter()
-        .map(|o| {
-            let id = id.clone();
-            let label = format!("Unlink {}", o.name);
-            let what = format!("unlink {}", o.name);
-            view! {
-                <li>
-                    <ActionForm action=unlink attr:class="stack">
-                        <div class="row-form">
-                            <span>{o.name}</span>
-                            <input type="hidden" name="id" value=id/>
-                            <input type="hidden" name="organisation_id" value=o.id.clone()/>
-                            <button type="submit" class="button secondary small" aria-label=label>"Unlink"</button>
-                        </div>
-                        <ConfirmChange pending=pending_unlink target=o.id what/>
-                    </ActionForm>
-                </li>
-            }
-        })
+        .map(|o| view! { <li><UnlinkForm id=id.clone() organisation_id=o.id organisation=o.name/></li> })
         .collect_view();
-    let pending_link = Signal::derive(move || link.value().get().and_then(Result::ok).and_then(|p| p.pending()));
-    let done = move || {
-        [link.value().get(), unlink.value().get()].into_iter().flatten().filter_map(Result::ok).find(|p| p.applied && !p.change.is_empty()).map(|p| {
-            view! {
-                <div class="alert success" role="status" data-testid="applied-change">
-                    <p>"Done. The gateway enforces it from the next request:"</p>
-                    <ChangeList change=p.change/>
-                </div>
-            }
-        })
-    };
+    let done = succeeded::<LinkCertificate>() || succeeded::<UnlinkCertificate>();
     let link_id = id.clone();
     view! {
         <h1 data-testid="certificate-title">{c.label.clone()}</h1>
@@ -164,7 +121,7 @@ fn Detail(
                 {linked_items}
             </ul>
             {(!unlinked.is_empty()).then(move || view! {
-                <ActionForm action=link attr:class="row-form" attr:aria-label="Link an organisation">
+                <LinkForm>
                     <input type="hidden" name="id" value=link_id/>
                     <div class="field grow">
                         <label for="link-org">"Link to organisation"</label>
@@ -172,18 +129,59 @@ fn Detail(
                             {unlinked.iter().map(|o| view! { <option value=o.id.clone()>{o.name.clone()}</option> }).collect_view()}
                         </select>
                     </div>
-                    <button type="submit" class="button primary">"Link"</button>
-                    <ConfirmChange pending=pending_link what="link the organisation".to_string()/>
-                </ActionForm>
+                </LinkForm>
             })}
-            {done}
-            <ActionError error=Signal::derive(move || link.value().get().and_then(Result::err))/>
-            <ActionError error=Signal::derive(move || unlink.value().get().and_then(Result::err))/>
+            {done.then(|| view! {
+                <p class="alert success" role="status" data-testid="applied-change">"Done. The gateway enforces it from the next request."</p>
+            })}
         </section>
         <section class="card">
             <h2>"PEM"</h2>
             <pre class="pem">{c.pem.clone()}</pre>
         </section>
+    }
+}
+
+/// Island: unlinking one organisation. When live credentials change, what changes is shown in
+/// place first and applied when confirmed; the page is then loaded again. The button waits for
+/// hydration: posted without wasm, a change to confirm would be lost.
+#[island]
+fn UnlinkForm(id: String, organisation_id: String, organisation: String) -> impl IntoView {
+    let unlink = ServerAction::<UnlinkCertificate>::new();
+    reload_when_applied(unlink);
+    let ready = crate::components::hydrated();
+    let pending = Signal::derive(move || unlink.value().get().and_then(Result::ok).and_then(|p| p.pending()));
+    let label = format!("Unlink {organisation}");
+    let what = format!("unlink {organisation}");
+    view! {
+        <ActionForm action=unlink attr:class="stack">
+            <div class="row-form">
+                <span>{organisation}</span>
+                <input type="hidden" name="id" value=id/>
+                <input type="hidden" name="organisation_id" value=organisation_id/>
+                <button type="submit" class="button secondary small" aria-label=label disabled=move || !ready.get()>"Unlink"</button>
+            </div>
+            <ConfirmChange pending what/>
+        </ActionForm>
+        <ActionError error=Signal::derive(move || unlink.value().get().and_then(Result::err))/>
+    }
+}
+
+/// Island: linking an organisation (the choice is server-rendered children), previewed like
+/// an unlink.
+#[island]
+fn LinkForm(children: Children) -> impl IntoView {
+    let link = ServerAction::<LinkCertificate>::new();
+    reload_when_applied(link);
+    let ready = crate::components::hydrated();
+    let pending = Signal::derive(move || link.value().get().and_then(Result::ok).and_then(|p| p.pending()));
+    view! {
+        <ActionForm action=link attr:class="row-form" attr:aria-label="Link an organisation">
+            {children()}
+            <button type="submit" class="button primary" disabled=move || !ready.get()>"Link"</button>
+            <ConfirmChange pending what="link the organisation".to_string()/>
+        </ActionForm>
+        <ActionError error=Signal::derive(move || link.value().get().and_then(Result::err))/>
     }
 }
 

@@ -4,9 +4,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::certificates::{certificate_list, CertificateListPage, CertificateView, OrganisationRef, UploadCertificate};
-use crate::browser::OwnedText;
-use crate::components::{ActionError, CopyButton};
+use crate::api::certificates::{certificate_list, get_certificate, CertificateListPage, CertificateView, OrganisationRef, UploadCertificate};
+use crate::components::{ActionError, CopyButton, FileIntoField};
 
 /// Days before expiry at which a certificate is called out.
 const SOON_DAYS: i64 = 30;
@@ -62,9 +61,16 @@ pub fn CertificatesPage() -> impl IntoView {
             page: get("page").and_then(|p| p.parse().ok()),
         }
     });
-    let list = Resource::new(
-        move || (state.get(), upload.version().get()),
-        |(s, _)| certificate_list(s.q, s.org, s.kind, s.expiry, s.usable, s.used, s.sort, s.page),
+    let list = Resource::new(move || state.get(), |s| certificate_list(s.q, s.org, s.kind, s.expiry, s.usable, s.used, s.sort, s.page));
+    // After an upload, the server sends the browser here with `?added=<id>`.
+    let added = Resource::new(
+        move || query.read().get("added"),
+        |id| async move {
+            match id {
+                Some(id) => get_certificate(id).await.ok(),
+                None => None,
+            }
+        },
     );
     view! {
         <Title text="Certificates · certgate"/>
@@ -74,6 +80,16 @@ pub fn CertificatesPage() -> impl IntoView {
             "portal data: they are not written into the provider's record."
         </p>
         <UploadForm upload/>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                added.await.map(|c| view! {
+                    <p class="alert success" role="status">
+                        "Added " <a href=format!("/admin/certificates/{}", c.id)>{c.label.clone()}</a>
+                        {(c.validity != "valid").then(|| format!(" — note: this certificate is {}.", c.validity.replace('_', " ")))}
+                    </p>
+                })
+            })}
+        </Suspense>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let chosen = state.get_untracked();
@@ -95,36 +111,10 @@ pub fn CertificatesPage() -> impl IntoView {
 
 #[component]
 fn UploadForm(upload: ServerAction<UploadCertificate>) -> impl IntoView {
-    let pem = OwnedText::new();
-    let uploaded = move || upload.value().get().and_then(Result::ok);
-    // The whole form is emptied after an upload that worked (the name and the file too).
-    let form = NodeRef::<leptos::html::Form>::new();
-    crate::components::reset_after(upload, form);
-    // Clear the pasted text after a successful upload.
-    Effect::new(move |_| {
-        if uploaded().is_some() {
-            pem.set("");
-        }
-    });
-    let on_file = move |ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        {
-            use web_sys::wasm_bindgen::JsCast;
-            if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
-                leptos::task::spawn_local(async move {
-                    if let Some(text) = crate::browser::read_certificate_file(input).await {
-                        pem.set(&text);
-                    }
-                });
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
     view! {
         <section class="card">
             <h2>"Upload a certificate"</h2>
-            <ActionForm action=upload node_ref=form attr:class="stack" attr:aria-label="Upload a certificate">
+            <ActionForm action=upload attr:class="stack" attr:aria-label="Upload a certificate">
                 <div class="field">
                     <label for="cert-pem">"Certificate (PEM)"</label>
                     <textarea
@@ -133,27 +123,17 @@ fn UploadForm(upload: ServerAction<UploadCertificate>) -> impl IntoView {
                         rows="8"
                         spellcheck="false"
                         placeholder="-----BEGIN CERTIFICATE-----"
-                        node_ref=pem.0
                         required
                     ></textarea>
                 </div>
                 <div class="row-form">
-                    <div class="field grow">
-                        <label for="cert-file">"…or choose a file (PEM or DER)"</label>
-                        <input id="cert-file" type="file" accept=".pem,.crt,.cer,.der" on:change=on_file/>
-                    </div>
+                    <FileIntoField id="cert-file" target="cert-pem" label="…or choose a file (PEM or DER)"/>
                     <div class="field grow">
                         <label for="cert-name">"Name in the portal (optional)"</label>
                         <input id="cert-name" name="display_name" maxlength="100"/>
                     </div>
                 </div>
                 <ActionError error=Signal::derive(move || upload.value().get().and_then(Result::err))/>
-                {move || uploaded().map(|c| view! {
-                    <p class="alert success" role="status">
-                        "Added " <a href=format!("/admin/certificates/{}", c.id)>{c.label.clone()}</a>
-                        {(c.validity != "valid").then(|| format!(" — note: this certificate is {}.", c.validity.replace('_', " ")))}
-                    </p>
-                })}
                 <div><button type="submit" class="button primary">"Upload"</button></div>
             </ActionForm>
         </section>

@@ -94,6 +94,16 @@ pub fn ResetPasswordPage() -> impl IntoView {
 
 #[component]
 fn LinkPage(kind: &'static str, title: &'static str, intro: &'static str) -> impl IntoView {
+    view! {
+        <Title text=format!("{title} · certgate")/>
+        <LinkForm kind title intro/>
+    }
+}
+
+/// Island: the whole form. The token is read from the address in the browser, so nothing of
+/// it is rendered by the server.
+#[island]
+fn LinkForm(#[prop(into)] kind: String, #[prop(into)] title: String, #[prop(into)] intro: String) -> impl IntoView {
     let link = RwSignal::new(Link::Unread);
     // Effects run only in the browser, after hydration: the server-rendered HTML and the first
     // client render agree (Unread), then the token is read.
@@ -112,20 +122,20 @@ fn LinkPage(kind: &'static str, title: &'static str, intro: &'static str) -> imp
         if differ.get_untracked() {
             return;
         }
-        redeem.dispatch(RedeemLink { kind: kind.to_string(), token, password: fields.password, confirm_password: fields.confirm_password });
+        redeem.dispatch(RedeemLink { kind: kind.clone(), token, password: fields.password, confirm_password: fields.confirm_password });
     };
     let home = move || match redeem.value().get() {
         Some(Ok(home)) => Some(home),
         _ => None,
     };
+    let form_title = title.clone();
     view! {
-        <Title text=format!("{title} · certgate")/>
         <section class="card narrow">
             <h1>{title}</h1>
             <Show
                 when=move || home().is_some()
                 fallback=move || view! {
-                    <p class="muted">{intro}</p>
+                    <p class="muted">{intro.clone()}</p>
                     {move || match link.get() {
                         Link::Unread => Some(view! {
                             <p class="note" role="status" data-testid="needs-javascript">
@@ -142,7 +152,7 @@ fn LinkPage(kind: &'static str, title: &'static str, intro: &'static str) -> imp
                         }.into_any()),
                         Link::Token(_) => None,
                     }}
-                    <form class="stack" aria-label=title on:submit=on_submit>
+                    <form class="stack" aria-label=form_title.clone() on:submit=on_submit.clone()>
                         // Closed until the page holds the link's token: without it nothing can be sent.
                         <fieldset class="stack plain" disabled=move || !matches!(link.get(), Link::Token(_))>
                             <PasswordField name="password" label="Password (at least 12 characters)" autocomplete="new-password" minlength=12/>

@@ -1,5 +1,9 @@
 //! Admin: one organisation — its consumers and their roles, invite and password-reset links
 //! (each shown once), disabling a user, and suspending or resuming the organisation.
+//!
+//! Islands mode: the page is rendered by the server only and its forms are plain HTML forms
+//! (a post redirects back here, an error comes back in the address and is shown by
+//! `ActionError`). Only making a link is an island: the link is shown once, in place.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,30 +14,22 @@ use crate::api::consumers::{
     SetOrganisationSuspended,
 };
 use crate::api::impact::{organisation_delete_impact, DeleteOrganisation};
-use crate::components::{ActionError, ConfirmDeleteFields};
-use crate::pages::portal::refresh_after;
+use crate::components::{succeeded, ActionError, ConfirmDeleteFields};
 use crate::pages::traffic::AppTraffic;
 
 #[component]
 pub fn OrganisationDetailPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
+    // On the server these hold the error of the form just posted (from the address), if any.
     let add = ServerAction::<AddConsumer>::new();
-    let make_link = ServerAction::<MakeAccountLink>::new();
     let disable = ServerAction::<SetConsumerDisabled>::new();
     let role = ServerAction::<SetConsumerRole>::new();
     let suspend = ServerAction::<SetOrganisationSuspended>::new();
-    // Reloaded after answers that worked only: a refused one keeps the forms as they were
-    // (the email typed, the role chosen).
-    let refresh = RwSignal::new(0usize);
-    refresh_after(add, refresh);
-    refresh_after(disable, refresh);
-    refresh_after(role, refresh);
-    refresh_after(suspend, refresh);
-    let organisation = Resource::new(move || (id(), refresh.get()), |(id, ..)| get_organisation(id));
+    let organisation = Resource::new(id, get_organisation);
     let delete = ServerAction::<DeleteOrganisation>::new();
-    let impact = Resource::new(move || (id(), refresh.get()), |(id, _)| organisation_delete_impact(id));
-    let actions = Actions { add, make_link, disable, role, suspend };
+    let impact = Resource::new(id, organisation_delete_impact);
+    let actions = Actions { add, disable, role, suspend };
     view! {
         <Title text="Organisation · certgate"/>
         <p><a href="/admin/organisations">"← All organisations"</a></p>
@@ -45,13 +41,11 @@ pub fn OrganisationDetailPage() -> impl IntoView {
                 }
             })}
         </Suspense>
-        {move || add.value().get().and_then(Result::ok).map(|c| view! {
+        {succeeded::<AddConsumer>().then(|| view! {
             <p class="alert success" role="status" data-testid="consumer-added">
-                {format!("Consumer {} added: make their invite link in the consumers table above.", c.email)}
+                "Consumer added: make their invite link in the consumers table above."
             </p>
         })}
-        <LinkShownOnce link=Signal::derive(move || make_link.value().get().and_then(Result::ok))/>
-        <ActionError error=Signal::derive(move || make_link.value().get().and_then(Result::err))/>
         <section class="card" aria-labelledby="delete-heading">
             <h2 id="delete-heading">"Delete"</h2>
             <Suspense fallback=|| ()>
@@ -74,10 +68,40 @@ pub fn OrganisationDetailPage() -> impl IntoView {
 #[derive(Clone, Copy)]
 struct Actions {
     add: ServerAction<AddConsumer>,
-    make_link: ServerAction<MakeAccountLink>,
     disable: ServerAction<SetConsumerDisabled>,
     role: ServerAction<SetConsumerRole>,
     suspend: ServerAction<SetOrganisationSuspended>,
+}
+
+/// Island: the consumer table (server-rendered children) with its "make a link" buttons
+/// (islands within), which share this island's action through context; the link just made is
+/// shown below the table.
+#[island]
+fn AccountLinks(children: Children) -> impl IntoView {
+    let make_link = ServerAction::<MakeAccountLink>::new();
+    provide_context(make_link);
+    view! {
+        {children()}
+        <LinkShownOnce link=Signal::derive(move || make_link.value().get().and_then(Result::ok))/>
+        <ActionError error=Signal::derive(move || make_link.value().get().and_then(Result::err))/>
+    }
+}
+
+/// Island: one consumer's "make a link" button. Disabled until hydrated: posted without wasm,
+/// the link would be made and never shown.
+#[island]
+fn MakeLinkForm(user_id: String, kind: String, label: String, text: String) -> impl IntoView {
+    let make_link = use_context::<ServerAction<MakeAccountLink>>().unwrap_or_default();
+    let (ready, set_ready) = signal(false);
+    // Effects run only in the browser.
+    Effect::new(move |_| set_ready.set(true));
+    view! {
+        <ActionForm action=make_link attr:class="inline-form">
+            <input type="hidden" name="user_id" value=user_id/>
+            <input type="hidden" name="kind" value=kind/>
+            <button type="submit" class="button secondary small" aria-label=label disabled=move || !ready.get()>{text}</button>
+        </ActionForm>
+    }
 }
 
 /// The link just made: shown this once (it is not stored and cannot be shown again).
@@ -143,7 +167,7 @@ fn Detail(org: OrganisationDetail, actions: Actions) -> impl IntoView {
         <section class="card">
             <h2>"Consumers"</h2>
             {consumers.is_empty().then(|| view! { <p class="muted">"No consumers yet: add one below and send them an invite link."</p> })}
-            {(!consumers.is_empty()).then(|| view! { <ConsumerTable consumers actions/> })}
+            {(!consumers.is_empty()).then(|| view! { <AccountLinks><ConsumerTable consumers actions/></AccountLinks> })}
             <ActionError error=Signal::derive(move || disable.value().get().and_then(Result::err))/>
             <ActionError error=Signal::derive(move || role.value().get().and_then(Result::err))/>
             <h3>"Add a consumer"</h3>
@@ -194,7 +218,7 @@ fn Detail(org: OrganisationDetail, actions: Actions) -> impl IntoView {
 
 #[component]
 fn ConsumerTable(consumers: Vec<ConsumerView>, actions: Actions) -> impl IntoView {
-    let Actions { make_link, disable, role, .. } = actions;
+    let Actions { disable, role, .. } = actions;
     view! {
         <div class="table-scroll">
         <table class="table" data-testid="consumer-table">
@@ -240,11 +264,7 @@ fn ConsumerTable(consumers: Vec<ConsumerView>, actions: Actions) -> impl IntoVie
                             <td data-testid="consumer-state">{state}</td>
                             <td>
                                 {(!disabled).then(|| view! {
-                                    <ActionForm action=make_link attr:class="inline-form">
-                                        <input type="hidden" name="user_id" value=id_link/>
-                                        <input type="hidden" name="kind" value=link_kind/>
-                                        <button type="submit" class="button secondary small" aria-label=link_label>{link_text}</button>
-                                    </ActionForm>
+                                    <MakeLinkForm user_id=id_link kind=link_kind.to_string() label=link_label text=link_text.to_string()/>
                                 })}
                             </td>
                             <td>

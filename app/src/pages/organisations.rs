@@ -3,19 +3,14 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{list_organisations, CreateOrganisation, OrganisationView, RenameOrganisation};
-use crate::components::{reset_after, ActionError};
+use crate::components::ActionError;
 
 /// Admin: API Consumers > Organisations.
 #[component]
 pub fn OrganisationsPage() -> impl IntoView {
     let create = ServerAction::<CreateOrganisation>::new();
     let rename = ServerAction::<RenameOrganisation>::new();
-    let orgs = Resource::new(
-        move || (create.version().get(), rename.version().get()),
-        |_| list_organisations(),
-    );
-    let form = NodeRef::<leptos::html::Form>::new();
-    reset_after(create, form);
+    let orgs = Resource::new(|| (), |_| list_organisations());
     let query = use_query_map();
     let deleted = move || query.read().get("deleted").filter(|n| !n.is_empty());
     view! {
@@ -24,7 +19,7 @@ pub fn OrganisationsPage() -> impl IntoView {
         {move || deleted().map(|name| view! { <p class="alert success" role="status" data-testid="deleted">{format!("Organisation “{name}” deleted.")}</p> })}
         <section class="card">
             <h2>"New organisation"</h2>
-            <ActionForm action=create node_ref=form attr:class="row-form" attr:aria-label="New organisation">
+            <ActionForm action=create attr:class="row-form" attr:aria-label="New organisation">
                 <div class="field grow">
                     <label for="org-name">"Name"</label>
                     <input id="org-name" name="name" required maxlength="100"/>
@@ -32,12 +27,18 @@ pub fn OrganisationsPage() -> impl IntoView {
                 <button type="submit" class="button primary">"Create"</button>
             </ActionForm>
             <ActionError error=Signal::derive(move || create.value().get().and_then(Result::err))/>
-            {move || create.value().get().and_then(Result::ok).map(|org| view! {
-                <p class="alert success" role="status" data-testid="organisation-created">
-                    "Organisation created: " <a href=format!("/admin/organisations/{}", org.id)>{org.name}</a>
-                    ". Add its consumers and link its certificates there."
-                </p>
-            })}
+            // After a creation, the server sends the browser here with `?created=<id>`.
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let created = query.read().get("created");
+                    orgs.await.ok().and_then(|list| list.into_iter().find(|o| Some(&o.id) == created.as_ref())).map(|org| view! {
+                        <p class="alert success" role="status" data-testid="organisation-created">
+                            "Organisation created: " <a href=format!("/admin/organisations/{}", org.id)>{org.name}</a>
+                            ". Add its consumers and link its certificates there."
+                        </p>
+                    })
+                })}
+            </Suspense>
         </section>
         <section class="card">
             <h2>"All organisations"</h2>

@@ -3,18 +3,16 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::plans::{get_plan, lifetime_in_units, lifetime_text, list_plans, quota_text, rate_text, DeletePlan, PlanView, SavePlan};
-use crate::components::{reset_after, ActionError, ConfirmDeleteFields};
-use crate::pages::portal::refresh_after;
+use crate::components::{succeeded, ActionError, ConfirmDeleteFields};
 
 #[component]
 pub fn PlansPage() -> impl IntoView {
     let save = ServerAction::<SavePlan>::new();
-    let plans = Resource::new(move || save.version().get(), |_| list_plans());
-    let form = NodeRef::<leptos::html::Form>::new();
-    reset_after(save, form);
+    let plans = Resource::new(|| (), |_| list_plans());
+    let query = use_query_map();
     view! {
         <Title text="Plans · certgate"/>
         <h1>"Plans"</h1>
@@ -24,15 +22,21 @@ pub fn PlansPage() -> impl IntoView {
         </p>
         <section class="card">
             <h2>"New plan"</h2>
-            <ActionForm action=save node_ref=form attr:class="stack" attr:aria-label="New plan">
+            <ActionForm action=save attr:class="stack" attr:aria-label="New plan">
                 <input type="hidden" name="id" value=""/>
                 <PlanFields plan=None/>
                 <div><button type="submit" class="button primary">"Create plan"</button></div>
             </ActionForm>
             <ActionError error=Signal::derive(move || save.value().get().and_then(Result::err))/>
-            {move || save.value().get().and_then(Result::ok).map(|p| view! {
-                <p class="alert success" role="status">"Plan " <a href=format!("/admin/plans/{}", p.id)>{p.name}</a> " created."</p>
-            })}
+            // After a creation, the server sends the browser here with `?created=<id>`.
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let created = query.read().get("created");
+                    plans.await.ok().and_then(|list| list.into_iter().find(|p| Some(&p.id) == created.as_ref())).map(|p| view! {
+                        <p class="alert success" role="status">"Plan " <a href=format!("/admin/plans/{}", p.id)>{p.name}</a> " created."</p>
+                    })
+                })}
+            </Suspense>
         </section>
         <section class="card">
             <h2>"All plans"</h2>
@@ -148,10 +152,7 @@ pub fn PlanDetailPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let save = ServerAction::<SavePlan>::new();
-    // Reloaded after a save that worked only: a refused one keeps the form as it was left.
-    let saved = RwSignal::new(0usize);
-    refresh_after(save, saved);
-    let plan = Resource::new(move || (id(), saved.get()), |(id, _)| get_plan(id));
+    let plan = Resource::new(id, get_plan);
     view! {
         <Title text="Plan · certgate"/>
         <p><a href="/admin/plans">"← All plans"</a></p>
@@ -190,7 +191,7 @@ fn PlanDetail(plan: PlanView, save: ServerAction<SavePlan>) -> impl IntoView {
                 <div><button type="submit" class="button primary">"Save plan"</button></div>
             </ActionForm>
             <ActionError error=Signal::derive(move || save.value().get().and_then(Result::err))/>
-            {move || save.value().get().and_then(Result::ok).map(|_| view! { <p class="alert success" role="status">"Saved."</p> })}
+            {succeeded::<SavePlan>().then(|| view! { <p class="alert success" role="status">"Saved."</p> })}
         </section>
         <section class="card">
             <h2>"Delete"</h2>

@@ -8,24 +8,18 @@ use crate::api::apis::list_apis;
 use crate::api::list_organisations;
 use crate::api::plans::list_plans;
 use crate::api::products::{authentication_label, get_product, mode_label, DeleteProduct, ProductKind, ProductView, SaveProduct};
-use crate::components::{ActionError, ConfirmDeleteFields};
+use crate::components::{succeeded, ActionError, ConfirmDeleteFields};
 use crate::error::AppError;
-use crate::pages::change_preview::{ChangeList, ConfirmChange};
+use crate::pages::change_preview::{reload_when_applied, ConfirmChange};
 use crate::pages::products::{binding_text, visibility_text, ProductFields};
 
 #[component]
 pub fn ProductDetailPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
+    // On the server: the error of the save just posted without wasm, if any.
     let save = ServerAction::<SaveProduct>::new();
-    // Reload after a successful save only: a failed one keeps every choice in the form.
-    let saved = RwSignal::new(0usize);
-    Effect::new(move |_| {
-        if save.value().with(|v| matches!(v, Some(Ok(p)) if p.applied)) {
-            saved.update(|n| *n += 1);
-        }
-    });
-    let product = Resource::new(move || (id(), saved.get()), |(id, _)| get_product(id));
+    let product = Resource::new(id, get_product);
     let choices = Resource::new(|| (), |_| async { Ok::<_, AppError>((list_apis().await?, list_plans().await?, list_organisations().await?)) });
     view! {
         <Title text="Product · certgate"/>
@@ -38,6 +32,24 @@ pub fn ProductDetailPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Island: the edit form (its fields are server-rendered children). Saving first shows what
+/// the change does to live credentials, in place, and applies it when confirmed; the page is
+/// then loaded again. Posted without wasm, a change that needs confirming is not applied.
+#[island]
+fn SaveProductForm(name: String, children: Children) -> impl IntoView {
+    let save = ServerAction::<SaveProduct>::new();
+    reload_when_applied(save);
+    let ready = crate::components::hydrated();
+    view! {
+        <ActionForm action=save attr:class="stack" attr:aria-label="Edit product">
+            {children()}
+            <ConfirmChange pending=Signal::derive(move || save.value().get().and_then(Result::ok).and_then(|p| p.pending())) what=format!("save product {name}")/>
+            <div><button type="submit" class="button primary" disabled=move || !ready.get()>"Save product"</button></div>
+        </ActionForm>
+        <ActionError error=Signal::derive(move || save.value().get().and_then(Result::err))/>
     }
 }
 
@@ -88,17 +100,12 @@ fn Detail(
                 "Live credentials follow a change of APIs, mode or binding from the next request. When a change alters "
                 "live credentials or allow lists, saving first shows what it does, and applies it when you confirm."
             </p>
-            <ActionForm action=save attr:class="stack" attr:aria-label="Edit product">
+            <SaveProductForm name>
                 <input type="hidden" name="id" value=edit_id/>
                 <ProductFields apis plans orgs product=Some(product) error/>
-                <ConfirmChange pending=Signal::derive(move || save.value().get().and_then(Result::ok).and_then(|p| p.pending())) what=format!("save product {name}")/>
-                <div><button type="submit" class="button primary">"Save product"</button></div>
-            </ActionForm>
-            {move || save.value().get().and_then(Result::ok).filter(|p| p.applied).map(|p| view! {
-                <div class="alert success" role="status">
-                    <p>"Saved. The gateway enforces it from the next request."</p>
-                    <ChangeList change=p.change/>
-                </div>
+            </SaveProductForm>
+            {succeeded::<SaveProduct>().then(|| view! {
+                <p class="alert success" role="status" data-testid="product-saved">"Saved. The gateway enforces it from the next request."</p>
             })}
         </section>
         <section class="card">

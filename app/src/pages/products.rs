@@ -131,12 +131,6 @@ pub fn ProductFields(
     let chosen_apis: Vec<String> = p.map(|p| p.apis.iter().map(|a| a.id.clone()).collect()).unwrap_or_default();
     let chosen_plans: Vec<String> = p.map(|p| p.plans.iter().map(|a| a.id.clone()).collect()).unwrap_or_default();
     let chosen_orgs: Vec<String> = p.and_then(|p| p.visible_to.as_ref()).map(|o| o.iter().map(|o| o.id.clone()).collect()).unwrap_or_default();
-    let selected = RwSignal::new(chosen_apis.clone());
-    let all_apis = StoredValue::new(apis.clone());
-    let kind = Memo::new(move |_| {
-        let ids = selected.get();
-        all_apis.with_value(|apis| ProductKind::of(&apis.iter().filter(|a| ids.contains(&a.id)).collect::<Vec<_>>()))
-    });
     let mode = p.and_then(|p| p.certificate_mode.clone());
     let binding = p.is_some_and(|p| p.certificate_binding);
     let everyone = p.is_none_or(|p| p.visible_to.is_none());
@@ -161,7 +155,6 @@ pub fn ProductFields(
             <div class="checks">
                 {apis.iter().map(|api| {
                     let api_id = api.id.clone();
-                    let toggle = api_id.clone();
                     let how = match (api.auth.as_str(), api.mtls_required) {
                         ("auth_token", true) => "Auth Token + mTLS",
                         ("auth_token", false) => "Auth Token",
@@ -176,15 +169,6 @@ pub fn ProductFields(
                                 name="form[apis][]"
                                 value=api_id.clone()
                                 checked=chosen_apis.contains(&api_id)
-                                on:change=move |ev| {
-                                    let on = event_target_checked(&ev);
-                                    selected.update(|s| {
-                                        s.retain(|i| i != &toggle);
-                                        if on {
-                                            s.push(toggle.clone());
-                                        }
-                                    });
-                                }
                             />
                             {format!(" {} ({}, {})", api.name, api.listen_path, how)}
                         </label>
@@ -224,9 +208,7 @@ pub fn ProductFields(
             <input type="checkbox" name="form[published]" value="on" checked=p.is_some_and(|p| p.published)/>
             " Published: consumers of the organisations above see it in the catalogue"
         </label>
-        <fieldset class="field" data-testid="product-mode-fields" disabled=move || !matches!(kind.get(), ProductKind::AuthTokenMtls | ProductKind::NoApis)>
-            <legend>"Client certificates (Auth Token + mTLS APIs only)"</legend>
-            {move || kind.get().explanation().map(|text| view! { <p class="note" data-testid="mode-explanation">{text}</p> })}
+        <ModeFields apis chosen=chosen_apis>
             <label class="check">
                 <input type="radio" name="form[certificate_mode]" value="managed" checked=mode.as_deref() == Some("managed")/>
                 " Managed: you link certificates to organisations; an approved app uses all of its organisation's certificates"
@@ -240,6 +222,31 @@ pub fn ProductFields(
                 " Certificate-token binding: a token works only with its credential's certificates"
             </label>
             {at("mode")}
+        </ModeFields>
+    }
+}
+
+/// Island: the certificate fields, which apply to Auth Token + mTLS APIs only. While the
+/// ticked APIs are others they are turned off, with the reason. The server renders them for
+/// the stored product; in the browser they follow the ticks (read from the page: a refused
+/// form's ticks are put back before islands hydrate).
+#[island]
+fn ModeFields(apis: Vec<ApiSummary>, chosen: Vec<String>, children: Children) -> impl IntoView {
+    const TICKS: &str = "form[apis][]";
+    let selected = RwSignal::new(chosen);
+    Effect::new(move |_| {
+        selected.set(crate::browser::checked_values(TICKS));
+        crate::browser::on_change_of(TICKS, move || selected.set(crate::browser::checked_values(TICKS)));
+    });
+    let kind = Memo::new(move |_| {
+        let ids = selected.get();
+        ProductKind::of(&apis.iter().filter(|a| ids.contains(&a.id)).collect::<Vec<_>>())
+    });
+    view! {
+        <fieldset class="field" data-testid="product-mode-fields" disabled=move || !matches!(kind.get(), ProductKind::AuthTokenMtls | ProductKind::NoApis)>
+            <legend>"Client certificates (Auth Token + mTLS APIs only)"</legend>
+            {move || kind.get().explanation().map(|text| view! { <p class="note" data-testid="mode-explanation">{text}</p> })}
+            {children()}
         </fieldset>
     }
 }

@@ -10,21 +10,17 @@ use crate::api::webhooks::{
     list_webhooks, webhook_deliveries, CreateWebhook, DeleteWebhook, DeliveryView, EnableWebhook, NewWebhookView, SendTestWebhook, WebhookForm,
     WebhookView, EVENT_CHOICES,
 };
-use crate::components::{ActionError, ConfirmDeleteFields, CopyButton};
+use crate::components::{succeeded, ActionError, ConfirmDeleteFields, CopyButton};
 
 #[component]
 pub fn WebhooksPage() -> impl IntoView {
-    let create = ServerAction::<CreateWebhook>::new();
     let delete = ServerAction::<DeleteWebhook>::new();
     let enable = ServerAction::<EnableWebhook>::new();
     let test = ServerAction::<SendTestWebhook>::new();
-    let list = Resource::new(move || (create.version().get(), delete.version().get(), enable.version().get()), |_| list_webhooks());
+    let list = Resource::new(|| (), |_| list_webhooks());
     let query = use_query_map();
     let log_id = move || query.read().get("log").filter(|id| !id.is_empty());
     let actions = RowActions { delete, enable, test };
-    // Emptied after a registration that worked; a refused one keeps the URL and the events.
-    let form = NodeRef::<leptos::html::Form>::new();
-    crate::components::reset_after(create, form);
     view! {
         <Title text="Webhooks · certgate"/>
         <h1>"Webhooks"</h1>
@@ -35,7 +31,7 @@ pub fn WebhooksPage() -> impl IntoView {
         </p>
         <section class="card">
             <h2>"New webhook"</h2>
-            <ActionForm action=create node_ref=form attr:class="stack" attr:aria-label="New webhook">
+            <RegisterWebhook>
                 <div class="field">
                     <label for="webhook-url">"URL (http or https; redirects are not followed)"</label>
                     <input id="webhook-url" name="form[url]" type="url" required maxlength="2048" placeholder="https://hooks.example.com/certgate"/>
@@ -53,18 +49,15 @@ pub fn WebhooksPage() -> impl IntoView {
                         }
                     }).collect_view()}
                 </fieldset>
-                <div><button type="submit" class="button primary">"Register webhook"</button></div>
-            </ActionForm>
-            <ActionError error=Signal::derive(move || create.value().get().and_then(Result::err))/>
-            <NewSecret created=Signal::derive(move || create.value().get().and_then(Result::ok))/>
+            </RegisterWebhook>
         </section>
         <section class="card">
             <h2>"All webhooks"</h2>
             <ActionError error=Signal::derive(move || delete.value().get().and_then(Result::err))/>
             <ActionError error=Signal::derive(move || enable.value().get().and_then(Result::err))/>
             <ActionError error=Signal::derive(move || test.value().get().and_then(Result::err))/>
-            {move || test.value().get().and_then(Result::ok).map(|d| view! {
-                <p class="alert success" role="status">"Test event queued (" <code>{d.id}</code> "): its outcome is in the delivery log."</p>
+            {succeeded::<SendTestWebhook>().then(|| view! {
+                <p class="alert success" role="status">"Test event queued: its outcome is in the delivery log."</p>
             })}
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
@@ -80,12 +73,29 @@ pub fn WebhooksPage() -> impl IntoView {
     }
 }
 
-/// The secret of the webhook just registered: shown this once.
+/// Island: the registration form (its fields are server-rendered children). The signing secret
+/// comes back in the answer and is shown in place, once; posted without wasm it would be lost,
+/// so the button waits for hydration.
+#[island]
+fn RegisterWebhook(children: Children) -> impl IntoView {
+    let create = ServerAction::<CreateWebhook>::new();
+    let ready = crate::components::hydrated();
+    view! {
+        <ActionForm action=create attr:class="stack" attr:aria-label="New webhook">
+            {children()}
+            <div><button type="submit" class="button primary" disabled=move || !ready.get()>"Register webhook"</button></div>
+        </ActionForm>
+        <ActionError error=Signal::derive(move || create.value().get().and_then(Result::err))/>
+        <NewSecret created=Signal::derive(move || create.value().get().and_then(Result::ok))/>
+    }
+}
+
+/// The secret of the webhook just registered: shown this once. Hiding it reloads the page (the
+/// list then has the webhook).
 #[component]
 fn NewSecret(created: Signal<Option<NewWebhookView>>) -> impl IntoView {
-    let (hidden, set_hidden) = signal(None::<String>);
     move || {
-        created.get().filter(|n| hidden.get().as_deref() != Some(n.webhook.id.as_str())).map(|n| {
+        created.get().map(|n| {
             let id = n.webhook.id.clone();
             let log = format!("/admin/webhooks?log={id}");
             view! {
@@ -94,7 +104,7 @@ fn NewSecret(created: Signal<Option<NewWebhookView>>) -> impl IntoView {
                     <p><code data-testid="webhook-secret">{n.secret.clone()}</code> " " <CopyButton text=n.secret.clone() label="Copy the signing secret".to_string()/></p>
                     <p class="muted small">"Verify each delivery with it; certgate never shows it again. "
                         <a href=log>"Open its delivery log"</a></p>
-                    <button type="button" class="button secondary small" on:click=move |_| set_hidden.set(Some(id.clone()))>"I saved it: hide the secret"</button>
+                    <button type="button" class="button secondary small" on:click=move |_| crate::browser::reload()>"I saved it: hide the secret"</button>
                 </div>
             }
         })

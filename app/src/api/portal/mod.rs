@@ -219,6 +219,7 @@ pub async fn portal_app(id: String) -> Result<PortalAppDetail, AppError> {
 pub async fn portal_create_app(name: String) -> Result<PortalAppView, AppError> {
     let (services, actor) = server::consumer().await?;
     let app = services.apps.create(&actor, &name).await.map_err(crate::ssr::service_error)?;
+    crate::ssr::go_after_form_post(&format!("/portal/apps?created={}", crate::ssr::query_value(&app.id)));
     Ok(server::app_view(app, 0))
 }
 
@@ -245,7 +246,11 @@ pub async fn portal_delete_app(id: String, confirm: Option<String>) -> Result<()
 #[server(prefix = "/fn", endpoint = "portal_request_access")]
 pub async fn portal_request_access(app: String, product: String, plan: String, certificate: Option<String>) -> Result<PortalRequestView, AppError> {
     let (services, actor) = server::consumer().await?;
-    server::request_access(&services, &actor, app, product, plan, certificate).await
+    let request = server::request_access(&services, &actor, app, product, plan, certificate).await?;
+    // From a product's page too, the browser goes to the app's page, which lists the request.
+    let done = crate::ssr::query_value(<PortalRequestAccess as leptos::server_fn::ServerFn>::PATH);
+    crate::ssr::go_after_form_post(&format!("/portal/apps/{}?__ok={done}", crate::ssr::query_value(&request.app_id)));
+    Ok(request)
 }
 
 #[server(prefix = "/fn", endpoint = "portal_withdraw_request")]

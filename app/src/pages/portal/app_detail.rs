@@ -6,31 +6,26 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::credential::{SubscriptionCard, TokenActions};
+use super::credential::SubscriptionCard;
 use super::home::{request_text, state_badge};
 use super::request_form::RequestForm;
-use super::{refresh_after, LoadError};
-use crate::api::portal::{portal_app, PortalAppDetail, PortalDeleteApp, PortalRenameApp, PortalRequestView, PortalWithdrawRequest};
-use crate::components::ActionError;
+use super::LoadError;
+use crate::api::portal::{portal_app, PortalAppDetail, PortalDeleteApp, PortalRenameApp, PortalRequestAccess, PortalRequestView, PortalWithdrawRequest};
+use crate::components::{succeeded, ActionError};
 use crate::pages::traffic::AppTraffic;
 
 #[component]
 pub fn PortalAppPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let refresh = RwSignal::new(0usize);
-    let tokens = TokenActions::new();
-    let detail = Resource::new(
-        move || (id(), refresh.get(), tokens.create.version().get(), tokens.rotate.version().get()),
-        |(id, ..)| portal_app(id),
-    );
+    let detail = Resource::new(id, portal_app);
     view! {
         <Title text="App · certgate"/>
         <p><a href="/portal/apps">"← All apps"</a></p>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(d) => view! { <AppDetail d tokens refresh/> }.into_any(),
+                    Ok(d) => view! { <AppDetail d/> }.into_any(),
                     Err(error) => view! { <LoadError error/> }.into_any(),
                 }
             })}
@@ -39,16 +34,20 @@ pub fn PortalAppPage() -> impl IntoView {
 }
 
 #[component]
-fn AppDetail(d: PortalAppDetail, tokens: TokenActions, refresh: RwSignal<usize>) -> impl IntoView {
+fn AppDetail(d: PortalAppDetail) -> impl IntoView {
     let PortalAppDetail { app, subscriptions, requests, requestable, organisation_certificates, gateway_origin } = d;
     let rename = ServerAction::<PortalRenameApp>::new();
-    refresh_after(rename, refresh);
     let delete = ServerAction::<PortalDeleteApp>::new();
     let app_id = app.id.clone();
     let (rename_id, delete_id, current_name) = (app.id.clone(), app.id.clone(), app.name.clone());
     let delete_label = format!("Delete app {}", app.name);
     view! {
         <h1 data-testid="app-title">{app.name.clone()}</h1>
+        {succeeded::<PortalRequestAccess>().then(|| view! {
+            <p class="alert success" role="status" data-testid="access-requested">
+                "Access requested: its state is under Requests below (an approved one is already under Products and credentials)."
+            </p>
+        })}
         <section aria-labelledby="subscriptions">
             <h2 id="subscriptions">"Products and credentials"</h2>
             {if subscriptions.is_empty() {
@@ -56,7 +55,7 @@ fn AppDetail(d: PortalAppDetail, tokens: TokenActions, refresh: RwSignal<usize>)
             } else {
                 view! {
                     <p class="muted small">"Gateway: " <code>{gateway_origin}</code></p>
-                    {subscriptions.into_iter().map(|s| view! { <SubscriptionCard s tokens refresh/> }).collect_view()}
+                    {subscriptions.into_iter().map(|s| view! { <SubscriptionCard s/> }).collect_view()}
                 }.into_any()
             }}
         </section>
@@ -68,7 +67,7 @@ fn AppDetail(d: PortalAppDetail, tokens: TokenActions, refresh: RwSignal<usize>)
             <section class="card" aria-labelledby="app-requests">
                 <h2 id="app-requests">"Requests"</h2>
                 <ul class="plain-list" data-testid="app-requests">
-                    {requests.into_iter().map(|r| view! { <RequestRow r refresh/> }).collect_view()}
+                    {requests.into_iter().map(|r| view! { <RequestRow r/> }).collect_view()}
                 </ul>
             </section>
         })}
@@ -80,7 +79,7 @@ fn AppDetail(d: PortalAppDetail, tokens: TokenActions, refresh: RwSignal<usize>)
                 requestable
                     .into_iter()
                     .map(|product| view! {
-                        <RequestForm app_id=app_id.clone() product organisation_certificates=organisation_certificates.clone() refresh/>
+                        <RequestForm app_id=app_id.clone() product organisation_certificates=organisation_certificates.clone()/>
                     })
                     .collect_view()
                     .into_any()
@@ -115,9 +114,8 @@ fn AppDetail(d: PortalAppDetail, tokens: TokenActions, refresh: RwSignal<usize>)
 }
 
 #[component]
-fn RequestRow(r: PortalRequestView, refresh: RwSignal<usize>) -> impl IntoView {
+fn RequestRow(r: PortalRequestView) -> impl IntoView {
     let withdraw = ServerAction::<PortalWithdrawRequest>::new();
-    refresh_after(withdraw, refresh);
     let (class, state) = state_badge(&r.state);
     let what = request_text(&r);
     let pending = r.state == "pending";

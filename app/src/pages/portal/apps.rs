@@ -10,8 +10,9 @@ use crate::components::ActionError;
 #[component]
 pub fn PortalAppsPage() -> impl IntoView {
     let create = ServerAction::<PortalCreateApp>::new();
-    let apps = Resource::new(move || create.version().get(), |_| portal_apps());
-    let created = move || create.value().get().and_then(Result::ok);
+    let apps = Resource::new(|| (), |_| portal_apps());
+    // After a creation, the server sends the browser here with `?created=<id>`.
+    let query = leptos_router::hooks::use_query_map();
     view! {
         <Title text="Apps · certgate"/>
         <h1>"Apps"</h1>
@@ -29,11 +30,16 @@ pub fn PortalAppsPage() -> impl IntoView {
                 <button type="submit" class="button primary">"Create app"</button>
             </ActionForm>
             <ActionError error=Signal::derive(move || create.value().get().and_then(Result::err))/>
-            {move || created().map(|a| view! {
-                <p class="alert success" role="status">
-                    "Created " <a href=format!("/portal/apps/{}", a.id)>{a.name.clone()}</a> ": open it to request access to a product."
-                </p>
-            })}
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let created = query.read().get("created");
+                    apps.await.ok().and_then(|list| list.into_iter().find(|a| Some(&a.id) == created.as_ref())).map(|a| view! {
+                        <p class="alert success" role="status">
+                            "Created " <a href=format!("/portal/apps/{}", a.id)>{a.name.clone()}</a> ": open it to request access to a product."
+                        </p>
+                    })
+                })}
+            </Suspense>
         </section>
         <section class="card" aria-labelledby="all-apps">
             <h2 id="all-apps">"Your apps"</h2>

@@ -73,8 +73,6 @@ pub fn PortalProductPage() -> impl IntoView {
 #[component]
 pub fn ProductDetail(p: ProductView, context: RequestContext) -> impl IntoView {
     let modes_apply = p.certificate_mode.is_some();
-    // Nothing on this page depends on the request's outcome: the form says where to look.
-    let refresh = RwSignal::new(0usize);
     let form_product = p.clone();
     view! {
         <h1 data-testid="product-title">{p.name.clone()}</h1>
@@ -138,7 +136,7 @@ pub fn ProductDetail(p: ProductView, context: RequestContext) -> impl IntoView {
         <section aria-labelledby="product-request">
             <h2 id="product-request">"Get access"</h2>
             <p class="muted">"Access is requested for one of your " <a href="/portal/apps">"apps"</a> ", with a plan."</p>
-            <RequestForm apps=context.apps product=form_product organisation_certificates=context.organisation_certificates refresh/>
+            <RequestForm apps=context.apps product=form_product organisation_certificates=context.organisation_certificates/>
         </section>
     }
 }

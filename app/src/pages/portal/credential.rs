@@ -5,61 +5,15 @@
 use leptos::prelude::*;
 
 use super::home::request_text;
-use super::{binding_text, hydrated, limits_text, mode_text, refresh_after, CertificateList};
-use crate::browser::OwnedText;
+use super::{binding_text, hydrated, limits_text, mode_text, CertificateList};
 use crate::components::CopyButton;
 use crate::api::portal::{
     NewTokenView, PortalChangePlan, PortalCreateToken, PortalRequestView, PortalRevokeCredential, PortalRotateToken,
     PortalCertificateView, PortalRenewCertificate, PortalRetireCertificate, PortalSubscriptionView, PortalWithdrawRequest,
 };
-use super::request_form::{clear_refused_key, CertificateField};
+use super::request_form::CertificateField;
 use crate::components::ActionError;
 use crate::error::AppError;
-
-/// The page's token actions. They live outside the page's data, so the one answer that
-/// carries a token survives the reload that follows it; it is never stored anywhere else.
-#[derive(Clone, Copy)]
-pub struct TokenActions {
-    pub create: ServerAction<PortalCreateToken>,
-    pub rotate: ServerAction<PortalRotateToken>,
-    /// The credential whose token form was submitted last (for showing its error there).
-    pub last: RwSignal<String>,
-}
-
-impl TokenActions {
-    pub fn new() -> TokenActions {
-        TokenActions { create: ServerAction::new(), rotate: ServerAction::new(), last: RwSignal::new(String::new()) }
-    }
-
-    /// The new token for `credential`, if the last answer made one.
-    fn token_for(&self, credential: &str) -> Option<NewTokenView> {
-        [self.rotate.value().get(), self.create.value().get()]
-            .into_iter()
-            .flatten()
-            .filter_map(Result::ok)
-            .find(|t| t.credential_id == credential)
-    }
-
-    fn error_for(&self, credential: &str) -> Option<AppError> {
-        if self.last.get() != credential {
-            return None;
-        }
-        self.create.value().get().and_then(Result::err).or_else(|| self.rotate.value().get().and_then(Result::err))
-    }
-
-    /// Forgets the token: it is gone from the page for good.
-    fn forget(&self) {
-        self.create.value().set(None);
-        self.rotate.value().set(None);
-    }
-
-    /// Before a token form is sent: the page forgets any earlier answer, so it holds at most
-    /// the one that is coming.
-    fn submitting(&self, credential: &str) {
-        self.forget();
-        self.last.set(credential.to_string());
-    }
-}
 
 fn status_badge(status: &str) -> (&'static str, &'static str) {
     match status {
@@ -72,7 +26,7 @@ fn status_badge(status: &str) -> (&'static str, &'static str) {
 }
 
 #[component]
-pub fn SubscriptionCard(s: PortalSubscriptionView, tokens: TokenActions, refresh: RwSignal<usize>) -> impl IntoView {
+pub fn SubscriptionCard(s: PortalSubscriptionView) -> impl IntoView {
     let product = s.product_name.clone();
     let first_url = s.apis.first().map(|a| a.gateway_url.clone()).unwrap_or_default();
     let is_jwt = s.authentication == "jwt";
@@ -105,7 +59,7 @@ pub fn SubscriptionCard(s: PortalSubscriptionView, tokens: TokenActions, refresh
             <h3><a href=format!("/portal/products/{}", s.product_id)>{product.clone()}</a></h3>
             <p>"Plan " <strong data-testid="plan-name">{s.plan.name.clone()}</strong> ": " <span data-testid="plan-limits">{limits_text(&s.plan)}</span></p>
             {s.quota_used.clone().map(|q| view! { <p class="muted small" data-testid="quota-used">"Quota: " {q} "."</p> })}
-            {s.pending.into_iter().map(|p| view! { <PendingChange p refresh/> }).collect_view()}
+            {s.pending.into_iter().map(|p| view! { <PendingChange p/> }).collect_view()}
             <h4>"APIs"</h4>
             <ul class="plain-list" data-testid="subscription-apis">{apis}</ul>
             {mtls.then(|| view! {
@@ -119,7 +73,7 @@ pub fn SubscriptionCard(s: PortalSubscriptionView, tokens: TokenActions, refresh
                 <p class="muted small">{binding_text(s.certificate_binding)}</p>
             })}
             {self_serve.then(|| view! {
-                <Renewal subscription=s.id.clone() product=product.clone() certificates=s.certificates.clone() pending=has_renewal_pending refresh/>
+                <Renewal subscription=s.id.clone() product=product.clone() certificates=s.certificates.clone() pending=has_renewal_pending/>
             })}
             <h4>"Credential"</h4>
             {match (is_jwt, s.credential.clone()) {
@@ -128,20 +82,19 @@ pub fn SubscriptionCard(s: PortalSubscriptionView, tokens: TokenActions, refresh
                 }.into_any(),
                 (false, None) => view! { <p class="muted">"No credential."</p> }.into_any(),
                 (false, Some(c)) => view! {
-                    <Credential c product=product.clone() url=first_url mtls tokens refresh/>
+                    <Credential c product=product.clone() url=first_url mtls/>
                 }.into_any(),
             }}
             {(!s.other_plans.is_empty() && !has_change_pending).then(|| view! {
-                <ChangePlan subscription=s.id.clone() product=product.clone() plans=s.other_plans.clone() refresh/>
+                <ChangePlan subscription=s.id.clone() product=product.clone() plans=s.other_plans.clone()/>
             })}
         </article>
     }
 }
 
 #[component]
-fn PendingChange(p: PortalRequestView, refresh: RwSignal<usize>) -> impl IntoView {
+fn PendingChange(p: PortalRequestView) -> impl IntoView {
     let withdraw = ServerAction::<PortalWithdrawRequest>::new();
-    refresh_after(withdraw, refresh);
     let label = format!("Withdraw: {}", request_text(&p));
     view! {
         <ActionForm action=withdraw attr:class="row-form">
@@ -155,33 +108,64 @@ fn PendingChange(p: PortalRequestView, refresh: RwSignal<usize>) -> impl IntoVie
 }
 
 #[component]
-fn Credential(
-    c: crate::api::portal::PortalCredentialView,
+fn Credential(c: crate::api::portal::PortalCredentialView, product: String, url: String, mtls: bool) -> impl IntoView {
+    let revoked = c.status == "revoked";
+    view! {
+        <TokenForms
+            credential=c.id.clone()
+            status=c.status.clone()
+            token_expires_at=c.token_expires_at.clone()
+            previous_token_until=c.previous_token_until.clone()
+            product=product.clone()
+            url
+            mtls
+        />
+        {(!revoked).then(|| view! { <Revoke id=c.id.clone() product=product.clone()/> })}
+    }
+}
+
+/// Island: the credential's state, and creating and rotating its token. The token comes back in
+/// the answer and is shown in place, this once (the state follows it); posted without wasm it
+/// would be lost, so the buttons wait for hydration. Hiding it loads the page again.
+#[island]
+fn TokenForms(
+    credential: String,
+    status: String,
+    token_expires_at: Option<String>,
+    previous_token_until: Option<String>,
     product: String,
     url: String,
     mtls: bool,
-    tokens: TokenActions,
-    refresh: RwSignal<usize>,
 ) -> impl IntoView {
+    let create = ServerAction::<PortalCreateToken>::new();
+    let rotate = ServerAction::<PortalRotateToken>::new();
     let ready = hydrated();
-    let (badge, label) = status_badge(&c.status);
-    let revoked = c.status == "revoked";
-    let id = c.id.clone();
-    let (create_id, rotate_id, shown_id, error_id) = (id.clone(), id.clone(), id.clone(), id.clone());
-    let create_click = id.clone();
-    let rotate_click = id.clone();
-    let curl_url = url.clone();
+    let token = move || [rotate.value().get(), create.value().get()].into_iter().flatten().find_map(Result::ok);
+    let error = move || create.value().get().and_then(Result::err).or_else(|| rotate.value().get().and_then(Result::err));
     let curl_cert = if mtls { "--cert client.crt --key client.key " } else { "" };
-    let overlap_id = format!("overlap-{id}");
-    let rotate_confirm_id = format!("rotate-confirm-{id}");
+    let overlap_id = format!("overlap-{credential}");
+    let rotate_confirm_id = format!("rotate-confirm-{credential}");
+    let (create_id, rotate_id) = (credential.clone(), credential.clone());
+    let stored = status.clone();
+    // After a new token: active, or rotating while the previous one still works.
+    let state = move || match token() {
+        Some(t) => ((if t.previous_token_until.is_some() { "rotating" } else { "active" }).to_string(), None, t.previous_token_until),
+        None => (stored.clone(), token_expires_at.clone(), previous_token_until.clone()),
+    };
     view! {
-        <p>
-            <span class=badge data-testid="credential-status" data-status=c.status.clone()>{label}</span>
-            {c.token_expires_at.clone().map(|t| view! { <span class="muted">" · token valid until " {t}</span> })}
-            {c.previous_token_until.clone().map(|t| view! { <span class="muted">" · previous token works until " {t}</span> })}
-        </p>
-        {move || tokens.token_for(&shown_id).map(|t| {
-            let curl = format!("curl {curl_cert}-H \"Authorization: Bearer {}\" {curl_url}", t.token);
+        {move || {
+            let (status, expires, previous) = state();
+            let (badge, label) = status_badge(&status);
+            view! {
+                <p>
+                    <span class=badge data-testid="credential-status" data-status=status>{label}</span>
+                    {expires.map(|t| view! { <span class="muted">" · token valid until " {t}</span> })}
+                    {previous.map(|t| view! { <span class="muted">" · previous token works until " {t}</span> })}
+                </p>
+            }
+        }}
+        {move || token().map(|t: NewTokenView| {
+            let curl = format!("curl {curl_cert}-H \"Authorization: Bearer {}\" {url}", t.token);
             view! {
                 <div class="alert success" role="status" data-testid="new-token">
                     <p><strong>"Your token, shown this once."</strong> " Copy it now: certgate keeps only a hash of it and cannot show it again."</p>
@@ -197,28 +181,28 @@ fn Credential(
                         </p>
                     })}
                     " "
-                    <button type="button" class="button secondary small" on:click=move |_| tokens.forget()>"I saved it: hide the token"</button>
+                    <button type="button" class="button secondary small" on:click=move |_| crate::browser::reload()>"I saved it: hide the token"</button>
                 </div>
             }
         })}
-        {move || tokens.error_for(&error_id).map(|e| view! { <p class="alert error" role="alert" data-code=e.code.clone()>{e.message}</p> })}
-        {(c.status == "no_token").then(|| {
+        {move || error().map(|e: AppError| view! { <p class="alert error" role="alert" data-code=e.code.clone()>{e.message}</p> })}
+        {(status == "no_token").then(|| {
             let label = format!("Create token for {product}");
             view! {
-                <ActionForm action=tokens.create attr:class="row-form" on:submit=move |_| tokens.submitting(&create_click)>
+                <ActionForm action=create attr:class="row-form">
                     <input type="hidden" name="credential" value=create_id.clone()/>
                     <button type="submit" class="button primary" aria-label=label.clone() disabled=move || !ready.get()>"Create token"</button>
                 </ActionForm>
             }
         })}
-        {matches!(c.status.as_str(), "active" | "rotating" | "expired").then(|| {
+        {matches!(status.as_str(), "active" | "rotating" | "expired").then(|| {
             let label = format!("Rotate token for {product}");
             let form_label = label.clone();
             let (overlap_for, confirm_for) = (overlap_id.clone(), rotate_confirm_id.clone());
             view! {
                 <details>
                     <summary>"Rotate the token…"</summary>
-                    <ActionForm action=tokens.rotate attr:class="stack" attr:aria-label=form_label on:submit=move |_| tokens.submitting(&rotate_click)>
+                    <ActionForm action=rotate attr:class="stack" attr:aria-label=form_label>
                         <input type="hidden" name="credential" value=rotate_id.clone()/>
                         <div class="field">
                             <label for=overlap_for.clone()>"Keep the current token working for (minutes, 0 to 1440)"</label>
@@ -233,14 +217,12 @@ fn Credential(
                 </details>
             }
         })}
-        {(!revoked).then(|| view! { <Revoke id=id.clone() product=product.clone() refresh/> })}
     }
 }
 
 #[component]
-fn Revoke(id: String, product: String, refresh: RwSignal<usize>) -> impl IntoView {
+fn Revoke(id: String, product: String) -> impl IntoView {
     let revoke = ServerAction::<PortalRevokeCredential>::new();
-    refresh_after(revoke, refresh);
     let label = format!("Revoke credential for {product}");
     let confirm_id = format!("revoke-confirm-{id}");
     let (form_label, confirm_for) = (label.clone(), confirm_id.clone());
@@ -261,9 +243,8 @@ fn Revoke(id: String, product: String, refresh: RwSignal<usize>) -> impl IntoVie
 }
 
 #[component]
-fn ChangePlan(subscription: String, product: String, plans: Vec<crate::api::portal::PlanView>, refresh: RwSignal<usize>) -> impl IntoView {
+fn ChangePlan(subscription: String, product: String, plans: Vec<crate::api::portal::PlanView>) -> impl IntoView {
     let change = ServerAction::<PortalChangePlan>::new();
-    refresh_after(change, refresh);
     let label = format!("Ask to change plan for {product}");
     let select_id = format!("plan-{subscription}");
     let (form_label, select_for) = (label.clone(), select_id.clone());
@@ -289,22 +270,19 @@ fn ChangePlan(subscription: String, product: String, plans: Vec<crate::api::port
 /// Self-Serve: submit a replacement certificate (approved like a request); after approval both
 /// work until the replaced one is retired, here or automatically after 30 days.
 #[component]
-fn Renewal(subscription: String, product: String, certificates: Vec<PortalCertificateView>, pending: bool, refresh: RwSignal<usize>) -> impl IntoView {
+fn Renewal(subscription: String, product: String, certificates: Vec<PortalCertificateView>, pending: bool) -> impl IntoView {
     let renew = ServerAction::<PortalRenewCertificate>::new();
-    refresh_after(renew, refresh);
-    let pem = OwnedText::new();
-    clear_refused_key(renew, pem);
     let label = format!("Submit a replacement certificate for {product}");
     let (form_label, renew_subscription) = (label.clone(), subscription.clone());
     let replaced: Vec<PortalCertificateView> = certificates.into_iter().filter(|c| c.retire_by.is_some()).collect();
     view! {
-        {replaced.into_iter().map(|c| view! { <Retire subscription=subscription.clone() product=product.clone() c refresh/> }).collect_view()}
+        {replaced.into_iter().map(|c| view! { <Retire subscription=subscription.clone() product=product.clone() c/> }).collect_view()}
         {(!pending).then(|| view! {
             <details>
                 <summary>"Replace the certificate…"</summary>
                 <ActionForm action=renew attr:class="stack" attr:aria-label=form_label>
                     <input type="hidden" name="subscription" value=renew_subscription.clone()/>
-                    <CertificateField key=format!("renew-{renew_subscription}") pem label="Replacement certificate (PEM)"/>
+                    <CertificateField key=format!("renew-{renew_subscription}") label="Replacement certificate (PEM)"/>
                     <p class="muted small">"After the API provider approves it, both certificates work until you retire the old one (at most 30 days)."</p>
                     <ActionError error=Signal::derive(move || renew.value().get().and_then(Result::err))/>
                     <div><button type="submit" class="button secondary" aria-label=label.clone()>"Submit replacement"</button></div>
@@ -315,9 +293,8 @@ fn Renewal(subscription: String, product: String, certificates: Vec<PortalCertif
 }
 
 #[component]
-fn Retire(subscription: String, product: String, c: PortalCertificateView, refresh: RwSignal<usize>) -> impl IntoView {
+fn Retire(subscription: String, product: String, c: PortalCertificateView) -> impl IntoView {
     let retire = ServerAction::<PortalRetireCertificate>::new();
-    refresh_after(retire, refresh);
     let label = format!("Retire certificate {} of {product}", c.label);
     let confirm_id = format!("retire-confirm-{}-{}", subscription, c.id);
     let (form_label, confirm_for) = (label.clone(), confirm_id.clone());

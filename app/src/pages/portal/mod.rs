@@ -123,26 +123,5 @@ pub fn CertificateList(certificates: Vec<PortalCertificateView>, #[prop(into)] t
     }
 }
 
-/// True once the page runs in the browser (effects never run on the server): forms whose answer
-/// must not be lost (a token shown once) stay disabled until then.
-pub fn hydrated() -> ReadSignal<bool> {
-    let (ready, set_ready) = signal(false);
-    Effect::new(move |_| set_ready.set(true));
-    ready
-}
+pub use crate::components::hydrated;
 
-/// Bumps `refresh` after each successful submission of `action` (the page then reloads its data).
-pub fn refresh_after<S, O>(action: ServerAction<S>, refresh: RwSignal<usize>)
-where
-    S: leptos::server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
-    O: Clone + Send + Sync + 'static,
-{
-    Effect::new(move |previous: Option<usize>| {
-        let version = action.version().get();
-        let ok = action.value().with(|v| matches!(v, Some(Ok(_))));
-        if previous.is_some_and(|p| p != version) && ok {
-            refresh.update(|n| *n += 1);
-        }
-        version
-    });
-}

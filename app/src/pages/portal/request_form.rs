@@ -1,16 +1,15 @@
 //! Requesting access to one product for an app: a plan, and the certificate terms of the
 //! product's mode. Self-Serve takes the certificate (pasted, or a PEM or DER file read in the
-//! browser); a pasted private key is refused by the server and cleared from the form, never
-//! shown back. Managed lists the organisation's certificates the credential will use, and
+//! browser); a pasted private key is refused by the server and never shown back (a plain form
+//! post: the page comes back without it, see `form_memory`). Managed lists the organisation's certificates the credential will use, and
 //! refuses to submit while there are none. On an app's page the app is given (`app_id`); on a
 //! product's page the consumer chooses one of `apps`.
 
 use leptos::prelude::*;
 
-use super::{binding_text, limits_text, mode_text, refresh_after, CertificateList};
+use super::{binding_text, limits_text, mode_text, CertificateList};
 use crate::api::portal::{PortalAppView, PortalCertificateView, PortalRequestAccess, ProductView};
-use crate::browser::OwnedText;
-use crate::components::ActionError;
+use crate::components::{ActionError, FileIntoField};
 
 #[component]
 pub fn RequestForm(
@@ -18,12 +17,9 @@ pub fn RequestForm(
     #[prop(optional)] apps: Vec<PortalAppView>,
     product: ProductView,
     organisation_certificates: Vec<PortalCertificateView>,
-    refresh: RwSignal<usize>,
 ) -> impl IntoView {
+    // On the server: the error of the request just posted, if any.
     let request = ServerAction::<PortalRequestAccess>::new();
-    refresh_after(request, refresh);
-    let pem = OwnedText::new();
-    clear_refused_key(request, pem);
     let mode = product.certificate_mode.clone();
     let self_serve = mode.as_deref() == Some("self_serve");
     let managed = mode.as_deref() == Some("managed");
@@ -69,7 +65,7 @@ pub fn RequestForm(
                     </select>
                 </div>
                 {self_serve.then(|| view! {
-                    <CertificateField key=key.clone() pem label="Your client certificate (PEM)"/>
+                    <CertificateField key=key.clone() label="Your client certificate (PEM)"/>
                 })}
                 {managed.then(|| if blocked {
                     view! {
@@ -86,10 +82,6 @@ pub fn RequestForm(
                     }.into_any()
                 })}
                 <ActionError error=Signal::derive(move || request.value().get().and_then(Result::err))/>
-                {move || request.value().get().and_then(Result::ok).map(|r| {
-                    let text = if r.state == "approved" { "Approved: the credential is on the app's page." } else { "Requested: the API provider reviews it; the app's page shows its state." };
-                    view! { <p class="alert success" role="status">{text} " " <a href=format!("/portal/apps/{}", r.app_id)>{format!("Open {}", r.app_name)}</a></p> }
-                })}
                 <div>
                     <button type="submit" class="button primary" aria-label=label.clone() disabled=blocked>"Request access"</button>
                 </div>
@@ -101,24 +93,9 @@ pub fn RequestForm(
 /// A certificate by paste, or from a PEM or DER file read in the browser into the same field
 /// (DER is sent as PEM). The server checks it; nothing is stored before that.
 #[component]
-pub fn CertificateField(#[prop(into)] key: String, pem: OwnedText, label: &'static str) -> impl IntoView {
+pub fn CertificateField(#[prop(into)] key: String, label: &'static str) -> impl IntoView {
     let (pem_id, file_id) = (format!("certificate-{key}"), format!("certificate-file-{key}"));
-    let (pem_for, file_for) = (pem_id.clone(), file_id.clone());
-    let on_file = move |ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        {
-            use web_sys::wasm_bindgen::JsCast;
-            if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
-                leptos::task::spawn_local(async move {
-                    if let Some(text) = crate::browser::read_certificate_file(input).await {
-                        pem.set(&text);
-                    }
-                });
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
+    let (pem_for, target) = (pem_id.clone(), pem_id.clone());
     view! {
         <div class="field">
             <label for=pem_for>{label}</label>
@@ -129,27 +106,10 @@ pub fn CertificateField(#[prop(into)] key: String, pem: OwnedText, label: &'stat
                 spellcheck="false"
                 autocomplete="off"
                 placeholder="-----BEGIN CERTIFICATE-----"
-                node_ref=pem.0
                 required
             ></textarea>
             <p class="muted small">"Only the certificate: never paste its private key. It is checked before anything is stored."</p>
         </div>
-        <div class="field">
-            <label for=file_for>"…or choose a file (PEM or DER)"</label>
-            <input id=file_id type="file" accept=".pem,.crt,.cer,.der" on:change=on_file/>
-        </div>
+        <FileIntoField id=file_id target label="…or choose a file (PEM or DER)"/>
     }
-}
-
-/// A refused private key leaves the page: the field is emptied, and the message never quotes it.
-pub fn clear_refused_key<S>(action: ServerAction<S>, pem: OwnedText)
-where
-    S: leptos::server_fn::ServerFn<Error = crate::error::AppError> + Clone + Send + Sync + 'static,
-    S::Output: Clone + Send + Sync + 'static,
-{
-    Effect::new(move |_| {
-        if action.value().with(|v| matches!(v, Some(Err(e)) if e.code == "private_key_not_certificate")) {
-            pem.set("");
-        }
-    });
 }
