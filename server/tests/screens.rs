@@ -82,8 +82,9 @@ async fn the_api_page_says_where_and_how_to_call_it_shows_its_kind_only_and_warn
     let curl = texts(&page, "curl-example").pop().unwrap();
     assert_eq!(curl, format!("curl --cacert gateway-ca.pem --cert client.crt --key client.key -H \"Authorization: Bearer <token>\" {url}"));
     assert!(page.contains("aria-label=\"Copy the curl example\""));
-    // A token API: its JWT settings are hidden, its admin keys shown.
-    assert!(tag_of(&page, "jwt-settings").contains("hidden"), "{}", tag_of(&page, "jwt-settings"));
+    // A token API: its JWT settings are shown only while JWT is chosen (CSS `.jwt-only`; the
+    // browser test selects it), its admin keys shown.
+    assert!(tag_of(&page, "jwt-settings").contains("jwt-only"), "{}", tag_of(&page, "jwt-settings"));
     assert!(page.contains("data-testid=\"no-keys\""));
     assert!(page.contains(">Issue a key<"));
 
