@@ -137,6 +137,10 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
     // Fail closed: every server function but the public ones needs a session, checked here
     // before its arguments are even read. Each function still checks its role itself.
     if is_server_fn && session.is_none() && !PUBLIC_SERVER_FNS.contains(&path) {
+        // A plain form post (its session expired meanwhile) is a browser at a page: to sign-in.
+        if crate::form_posts::is_plain_form_post(request.headers()) {
+            return see_other("/signin");
+        }
         return problem(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", "Sign in to continue.");
     }
     let signed_in = session.is_some();

@@ -459,7 +459,7 @@ async fn pages_render_meaningful_html_before_wasm_and_assets_are_served() {
     let html = r.text().await.unwrap();
     assert!(html.contains("<h1>Sign in</h1>"));
     assert!(html.contains("action=\"/fn/sign_in\""));
-    assert!(html.contains("/pkg/certgate.js"));
+    assert!(html.contains("\"/pkg/certgate.") && html.contains(".js\""), "the island loader names the JS glue");
     let r = c.get(server.url("/no-such-page")).send().await.unwrap();
     assert_eq!(r.status(), 404);
     assert!(r.text().await.unwrap().contains("Page not found"));
@@ -801,7 +801,8 @@ async fn a_plain_form_post_is_sent_back_to_its_page_with_the_error_in_the_addres
     let location = r.headers()["location"].to_str().unwrap().to_string();
     assert_eq!(location, format!("{page}?__ok=%2Ffn%2Frename_organisation"), "the stale mark is replaced");
 
-    let r = post("Initech", html).await.unwrap();
+    // A refused one (the name is taken now) goes back to the page with the error.
+    let r = post("Initech Ltd", html).await.unwrap();
     assert_eq!(r.status(), StatusCode::FOUND);
     let location = r.headers()["location"].to_str().unwrap().to_string();
     assert!(location.starts_with(&referer) && location.contains("__path=") && location.contains("__err="), "{location}");
@@ -811,6 +812,14 @@ async fn a_plain_form_post_is_sent_back_to_its_page_with_the_error_in_the_addres
     assert!(body.contains("role=\"alert\"") && body.contains("already exists"), "the page shows the error");
 
     // The wasm client's call: the error's own status.
-    let r = post("Initech", "application/json").await.unwrap();
+    let r = post("Initech Ltd", "application/json").await.unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
+
+    // Signed out meanwhile: the browser is sent to sign in (a script gets the 401 problem).
+    let anonymous = client();
+    let r = anonymous.post(server.url("/fn/create_organisation")).header("accept", html).header("referer", referer.clone()).form(&[("name", "Later")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/signin");
+    let r = anonymous.post(server.url("/fn/create_organisation")).header("accept", "application/json").form(&[("name", "Later")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }

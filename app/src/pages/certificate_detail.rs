@@ -121,7 +121,7 @@ fn Detail(
                 {linked_items}
             </ul>
             {(!unlinked.is_empty()).then(move || view! {
-                <LinkForm>
+                <LinkOrganisationForm>
                     <input type="hidden" name="id" value=link_id/>
                     <div class="field grow">
                         <label for="link-org">"Link to organisation"</label>
@@ -129,7 +129,7 @@ fn Detail(
                             {unlinked.iter().map(|o| view! { <option value=o.id.clone()>{o.name.clone()}</option> }).collect_view()}
                         </select>
                     </div>
-                </LinkForm>
+                </LinkOrganisationForm>
             })}
             {done.then(|| view! {
                 <p class="alert success" role="status" data-testid="applied-change">"Done. The gateway enforces it from the next request."</p>
@@ -170,7 +170,7 @@ fn UnlinkForm(id: String, organisation_id: String, organisation: String) -> impl
 /// Island: linking an organisation (the choice is server-rendered children), previewed like
 /// an unlink.
 #[island]
-fn LinkForm(children: Children) -> impl IntoView {
+fn LinkOrganisationForm(children: Children) -> impl IntoView {
     let link = ServerAction::<LinkCertificate>::new();
     reload_when_applied(link);
     let ready = crate::components::hydrated();

@@ -96,14 +96,14 @@ pub fn ResetPasswordPage() -> impl IntoView {
 fn LinkPage(kind: &'static str, title: &'static str, intro: &'static str) -> impl IntoView {
     view! {
         <Title text=format!("{title} · certgate")/>
-        <LinkForm kind title intro/>
+        <RedeemLinkForm kind title intro/>
     }
 }
 
 /// Island: the whole form. The token is read from the address in the browser, so nothing of
 /// it is rendered by the server.
 #[island]
-fn LinkForm(#[prop(into)] kind: String, #[prop(into)] title: String, #[prop(into)] intro: String) -> impl IntoView {
+fn RedeemLinkForm(#[prop(into)] kind: String, #[prop(into)] title: String, #[prop(into)] intro: String) -> impl IntoView {
     let link = RwSignal::new(Link::Unread);
     // Effects run only in the browser, after hydration: the server-rendered HTML and the first
     // client render agree (Unread), then the token is read.
