@@ -94,29 +94,3 @@ pub async fn read_certificate_file(input: web_sys::HtmlInputElement) -> Option<S
         }
     }
 }
-
-/// A `<textarea>` the user owns: its text lives in the DOM, not in a signal, and the page only
-/// writes it on purpose (a file read into it, a refused key cleared). A field bound with
-/// `prop:value` to a signal is rewritten whenever its view is rebuilt, which a lazy route does
-/// once more shortly after hydration: text typed in that moment was lost.
-#[derive(Clone, Copy, Default)]
-pub struct OwnedText(pub leptos::prelude::NodeRef<leptos::html::Textarea>);
-
-impl OwnedText {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Replaces the field's text (in the browser; on the server there is no field).
-    pub fn set(self, text: &str) {
-        #[cfg(feature = "hydrate")]
-        {
-            use leptos::prelude::Get;
-            if let Some(field) = self.0.get() {
-                field.set_value(text);
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = text;
-    }
-}

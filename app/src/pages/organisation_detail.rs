@@ -14,7 +14,7 @@ use crate::api::consumers::{
     SetOrganisationSuspended,
 };
 use crate::api::impact::{organisation_delete_impact, DeleteOrganisation};
-use crate::components::{succeeded, ActionError, ConfirmDeleteFields};
+use crate::components::{succeeded, ActionError, ConfirmDeleteFields, CopyButton};
 use crate::pages::traffic::AppTraffic;
 
 #[component]
@@ -109,9 +109,7 @@ fn MakeLinkForm(user_id: String, kind: String, label: String, text: String) -> i
 fn LinkShownOnce(link: Signal<Option<AccountLink>>) -> impl IntoView {
     move || {
         link.get().map(|l| {
-            let (copied, set_copied) = signal(false);
             let what = if l.kind == "invite" { "Invite link" } else { "Password-reset link" };
-            let text = l.url.clone();
             view! {
                 <section class="card" role="status" data-testid="account-link">
                     <h2>{format!("{what} for {}", l.email)}</h2>
@@ -120,11 +118,8 @@ fn LinkShownOnce(link: Signal<Option<AccountLink>>) -> impl IntoView {
                         <strong data-testid="link-expiry">{l.expires_at}</strong>
                         " (UTC). Making a new one replaces it."
                     </p>
-                    <p><code data-testid="link-url">{l.url}</code></p>
-                    <button type="button" class="button secondary small" aria-label="Copy the link"
-                        on:click=move |_| { crate::browser::copy_to_clipboard(&text); set_copied.set(true); }>
-                        {move || if copied.get() { "Copied" } else { "Copy" }}
-                    </button>
+                    <p><code data-testid="link-url">{l.url.clone()}</code></p>
+                    <CopyButton text=l.url.clone() label="Copy the link".to_string()/>
                 </section>
             }
         })
