@@ -11,20 +11,6 @@ pub fn copy_to_clipboard(text: &str) {
     let _ = text;
 }
 
-/// Loads this page again, marked as after a success of the server function at `path`
-/// (`?__ok=`, read by `components::succeeded`), as a plain form post would be.
-pub fn reload_after_success(path: &str) {
-    #[cfg(feature = "hydrate")]
-    {
-        let location = leptos::prelude::window().location();
-        let here = location.pathname().unwrap_or_default();
-        let ok = String::from(js_sys::encode_uri_component(path));
-        let _ = location.set_href(&format!("{here}?__ok={ok}"));
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = path;
-}
-
 /// The values of the ticked checkboxes named `name` on the page (empty on the server).
 pub fn checked_values(name: &str) -> Vec<String> {
     #[cfg(feature = "hydrate")]

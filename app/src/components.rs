@@ -196,6 +196,9 @@ pub fn FileIntoField(#[prop(into)] id: String, #[prop(into)] target: String, #[p
                     let field = document().get_element_by_id(&target).and_then(|f| f.dyn_into::<web_sys::HtmlTextAreaElement>().ok());
                     if let (Some(text), Some(field)) = (crate::browser::read_certificate_file(input).await, field) {
                         field.set_value(&text);
+                        // A file may hold anything (a DER key reads as a certificate here): what
+                        // came from one is not kept by the form memory.
+                        let _ = field.set_attribute("data-no-memory", "");
                     }
                 });
             }

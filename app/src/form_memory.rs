@@ -3,11 +3,13 @@
 //! Islands mode posts every form outside an island without wasm: the browser leaves the page,
 //! and a refused post comes back to it with `?__path=<function>&__err=…` and empty fields. At
 //! submit the form's fields are kept in `sessionStorage`; back on the page with that form's
-//! error they are put back, and on the next page load they are forgotten either way. The
-//! error is shown in every form of that function that has a place for it (the server cannot
-//! tell them apart): it is hidden in all but the one that was sent.
-//! Never kept: passwords, hidden and file inputs, fields marked `data-no-memory` (key
-//! material), and any text holding a private key.
+//! error they are put back, and on the next page load they are forgotten either way.
+//! A form is known by its action and its hidden fields (the row it acts on), not by its place:
+//! rows added meanwhile do not move the values to another row's form.
+//! The error is shown in every form of that function that has a place for it (the server cannot
+//! tell them apart): once it is known which one was sent, it is hidden in the others.
+//! Never kept: passwords (also while shown as text), hidden and file inputs, fields marked
+//! `data-no-memory` (key material, text read from a file), and any text holding a private key.
 
 use leptos::prelude::{document, window};
 use wasm_bindgen::closure::Closure;
@@ -38,21 +40,17 @@ pub fn install() {
     on_submit.forget();
 }
 
-/// A server-function form's key: its action and its place among the forms with that action.
+/// A server-function form's key: its action and the values of its hidden fields.
 fn key_of(form: &HtmlFormElement) -> Option<String> {
     let action = form.get_attribute("action").filter(|a| a.starts_with("/fn/"))?;
-    let forms = document().query_selector_all("form").ok()?;
-    let mut place = 0;
-    for i in 0..forms.length() {
-        let Some(other) = forms.item(i).and_then(|n| n.dyn_into::<Element>().ok()) else { continue };
-        if other.is_same_node(Some(form)) {
-            return Some(format!("{PREFIX}{action}:{place}"));
-        }
-        if other.get_attribute("action").as_deref() == Some(action.as_str()) {
-            place += 1;
+    let identity = UrlSearchParams::new().ok()?;
+    let elements = form.elements();
+    for i in 0..elements.length() {
+        if let Some(hidden) = elements.item(i).and_then(|e| e.dyn_into::<HtmlInputElement>().ok()).filter(|e| e.type_() == "hidden") {
+            identity.append(&hidden.name(), &hidden.value());
         }
     }
-    None
+    Some(format!("{PREFIX}{action}?{}", String::from(identity.to_string())))
 }
 
 /// The form's fields by position, as a query string (`3=text&5=1`).
@@ -72,6 +70,10 @@ fn value_of(element: &Element) -> Option<String> {
         return None;
     }
     let value = if let Some(input) = element.dyn_ref::<HtmlInputElement>() {
+        // A password field with "Show" pressed is `type=text`: its autocomplete still says.
+        if input.get_attribute("autocomplete").is_some_and(|a| a.contains("password")) {
+            return None;
+        }
         match input.type_().as_str() {
             "password" | "hidden" | "file" | "submit" | "button" | "reset" | "image" => return None,
             "checkbox" | "radio" => return Some(if input.checked() { "1" } else { "0" }.to_string()),
@@ -91,17 +93,17 @@ fn restore_refused(storage: &Storage) {
     let Ok(query) = UrlSearchParams::new_with_str(&search) else { return };
     let (Some(path), true) = (query.get("__path"), query.has("__err")) else { return };
     let Ok(forms) = document().query_selector_all("form") else { return };
+    // None when the form was posted before the wasm ran: then every error stays shown.
     let sent = storage.get_item(SENT).ok().flatten();
-    let mut place = 0;
     for i in 0..forms.length() {
         let Some(form) = forms.item(i).and_then(|n| n.dyn_into::<HtmlFormElement>().ok()) else { continue };
         if form.get_attribute("action").as_deref() != Some(path.as_str()) {
             continue;
         }
-        let key = format!("{PREFIX}{path}:{place}");
-        place += 1;
-        if sent.as_deref() != Some(key.as_str()) {
+        let Some(key) = key_of(&form) else { continue };
+        if sent.as_deref().is_some_and(|sent| sent != key) {
             hide_errors_in(&form);
+            continue;
         }
         let Some(kept) = storage.get_item(&key).ok().flatten() else { continue };
         let Ok(kept) = UrlSearchParams::new_with_str(&kept) else { continue };

@@ -129,6 +129,42 @@ pub fn go_after_form_post(location: &str) {
     }
 }
 
+/// Refuses a plain form post (no wasm) to a function whose answer only the page's island can
+/// show (a secret shown once): made without it, the secret would be shown nowhere.
+pub fn require_script(what: &str) -> Result<(), AppError> {
+    if is_plain_form_post() {
+        set_status(400);
+        return Err(AppError::new(
+            "needs_javascript",
+            format!("{what} is shown in the page only, once: this needs JavaScript. Turn it on, reload the page and try again."),
+        ));
+    }
+    Ok(())
+}
+
+/// The answer of a write that is previewed first (`Previewed`). Applied: the page it was made
+/// on is loaded again, saying so (`?__ok=<function>`; the wasm client follows the redirect too).
+/// Only previewed, a plain form post is refused: its preview would be shown nowhere.
+pub fn previewed<T>(answer: crate::api::changes::Previewed<T>, function_path: &str) -> Result<crate::api::changes::Previewed<T>, AppError> {
+    if answer.applied {
+        let page = request_parts()
+            .and_then(|p| p.headers.get(http::header::REFERER).and_then(|v| v.to_str().ok()).map(str::to_string))
+            .and_then(|r| r.find("://").and_then(|at| r[at + 3..].find('/').map(|slash| r[at + 3 + slash..].to_string())))
+            .unwrap_or_else(|| "/".to_string());
+        let separator = if page.contains('?') { '&' } else { '?' };
+        leptos_axum::redirect(&format!("{page}{separator}__ok={}", query_value(function_path)));
+        return Ok(answer);
+    }
+    if is_plain_form_post() {
+        set_status(409);
+        return Err(AppError::new(
+            "confirmation_needed",
+            "This change alters live credentials: it is shown before it is applied, which needs JavaScript. Turn it on, save again and confirm.",
+        ));
+    }
+    Ok(answer)
+}
+
 /// Sets the status of the current response (a page's, or a server function's).
 pub fn set_response_status(status: u16) {
     if let Some(options) = use_context::<ResponseOptions>() {
@@ -467,7 +503,10 @@ impl ApiSettingsForm {
             (_, None) => previous_key,
             (Some("hmac_secret"), Some(k)) => JwtKeySpec { hmac_secret: Some(k), ..Default::default() },
             (Some("jwks"), Some(k)) => {
-                let jwks = serde_json::from_str(&k).map_err(|e| ServiceError::invalid("invalid_jwt_settings", format!("The JWKS is not JSON: {e}.")))?;
+                // The position only: serde's message quotes what it refuses (key material).
+                let jwks = serde_json::from_str(&k).map_err(|e| {
+                    ServiceError::invalid("invalid_jwt_settings", format!("The JWKS is not JSON (line {}, column {}).", e.line(), e.column()))
+                })?;
                 JwtKeySpec { jwks: Some(jwks), ..Default::default() }
             }
             (_, Some(k)) => JwtKeySpec { public_key_pem: Some(k), ..Default::default() },

@@ -66,6 +66,10 @@ test('a consumer browses the catalogue, gets a credential, sees the token once, 
   expect(token.length).toBeGreaterThan(40);
   await expect(page.getByTestId('curl')).toContainText(`--cert client.crt --key client.key -H "Authorization: Bearer ${token}" https://`);
   await expect(page.getByRole('button', { name: 'Copy the token' })).toBeVisible();
+  // In place: the state follows, and the token cannot be made twice (the form is gone).
+  await expect(subscription.getByTestId('credential-status')).toHaveAttribute('data-status', 'active');
+  await expect(subscription.getByRole('button', { name: `Create token for ${MANAGED}` })).toHaveCount(0);
+  await expect(page.getByTestId('token')).toHaveText(token);
   await page.reload();
   await waitForHydration(page);
   expect(await page.content()).not.toContain(token);

@@ -124,7 +124,13 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
         .map(|c| c.peer.ip().to_string())
         .unwrap_or_else(|| "unknown".to_string());
 
+    let user_id = session.as_ref().map(|s| s.user.id.clone()).unwrap_or_default();
     if request.method() == Method::GET {
+        // A notice in the address (`?__ok=`, `?__err=`…) is shown only when this server signed
+        // it for this user (form_posts.rs): a crafted link loses it.
+        if let Some(clean) = crate::form_posts::unsigned_notice_redirect(request.uri().path(), request.uri().query(), &user_id) {
+            return see_other(&clean);
+        }
         if let Some(location) = page_redirect(request.uri(), session.as_ref().map(|s| s.user.role)) {
             return see_other(&location);
         }
@@ -137,17 +143,19 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
     // Fail closed: every server function but the public ones needs a session, checked here
     // before its arguments are even read. Each function still checks its role itself.
     if is_server_fn && session.is_none() && !PUBLIC_SERVER_FNS.contains(&path) {
-        // A plain form post (its session expired meanwhile) is a browser at a page: to sign-in.
+        // A plain form post (its session expired meanwhile) is a browser at a page: to sign-in,
+        // and back to that page after.
         if crate::form_posts::is_plain_form_post(request.headers()) {
-            return see_other("/signin");
+            let back = request.headers().get(header::REFERER).and_then(|v| v.to_str().ok()).and_then(page_of).unwrap_or("/");
+            return see_other(&format!("/signin?next={}", percent_encode(back)));
         }
         return problem(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", "Sign in to continue.");
     }
     let signed_in = session.is_some();
-    // A plain form post (islands mode): its redirect back to the page says that it worked.
-    let form_post_back = (is_server_fn && crate::form_posts::is_plain_form_post(request.headers())).then(|| {
+    // A server function's redirect: marked (a plain form post that worked says so) and signed.
+    let form_post = is_server_fn.then(|| {
         let referer = request.headers().get(header::REFERER).and_then(|v| v.to_str().ok()).map(str::to_string);
-        (referer, path.to_string())
+        (crate::form_posts::is_plain_form_post(request.headers()), referer, path.to_string())
     });
     request.extensions_mut().insert(RequestAuth { session, client_address, secure: state.secure });
     request.extensions_mut().insert(state.services.clone());
@@ -166,8 +174,8 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
     if is_server_fn && response.status() == StatusCode::INTERNAL_SERVER_ERROR {
         response = client_errors_are_not_500(response).await;
     }
-    if let Some((referer, function_path)) = form_post_back {
-        crate::form_posts::mark_success(&mut response, referer.as_deref(), &function_path);
+    if let Some((plain, referer, function_path)) = form_post {
+        crate::form_posts::mark_redirect(&mut response, plain, referer.as_deref(), &function_path, &user_id);
     }
     // Static files set their own (assets.rs: immutable when hashed). Everything else is
     // revalidated; pages with personal data, and every answer to a bearer token (the admin
@@ -207,6 +215,12 @@ async fn client_errors_are_not_500(response: Response) -> Response {
         parts.status = StatusCode::BAD_REQUEST;
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The path and query of a same-site address (`http://h/p?q` → `/p?q`).
+fn page_of(url: &str) -> Option<&str> {
+    let after_scheme = &url[url.find("://")? + 3..];
+    after_scheme.find('/').map(|at| &after_scheme[at..])
 }
 
 /// Where a GET of a page must go instead, given the visitor's role (None: signed out).

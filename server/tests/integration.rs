@@ -799,7 +799,16 @@ async fn a_plain_form_post_is_sent_back_to_its_page_with_the_error_in_the_addres
         .unwrap();
     assert_eq!(r.status(), StatusCode::FOUND);
     let location = r.headers()["location"].to_str().unwrap().to_string();
-    assert_eq!(location, format!("{page}?__ok=%2Ffn%2Frename_organisation"), "the stale mark is replaced");
+    assert!(location.starts_with(&format!("{page}?__ok=%2Ffn%2Frename_organisation&__mark=")), "the stale notice is replaced: {location}");
+    assert_eq!(c.get(&location).send().await.unwrap().status(), 200, "signed for this user: shown");
+    // The same notice unsigned, or signed for someone else: the page is sent to its address
+    // without it (a crafted link cannot make a page say that something was done).
+    let bare = c.get(format!("{page}?__ok=%2Ffn%2Frename_organisation")).send().await.unwrap();
+    assert_eq!(bare.status(), StatusCode::SEE_OTHER);
+    assert_eq!(bare.headers()["location"].to_str().unwrap(), format!("/admin/organisations/{id}"));
+    let crafted = client().get(format!("{}/signin?__path=%2Ffn%2Fsign_in&__err=eyJjb2RlIjoieCIsIm1lc3NhZ2UiOiJ5In0", server.url(""))).send().await.unwrap();
+    assert_eq!(crafted.status(), StatusCode::SEE_OTHER, "an error text of the link's choosing is dropped");
+    assert_eq!(crafted.headers()["location"], "/signin");
 
     // A refused one (the name is taken now) goes back to the page with the error.
     let r = post("Initech Ltd", html).await.unwrap();
@@ -819,7 +828,36 @@ async fn a_plain_form_post_is_sent_back_to_its_page_with_the_error_in_the_addres
     let anonymous = client();
     let r = anonymous.post(server.url("/fn/create_organisation")).header("accept", html).header("referer", referer.clone()).form(&[("name", "Later")]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(r.headers()["location"], "/signin");
+    assert_eq!(r.headers()["location"], "/signin?next=/admin/organisations", "back to the page after signing in");
     let r = anonymous.post(server.url("/fn/create_organisation")).header("accept", "application/json").form(&[("name", "Later")]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Plain form posts (no wasm) to functions whose answer only an island can show are refused,
+/// and change nothing: a secret would be made and shown nowhere, a preview never confirmed.
+#[tokio::test]
+async fn plain_form_posts_that_would_lose_their_answer_are_refused() {
+    let server = Server::start();
+    let c = signed_in(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let html = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let api = {
+        let (status, body) = call_server_fn(&c, &server, "create_api", &[("name", "Minted"), ("listen_path", "/minted"), ("upstream_url", "http://127.0.0.1:9/"), ("auth", "auth_token")]).await;
+        assert_eq!(status, 200, "{body}");
+        body["id"].as_str().unwrap().to_string()
+    };
+    let page = server.url(&format!("/admin/apis/{api}"));
+    let r = c.post(server.url("/fn/issue_api_key")).header("accept", html).header("referer", page.clone()).form(&[("api", api.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.contains("__err=") && !location.contains("__ok="), "{location}");
+    let body = c.get(&location).send().await.unwrap().text().await.unwrap();
+    assert!(body.contains("this needs JavaScript"), "the page says why");
+    let (status, keys) = call_server_fn(&c, &server, "list_api_keys", &[("api", api.as_str())]).await;
+    assert_eq!(status, 200, "{keys}");
+    assert_eq!(keys.as_array().map(Vec::len), Some(0), "no key was made");
+
+    // The wasm client's call works (the island shows the token).
+    let (status, body) = call_server_fn(&c, &server, "issue_api_key", &[("api", api.as_str())]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["token"].as_str().unwrap().starts_with("cgk_"));
 }

@@ -132,7 +132,8 @@ pub async fn rename_certificate(id: String, display_name: String) -> Result<Cert
 pub async fn link_certificate(id: String, organisation_id: String, confirm: Option<String>) -> Result<Previewed<CertificateView>, AppError> {
     use crate::ssr;
     let admin = ssr::require_admin(&ssr::request_auth())?;
-    crate::ssr_changes::relink_certificate(&ssr::services()?, &admin, &id, &organisation_id, true, confirm.as_deref()).await
+    let answer = crate::ssr_changes::relink_certificate(&ssr::services()?, &admin, &id, &organisation_id, true, confirm.as_deref()).await?;
+    ssr::previewed(answer, <LinkCertificate as leptos::server_fn::ServerFn>::PATH)
 }
 
 /// Unlinks the certificate from an organisation, previewed like a link.
@@ -140,7 +141,8 @@ pub async fn link_certificate(id: String, organisation_id: String, confirm: Opti
 pub async fn unlink_certificate(id: String, organisation_id: String, confirm: Option<String>) -> Result<Previewed<CertificateView>, AppError> {
     use crate::ssr;
     let admin = ssr::require_admin(&ssr::request_auth())?;
-    crate::ssr_changes::relink_certificate(&ssr::services()?, &admin, &id, &organisation_id, false, confirm.as_deref()).await
+    let answer = crate::ssr_changes::relink_certificate(&ssr::services()?, &admin, &id, &organisation_id, false, confirm.as_deref()).await?;
+    ssr::previewed(answer, <UnlinkCertificate as leptos::server_fn::ServerFn>::PATH)
 }
 
 /// Certificates on one page of the admin's list.

@@ -69,6 +69,7 @@ pub async fn add_consumer(organisation_id: String, email: String, role: String) 
 pub async fn make_account_link(user_id: String, kind: String) -> Result<AccountLink, AppError> {
     use crate::ssr;
     let admin = ssr::require_admin(&ssr::request_auth())?;
+    ssr::require_script("The link")?;
     crate::ssr_accounts::make_link(&ssr::services()?, &admin, &user_id, &kind).await
 }
 

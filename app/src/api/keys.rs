@@ -40,6 +40,7 @@ pub async fn list_api_keys(api: String) -> Result<Vec<ApiKeyView>, AppError> {
 pub async fn issue_api_key(api: String) -> Result<NewApiKeyView, AppError> {
     use crate::ssr;
     let admin = ssr::require_admin(&ssr::request_auth())?;
+    ssr::require_script("The key's token")?;
     crate::ssr_impact::issue_key(&ssr::services()?, &admin, &api).await
 }
 

@@ -195,7 +195,8 @@ pub async fn save_product(id: Option<String>, form: ProductForm, confirm: Option
     let spec = crate::ssr_portal::product_spec(form)?;
     let services = ssr::services()?;
     if let Some(id) = id.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
-        return crate::ssr_changes::save_product(&services, &admin, id, spec, confirm.as_deref()).await;
+        let answer = crate::ssr_changes::save_product(&services, &admin, id, spec, confirm.as_deref()).await?;
+        return ssr::previewed(answer, <SaveProduct as leptos::server_fn::ServerFn>::PATH);
     }
     let entry = services.products.create_entry(spec, &admin.user.id).await.map_err(ssr::service_error)?;
     tracing::info!(admin = %admin.user.id, product = %entry.record.id, "product created");

@@ -124,6 +124,7 @@ pub async fn list_webhooks() -> Result<Vec<WebhookView>, AppError> {
 pub async fn create_webhook(form: WebhookForm) -> Result<NewWebhookView, AppError> {
     use crate::ssr;
     let admin = ssr::require_admin(&ssr::request_auth())?;
+    ssr::require_script("The webhook's signing secret")?;
     let actor = crate::ssr_portal::admin_actor(&admin);
     let new = ssr::services()?.webhooks.register(&actor, &form.url, &form.events()).await.map_err(ssr::service_error)?;
     tracing::info!(admin = %admin.user.id, webhook = %new.endpoint.id, "webhook registered");

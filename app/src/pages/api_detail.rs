@@ -348,10 +348,11 @@ fn KeysSection(api: String, name: String) -> impl IntoView {
 fn IssueKey(api: String) -> impl IntoView {
     let issue = ServerAction::<IssueApiKey>::new();
     let ready = crate::components::hydrated();
+    let busy = move || !ready.get() || issue.pending().get();
     view! {
         <ActionForm action=issue attr:class="row-form" attr:aria-label="Issue an admin key">
             <input type="hidden" name="api" value=api/>
-            <button type="submit" class="button primary" disabled=move || !ready.get()>"Issue a key"</button>
+            <button type="submit" class="button primary" disabled=busy>"Issue a key"</button>
         </ActionForm>
         <ActionError error=Signal::derive(move || issue.value().get().and_then(Result::err))/>
         {move || issue.value().get().and_then(Result::ok).map(|new| view! { <NewToken new/> })}

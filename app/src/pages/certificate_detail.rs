@@ -8,7 +8,7 @@ use crate::api::certificates::{get_certificate, CertificateView, LinkCertificate
 use crate::api::usage::{certificate_usage, CertificateUses, LastSeenRow};
 use crate::api::{list_organisations, OrganisationView};
 use crate::components::{succeeded, ActionError, CopyButton};
-use crate::pages::change_preview::{reload_when_applied, ConfirmChange};
+use crate::pages::change_preview::ConfirmChange;
 use crate::pages::certificates::{validity_class, validity_text};
 
 #[component]
@@ -148,8 +148,8 @@ fn Detail(
 #[island]
 fn UnlinkForm(id: String, organisation_id: String, organisation: String) -> impl IntoView {
     let unlink = ServerAction::<UnlinkCertificate>::new();
-    reload_when_applied(unlink);
     let ready = crate::components::hydrated();
+    let busy = move || !ready.get() || unlink.pending().get();
     let pending = Signal::derive(move || unlink.value().get().and_then(Result::ok).and_then(|p| p.pending()));
     let label = format!("Unlink {organisation}");
     let what = format!("unlink {organisation}");
@@ -159,7 +159,7 @@ fn UnlinkForm(id: String, organisation_id: String, organisation: String) -> impl
                 <span>{organisation}</span>
                 <input type="hidden" name="id" value=id/>
                 <input type="hidden" name="organisation_id" value=organisation_id/>
-                <button type="submit" class="button secondary small" aria-label=label disabled=move || !ready.get()>"Unlink"</button>
+                <button type="submit" class="button secondary small" aria-label=label disabled=busy>"Unlink"</button>
             </div>
             <ConfirmChange pending what/>
         </ActionForm>
@@ -172,13 +172,13 @@ fn UnlinkForm(id: String, organisation_id: String, organisation: String) -> impl
 #[island]
 fn LinkOrganisationForm(children: Children) -> impl IntoView {
     let link = ServerAction::<LinkCertificate>::new();
-    reload_when_applied(link);
     let ready = crate::components::hydrated();
+    let busy = move || !ready.get() || link.pending().get();
     let pending = Signal::derive(move || link.value().get().and_then(Result::ok).and_then(|p| p.pending()));
     view! {
         <ActionForm action=link attr:class="row-form" attr:aria-label="Link an organisation">
             {children()}
-            <button type="submit" class="button primary" disabled=move || !ready.get()>"Link"</button>
+            <button type="submit" class="button primary" disabled=busy>"Link"</button>
             <ConfirmChange pending what="link the organisation".to_string()/>
         </ActionForm>
         <ActionError error=Signal::derive(move || link.value().get().and_then(Result::err))/>

@@ -2,22 +2,8 @@
 
 use leptos::prelude::*;
 
-use crate::api::changes::{ChangeWords, PendingChange, Previewed};
-use crate::error::AppError;
+use crate::api::changes::{ChangeWords, PendingChange};
 
-/// In an island: once `action` answers with a change that was applied, the page is loaded
-/// again, marked with `?__ok=` (its lists are fresh then, and it says what was done).
-pub fn reload_when_applied<S, T>(action: ServerAction<S>)
-where
-    S: leptos::server_fn::ServerFn<Output = Previewed<T>, Error = AppError> + Clone + Send + Sync + 'static,
-    T: Clone + Send + Sync + 'static,
-{
-    Effect::new(move |_| {
-        if action.value().with(|v| matches!(v, Some(Ok(p)) if p.applied)) {
-            crate::browser::reload_after_success(S::PATH);
-        }
-    });
-}
 
 /// The change in words: credentials, allow lists, and the stop-working warning.
 #[component]

@@ -91,15 +91,17 @@ fn AccountLinks(children: Children) -> impl IntoView {
 /// the link would be made and never shown.
 #[island]
 fn MakeLinkForm(user_id: String, kind: String, label: String, text: String) -> impl IntoView {
-    let make_link = use_context::<ServerAction<MakeAccountLink>>().unwrap_or_default();
-    let (ready, set_ready) = signal(false);
-    // Effects run only in the browser.
-    Effect::new(move |_| set_ready.set(true));
+    // Provided by `AccountLinks` around the table: without it the button stays off (a link made
+    // there would be shown nowhere, and would replace the consumer's previous one).
+    let make_link = use_context::<ServerAction<MakeAccountLink>>();
+    let ready = crate::components::hydrated();
+    let busy = move || !ready.get() || make_link.is_none_or(|a| a.pending().get());
+    let make_link = make_link.unwrap_or_default();
     view! {
         <ActionForm action=make_link attr:class="inline-form">
             <input type="hidden" name="user_id" value=user_id/>
             <input type="hidden" name="kind" value=kind/>
-            <button type="submit" class="button secondary small" aria-label=label disabled=move || !ready.get()>{text}</button>
+            <button type="submit" class="button secondary small" aria-label=label disabled=busy>{text}</button>
         </ActionForm>
     }
 }

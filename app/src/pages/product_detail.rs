@@ -10,7 +10,7 @@ use crate::api::plans::list_plans;
 use crate::api::products::{authentication_label, get_product, mode_label, DeleteProduct, ProductKind, ProductView, SaveProduct};
 use crate::components::{succeeded, ActionError, ConfirmDeleteFields};
 use crate::error::AppError;
-use crate::pages::change_preview::{reload_when_applied, ConfirmChange};
+use crate::pages::change_preview::ConfirmChange;
 use crate::pages::products::{binding_text, visibility_text, ProductFields};
 
 #[component]
@@ -37,17 +37,18 @@ pub fn ProductDetailPage() -> impl IntoView {
 
 /// Island: the edit form (its fields are server-rendered children). Saving first shows what
 /// the change does to live credentials, in place, and applies it when confirmed; the page is
-/// then loaded again. Posted without wasm, a change that needs confirming is not applied.
+/// then loaded again. Posted without wasm, a change that needs confirming is refused.
 #[island]
 fn SaveProductForm(name: String, children: Children) -> impl IntoView {
+    // Applied, the server sends the page to itself with `?__ok=` (the client follows).
     let save = ServerAction::<SaveProduct>::new();
-    reload_when_applied(save);
     let ready = crate::components::hydrated();
+    let busy = move || !ready.get() || save.pending().get();
     view! {
         <ActionForm action=save attr:class="stack" attr:aria-label="Edit product">
             {children()}
             <ConfirmChange pending=Signal::derive(move || save.value().get().and_then(Result::ok).and_then(|p| p.pending())) what=format!("save product {name}")/>
-            <div><button type="submit" class="button primary" disabled=move || !ready.get()>"Save product"</button></div>
+            <div><button type="submit" class="button primary" disabled=busy>"Save product"</button></div>
         </ActionForm>
         <ActionError error=Signal::derive(move || save.value().get().and_then(Result::err))/>
     }

@@ -80,10 +80,11 @@ pub fn WebhooksPage() -> impl IntoView {
 fn RegisterWebhook(children: Children) -> impl IntoView {
     let create = ServerAction::<CreateWebhook>::new();
     let ready = crate::components::hydrated();
+    let busy = move || !ready.get() || create.pending().get();
     view! {
         <ActionForm action=create attr:class="stack" attr:aria-label="New webhook">
             {children()}
-            <div><button type="submit" class="button primary" disabled=move || !ready.get()>"Register webhook"</button></div>
+            <div><button type="submit" class="button primary" disabled=busy>"Register webhook"</button></div>
         </ActionForm>
         <ActionError error=Signal::derive(move || create.value().get().and_then(Result::err))/>
         <NewSecret created=Signal::derive(move || create.value().get().and_then(Result::ok))/>

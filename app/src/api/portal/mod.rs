@@ -235,6 +235,7 @@ pub async fn portal_rename_app(id: String, name: String) -> Result<PortalAppView
 #[server(prefix = "/fn", endpoint = "portal_delete_app")]
 pub async fn portal_delete_app(id: String, confirm: Option<String>) -> Result<(), AppError> {
     let (services, actor) = server::consumer().await?;
+    crate::ssr::require_script("The new token")?;
     server::confirmed(confirm.as_deref())?;
     services.apps.delete(&actor, &id).await.map_err(crate::ssr::service_error)?;
     leptos_axum::redirect("/portal/apps");
@@ -271,6 +272,7 @@ pub async fn portal_change_plan(subscription: String, plan: String) -> Result<()
 #[server(prefix = "/fn", endpoint = "portal_create_token")]
 pub async fn portal_create_token(credential: String) -> Result<NewTokenView, AppError> {
     let (services, actor) = server::consumer().await?;
+    crate::ssr::require_script("The token")?;
     let token = services.credentials.mint(&actor, &credential).await.map_err(crate::ssr::service_error)?;
     Ok(server::token_answer(credential, token, None))
 }

@@ -125,8 +125,9 @@ fn Credential(c: crate::api::portal::PortalCredentialView, product: String, url:
 }
 
 /// Island: the credential's state, and creating and rotating its token. The token comes back in
-/// the answer and is shown in place, this once (the state follows it); posted without wasm it
-/// would be lost, so the buttons wait for hydration. Hiding it loads the page again.
+/// the answer and is shown in place, this once; the state and the forms follow it. Posted
+/// without wasm it would be lost (the server refuses such a post), so the buttons wait for
+/// hydration, and for the answer of the last click. Hiding the token loads the page again.
 #[island]
 fn TokenForms(
     credential: String,
@@ -140,21 +141,42 @@ fn TokenForms(
     let create = ServerAction::<PortalCreateToken>::new();
     let rotate = ServerAction::<PortalRotateToken>::new();
     let ready = hydrated();
-    let token = move || [rotate.value().get(), create.value().get()].into_iter().flatten().find_map(Result::ok);
-    let error = move || create.value().get().and_then(Result::err).or_else(|| rotate.value().get().and_then(Result::err));
-    let curl_cert = if mtls { "--cert client.crt --key client.key " } else { "" };
-    let overlap_id = format!("overlap-{credential}");
-    let rotate_confirm_id = format!("rotate-confirm-{credential}");
-    let (create_id, rotate_id) = (credential.clone(), credential.clone());
-    let stored = status.clone();
+    let busy = move || !ready.get() || create.pending().get() || rotate.pending().get();
+    // The last token made here, apart from the actions' answers: a later refusal must not take
+    // it off the page before the consumer has copied it.
+    let token = RwSignal::new(None::<NewTokenView>);
+    let error = RwSignal::new(None::<AppError>);
+    Effect::new(move |_| match create.value().get() {
+        Some(Ok(t)) => {
+            token.set(Some(t));
+            error.set(None);
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    Effect::new(move |_| match rotate.value().get() {
+        Some(Ok(t)) => {
+            token.set(Some(t));
+            error.set(None);
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
     // After a new token: active, or rotating while the previous one still works.
-    let state = move || match token() {
+    let state = move || match token.get() {
         Some(t) => ((if t.previous_token_until.is_some() { "rotating" } else { "active" }).to_string(), None, t.previous_token_until),
-        None => (stored.clone(), token_expires_at.clone(), previous_token_until.clone()),
+        None => (status.clone(), token_expires_at.clone(), previous_token_until.clone()),
     };
+    let state = Memo::new(move |_| state());
+    let curl_cert = if mtls { "--cert client.crt --key client.key " } else { "" };
+    let create_label = StoredValue::new(format!("Create token for {product}"));
+    let rotate_label = StoredValue::new(format!("Rotate token for {product}"));
+    let overlap_id = StoredValue::new(format!("overlap-{credential}"));
+    let rotate_confirm_id = StoredValue::new(format!("rotate-confirm-{credential}"));
+    let credential = StoredValue::new(credential);
     view! {
         {move || {
-            let (status, expires, previous) = state();
+            let (status, expires, previous) = state.get();
             let (badge, label) = status_badge(&status);
             view! {
                 <p>
@@ -164,7 +186,7 @@ fn TokenForms(
                 </p>
             }
         }}
-        {move || token().map(|t: NewTokenView| {
+        {move || token.get().map(|t: NewTokenView| {
             let curl = format!("curl {curl_cert}-H \"Authorization: Bearer {}\" {url}", t.token);
             view! {
                 <div class="alert success" role="status" data-testid="new-token">
@@ -185,37 +207,29 @@ fn TokenForms(
                 </div>
             }
         })}
-        {move || error().map(|e: AppError| view! { <p class="alert error" role="alert" data-code=e.code.clone()>{e.message}</p> })}
-        {(status == "no_token").then(|| {
-            let label = format!("Create token for {product}");
-            view! {
-                <ActionForm action=create attr:class="row-form">
-                    <input type="hidden" name="credential" value=create_id.clone()/>
-                    <button type="submit" class="button primary" aria-label=label.clone() disabled=move || !ready.get()>"Create token"</button>
-                </ActionForm>
-            }
+        {move || error.get().map(|e| view! { <p class="alert error" role="alert" data-code=e.code.clone()>{e.message}</p> })}
+        {move || (state.get().0 == "no_token").then(|| view! {
+            <ActionForm action=create attr:class="row-form">
+                <input type="hidden" name="credential" value=credential.get_value()/>
+                <button type="submit" class="button primary" aria-label=create_label.get_value() disabled=busy>"Create token"</button>
+            </ActionForm>
         })}
-        {matches!(status.as_str(), "active" | "rotating" | "expired").then(|| {
-            let label = format!("Rotate token for {product}");
-            let form_label = label.clone();
-            let (overlap_for, confirm_for) = (overlap_id.clone(), rotate_confirm_id.clone());
-            view! {
-                <details>
-                    <summary>"Rotate the token…"</summary>
-                    <ActionForm action=rotate attr:class="stack" attr:aria-label=form_label>
-                        <input type="hidden" name="credential" value=rotate_id.clone()/>
-                        <div class="field">
-                            <label for=overlap_for.clone()>"Keep the current token working for (minutes, 0 to 1440)"</label>
-                            <input id=overlap_id.clone() type="number" name="overlap_minutes" min="0" max="1440" value="60" required/>
-                        </div>
-                        <label class="check" for=confirm_for.clone()>
-                            <input id=rotate_confirm_id.clone() type="checkbox" name="confirm" value="yes" required/>
-                            " I understand: after the overlap, the current token is refused."
-                        </label>
-                        <button type="submit" class="button primary" aria-label=label.clone() disabled=move || !ready.get()>"Rotate token"</button>
-                    </ActionForm>
-                </details>
-            }
+        {move || matches!(state.get().0.as_str(), "active" | "rotating" | "expired").then(|| view! {
+            <details>
+                <summary>"Rotate the token…"</summary>
+                <ActionForm action=rotate attr:class="stack" attr:aria-label=rotate_label.get_value()>
+                    <input type="hidden" name="credential" value=credential.get_value()/>
+                    <div class="field">
+                        <label for=overlap_id.get_value()>"Keep the current token working for (minutes, 0 to 1440)"</label>
+                        <input id=overlap_id.get_value() type="number" name="overlap_minutes" min="0" max="1440" value="60" required/>
+                    </div>
+                    <label class="check" for=rotate_confirm_id.get_value()>
+                        <input id=rotate_confirm_id.get_value() type="checkbox" name="confirm" value="yes" required/>
+                        " I understand: after the overlap, the current token is refused."
+                    </label>
+                    <button type="submit" class="button primary" aria-label=rotate_label.get_value() disabled=busy>"Rotate token"</button>
+                </ActionForm>
+            </details>
         })}
     }
 }

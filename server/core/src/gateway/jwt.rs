@@ -101,10 +101,13 @@ impl JwtVerifier {
                 if family == "hmac" {
                     return Err(invalid("A JWKS works with public-key algorithms, not HS*.".into()));
                 }
-                let set: JwkSet = serde_json::from_value(jwks.clone()).map_err(|e| invalid(format!("jwks is not a JWKS document: {e}.")))?;
+                // Never `{e}`: serde's messages quote the values they refuse, and this text is shown
+                // back (and, after a plain form post, put in the address).
+                let set: JwkSet = serde_json::from_value(jwks.clone())
+                    .map_err(|_| invalid("jwks is not a JWKS document: it needs a \"keys\" array of JSON Web Keys.".into()))?;
                 let mut keys = Vec::new();
                 for jwk in &set.keys {
-                    let decoding = DecodingKey::from_jwk(jwk).map_err(|e| invalid(format!("a key in the JWKS is not usable: {e}.")))?;
+                    let decoding = DecodingKey::from_jwk(jwk).map_err(|_| invalid("a key in the JWKS is not usable (check its kty, its algorithm and its key parameters).".into()))?;
                     if family_name_of_key(&decoding) != family {
                         continue;
                     }
