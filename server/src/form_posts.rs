@@ -76,34 +76,48 @@ fn now() -> u64 {
 /// The Location to send instead, or None to leave it.
 fn next_location(location: &str, referer: Option<&str>, worked: bool, function_path: &str, user: &str, now: u64) -> Option<String> {
     let (origin, path, query) = split(location);
-    let back_to_page = referer.is_some_and(|r| {
-        let (_, referer_path, referer_query) = split(r);
-        referer_path == path && without_notices(&decoded_pairs(referer_query)) == without_notices(&decoded_pairs(query))
-    });
-    let mut kept: Vec<String> = raw_pairs(query)
+    // Back on its page (the same path and query but for notices), the notices the page had are
+    // dropped, each once: Leptos builds the address from the Referer and appends the new ones
+    // (an error repeated word for word is still shown).
+    let mut old: Vec<(String, String)> = match referer.map(split) {
+        Some((_, referer_path, referer_query)) if referer_path == path && without_notices(&decoded_pairs(referer_query)) == without_notices(&decoded_pairs(query)) => {
+            decoded_pairs(referer_query).into_iter().filter(|(k, _)| is_notice(k)).collect()
+        }
+        _ => return sign(origin, path, query, user, now).filter(|next| next != location),
+    };
+    let mut kept: Vec<&str> = raw_pairs(query)
         .into_iter()
         .filter(|p| {
-            let (key, value) = decoded_pairs(p).into_iter().next().unwrap_or_default();
-            // Back on its page, the page's own old notices go (not this function's `__ok`, which
-            // it may have set itself); a new error's stay.
-            let old_ok = key == OK && value != function_path;
-            key != MARK && !(back_to_page && (old_ok || matches!(key.as_str(), "created" | "added" | "deleted")))
+            let pair = decoded_pairs(p).into_iter().next().unwrap_or_default();
+            match old.iter().position(|o| *o == pair) {
+                Some(at) => {
+                    old.remove(at);
+                    false
+                }
+                None => pair.0 != MARK,
+            }
         })
-        .map(str::to_string)
         .collect();
-    let failed = kept.iter().any(|p| decoded_key(p) == "__err");
-    let said = kept.iter().any(|p| decoded_key(p) == OK);
-    if back_to_page && worked && !failed && !said {
-        kept.push(format!("{OK}={}", function_path.replace('/', "%2F")));
+    // Nothing new to say (no error, no notice of the function's own): say that it worked.
+    let ok = format!("{OK}={}", function_path.replace('/', "%2F"));
+    if worked && !kept.iter().any(|p| is_notice(&decoded_key(p))) {
+        kept.push(&ok);
     }
-    let kept_query = kept.join("&");
-    let pairs = decoded_pairs(&kept_query);
-    if pairs.iter().any(|(k, _)| is_notice(k)) {
-        let expires = now + MARK_SECONDS;
-        kept.push(format!("{MARK}={expires}.{}", tag(user, path, &pairs, expires)));
-    }
-    let next = format!("{origin}{}", join(path, &kept.iter().map(String::as_str).collect::<Vec<_>>()));
+    let next = sign(origin, path, &kept.join("&"), user, now).unwrap_or_else(|| format!("{origin}{}", join(path, &kept)));
     (next != location).then_some(next)
+}
+
+/// The address with its notices signed (`__mark` last); None when it has no notice.
+fn sign(origin: &str, path: &str, query: &str, user: &str, now: u64) -> Option<String> {
+    let pairs = decoded_pairs(query);
+    if !pairs.iter().any(|(k, _)| is_notice(k)) {
+        return None;
+    }
+    let mut kept: Vec<&str> = raw_pairs(query).into_iter().filter(|p| decoded_key(p) != MARK).collect();
+    let expires = now + MARK_SECONDS;
+    let mark = format!("{MARK}={expires}.{}", tag(user, path, &pairs, expires));
+    kept.push(&mark);
+    Some(format!("{origin}{}", join(path, &kept)))
 }
 
 fn mark_is_valid(mark: &str, user: &str, path: &str, pairs: &[(String, String)], now: u64) -> bool {
@@ -222,6 +236,19 @@ mod tests {
         let (query, valid) = check(&next, "usr_1");
         assert_eq!(query, "__path=%2Ffn%2Fsave_plan&__err=e30");
         assert!(valid);
+    }
+
+    #[test]
+    fn a_repeated_error_is_shown_again_and_a_functions_own_notice_is_kept() {
+        // Leptos appends the new error to the Referer's old one: only the old one goes.
+        let referer = "http://h/signin?__path=%2Ffn%2Fsign_in&__err=e30&__mark=1.x";
+        let location = "http://h/signin?__path=%2Ffn%2Fsign_in&__err=e30&__mark=1.x&__path=%2Ffn%2Fsign_in&__err=e30";
+        let (query, valid) = check(&next_location(location, Some(referer), false, "/fn/sign_in", "", NOW).unwrap(), "");
+        assert_eq!(query, "__path=%2Ffn%2Fsign_in&__err=e30");
+        assert!(valid);
+        // A creation's own notice on the same page: kept, and no `__ok` beside it.
+        let next = next("/admin/plans?created=pln_2", Some("http://h/admin/plans?created=pln_1"), true).unwrap();
+        assert_eq!(check(&next, "usr_1"), ("created=pln_2".to_string(), true));
     }
 
     #[test]
