@@ -98,13 +98,14 @@ for (const area of [
 // Plain form posts and the forms' memory (app/src/form_memory.rs).
 test('a form posted before the wasm runs still shows its error; after, a refused form gets its fields back but never a password', async ({ page }) => {
   const email = `nobody-${Date.now().toString(36)}@certgate.local`;
-  // The wasm is held back until the form has been sent: a plain HTML form post.
+  // The wasm is held back at will (routing turns the browser cache off: every page asks again).
   let release = () => {};
-  const held = new Promise<void>((resolve) => (release = resolve));
+  let gate = new Promise<void>((resolve) => (release = resolve));
   await page.route('**/*.wasm', async (route) => {
-    await held;
+    await gate;
     await route.continue();
   });
+  // Before the wasm runs: a plain HTML form post.
   await page.goto('/signin');
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password', { exact: true }).fill('not-the-password-1');
@@ -114,26 +115,22 @@ test('a form posted before the wasm runs still shows its error; after, a refused
   await waitForHydration(page);
   await expect(page.getByRole('alert').filter({ hasText: 'Wrong email or password.' })).toBeVisible();
 
-  // Hydrated: the password shown as text, refused again. While the post is under way the
-  // page's storage holds the email and not the password.
+  // Hydrated: the password shown as text, refused again. Before the next page's wasm runs, the
+  // tab's storage holds the email and not the password; then the email is put back.
+  gate = new Promise<void>((resolve) => (release = resolve));
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password', { exact: true }).fill('not-the-password-2');
   await page.getByRole('button', { name: 'Show' }).click();
   await expect(page.getByLabel('Password', { exact: true })).toHaveAttribute('type', 'text');
-  let answer = () => {};
-  const answered = new Promise<void>((resolve) => (answer = resolve));
-  let kept = '';
-  await page.route('**/fn/sign_in', async (route) => {
-    kept = await page.evaluate(() => JSON.stringify({ ...sessionStorage }));
-    answer();
-    await route.continue();
-  });
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await answered;
+  await expect(page.getByRole('alert').filter({ hasText: 'Wrong email or password.' })).toBeVisible();
+  const kept = await page.evaluate(() => JSON.stringify({ ...sessionStorage }));
   expect(kept).toContain(encodeURIComponent(email));
   expect(kept).not.toContain('not-the-password-2');
+  await expect(page.getByLabel('Email')).toHaveValue('');
+  release();
   await waitForHydration(page);
-  await expect(page.getByRole('alert').filter({ hasText: 'Wrong email or password.' })).toBeVisible();
   await expect(page.getByLabel('Email')).toHaveValue(email);
   await expect(page.getByLabel('Password', { exact: true })).toHaveValue('');
+  await expect(page.getByRole('alert').filter({ hasText: 'Wrong email or password.' })).toBeVisible();
 });
