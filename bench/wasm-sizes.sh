@@ -8,6 +8,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pkg="${1:-$root/target/site/pkg}"
+[ -f "$pkg/certgate.wasm" ] || { echo "no $pkg/certgate.wasm: build the front end first (scripts/build.sh)" >&2; exit 1; }
 
 gz() { gzip -9 -c "$pkg/$1" | wc -c; }
 raw() { wc -c <"$pkg/$1"; }

@@ -189,9 +189,14 @@ async fn deleting_an_api_says_which_keys_stop_and_is_refused_while_a_product_hol
     let mut conn = connect(&server, &[], "localhost").await;
     assert_eq!(conn.get("/billing/x", &[("authorization", &format!("Bearer {both_token}"))]).await.status, 200);
     assert!(admin.call(Method::GET, &format!("/keys/{only}"), None).await.1["apis"].as_array().is_none_or(Vec::is_empty));
-    // The list says what happened.
-    let page = html(&portal, &server, "/admin/apis?deleted=Orders").await;
+    // The list says what happened, at the address the answer gives (its notice signed); the
+    // same notice typed by hand is dropped (303 to the list).
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/admin/apis?deleted=Orders&__mark="), "{location}");
+    let page = html(&portal, &server, &location).await;
     assert_eq!(texts(&page, "deleted"), ["API “Orders” deleted."]);
+    let typed = portal.get(server.url("/admin/apis?deleted=Anything")).send().await.unwrap();
+    assert_eq!((typed.status().as_u16(), typed.headers()["location"].to_str().unwrap()), (303, "/admin/apis"));
 
     // In a product: the page says why it cannot be deleted, and the deletion is refused.
     let page = html(&portal, &server, &format!("/admin/apis/{held}")).await;
@@ -226,7 +231,9 @@ async fn deleting_an_organisation_says_what_still_belongs_to_it_and_then_deletes
     let r = portal.post(server.url("/fn/delete_organisation")).form(&[("id", empty.as_str()), ("confirm", "yes")]).send().await.unwrap();
     assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
     assert_eq!(admin.call(Method::GET, &format!("/organisations/{empty}"), None).await.0, 404);
-    let page = html(&portal, &server, "/admin/organisations?deleted=Empty%20%26%20Co").await;
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/admin/organisations?deleted=Empty%20%26%20Co&__mark="), "{location}");
+    let page = html(&portal, &server, &location).await;
     assert_eq!(texts(&page, "deleted"), ["Organisation “Empty & Co” deleted."]);
 }
 
