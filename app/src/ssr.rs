@@ -147,10 +147,9 @@ pub fn require_script(what: &str) -> Result<(), AppError> {
 /// Only previewed, a plain form post is refused: its preview would be shown nowhere.
 pub fn previewed<T>(answer: crate::api::changes::Previewed<T>, function_path: &str) -> Result<crate::api::changes::Previewed<T>, AppError> {
     if answer.applied {
-        let page = request_parts()
-            .and_then(|p| p.headers.get(http::header::REFERER).and_then(|v| v.to_str().ok()).map(str::to_string))
-            .and_then(|r| r.find("://").and_then(|at| r[at + 3..].find('/').map(|slash| r[at + 3 + slash..].to_string())))
-            .unwrap_or_else(|| "/".to_string());
+        let referer = request_parts().and_then(|p| p.headers.get(http::header::REFERER).and_then(|v| v.to_str().ok()).map(str::to_string));
+        let page = referer.as_deref().and_then(|r| r.find("://").and_then(|at| r[at + 3..].find('/').map(|slash| &r[at + 3 + slash..])));
+        let page = safe_next(page, "/");
         let separator = if page.contains('?') { '&' } else { '?' };
         leptos_axum::redirect(&format!("{page}{separator}__ok={}", query_value(function_path)));
         return Ok(answer);
@@ -270,10 +269,28 @@ pub fn query_value(text: &str) -> String {
 /// would be `//evil`.
 pub fn safe_next(next: Option<&str>, fallback: &str) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.chars().any(char::is_control) => {
-            n.to_string()
-        }
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.chars().any(char::is_control) => without_notices(n),
         _ => fallback.to_string(),
+    }
+}
+
+/// Query keys a page reads as notices (server/src/form_posts.rs signs the ones a server function
+/// sets). An address that came with the request must not carry them into a redirect, where
+/// they would be signed as the function's own.
+const NOTICE_KEYS: [&str; 7] = ["__ok", "__path", "__err", "__mark", "created", "added", "deleted"];
+
+/// `address` without its notices (keys compared decoded).
+pub fn without_notices(address: &str) -> String {
+    let Some((path, query)) = address.split_once('?') else { return address.to_string() };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| form_urlencoded::parse(pair.as_bytes()).next().is_none_or(|(key, _)| !NOTICE_KEYS.contains(&key.as_ref())))
+        .collect();
+    if kept.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", kept.join("&"))
     }
 }
 
@@ -536,6 +553,9 @@ mod tests {
             assert_eq!(safe_next(Some(bad), "/home"), "/home", "{bad}");
         }
         assert_eq!(safe_next(None, "/home"), "/home");
+        // Notices never ride along (they would be signed as the sign-in's own).
+        assert_eq!(safe_next(Some("/signin?__path=%2Ffn%2Fsign_in&__err=eA&x=1&%5F%5Fok=y&deleted=z&__mark=1.a"), "/"), "/signin?x=1");
+        assert_eq!(safe_next(Some("/account?__ok=%2Ffn%2Fchange_password"), "/"), "/account");
     }
 
     #[test]

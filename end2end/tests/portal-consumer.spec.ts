@@ -93,6 +93,15 @@ test('a consumer browses the catalogue, gets a credential, sees the token once, 
   await revoke.getByRole('checkbox').check();
   await revoke.getByRole('button', { name: `Revoke credential for ${MANAGED}` }).click();
   await expect(subscription.getByTestId('credential-status')).toHaveAttribute('data-status', 'revoked');
+
+  // Delete the app (a plain form, confirmed): back on the list, without it.
+  await page.getByText('Delete this app…').click();
+  const remove = page.getByRole('form', { name: 'Delete the app' });
+  await remove.getByRole('checkbox').check();
+  await remove.getByRole('button', { name: `Delete app ${app}` }).click();
+  await expect(page).toHaveURL(/\/portal\/apps$/);
+  await expect(page.getByRole('heading', { name: 'Apps', exact: true })).toBeVisible();
+  await expect(page.getByRole('link', { name: app, exact: true })).toHaveCount(0);
 });
 
 test('a pasted private key is refused, cleared and never shown back', async ({ browser, page }) => {

@@ -66,7 +66,8 @@ pub fn unsigned_notice_redirect(path: &str, query: Option<&str>, user: &str) -> 
         return None;
     }
     let kept: Vec<&str> = raw_pairs(query.unwrap_or_default()).into_iter().filter(|p| !is_notice(&decoded_key(p)) && decoded_key(p) != MARK).collect();
-    Some(join(path, &kept))
+    // `//host/…` or `/\host/…` would leave the site: the same page, rooted once.
+    Some(join(&format!("/{}", path.trim_start_matches(['/', '\\'])), &kept))
 }
 
 fn now() -> u64 {
@@ -76,31 +77,45 @@ fn now() -> u64 {
 /// The Location to send instead, or None to leave it.
 fn next_location(location: &str, referer: Option<&str>, worked: bool, function_path: &str, user: &str, now: u64) -> Option<String> {
     let (origin, path, query) = split(location);
-    // Back on its page (the same path and query but for notices), the notices the page had are
-    // dropped, each once: Leptos builds the address from the Referer and appends the new ones
-    // (an error repeated word for word is still shown).
-    let mut old: Vec<(String, String)> = match referer.map(split) {
-        Some((_, referer_path, referer_query)) if referer_path == path && without_notices(&decoded_pairs(referer_query)) == without_notices(&decoded_pairs(query)) => {
-            decoded_pairs(referer_query).into_iter().filter(|(k, _)| is_notice(k)).collect()
-        }
-        _ => return sign(origin, path, query, user, now).filter(|next| next != location),
-    };
-    let mut kept: Vec<&str> = raw_pairs(query)
+    let (referer_path, referer_query) = referer.map(split).map(|(_, p, q)| (p, q)).unwrap_or_default();
+    let back_to_page = referer.is_some() && referer_path == path && without_notices(&decoded_pairs(referer_query)) == without_notices(&decoded_pairs(query));
+    // Notices that came with the request are never signed: Leptos builds the address from the
+    // Referer, which the client chose. Each of the Referer's notices goes once (an error
+    // repeated word for word, appended after it, stays).
+    let mut from_request: Vec<(String, String)> = decoded_pairs(referer_query).into_iter().filter(|(k, _)| is_notice(k)).collect();
+    let mut kept: Vec<(&str, (String, String))> = raw_pairs(query)
         .into_iter()
-        .filter(|p| {
-            let pair = decoded_pairs(p).into_iter().next().unwrap_or_default();
-            match old.iter().position(|o| *o == pair) {
-                Some(at) => {
-                    old.remove(at);
-                    false
-                }
-                None => pair.0 != MARK,
+        .map(|p| (p, decoded_pairs(p).into_iter().next().unwrap_or_default()))
+        .filter(|(_, pair)| match from_request.iter().position(|o| o == pair) {
+            Some(at) => {
+                from_request.remove(at);
+                false
             }
+            None => pair.0 != MARK,
         })
         .collect();
+    // Of the rest, only this function's own: its `__ok`, and its error as Leptos appends it
+    // (the last `__path`, naming this function, and the last `__err`).
+    let last = |key: &str| kept.iter().rposition(|(_, (k, _))| k == key);
+    let own_error = match (last("__path"), last("__err")) {
+        (Some(p), Some(e)) if kept.get(p).is_some_and(|(_, (_, v))| v == function_path) => Some((p, e)),
+        _ => None,
+    };
+    let mut at = 0;
+    kept.retain(|(_, (k, v))| {
+        let here = at;
+        at += 1;
+        match k.as_str() {
+            OK => v == function_path,
+            "__path" => own_error.is_some_and(|(p, _)| p == here),
+            "__err" => own_error.is_some_and(|(_, e)| e == here),
+            _ => true,
+        }
+    });
+    let mut kept: Vec<&str> = kept.into_iter().map(|(raw, _)| raw).collect();
     // Nothing new to say (no error, no notice of the function's own): say that it worked.
     let ok = format!("{OK}={}", function_path.replace('/', "%2F"));
-    if worked && !kept.iter().any(|p| is_notice(&decoded_key(p))) {
+    if back_to_page && worked && !kept.iter().any(|p| is_notice(&decoded_key(p))) {
         kept.push(&ok);
     }
     let next = sign(origin, path, &kept.join("&"), user, now).unwrap_or_else(|| format!("{origin}{}", join(path, &kept)));
@@ -137,10 +152,10 @@ fn tag(user: &str, path: &str, pairs: &[(String, String)], expires: u64) -> Stri
     URL_SAFE_NO_PAD.encode(truncated_tag(user, path, pairs, expires))
 }
 
-/// What a mark covers: the user, the path, the notices (sorted, decoded) and the expiry.
+/// What a mark covers: the user, the path, the notices (decoded, in their order: Leptos shows
+/// the last error) and the expiry.
 fn signed_bytes(user: &str, path: &str, pairs: &[(String, String)], expires: u64) -> Vec<u8> {
-    let mut notices: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| is_notice(k)).collect();
-    notices.sort();
+    let notices = pairs.iter().filter(|(k, _)| is_notice(k));
     let mut bytes = format!("certgate notice v1\n{user}\n{path}\n{expires}\n").into_bytes();
     for (k, v) in notices {
         bytes.extend_from_slice(format!("{}:{k}={}:{v}\n", k.len(), v.len()).as_bytes());
@@ -249,6 +264,25 @@ mod tests {
         // A creation's own notice on the same page: kept, and no `__ok` beside it.
         let next = next("/admin/plans?created=pln_2", Some("http://h/admin/plans?created=pln_1"), true).unwrap();
         assert_eq!(check(&next, "usr_1"), ("created=pln_2".to_string(), true));
+    }
+
+    #[test]
+    fn notices_that_came_with_the_request_are_never_signed() {
+        // A forged error in the Referer (its path spelled differently), and the real one Leptos
+        // appends: only the real one is signed.
+        let referer = "http://h/x/../signin?__path=%2Ffn%2Fsign_in&__err=FORGED";
+        let location = "http://h/signin?__path=%2Ffn%2Fsign_in&__err=FORGED&__path=%2Ffn%2Fsign_in&__err=REAL";
+        let next = next_location(location, Some(referer), false, "/fn/sign_in", "", NOW).unwrap();
+        assert_eq!(check(&next, ""), ("__path=%2Ffn%2Fsign_in&__err=REAL".to_string(), true));
+        // Another function's notices are not this one's to sign.
+        let next = next_location("/account?__ok=%2Ffn%2Fchange_password&__path=%2Ffn%2Fx&__err=e", Some("http://h/signin"), true, "/fn/sign_in", "", NOW);
+        assert_eq!(next.as_deref(), Some("/account"));
+    }
+
+    #[test]
+    fn the_address_without_notices_stays_on_the_site() {
+        assert_eq!(unsigned_notice_redirect("//evil.example/x", Some("__ok=1"), "").as_deref(), Some("/evil.example/x"));
+        assert_eq!(unsigned_notice_redirect("/\\evil.example", Some("created=1"), "").as_deref(), Some("/evil.example"));
     }
 
     #[test]

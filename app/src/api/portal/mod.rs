@@ -235,7 +235,6 @@ pub async fn portal_rename_app(id: String, name: String) -> Result<PortalAppView
 #[server(prefix = "/fn", endpoint = "portal_delete_app")]
 pub async fn portal_delete_app(id: String, confirm: Option<String>) -> Result<(), AppError> {
     let (services, actor) = server::consumer().await?;
-    crate::ssr::require_script("The new token")?;
     server::confirmed(confirm.as_deref())?;
     services.apps.delete(&actor, &id).await.map_err(crate::ssr::service_error)?;
     leptos_axum::redirect("/portal/apps");
@@ -281,6 +280,7 @@ pub async fn portal_create_token(credential: String) -> Result<NewTokenView, App
 #[server(prefix = "/fn", endpoint = "portal_rotate_token")]
 pub async fn portal_rotate_token(credential: String, overlap_minutes: u64, confirm: Option<String>) -> Result<NewTokenView, AppError> {
     let (services, actor) = server::consumer().await?;
+    crate::ssr::require_script("The new token")?;
     server::confirmed(confirm.as_deref())?;
     let overlap = server::overlap_seconds(overlap_minutes)?;
     let token = services.credentials.rotate(&actor, &credential, overlap).await.map_err(crate::ssr::service_error)?;
