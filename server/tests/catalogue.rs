@@ -288,8 +288,14 @@ async fn patching_a_certificate_renames_it_and_replaces_its_links_atomically() {
     assert_eq!((got["display_name"].as_str(), orgs(&got)), (Some("Alice's laptop"), vec![initech.clone()]));
     let (status, _) = admin.call(Method::PATCH, &path, Some(json!({"name": "Alice"}))).await;
     assert_eq!(status, 200);
+    // `days_left` is read from the clock (it turns over a second after issuance): not compared.
+    let stored = |mut view: serde_json::Value| {
+        view.as_object_mut().map(|o| o.remove("days_left"));
+        view
+    };
     let (_, before) = admin.call(Method::GET, &path, None).await;
     assert_eq!((before["display_name"].as_str(), orgs(&before)), (Some("Alice"), vec![initech.clone()]));
+    let before = stored(before);
 
     // Refusals change nothing, not even the valid half of the body.
     for (body, status, expected) in [
@@ -302,7 +308,7 @@ async fn patching_a_certificate_renames_it_and_replaces_its_links_atomically() {
         let (got_status, answer) = admin.call(Method::PATCH, &path, Some(body.clone())).await;
         assert_eq!((got_status, code(&answer)), (status, Some(expected)), "{body}: {answer}");
         let (_, after) = admin.call(Method::GET, &path, None).await;
-        assert_eq!(after, before, "{body} changed the certificate");
+        assert_eq!(stored(after), before, "{body} changed the certificate");
     }
     let (status, answer) = admin.call(Method::PATCH, &format!("/certificates/{}", "0".repeat(64)), Some(json!({"name": "x"}))).await;
     assert_eq!((status, code(&answer)), (404, Some("not_found")));
