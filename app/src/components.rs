@@ -152,7 +152,6 @@ pub fn ConfirmDeleteFields(
     }
 }
 
-
 /// Where an error from a form belongs: shown beside that field only.
 #[component]
 pub fn FieldError(error: Signal<Option<crate::error::AppError>>, field: &'static str, place: fn(&crate::error::AppError) -> (&'static str, String)) -> impl IntoView {
@@ -173,8 +172,8 @@ pub fn hydrated() -> ReadSignal<bool> {
 }
 
 /// Whether the page is shown right after a plain form post of `S` that worked: the server sends
-/// the browser back with `?__ok=<S's path>` (server/src/web.rs, `mark_form_success`). Only a
-/// fixed text may be shown for it: the address is the visitor's to change.
+/// the browser back with `?__ok=<S's path>`, signed (server/src/form_posts.rs): an unsigned
+/// one never reaches the page. Only a fixed text is shown for it.
 pub fn succeeded<S: leptos::server_fn::ServerFn>() -> bool {
     let query = leptos_router::hooks::use_query_map();
     let done = query.read_untracked().get("__ok");

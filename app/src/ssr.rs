@@ -117,7 +117,18 @@ pub fn set_status(status: u16) {
 /// Whether this server-function call is a plain HTML form post (islands mode: every form
 /// outside an island), which the browser follows to the next page.
 pub fn is_plain_form_post() -> bool {
-    request_parts().is_some_and(|p| p.headers.get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html")))
+    request_parts().is_some_and(|p| accepts_html(&p.headers))
+}
+
+/// A request the browser itself makes (a page, a plain form post), not a script's call.
+pub fn accepts_html(headers: &http::HeaderMap) -> bool {
+    headers.get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+}
+
+/// The path and query of an absolute address (`http://h/p?q` → `/p?q`; a Referer).
+pub fn page_of(url: &str) -> Option<&str> {
+    let after_scheme = url.get(url.find("://")? + 3..)?;
+    after_scheme.find('/').and_then(|at| after_scheme.get(at..))
 }
 
 /// After a plain form post that worked, the browser goes to `location` instead of back to the
@@ -148,8 +159,7 @@ pub fn require_script(what: &str) -> Result<(), AppError> {
 pub fn previewed<T>(answer: crate::api::changes::Previewed<T>, function_path: &str) -> Result<crate::api::changes::Previewed<T>, AppError> {
     if answer.applied {
         let referer = request_parts().and_then(|p| p.headers.get(http::header::REFERER).and_then(|v| v.to_str().ok()).map(str::to_string));
-        let page = referer.as_deref().and_then(|r| r.find("://").and_then(|at| r[at + 3..].find('/').map(|slash| &r[at + 3 + slash..])));
-        let page = safe_next(page, "/");
+        let page = safe_next(referer.as_deref().and_then(page_of), "/");
         let separator = if page.contains('?') { '&' } else { '?' };
         leptos_axum::redirect(&format!("{page}{separator}__ok={}", query_value(function_path)));
         return Ok(answer);
@@ -275,9 +285,11 @@ pub fn safe_next(next: Option<&str>, fallback: &str) -> String {
 }
 
 /// Query keys a page reads as notices (server/src/form_posts.rs signs the ones a server function
-/// sets). An address that came with the request must not carry them into a redirect, where
-/// they would be signed as the function's own.
-const NOTICE_KEYS: [&str; 7] = ["__ok", "__path", "__err", "__mark", "created", "added", "deleted"];
+/// sets, with `NOTICE_MARK`). An address that came with the request must not carry them into a
+/// redirect, where they would be signed as the function's own.
+pub const NOTICES: [&str; 6] = ["__ok", "__path", "__err", "created", "added", "deleted"];
+/// The key of the notices' signature.
+pub const NOTICE_MARK: &str = "__mark";
 
 /// `address` without its notices (keys compared decoded).
 pub fn without_notices(address: &str) -> String {
@@ -285,7 +297,7 @@ pub fn without_notices(address: &str) -> String {
     let kept: Vec<&str> = query
         .split('&')
         .filter(|pair| !pair.is_empty())
-        .filter(|pair| form_urlencoded::parse(pair.as_bytes()).next().is_none_or(|(key, _)| !NOTICE_KEYS.contains(&key.as_ref())))
+        .filter(|pair| form_urlencoded::parse(pair.as_bytes()).next().is_none_or(|(key, _)| !NOTICES.contains(&key.as_ref()) && key != NOTICE_MARK))
         .collect();
     if kept.is_empty() {
         path.to_string()

@@ -17,17 +17,15 @@
 use std::sync::LazyLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use app::ssr::{NOTICES, NOTICE_MARK as MARK};
 use aws_lc_rs::hmac;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
 
-/// Query keys that carry a notice for the page.
-const NOTICES: [&str; 6] = ["__ok", "__path", "__err", "created", "added", "deleted"];
 const OK: &str = "__ok";
-const MARK: &str = "__mark";
 /// How long a signed notice may be shown (a reload of the page within it shows it again).
 const MARK_SECONDS: u64 = 600;
 
@@ -37,11 +35,6 @@ static MARK_KEY: LazyLock<hmac::Key> = LazyLock::new(|| {
     rand::rng().fill_bytes(&mut secret);
     hmac::Key::new(hmac::HMAC_SHA256, &secret)
 });
-
-/// Whether the request is a form post made by the browser itself (not a script's call).
-pub fn is_plain_form_post(headers: &HeaderMap) -> bool {
-    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
-}
 
 /// A server function's answer on its way out: its redirect marked and signed (see above).
 /// `user` is the signed-in user's id, `referer` the page the form was on.

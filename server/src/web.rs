@@ -145,8 +145,8 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
     if is_server_fn && session.is_none() && !PUBLIC_SERVER_FNS.contains(&path) {
         // A plain form post (its session expired meanwhile) is a browser at a page: to sign-in,
         // and back to that page after.
-        if crate::form_posts::is_plain_form_post(request.headers()) {
-            let back = request.headers().get(header::REFERER).and_then(|v| v.to_str().ok()).and_then(page_of).unwrap_or("/");
+        if app::ssr::accepts_html(request.headers()) {
+            let back = request.headers().get(header::REFERER).and_then(|v| v.to_str().ok()).and_then(app::ssr::page_of).unwrap_or("/");
             return see_other(&format!("/signin?next={}", percent_encode(back)));
         }
         return problem(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", "Sign in to continue.");
@@ -155,7 +155,7 @@ pub async fn resolve_request(State(state): State<AppState>, mut request: Request
     // A server function's redirect: marked (a plain form post that worked says so) and signed.
     let form_post = is_server_fn.then(|| {
         let referer = request.headers().get(header::REFERER).and_then(|v| v.to_str().ok()).map(str::to_string);
-        (crate::form_posts::is_plain_form_post(request.headers()), referer, path.to_string())
+        (app::ssr::accepts_html(request.headers()), referer, path.to_string())
     });
     request.extensions_mut().insert(RequestAuth { session, client_address, secure: state.secure });
     request.extensions_mut().insert(state.services.clone());
@@ -215,12 +215,6 @@ async fn client_errors_are_not_500(response: Response) -> Response {
         parts.status = StatusCode::BAD_REQUEST;
     }
     Response::from_parts(parts, Body::from(bytes))
-}
-
-/// The path and query of a same-site address (`http://h/p?q` → `/p?q`).
-fn page_of(url: &str) -> Option<&str> {
-    let after_scheme = &url[url.find("://")? + 3..];
-    after_scheme.find('/').map(|at| &after_scheme[at..])
 }
 
 /// Where a GET of a page must go instead, given the visitor's role (None: signed out).

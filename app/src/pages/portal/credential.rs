@@ -5,14 +5,13 @@
 use leptos::prelude::*;
 
 use super::home::request_text;
-use super::{binding_text, hydrated, limits_text, mode_text, CertificateList};
-use crate::components::CopyButton;
+use super::{binding_text, limits_text, mode_text, CertificateList};
+use crate::components::{hydrated, ActionError, CopyButton};
 use crate::api::portal::{
     NewTokenView, PortalChangePlan, PortalCreateToken, PortalRequestView, PortalRevokeCredential, PortalRotateToken,
     PortalCertificateView, PortalRenewCertificate, PortalRetireCertificate, PortalSubscriptionView, PortalWithdrawRequest,
 };
 use super::request_form::CertificateField;
-use crate::components::ActionError;
 use crate::error::AppError;
 
 fn status_badge(status: &str) -> (&'static str, &'static str) {
@@ -146,22 +145,8 @@ fn TokenForms(
     // it off the page before the consumer has copied it.
     let token = RwSignal::new(None::<NewTokenView>);
     let error = RwSignal::new(None::<AppError>);
-    Effect::new(move |_| match create.value().get() {
-        Some(Ok(t)) => {
-            token.set(Some(t));
-            error.set(None);
-        }
-        Some(Err(e)) => error.set(Some(e)),
-        None => {}
-    });
-    Effect::new(move |_| match rotate.value().get() {
-        Some(Ok(t)) => {
-            token.set(Some(t));
-            error.set(None);
-        }
-        Some(Err(e)) => error.set(Some(e)),
-        None => {}
-    });
+    keep_answers(create, token, error);
+    keep_answers(rotate, token, error);
     // After a new token: active, or rotating while the previous one still works.
     let state = move || match token.get() {
         Some(t) => ((if t.previous_token_until.is_some() { "rotating" } else { "active" }).to_string(), None, t.previous_token_until),
@@ -232,6 +217,22 @@ fn TokenForms(
             </details>
         })}
     }
+}
+
+/// Copies each answer of `action` into `token` (a new one) or `error` (a refusal), so that
+/// either token action's answer is shown until the page is loaded again.
+fn keep_answers<S>(action: ServerAction<S>, token: RwSignal<Option<NewTokenView>>, error: RwSignal<Option<AppError>>)
+where
+    S: leptos::server_fn::ServerFn<Output = NewTokenView, Error = AppError> + Clone + Send + Sync + 'static,
+{
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(t)) => {
+            token.set(Some(t));
+            error.set(None);
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
 }
 
 #[component]

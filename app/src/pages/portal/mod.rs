@@ -3,7 +3,8 @@
 //! Every page reads through the `portal_*` server functions, which act as the signed-in
 //! consumer's organisation only. The routes render with `SsrMode::Async`: the whole page (and
 //! its status, 404 for another organisation's app) is ready before the first byte is sent, so
-//! it reads without wasm; forms work once hydrated.
+//! it reads without wasm. Its forms are plain HTML forms; only the token forms (the token is
+//! shown once, in place) are an island that waits for the wasm.
 
 mod app_detail;
 mod apps;
@@ -122,6 +123,4 @@ pub fn CertificateList(certificates: Vec<PortalCertificateView>, #[prop(into)] t
         </ul>
     }
 }
-
-pub use crate::components::hydrated;
 
